@@ -1,0 +1,7 @@
+import { Command } from 'commander';
+
+// The CLI is thin: it parses, validates and calls trainers/ or tune/. Subcommands are added as they land.
+const program = new Command();
+program.name('recipe').description('posttrain: RLHF and post-training recipes (SFT, reward model, PPO, DPO, GRPO)');
+program.showHelpAfterError();
+await program.parseAsync(process.argv);
