@@ -93,7 +93,13 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   };
 }
 
-/** Loopback: `localhost`, 127.0.0.0/8, ::1 and IPv4-mapped 127.x. */
+/**
+ * Loopback: `localhost`, 127.0.0.0/8, ::1 and IPv4-mapped 127.x.
+ *
+ * @example
+ * isLoopback('127.0.0.1'); // true
+ * isLoopback('0.0.0.0');   // false: every interface
+ */
 export function isLoopback(host: string): boolean {
   const bare = host.replace(/^\[|\]$/g, '');
   if (bare === 'localhost' || bare === '::1') return true;

@@ -117,6 +117,9 @@ export class MetricsWriter {
 /**
  * The numeric fields of a record as TensorBoard tags: nested objects become `parent/child`
  * (`phaseSeconds/generate`), a stage prefixes every tag (`ppo/kl`), and bookkeeping fields are left out.
+ *
+ * @example
+ * scalarsOf({ step: 3, stage: 'ppo', kl: 0.01, phaseSeconds: { train: 0.8 } }); // { 'ppo/kl': 0.01, 'ppo/phaseSeconds/train': 0.8 }
  */
 export function scalarsOf(record: MetricsRecord): Record<string, number> {
   const scalars: Record<string, number> = {};

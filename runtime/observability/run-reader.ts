@@ -27,7 +27,12 @@ export function readRun(dir: string): RunData {
   };
 }
 
-/** Parse `metrics.jsonl`; an absent file is an empty list. */
+/**
+ * Parse `metrics.jsonl`; an absent file is an empty list.
+ *
+ * @example
+ * readMetrics('runs/ppo-1/metrics.jsonl').map((record) => record.kl);
+ */
 export function readMetrics(filePath: string): MetricsRecord[] {
   if (!fs.existsSync(filePath)) return [];
   const text = fs.readFileSync(filePath, 'utf8');

@@ -98,7 +98,12 @@ export function summarizeSweep(dbPath: string, options: { studyName?: string; ma
   return formatSweepStatus(readSweep(dbPath, options), options.maxRows);
 }
 
-/** `summarizeSweep` on a study already read. */
+/**
+ * `summarizeSweep` on a study already read.
+ *
+ * @example
+ * formatSweepStatus(readSweep('runs/sweeps.db'), 20); // the 20 latest trials in the table
+ */
 export function formatSweepStatus(sweep: SweepData, maxRows = 50): string {
   const counts = STATE_ORDER.map((state) => [state, sweep.trials.filter((trial) => trial.state === state).length] as const)
     .filter(([, count]) => count > 0)

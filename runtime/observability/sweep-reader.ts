@@ -105,7 +105,12 @@ export function bestTrial(sweep: SweepData): SweepTrial | undefined {
   return best;
 }
 
-/** Names of the studies in a sweep database. */
+/**
+ * Names of the studies in a sweep database.
+ *
+ * @example
+ * listStudies('runs/sweeps.db'); // ['ppo-lr', 'dpo-beta']
+ */
 export function listStudies(dbPath: string): string[] {
   const db = new Database(dbPath, { readonly: true, fileMustExist: true });
   try {

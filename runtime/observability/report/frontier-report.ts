@@ -36,6 +36,9 @@ export function writeFrontierReport(runDirs: string[], options: ReportOptions = 
 /**
  * The frontier chart and its table for runs already read; a section for other pages (a bench report, a run report).
  * Runs missing `meanKl` or `finalGoldReward` are listed as skipped; if none has both it throws, naming them.
+ *
+ * @example
+ * const { html } = frontierSection(['runs/ppo-kl0.05', 'runs/dpo-beta0.1'].map((dir) => readRun(dir)));
  */
 export function frontierSection(runs: RunData[]): { html: string; charts: string[] } {
   const points = runs.map((run) => ({

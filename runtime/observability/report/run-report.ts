@@ -65,7 +65,13 @@ export function writeRunReport(runDir: string, options: ReportOptions = {}): Rep
   return { path: out, charts };
 }
 
-/** The body of a run report (sections and charts), for embedding in other pages. */
+/**
+ * The body of a run report (sections and charts), for embedding in other pages.
+ *
+ * @example
+ * const { html } = runReportBody(readRun('runs/ppo-1'));
+ * fs.writeFileSync('page.html', htmlPage({ title: 'PPO', body: html }));
+ */
 export function runReportBody(run: RunData): { html: string; charts: string[] } {
   const charts: string[] = [];
   const parts: string[] = [headline(run)];

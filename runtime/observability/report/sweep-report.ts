@@ -40,7 +40,12 @@ export function writeSweepReport(dbPath: string, options: ReportOptions & { stud
   return { path: out, charts };
 }
 
-/** The body of a sweep report, for embedding in other pages. */
+/**
+ * The body of a sweep report, for embedding in other pages.
+ *
+ * @example
+ * const { html, charts } = sweepReportBody(readSweep('runs/sweeps.db'));
+ */
 export function sweepReportBody(sweep: SweepData): { html: string; charts: string[] } {
   const best = bestTrial(sweep);
   const charts: string[] = [];

@@ -52,7 +52,12 @@ export function readEventFile(filePath: string): TensorBoardEvent[] {
   });
 }
 
-/** The event files in `dir`, oldest first (their names start with the creation time). */
+/**
+ * The event files in `dir`, oldest first (their names start with the creation time).
+ *
+ * @example
+ * listEventFiles('runs/ppo-1'); // ['runs/ppo-1/events.out.tfevents.1700000000.host']
+ */
 export function listEventFiles(dir: string): string[] {
   return fs
     .readdirSync(dir)
