@@ -43,6 +43,14 @@ describe('run report', () => {
     expect(html).toContain('Stage sft (3 steps)');
     expect(html).toMatch(/data-chart="dpo-reward-accuracy" data-kind="xy" data-points="4"/);
   });
+  it('draws a run that has not logged yet without charts, saying so', () => {
+    const dir = temporaryDirectory('report-empty');
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ method: 'ppo' }));
+    const result = writeRunReport(dir);
+    expect(result.charts).toEqual([]);
+    expect(fs.readFileSync(result.path, 'utf8')).toContain('No metrics logged yet.');
+    expect(summarizeRun(dir)).toContain('state        started, no metrics yet');
+  });
 });
 
 describe('run status', () => {
