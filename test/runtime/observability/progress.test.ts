@@ -1,0 +1,73 @@
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createProgress } from '../../../runtime/observability/index.ts';
+
+/** A stream that says it is a terminal and records what is written to it. */
+function fakeTerminal(isTTY: boolean): Writable & { isTTY: boolean; columns: number; text: () => string } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, callback) {
+      chunks.push(String(chunk));
+      callback();
+    },
+  }) as Writable & { isTTY: boolean; columns: number; text: () => string };
+  stream.isTTY = isTTY;
+  stream.columns = 120;
+  stream.text = () => chunks.join('');
+  return stream;
+}
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
+
+describe('progress bars', () => {
+  it('draw stages with counts and fields on a terminal', () => {
+    vi.stubEnv('CI', '');
+    const terminal = fakeTerminal(true);
+    const progress = createProgress({ stream: terminal });
+    expect(progress.enabled).toBe(true);
+    const bar = progress.stage('ppo', 10);
+    bar.tick(3, { reward: 0.5123, kl: 0.0125 });
+    bar.done();
+    const text = terminal.text();
+    expect(text).toContain('ppo');
+    expect(text).toContain('10/10');
+    expect(text).toContain('reward 0.5123  kl 0.0125');
+  });
+
+  it('stay quiet in CI even on a terminal', () => {
+    vi.stubEnv('CI', 'true');
+    const terminal = fakeTerminal(true);
+    const progress = createProgress({ stream: terminal });
+    expect(progress.enabled).toBe(false);
+    const bar = progress.stage('ppo', 10);
+    bar.tick(5);
+    bar.done();
+    progress.log('a line');
+    expect(terminal.text()).toBe('');
+  });
+
+  it('stay quiet when output is not a terminal', () => {
+    vi.stubEnv('CI', '');
+    const file = fakeTerminal(false);
+    const progress = createProgress({ stream: file });
+    expect(progress.enabled).toBe(false);
+    progress.stage('sweep trials', 16).tick();
+    expect(file.text()).toBe('');
+  });
+
+  it('show several bars at once (concurrent sweep trials)', () => {
+    vi.stubEnv('CI', '');
+    const terminal = fakeTerminal(true);
+    const progress = createProgress({ stream: terminal });
+    const first = progress.stage('trial 0', 4);
+    const second = progress.stage('trial 1', 4);
+    first.tick(2);
+    second.tick(1);
+    first.done();
+    second.done();
+    expect(terminal.text()).toContain('trial 0');
+    expect(terminal.text()).toContain('trial 1');
+  });
+});
