@@ -44,5 +44,27 @@ export {
   type TellInput,
 } from './study.ts';
 export type { StudyView } from './study-view.ts';
+export { parseSearchSpace, type SearchParam, type SearchSpace, searchSpaceSchema, suggestFromSpace } from './search-space.ts';
+export {
+  DEFAULT_SWEEP_STORAGE,
+  parseSweepConfig,
+  type PrunerConfig,
+  prunerFromConfig,
+  type SamplerConfig,
+  samplerFromConfig,
+  type SweepConfig,
+  sweepConfigSchema,
+} from './sweep-config.ts';
+export {
+  RELEASE_MS_KEY,
+  runSweep,
+  type RunSweepOptions,
+  SWEEP_OWNER_KEY,
+  type SweepProgress,
+  type SweepSummary,
+  type SweepTrial,
+  type TrialResult,
+  type TrialSignals,
+} from './sweep-runner.ts';
 export { Trial } from './trial.ts';
 export { type DirectionInput, type FrozenTrial, type StudyDirection, type StudySummary, TrialState } from './types.ts';

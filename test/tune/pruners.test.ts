@@ -81,9 +81,10 @@ describeWithOptuna('pruners decide exactly as Optuna does', () => {
     { name: 'hyperband, auto max resource, maximize', pruner: { kind: 'hyperband' }, direction: 'maximize' },
   ] as const;
   const make = (spec: (typeof scenarios)[number]['pruner']) => {
-    if (spec.kind === 'median') return new MedianPruner(spec);
-    if (spec.kind === 'successiveHalving') return new SuccessiveHalvingPruner(spec);
-    return new HyperbandPruner(spec);
+    const { kind, ...options } = spec as { kind: string } & Record<string, number>;
+    if (kind === 'median') return new MedianPruner(options);
+    if (kind === 'successiveHalving') return new SuccessiveHalvingPruner(options);
+    return new HyperbandPruner(options);
   };
   for (const [index, scenario] of scenarios.entries()) {
     it(scenario.name, () => {
