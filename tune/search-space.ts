@@ -3,32 +3,45 @@ import { ConfigError } from '../runtime/errors.ts';
 import type { ParamValue } from './distributions.ts';
 import type { Trial } from './trial.ts';
 
+/** Checks shared by float and int ranges: ordered bounds, positive low for log, no step with log. */
+function checkRange(param: { low: number; high: number; log: boolean; step?: number }, context: z.RefinementCtx, stepWithLog: (step: number | undefined) => boolean): void {
+  if (param.low > param.high) context.addIssue({ code: 'custom', path: ['low'], message: `low (${param.low}) must be <= high (${param.high})` });
+  if (param.log && param.low <= 0) context.addIssue({ code: 'custom', path: ['low'], message: `log needs low > 0 (low=${param.low})` });
+  if (param.log && stepWithLog(param.step)) context.addIssue({ code: 'custom', path: ['step'], message: `step cannot be combined with log (step=${param.step})` });
+}
+
 /** One tunable value: a float or int range (optionally log-scaled or stepped) or a list of choices. */
 export const searchParamSchema = z.discriminatedUnion('type', [
-  z.strictObject({
-    type: z.literal('float'),
-    /** Lower bound (inclusive); > 0 when log. */
-    low: z.number(),
-    /** Upper bound (inclusive). */
-    high: z.number(),
-    /** Sample in log space (learning rates, KL coefficients). */
-    log: z.boolean().default(false),
-    /** Grid spacing from `low`; not with log. */
-    step: z.number().positive().optional(),
-  }),
-  z.strictObject({
-    type: z.literal('int'),
-    low: z.number().int(),
-    high: z.number().int(),
-    log: z.boolean().default(false),
-    step: z.number().int().positive().default(1),
-  }),
+  z
+    .strictObject({
+      type: z.literal('float'),
+      /** Lower bound (inclusive); > 0 when log. */
+      low: z.number(),
+      /** Upper bound (inclusive). */
+      high: z.number(),
+      /** Sample in log space (learning rates, KL coefficients). */
+      log: z.boolean().default(false),
+      /** Grid spacing from `low`; not with log. */
+      step: z.number().positive().optional(),
+    })
+    .superRefine((param, context) => checkRange(param, context, (step) => step !== undefined)),
+  z
+    .strictObject({
+      type: z.literal('int'),
+      low: z.number().int(),
+      high: z.number().int(),
+      log: z.boolean().default(false),
+      step: z.number().int().positive().default(1),
+    })
+    .superRefine((param, context) => checkRange(param, context, (step) => step !== 1)),
   z.strictObject({
     type: z.literal('categorical'),
     /** The values to choose from (strings, numbers, booleans or null). */
     choices: z.array(z.union([z.string(), z.number(), z.boolean(), z.null()])).min(1),
   }),
 ]);
+
+const PARAMETER_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 
 /**
  * A search space: parameter name -> what to search. Names are dotted paths into the base recipe
@@ -41,19 +54,17 @@ export const searchParamSchema = z.discriminatedUnion('type', [
  *   'rollout.batchSize': { type: 'categorical', choices: [16, 32, 64] },
  * });
  */
-export const searchSpaceSchema = z
-  .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, 'must be a dotted path like algo.learningRate'), searchParamSchema)
-  .superRefine((space, context) => {
+export const searchSpaceSchema = z.record(z.string(), searchParamSchema).superRefine(
+  (space, context) => {
+    if (typeof space !== 'object' || space === null) return;
     if (Object.keys(space).length === 0) context.addIssue({ code: 'custom', message: 'the search space needs at least one parameter' });
-    for (const [name, param] of Object.entries(space)) {
-      if (param.type === 'categorical') continue;
-      const at = (field: string): (string | number)[] => [name, field];
-      if (param.low > param.high) context.addIssue({ code: 'custom', path: at('low'), message: `low (${param.low}) must be <= high (${param.high})` });
-      if (param.log && param.low <= 0) context.addIssue({ code: 'custom', path: at('low'), message: `log needs low > 0 (low=${param.low})` });
-      if (param.type === 'float' && param.log && param.step !== undefined) context.addIssue({ code: 'custom', path: at('step'), message: 'step cannot be combined with log' });
-      if (param.type === 'int' && param.log && param.step !== 1) context.addIssue({ code: 'custom', path: at('step'), message: `step must be 1 with log (step=${param.step})` });
+    for (const name of Object.keys(space)) {
+      if (!PARAMETER_NAME.test(name)) context.addIssue({ code: 'custom', path: [name], message: 'must be a dotted path like algo.learningRate' });
     }
-  });
+  },
+  // Name problems are reported alongside problems inside the parameters.
+  { when: () => true },
+);
 
 export type SearchParam = z.infer<typeof searchParamSchema>;
 export type SearchSpace = z.infer<typeof searchSpaceSchema>;
