@@ -55,6 +55,7 @@ export {
   type SweepConfig,
   sweepConfigSchema,
 } from './sweep-config.ts';
+export { formatSweepProgress } from './sweep-progress.ts';
 export {
   RELEASE_MS_KEY,
   runSweep,

@@ -10,6 +10,7 @@ import type { Sampler } from './samplers/sampler.ts';
 import { TpeSampler } from './samplers/tpe/tpe-sampler.ts';
 import type { OptunaSchemaRevision } from './storage/schema.ts';
 import { SqliteStorage } from './storage/sqlite-storage.ts';
+import { parseStorageUrl } from './storage/storage-url.ts';
 import type { StudyView } from './study-view.ts';
 import { Trial } from './trial.ts';
 import { type DirectionInput, type FrozenTrial, parseDirection, type StudyDirection, TrialState } from './types.ts';
@@ -62,10 +63,11 @@ const fileStorages = new Map<string, SqliteStorage>();
 function openStorage(storage: StudyOptions['storage'], schemaRevision: OptunaSchemaRevision | undefined): SqliteStorage {
   if (storage instanceof SqliteStorage) return storage;
   const url = storage ?? ':memory:';
-  if (url.includes(':memory:')) return SqliteStorage.open(url, { schemaRevision });
+  const { filename } = parseStorageUrl(url);
+  if (filename === ':memory:') return SqliteStorage.open(url, { schemaRevision });
   // One connection per database file and process: studies on one file share it and its trial cache.
-  let opened = fileStorages.get(url);
-  if (!opened || !opened.db.open) fileStorages.set(url, (opened = SqliteStorage.open(url, { schemaRevision })));
+  let opened = fileStorages.get(filename);
+  if (!opened || !opened.db.open) fileStorages.set(filename, (opened = SqliteStorage.open(url, { schemaRevision })));
   return opened;
 }
 
@@ -230,6 +232,11 @@ export class Study {
     return this.stopRequested;
   }
 
+  /** @internal Clears a previous `stop()` when a new `optimize` or sweep starts (Optuna resets its stop flag too). */
+  beginRun(): void {
+    this.stopRequested = false;
+  }
+
   /**
    * Runs `nTrials` trials of `objective`, `concurrency` at a time (Optuna's `optimize`; async objectives overlap,
    * synchronous ones run one after another on the event loop).
@@ -238,7 +245,7 @@ export class Study {
     const concurrency = options.concurrency ?? 1;
     if (!Number.isInteger(options.nTrials) || options.nTrials < 0) throw new ConfigError([{ path: 'nTrials', message: `must be a non-negative integer; got ${options.nTrials}` }]);
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new ConfigError([{ path: 'concurrency', message: `must be a positive integer; got ${concurrency}` }]);
-    this.stopRequested = false;
+    this.beginRun();
     let started = 0;
     const worker = async (): Promise<void> => {
       while (started < options.nTrials && !this.stopRequested) {

@@ -4,14 +4,14 @@ import { ConfigError } from '../runtime/errors.ts';
 import { rootLogger } from '../runtime/logging.ts';
 import type { ParamValue } from './distributions.ts';
 import { TrialFinishedError, TrialPruned } from './errors.ts';
-import { failStaleTrials, type HeartbeatOptions, startHeartbeat } from './heartbeat.ts';
+import { type HeartbeatOptions, startHeartbeat } from './heartbeat.ts';
 import { type SearchSpace, suggestFromSpace } from './search-space.ts';
+import { countTowardTarget, failLostTrials, markSweepLive, requeueTrial, retriedNumbers, SWEEP_OWNER_KEY, type SweepOwner } from './sweep-recovery.ts';
 import type { Study } from './study.ts';
 import type { Trial } from './trial.ts';
-import { type FrozenTrial, isFinished } from './types.ts';
+import type { FrozenTrial } from './types.ts';
 
-/** Trial system attribute naming the sweep process that runs it: `{ host, pid, sweep }`. */
-export const SWEEP_OWNER_KEY = 'posttrain:sweep';
+export { SWEEP_OWNER_KEY };
 /** Trial user attribute: milliseconds from the prune decision until every release hook resolved. */
 export const RELEASE_MS_KEY = 'release_ms';
 
@@ -53,7 +53,7 @@ export interface SweepProgress {
   readonly total: number;
   readonly best: { number: number; value: number; params: Readonly<Record<string, ParamValue>> } | undefined;
   /** What just happened. */
-  readonly event: { kind: 'started' | 'complete' | 'pruned' | 'failed' | 'lost'; trialNumber: number };
+  readonly event: { kind: 'started' | 'complete' | 'pruned' | 'failed' | 'lost' | 'stopped'; trialNumber: number };
 }
 
 export interface RunSweepOptions {
@@ -69,6 +69,11 @@ export interface RunSweepOptions {
   heartbeat?: HeartbeatOptions;
   /** How many times one configuration is re-run after being lost. Default 2. */
   maxRetry?: number;
+  /**
+   * Stops the sweep (e.g. on Ctrl-C): no new trials start, running ones are aborted and released, marked FAIL and
+   * queued again so that the next run re-runs them; `runSweep` then resolves.
+   */
+  signal?: AbortSignal;
 }
 
 export interface SweepSummary {
@@ -79,6 +84,8 @@ export interface SweepSummary {
   readonly releaseMs: number[];
   /** Numbers of trials found lost (dead sweep, stale heartbeat) and failed by this run. */
   readonly lost: number[];
+  /** True when `signal` stopped the sweep before its target. */
+  readonly stopped: boolean;
 }
 
 interface RunningTrial {
@@ -89,9 +96,6 @@ interface RunningTrial {
   /** Set once the trial's fate is decided (pruned, finished, failed); later signals are ignored. */
   ended: boolean;
 }
-
-/** Sweeps running in this process, so a trial owned by a finished run of this process counts as lost. */
-const liveSweeps = new Set<string>();
 
 /**
  * Runs a sweep: keeps `concurrency` trials going until the study holds `trials` finished ones. Each trial gets its
@@ -128,7 +132,7 @@ class SweepRunner {
   private readonly options: RunSweepOptions;
   private readonly study: Study;
   private readonly heartbeat: Required<HeartbeatOptions>;
-  private readonly owner: { host: string; pid: number; sweep: string };
+  private readonly owner: SweepOwner;
   private readonly running = new Map<number, RunningTrial>();
   private readonly work: Promise<unknown>[] = [];
   private readonly releaseMs: number[] = [];
@@ -136,6 +140,7 @@ class SweepRunner {
   private resolve!: (summary: SweepSummary) => void;
   private reject!: (error: unknown) => void;
   private finished = false;
+  private stoppedBySignal = false;
 
   constructor(options: RunSweepOptions) {
     this.options = options;
@@ -146,12 +151,19 @@ class SweepRunner {
   }
 
   run(): Promise<SweepSummary> {
-    liveSweeps.add(this.owner.sweep);
+    markSweepLive(this.owner.sweep, true);
+    this.study.beginRun();
+    const onAbort = (): void => this.stopAll(this.options.signal?.reason);
     return new Promise<SweepSummary>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
+      if (this.options.signal?.aborted) onAbort();
+      else this.options.signal?.addEventListener('abort', onAbort, { once: true });
       this.fill();
-    }).finally(() => liveSweeps.delete(this.owner.sweep));
+    }).finally(() => {
+      markSweepLive(this.owner.sweep, false);
+      this.options.signal?.removeEventListener('abort', onAbort);
+    });
   }
 
   /** Starts trials while there are free slots and trials to run; resolves the sweep when nothing is left. */
@@ -174,11 +186,7 @@ class SweepRunner {
 
   /** Trials still to start: the target minus trials that are finished (and not superseded), running or queued. */
   private remaining(): number {
-    const trials = this.study.trials;
-    const retried = new Set<number>();
-    for (const trial of trials) for (const number of (trial.systemAttrs.retry_history as number[] | undefined) ?? []) retried.add(number);
-    const counted = trials.filter((trial) => !(trial.state === 'FAIL' && retried.has(trial.number))).length;
-    return this.options.trials - counted;
+    return this.options.trials - countTowardTarget(this.study.trials);
   }
 
   private launch(): void {
@@ -232,15 +240,8 @@ class SweepRunner {
     state.ended = true;
     const decidedAt = performance.now();
     state.controller.abort(new TrialPruned(`trial ${state.trial.number} pruned at step ${step}`));
-    const releasing = state.releases.map((release) => {
-      try {
-        return Promise.resolve(release());
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    });
     this.work.push(
-      Promise.allSettled(releasing).then((outcomes) => {
+      release(state).then((outcomes) => {
         try {
           const releaseMs = Math.round((performance.now() - decidedAt) * 100) / 100;
           this.releaseMs.push(releaseMs);
@@ -294,6 +295,34 @@ class SweepRunner {
     this.fill();
   }
 
+  /** The sweep was asked to stop: release every running trial, fail it and queue its configuration again. */
+  private stopAll(reason: unknown): void {
+    if (this.finished) return;
+    this.stoppedBySignal = true;
+    this.study.stop();
+    for (const state of this.running.values()) {
+      if (state.ended) continue;
+      state.ended = true;
+      state.controller.abort(reason);
+      this.work.push(
+        release(state).then(() => {
+          try {
+            state.trial.setUserAttr('error', `sweep stopped: ${reason instanceof Error ? reason.message : String(reason ?? 'aborted')}`);
+            state.stopHeartbeat();
+            this.study.tell(state.trial, 'FAIL');
+            requeueTrial(this.study, this.study.storage.getTrial(state.trial.trialId), this.options.maxRetry ?? 2);
+            this.running.delete(state.trial.trialId);
+            this.emit('stopped', state.trial.number);
+            this.fill();
+          } catch (error) {
+            this.abortSweep(error);
+          }
+        }),
+      );
+    }
+    this.fill();
+  }
+
   private abortSweep(error: unknown): void {
     if (this.finished) return;
     this.finished = true;
@@ -304,50 +333,19 @@ class SweepRunner {
     void Promise.allSettled(this.work).then(() => this.reject(error));
   }
 
-  /**
-   * Fails RUNNING trials whose sweep is gone (a dead process on this host, a finished run in this process, or a
-   * heartbeat older than the grace period) and queues each configuration again.
-   */
+  /** Fails trials a dead sweep left RUNNING and queues their configurations again. */
   private recoverLostTrials(): void {
-    const storage = this.study.storage;
-    const lost: FrozenTrial[] = failStaleTrials(storage, this.study.studyId, this.heartbeat);
-    for (const trial of this.study.getTrials(['RUNNING'])) {
-      if (this.running.has(trial.trialId) || !ownerIsGone(trial.systemAttrs[SWEEP_OWNER_KEY], this.owner.host)) continue;
-      try {
-        if (storage.setTrialStateValues(trial.trialId, 'FAIL')) lost.push(storage.getTrial(trial.trialId));
-      } catch (error) {
-        if (!(error instanceof TrialFinishedError)) throw error;
-      }
-    }
-    for (const trial of lost) {
+    for (const trial of failLostTrials(this.study, this.heartbeat, this.owner, new Set(this.running.keys()))) {
       this.lost.push(trial.number);
       this.emit('lost', trial.number);
-      this.requeue(trial);
+      requeueTrial(this.study, trial, this.options.maxRetry ?? 2);
     }
-  }
-
-  /** Optuna's RetryFailedTrialCallback: a WAITING copy with the same parameters and retry bookkeeping. */
-  private requeue(trial: FrozenTrial): void {
-    const history = [...((trial.systemAttrs.retry_history as number[] | undefined) ?? []), trial.number];
-    if (history.length > (this.options.maxRetry ?? 2)) {
-      rootLogger().warn({ trial: trial.number, retries: history.length - 1 }, 'lost trial not re-run: retry limit reached');
-      return;
-    }
-    const systemAttrs = Object.fromEntries(
-      Object.entries(trial.systemAttrs).filter(([key]) => key !== SWEEP_OWNER_KEY && !key.startsWith('completed_rung_')),
-    );
-    this.study.storage.createTrial(this.study.studyId, {
-      state: 'WAITING',
-      params: Object.fromEntries(Object.entries(trial.params).map(([name, value]) => [name, { value, distribution: trial.distributions[name]! }])),
-      userAttrs: { ...trial.userAttrs },
-      systemAttrs: { failed_trial: (trial.systemAttrs.failed_trial as number | undefined) ?? trial.number, ...systemAttrs, retry_history: history },
-    });
   }
 
   private emit(kind: SweepProgress['event']['kind'], trialNumber: number): void {
     if (!this.options.onProgress) return;
     const trials = this.study.trials;
-    const retried = new Set(trials.flatMap((trial) => (trial.systemAttrs.retry_history as number[] | undefined) ?? []));
+    const retried = retriedNumbers(trials);
     const count = (predicate: (trial: FrozenTrial) => boolean): number => trials.filter(predicate).length;
     let best: FrozenTrial | undefined;
     try {
@@ -373,21 +371,19 @@ class SweepRunner {
     } catch {
       best = undefined;
     }
-    return { trials: this.study.trials, best, releaseMs: this.releaseMs, lost: this.lost };
+    return { trials: this.study.trials, best, releaseMs: this.releaseMs, lost: this.lost, stopped: this.stoppedBySignal };
   }
 }
 
-/** True when the recorded owner is provably dead: a finished run of this process, or a vanished local process. */
-function ownerIsGone(owner: unknown, host: string): boolean {
-  if (typeof owner !== 'object' || owner === null) return false;
-  const { host: ownerHost, pid, sweep } = owner as { host?: string; pid?: number; sweep?: string };
-  if (ownerHost !== host || typeof pid !== 'number') return false;
-  if (pid === process.pid) return typeof sweep === 'string' && !liveSweeps.has(sweep);
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+/** Calls every release hook of a trial now (synchronously, in this tick) and waits for all of them. */
+function release(state: RunningTrial): Promise<PromiseSettledResult<void>[]> {
+  return Promise.allSettled(
+    state.releases.map((hook) => {
+      try {
+        return Promise.resolve(hook());
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }),
+  );
 }
-

@@ -4,8 +4,11 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'vitest';
 import { parsePythonJson } from '../../tune/storage/python-json.ts';
 
-/** Debian's interpreter: python3-optuna installs into its dist-packages, not into a pyenv or venv. */
-export const PYTHON = '/usr/bin/python3';
+/**
+ * Debian's interpreter: python3-optuna installs into its dist-packages, not into a pyenv or venv.
+ * `POSTTRAIN_OPTUNA_PYTHON` points the tests at another interpreter that has Optuna.
+ */
+export const PYTHON = process.env.POSTTRAIN_OPTUNA_PYTHON ?? '/usr/bin/python3';
 const BRIDGE = join(dirname(fileURLToPath(import.meta.url)), 'optuna_bridge.py');
 
 function probe(): { version: string } | { missing: string } {

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   createStudy,
+  formatSweepProgress,
   loadStudy,
   MedianPruner,
   parseSearchSpace,
@@ -74,6 +75,7 @@ describe('runSweep', () => {
     const last = progress[progress.length - 1]!;
     expect([last.running, last.complete + last.pruned, last.total]).toEqual([0, 14, 14]);
     expect(last.best?.number).toBe(study.bestTrial.number);
+    expect(formatSweepProgress(last)).toMatch(new RegExp(`^trials 14/14 \\| running 0 \\| complete \\d+ \\| pruned \\d+ \\| failed 0 \\| best #${study.bestTrial.number} `));
     expect(summary.trials.every((trial) => (trial.systemAttrs[SWEEP_OWNER_KEY] as { pid: number }).pid === process.pid)).toBe(true);
   });
 
@@ -118,6 +120,39 @@ describe('runSweep', () => {
     expect(seen[0]).toEqual({ number: 1, retryOf: 0, lr: orphan.params.lr });
     expect(summary.trials.map((trial) => trial.state)).toEqual(['FAIL', 'COMPLETE', 'COMPLETE', 'COMPLETE']);
     expect(summary.trials[1]!.systemAttrs).toMatchObject({ failed_trial: 0, retry_history: [0] });
+  });
+
+  it('a stop signal releases running trials, queues them again, and the next run finishes the sweep', async () => {
+    const study = createStudy({ sampler: new RandomSampler({ seed: 5 }) });
+    const controller = new AbortController();
+    const released: number[] = [];
+    let completed = 0;
+    const first = await runSweep({
+      study,
+      space,
+      trials: 8,
+      concurrency: 2,
+      signal: controller.signal,
+      runTrial: async ({ number }, signals) => {
+        signals.onRelease(() => void released.push(number));
+        for (let step = 0; step < 50 && !signals.signal.aborted; step++) await sleep(2);
+        if (signals.signal.aborted) throw signals.signal.reason;
+        if (++completed === 3) controller.abort(new Error('Ctrl-C'));
+        return number;
+      },
+    });
+    expect(first.stopped).toBe(true);
+    const stoppedTrials = first.trials.filter((trial) => trial.state === 'FAIL');
+    expect(stoppedTrials.length).toBeGreaterThan(0);
+    expect(released.sort()).toEqual(stoppedTrials.map((trial) => trial.number).sort());
+    expect(stoppedTrials.every((trial) => trial.userAttrs.error === 'sweep stopped: Ctrl-C')).toBe(true);
+    expect(first.trials.filter((trial) => trial.state === 'WAITING')).toHaveLength(stoppedTrials.length);
+
+    const second = await runSweep({ study, space, trials: 8, concurrency: 2, runTrial: async ({ number }) => number });
+    expect(second.stopped).toBe(false);
+    expect(second.trials.filter((trial) => trial.state === 'COMPLETE')).toHaveLength(8);
+    const reruns = second.trials.filter((trial) => trial.systemAttrs.failed_trial !== undefined);
+    expect(reruns.map((trial) => trial.systemAttrs.failed_trial).sort()).toEqual(stoppedTrials.map((trial) => trial.number).sort());
   });
 
   it('resumes a killed sweep: lost trials are re-run once, finished ones never, and the study ends with exactly N', async () => {
