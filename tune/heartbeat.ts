@@ -33,15 +33,23 @@ export function startHeartbeat(storage: SqliteStorage, trialId: number, interval
 
 /**
  * Marks every RUNNING trial whose heartbeat is older than the grace period as FAIL and returns them (Optuna's
- * `fail_stale_trials`). Trials that never wrote a heartbeat are left alone, as in Optuna.
+ * `fail_stale_trials`). Trials that never wrote a heartbeat are left alone, as in Optuna, and so are the trial ids
+ * in `exclude`.
  *
  * @example
  * for (const trial of failStaleTrials(storage, studyId, { intervalSeconds: 10 })) console.log('lost', trial.number);
  */
-export function failStaleTrials(storage: SqliteStorage, studyId: number, heartbeat: HeartbeatOptions): FrozenTrial[] {
+export function failStaleTrials(
+  storage: SqliteStorage,
+  studyId: number,
+  heartbeat: HeartbeatOptions,
+  options: { exclude?: ReadonlySet<number> } = {},
+): FrozenTrial[] {
   const grace = heartbeat.gracePeriodSeconds ?? 2 * heartbeat.intervalSeconds;
   const failed: FrozenTrial[] = [];
   for (const trialId of storage.getStaleTrialIds(studyId, grace)) {
+    // The caller's own live trials: a late heartbeat there means a busy event loop, not a dead trial.
+    if (options.exclude?.has(trialId)) continue;
     try {
       if (storage.setTrialStateValues(trialId, 'FAIL')) failed.push(storage.getTrial(trialId));
     } catch (error) {

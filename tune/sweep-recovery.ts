@@ -48,7 +48,7 @@ export function countTowardTarget(trials: readonly FrozenTrial[]): number {
  */
 export function failLostTrials(study: Study, heartbeat: Required<HeartbeatOptions>, owner: SweepOwner, ownRunning: ReadonlySet<number>): FrozenTrial[] {
   const storage = study.storage;
-  const lost = failStaleTrials(storage, study.studyId, heartbeat);
+  const lost = failStaleTrials(storage, study.studyId, heartbeat, { exclude: ownRunning });
   for (const trial of study.getTrials(['RUNNING'])) {
     if (ownRunning.has(trial.trialId) || !ownerIsGone(trial.systemAttrs[SWEEP_OWNER_KEY], owner.host)) continue;
     try {

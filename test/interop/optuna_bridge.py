@@ -9,6 +9,8 @@
   upgrade URL                       -> `optuna storage upgrade` to v3.2.0.a
   schema URL                        -> sqlite_master rows
   prune SCENARIO_JSON               -> Optuna's pruner decisions for a scripted sequence of trials
+  tpe-split URL STUDY PARAM [--v320] -> numbers of the trials TPE puts in its "good" group for PARAM
+  parzen CASES_JSON                 -> Optuna's Parzen-estimator components and log densities for given observations
 
 --v320 teaches this Optuna (3.0/3.1) the one migration that Optuna 3.2 added (an index on trials.study_id), by
 pointing its alembic script directory at a copy that holds that revision: the storage code is otherwise the
@@ -186,6 +188,61 @@ def prune(scenario_path):
     return {"decisions": decisions}
 
 
+def parzen(cases_path):
+    """Mixture components and log densities of Optuna's univariate Parzen estimator (TPE defaults).
+
+    Continuous densities are recomputed from the components with the truncated normal's -log(scale) term, which
+    Optuna >= 3.2 includes and 3.1's `_truncnorm.logpdf` lacked; grid (stepped) and categorical densities are
+    Optuna's own `log_pdf`.
+    """
+    import numpy as np
+    from optuna.samplers._tpe import _truncnorm
+    from optuna.samplers._tpe.parzen_estimator import _ParzenEstimator, _ParzenEstimatorParameters
+    from optuna.samplers._tpe.sampler import default_weights
+
+    with open(cases_path) as handle:
+        cases = json.load(handle)
+    parameters = _ParzenEstimatorParameters(True, 1.0, True, False, default_weights, False)
+    results = []
+    for case in cases:
+        distribution = optuna.distributions.json_to_distribution(case["distribution"])
+        estimator = _ParzenEstimator({"x": np.asarray(case["observations"], dtype=float)}, {"x": distribution}, parameters)
+        points = np.asarray(case["points"], dtype=float)
+        continuous = isinstance(distribution, optuna.distributions.FloatDistribution) and (distribution.log or distribution.step is None) or (
+            isinstance(distribution, optuna.distributions.IntDistribution) and distribution.log)
+        if continuous:
+            mus, sigmas = estimator._mus["x"], estimator._sigmas["x"]
+            low, high = estimator._low["x"], estimator._high["x"]
+            x = np.log(points) if distribution.log else points
+            component = _truncnorm.logpdf(x[:, None], (low - mus) / sigmas, (high - mus) / sigmas, loc=mus, scale=sigmas) - np.log(sigmas)
+            weighted = component + np.log(estimator._weights)
+            top = weighted.max(axis=1)
+            log_pdf = np.log(np.exp(weighted - top[:, None]).sum(axis=1)) + top
+        elif isinstance(distribution, optuna.distributions.CategoricalDistribution):
+            log_pdf = estimator.log_pdf({"x": points.astype(int)})
+        else:
+            log_pdf = estimator.log_pdf({"x": points})
+        mus = estimator._mus["x"]
+        results.append({
+            "weights": estimator._weights.tolist(),
+            "mus": None if mus is None else mus.tolist(),
+            "sigmas": None if mus is None else estimator._sigmas["x"].tolist(),
+            "logPdf": log_pdf.tolist(),
+        })
+    return {"results": results}
+
+
+def tpe_split(url, study_name, param):
+    from optuna.samplers._tpe.sampler import _get_observation_pairs, _split_observation_pairs, default_gamma
+
+    study = optuna.load_study(study_name=study_name, storage=url)
+    values, scores, violations = _get_observation_pairs(study, [param])
+    numbers = [t.number for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED))
+               if not (t.state == optuna.trial.TrialState.COMPLETE and t.values is None)]
+    below, _ = _split_observation_pairs(scores, default_gamma(len(scores)), violations)
+    return {"below": sorted(numbers[i] for i in below)}
+
+
 def main(argv):
     if "--v320" in argv:
         argv = [a for a in argv if a != "--v320"]
@@ -204,6 +261,10 @@ def main(argv):
         result = schema(argv[1])
     elif command == "prune":
         result = prune(argv[1])
+    elif command == "tpe-split":
+        result = tpe_split(argv[1], argv[2], argv[3])
+    elif command == "parzen":
+        result = parzen(argv[1])
     else:
         raise SystemExit(f"unknown command {command}")
     print(json.dumps(result))

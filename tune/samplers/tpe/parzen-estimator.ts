@@ -76,6 +76,11 @@ export class ParzenEstimator {
     this.sigmas = sigmas;
   }
 
+  /** The mixture: weights, and each component's mean and sigma in sampling space (empty for categorical). */
+  components(): { weights: readonly number[]; mus: readonly number[]; sigmas: readonly number[] } {
+    return { weights: this.weights, mus: this.mus, sigmas: this.sigmas };
+  }
+
   /** Draws `size` values (internal form, on the distribution's grid) from the mixture. */
   sample(rng: Rng, size: number): number[] {
     const samples: number[] = [];

@@ -74,17 +74,19 @@ export class TpeSampler implements Sampler {
 }
 
 /** One finished trial as TPE ranks it: `(step, score)` sorts ascending, smaller is better. */
-interface Observation {
+export interface Observation {
   /** -Infinity for COMPLETE trials, -lastStep for PRUNED ones (further is better), 1 if pruned before reporting. */
   step: number;
   /** Objective value signed so that smaller is better. */
   score: number;
   /** Internal value of the parameter, undefined when the trial did not use it. */
   value: number | undefined;
+  /** The trial's number (for inspection). */
+  number: number;
 }
 
 /** Optuna's `_get_observation_pairs` for one parameter of a single-objective study. */
-function observationPairs(study: StudyView, name: string): Observation[] {
+export function observationPairs(study: StudyView, name: string): Observation[] {
   const sign = study.direction === 'MINIMIZE' ? 1 : -1;
   const observations: Observation[] = [];
   for (const trial of study.getTrials(['COMPLETE', 'PRUNED'])) {
@@ -101,13 +103,13 @@ function observationPairs(study: StudyView, name: string): Observation[] {
     }
     const distribution = trial.distributions[name];
     const value = distribution === undefined ? undefined : toInternal(distribution, trial.params[name]!);
-    observations.push({ step, score, value });
+    observations.push({ step, score, value, number: trial.number });
   }
   return observations;
 }
 
 /** The best `nBelow` observations (stable lexicographic sort on (step, score)) and the rest, each in trial order. */
-function splitObservations(observations: Observation[], nBelow: number): { below: Observation[]; above: Observation[] } {
+export function splitObservations(observations: Observation[], nBelow: number): { below: Observation[]; above: Observation[] } {
   const ranked = observations
     .map((observation, index) => ({ observation, index }))
     .sort((a, b) => compareScores(a.observation.step, b.observation.step) || compareScores(a.observation.score, b.observation.score) || a.index - b.index);
