@@ -178,9 +178,7 @@ class SweepRunner {
         void Promise.allSettled(this.work).then(() => this.resolve(this.summary()));
       }
     } catch (error) {
-      this.finished = true;
-      for (const state of this.running.values()) state.controller.abort(error);
-      void Promise.allSettled(this.work).then(() => this.reject(error));
+      this.abortSweep(error);
     }
   }
 
@@ -245,9 +243,9 @@ class SweepRunner {
         try {
           const releaseMs = Math.round((performance.now() - decidedAt) * 100) / 100;
           this.releaseMs.push(releaseMs);
-          state.trial.setUserAttr(RELEASE_MS_KEY, releaseMs);
+          setAttr(state, RELEASE_MS_KEY, releaseMs);
           const errors = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [String((outcome.reason as Error)?.message ?? outcome.reason)] : []));
-          if (errors.length > 0) state.trial.setUserAttr('release_error', errors.join('; '));
+          if (errors.length > 0) setAttr(state, 'release_error', errors.join('; '));
           this.end(state, 'PRUNED');
         } catch (error) {
           this.abortSweep(error);
@@ -268,14 +266,14 @@ class SweepRunner {
 
   private complete(state: RunningTrial, result: TrialResult): void {
     const value = typeof result === 'number' ? result : result?.value;
-    if (typeof result === 'object' && result !== null) for (const [key, attr] of Object.entries(result.userAttrs ?? {})) state.trial.setUserAttr(key, attr);
+    if (typeof result === 'object' && result !== null) for (const [key, attr] of Object.entries(result.userAttrs ?? {})) setAttr(state, key, attr);
     this.end(state, typeof value === 'number' ? value : NaN);
   }
 
   private failOrPrune(state: RunningTrial, error: unknown): void {
     if (error instanceof TrialPruned) return this.end(state, 'PRUNED');
     rootLogger().warn({ trial: state.trial.number, err: error }, 'sweep trial failed');
-    state.trial.setUserAttr('error', error instanceof Error ? error.message : String(error));
+    setAttr(state, 'error', error instanceof Error ? error.message : String(error));
     this.end(state, 'FAIL');
   }
 
@@ -307,7 +305,7 @@ class SweepRunner {
       this.work.push(
         release(state).then(() => {
           try {
-            state.trial.setUserAttr('error', `sweep stopped: ${reason instanceof Error ? reason.message : String(reason ?? 'aborted')}`);
+            setAttr(state, 'error', `sweep stopped: ${reason instanceof Error ? reason.message : String(reason ?? 'aborted')}`);
             state.stopHeartbeat();
             this.study.tell(state.trial, 'FAIL');
             requeueTrial(this.study, this.study.storage.getTrial(state.trial.trialId), this.options.maxRetry ?? 2);
@@ -323,12 +321,16 @@ class SweepRunner {
     this.fill();
   }
 
+  /** A storage or configuration error ends the sweep: every running trial is aborted and released first. */
   private abortSweep(error: unknown): void {
     if (this.finished) return;
     this.finished = true;
     for (const state of this.running.values()) {
       state.stopHeartbeat();
+      if (state.ended) continue;
+      state.ended = true;
       state.controller.abort(error);
+      this.work.push(release(state));
     }
     void Promise.allSettled(this.work).then(() => this.reject(error));
   }
@@ -372,6 +374,15 @@ class SweepRunner {
       best = undefined;
     }
     return { trials: this.study.trials, best, releaseMs: this.releaseMs, lost: this.lost, stopped: this.stoppedBySignal };
+  }
+}
+
+/** Sets a user attribute unless another process already finished the trial (its record then stands as is). */
+function setAttr(state: RunningTrial, key: string, value: unknown): void {
+  try {
+    state.trial.setUserAttr(key, value);
+  } catch (error) {
+    if (!(error instanceof TrialFinishedError)) throw error;
   }
 }
 

@@ -95,6 +95,16 @@ describe('runSweep', () => {
     expect(summary.trials[1]!.userAttrs.error).toBe('actor died');
   });
 
+  it('a search space that contradicts the study stops the sweep with an error naming the parameter', async () => {
+    const study = createStudy({ sampler: new RandomSampler({ seed: 1 }) });
+    await runSweep({ study, space, trials: 1, concurrency: 1, runTrial: async () => 1 });
+    const changed = parseSearchSpace({ lr: { type: 'categorical', choices: [0.1, 0.01] } });
+    await expect(runSweep({ study, space: changed, trials: 3, concurrency: 2, runTrial: async () => 1 })).rejects.toThrow(
+      /parameter 'lr' was float and cannot become categorical/,
+    );
+    expect(study.trials.map((trial) => trial.state)).toEqual(['COMPLETE', 'FAIL']);
+  });
+
   it('a RUNNING trial on another host whose heartbeat went stale is failed and re-run with the same parameters', async () => {
     const storage = SqliteStorage.open(':memory:');
     const study = createStudy({ storage, sampler: new RandomSampler({ seed: 2 }) });
