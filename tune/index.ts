@@ -44,9 +44,10 @@ export {
   type TellInput,
 } from './study.ts';
 export type { StudyView } from './study-view.ts';
-export { parseSearchSpace, type SearchParam, type SearchSpace, searchSpaceSchema, suggestFromSpace } from './search-space.ts';
+export { overlayParams, parseSearchSpace, type SearchParam, type SearchSpace, searchSpaceSchema, suggestFromSpace } from './search-space.ts';
 export {
   DEFAULT_SWEEP_STORAGE,
+  loadSweepConfig,
   parseSweepConfig,
   type PrunerConfig,
   prunerFromConfig,

@@ -108,3 +108,31 @@ export function configErrorFromZod(error: z.ZodError, pathPrefix: string): Confi
     error.issues.map((issue) => ({ path: [pathPrefix, ...issue.path.map(String)].filter(Boolean).join('.'), message: issue.message })),
   );
 }
+
+/**
+ * A copy of `base` with each parameter written at its dotted path (`algo.learningRate` -> base.algo.learningRate).
+ * Every path must already exist in the recipe, so a typo in the search space is an error naming it rather than a
+ * silently ignored key.
+ *
+ * @example
+ * overlayParams({ algo: { learningRate: 1e-5, clipRange: 0.2 } }, { 'algo.learningRate': 3e-5 });
+ * // { algo: { learningRate: 3e-5, clipRange: 0.2 } }
+ */
+export function overlayParams<T extends object>(base: T, params: Readonly<Record<string, ParamValue>>): T {
+  const result = structuredClone(base) as Record<string, unknown>;
+  const problems: { path: string; message: string }[] = [];
+  for (const [name, value] of Object.entries(params)) {
+    const keys = name.split('.');
+    let node: Record<string, unknown> = result;
+    for (const [depth, key] of keys.entries()) {
+      if (typeof node !== 'object' || node === null || !Object.hasOwn(node, key)) {
+        problems.push({ path: `space.${name}`, message: `the base recipe has no ${keys.slice(0, depth + 1).join('.')}` });
+        break;
+      }
+      if (depth === keys.length - 1) node[key] = value;
+      else node = node[key] as Record<string, unknown>;
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return result as T;
+}

@@ -1,4 +1,8 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
+import { ConfigError } from '../runtime/errors.ts';
 import { HyperbandPruner } from './pruners/hyperband-pruner.ts';
 import { MedianPruner } from './pruners/median-pruner.ts';
 import { NopPruner, type Pruner } from './pruners/pruner.ts';
@@ -134,6 +138,21 @@ export function parseSweepConfig(input: unknown, overrides: { storage?: string }
   const parsed = sweepConfigSchema.safeParse(withOverrides);
   if (!parsed.success) throw configErrorFromZod(parsed.error, '');
   return parsed.data;
+}
+
+/**
+ * Imports a sweep file (a module whose default export is the sweep) and validates it. `.ts` files need the tsx
+ * loader, which the `recipe` command runs under.
+ *
+ * @example
+ * const config = await loadSweepConfig('recipes/sweep-ppo.ts', { storage: cliOptions.storage });
+ */
+export async function loadSweepConfig(path: string, overrides: { storage?: string } = {}): Promise<SweepConfig> {
+  const absolute = resolve(path);
+  if (!existsSync(absolute)) throw new ConfigError([{ path: 'sweep file', message: `${path} does not exist` }]);
+  const module = (await import(pathToFileURL(absolute).href)) as { default?: unknown };
+  if (module.default === undefined) throw new ConfigError([{ path: 'sweep file', message: `${path} has no default export; export the sweep with \`export default { ... }\`` }]);
+  return parseSweepConfig(module.default, overrides);
 }
 
 /** The sampler a sweep file asks for. */

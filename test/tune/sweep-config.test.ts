@@ -1,6 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../runtime/errors.ts';
-import { DEFAULT_SWEEP_STORAGE, GridSampler, HyperbandPruner, MedianPruner, parseSweepConfig, prunerFromConfig, samplerFromConfig, TpeSampler } from '../../tune/index.ts';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  DEFAULT_SWEEP_STORAGE,
+  GridSampler,
+  HyperbandPruner,
+  loadSweepConfig,
+  MedianPruner,
+  overlayParams,
+  parseSweepConfig,
+  prunerFromConfig,
+  samplerFromConfig,
+  TpeSampler,
+} from '../../tune/index.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
 
 const minimal = {
   name: 'ppo-lr',
@@ -66,5 +81,25 @@ describe('sweep file schema', () => {
     });
     const sampler = samplerFromConfig(config.sampler, config.space) as GridSampler;
     expect(sampler.size).toBe(3 * 2 * 2);
+  });
+});
+
+describe('sweep files and recipes', () => {
+  it('loads a sweep file, applying the --storage override', async () => {
+    const config = await loadSweepConfig(join(here, 'fixtures', 'sweep-file.ts'), { storage: 'sqlite:////tmp/sweeps.db' });
+    expect([config.name, config.concurrency, config.storage, config.pruner]).toEqual([
+      'ppo-lr-kl',
+      4,
+      'sqlite:////tmp/sweeps.db',
+      { type: 'median', nStartupTrials: 5, nWarmupSteps: 2, intervalSteps: 1 },
+    ]);
+    await expect(loadSweepConfig(join(here, 'fixtures', 'missing.ts'))).rejects.toThrow(/does not exist/);
+  });
+
+  it("overlays a trial's parameters onto the base recipe and names paths the recipe lacks", () => {
+    const base = { algo: { learningRate: 1e-5, klCoefficient: 0.1 }, rollout: { batchSize: 8 } };
+    expect(overlayParams(base, { 'algo.learningRate': 3e-5, 'rollout.batchSize': 32 })).toEqual({ algo: { learningRate: 3e-5, klCoefficient: 0.1 }, rollout: { batchSize: 32 } });
+    expect(base.algo.learningRate).toBe(1e-5);
+    expect(() => overlayParams(base, { 'algo.learningRat': 1 })).toThrow(/space\.algo\.learningRat: the base recipe has no algo\.learningRat/);
   });
 });
