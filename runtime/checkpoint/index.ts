@@ -13,6 +13,7 @@ export {
   LATEST_NAME,
   MANIFEST_NAME,
   parseStepDirectory,
+  sha256Hex,
   STATE_NAME,
   stepDirectory,
   type ManifestObject,
