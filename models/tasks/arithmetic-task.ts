@@ -22,7 +22,7 @@
 import { z } from 'zod';
 import { CharTokenizer } from '../tokenizer.ts';
 import type { Rng } from '../rng.ts';
-import { exampleRng, splitTrainEval } from './seeded.ts';
+import { exampleRng, splitIndices } from './seeded.ts';
 import type { GoldRewardOptions, RewardReference, SftExample, Task, TaskLimits } from './task.ts';
 import { TaskError } from './task-error.ts';
 import { parseOptions } from './options.ts';
@@ -53,22 +53,30 @@ export class ArithmeticTask implements Task {
   readonly limits: TaskLimits;
   readonly reward: RewardReference = { min: 0, best: 1, corpusExpected: 1 };
   private readonly options: z.output<typeof ArithmeticTaskOptions>;
-  private readonly split: { train: string[]; eval: string[] };
+  private readonly operations: Operation[];
+  /** Problem codes, see `promptOf`. */
+  private readonly split: { train: Int32Array; eval: Int32Array };
 
   constructor(options: ArithmeticTaskOptions = {}) {
     this.options = parseOptions(ArithmeticTaskOptions, options, 'task');
     this.seed = this.options.seed;
     const operations = [...new Set(this.options.operations)];
-    const problems: string[] = [];
-    for (const operation of operations) {
-      for (let left = 0; left <= this.options.maxOperand; left++) {
-        for (let right = 0; right <= this.options.maxOperand; right++) {
+    this.operations = operations;
+    // Problems are numbered (operation, left, right) -> code, so even 3 x 1000 x 1000 problems split in a few MB.
+    const side = this.options.maxOperand + 1;
+    const total = operations.reduce((sum, operation) => sum + (operation === '-' ? (side * (side + 1)) / 2 : side * side), 0);
+    const codes = new Int32Array(total);
+    let filled = 0;
+    operations.forEach((operation, operationIndex) => {
+      for (let left = 0; left < side; left++) {
+        for (let right = 0; right < side; right++) {
           if (operation === '-' && left < right) continue;
-          problems.push(`${left}${operation}${right}=`);
+          codes[filled++] = (operationIndex * side + left) * side + right;
         }
       }
-    }
-    this.split = splitTrainEval(problems, this.seed, this.options.evalFraction);
+    });
+    const { train, eval: held } = splitIndices(codes.length, this.seed, this.options.evalFraction);
+    this.split = { train: train.map((index) => codes[index]!), eval: held.map((index) => codes[index]!) };
     const operandDigits = String(this.options.maxOperand).length;
     const largestAnswer = Math.max(
       ...operations.map((operation) => evaluate(this.options.maxOperand, operation, this.options.maxOperand)),
@@ -93,7 +101,7 @@ export class ArithmeticTask implements Task {
   }
 
   evalPrompts(count = this.split.eval.length): string[] {
-    return this.split.eval.slice(0, count);
+    return Array.from(this.split.eval.subarray(0, count), (code) => this.promptOf(code));
   }
 
   /** Number of train and eval problems. */
@@ -123,7 +131,14 @@ export class ArithmeticTask implements Task {
   }
 
   private pickTrainPrompt(rng: Rng): string {
-    return this.split.train[rng.int(this.split.train.length)]!;
+    return this.promptOf(this.split.train[rng.int(this.split.train.length)]!);
+  }
+
+  private promptOf(code: number): string {
+    const side = this.options.maxOperand + 1;
+    const right = code % side;
+    const left = Math.floor(code / side) % side;
+    return `${left}${this.operations[Math.floor(code / (side * side))]!}${right}=`;
   }
 }
 

@@ -18,12 +18,22 @@ export function exampleRng(seed: number, stream: string, index: number): Rng {
  * `round(evalFraction * n)` items (at least 1, at most n - 1) are eval. Both parts keep a deterministic order.
  */
 export function splitTrainEval<T>(items: readonly T[], seed: number, evalFraction: number): { train: T[]; eval: T[] } {
-  const evalCount = Math.min(items.length - 1, Math.max(1, Math.round(evalFraction * items.length)));
-  const order = exampleRng(seed, 'split', 0).permutation(items.length);
-  return {
-    eval: order.slice(0, evalCount).map((index) => items[index]!),
-    train: order.slice(evalCount).map((index) => items[index]!),
-  };
+  const { train, eval: held } = splitIndices(items.length, seed, evalFraction);
+  return { train: Array.from(train, (index) => items[index]!), eval: Array.from(held, (index) => items[index]!) };
+}
+
+/** `splitTrainEval` over the indices 0..count-1, as typed arrays (for problem spaces of millions). */
+export function splitIndices(count: number, seed: number, evalFraction: number): { train: Int32Array; eval: Int32Array } {
+  const evalCount = Math.min(count - 1, Math.max(1, Math.round(evalFraction * count)));
+  const order = Int32Array.from({ length: count }, (_, index) => index);
+  const rng = exampleRng(seed, 'split', 0);
+  for (let index = count - 1; index > 0; index--) {
+    const other = rng.int(index + 1);
+    const kept = order[index]!;
+    order[index] = order[other]!;
+    order[other] = kept;
+  }
+  return { eval: order.subarray(0, evalCount), train: order.subarray(evalCount) };
 }
 
 /** FNV-1a over UTF-16 code units. */

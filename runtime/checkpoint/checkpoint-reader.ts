@@ -59,7 +59,12 @@ export interface ReaderOptions {
   onWarning?: (problem: CheckpointProblem) => void;
 }
 
-/** Every step directory of `run`, oldest first. */
+/**
+ * Every step directory of `run`, oldest first.
+ *
+ * @example
+ * (await listCheckpoints(store, 'ppo-seed-1')).filter((each) => each.complete).map((each) => each.step); // [100, 200]
+ */
 export async function listCheckpoints(store: CheckpointStore, run: string): Promise<CheckpointSummary[]> {
   assertValidRun(run);
   const byStep = new Map<number, CheckpointSummary>();
@@ -110,6 +115,9 @@ export async function loadLatestVerified(store: CheckpointStore, run: string, op
 /**
  * Loads one checkpoint, verifying every object; rejects with `CHECKPOINT_CORRUPT` naming the object that failed,
  * or `CHECKPOINT_NOT_FOUND` when the step has no manifest.
+ *
+ * @example
+ * const { state, shards } = await loadCheckpoint(store, 'ppo-seed-1', 100);
  */
 export async function loadCheckpoint(store: CheckpointStore, run: string, step: number): Promise<LoadedCheckpoint> {
   assertValidRun(run);

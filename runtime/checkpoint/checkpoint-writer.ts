@@ -159,7 +159,14 @@ export class CheckpointWriter {
     await yieldToEventLoop();
     for (let job = this.waiting.shift(); job; job = this.waiting.shift()) {
       this.uploading = job;
-      job.resolve(await this.upload(job.snapshot));
+      try {
+        job.resolve(await this.upload(job.snapshot));
+      } catch (error) {
+        // Only a bug gets here (store failures are outcomes); report it like one and keep the loop alive.
+        this.emit({ type: 'failed', step: job.snapshot.step, attempts: 0, error: (error as Error).message });
+        this.logger.error({ step: job.snapshot.step, err: error }, 'checkpoint upload crashed; training continues');
+        job.resolve({ status: 'failed', step: job.snapshot.step, attempts: 0, error: error as Error });
+      }
       this.uploading = undefined;
     }
     this.pump = undefined;

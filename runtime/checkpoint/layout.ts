@@ -50,7 +50,13 @@ export const CheckpointManifest = z
 export type CheckpointManifest = z.infer<typeof CheckpointManifest>;
 export type ManifestObject = z.infer<typeof ManifestObject>;
 
-/** `step-000100` (six digits at least; longer steps keep all their digits and still sort by parsed number). */
+/**
+ * `step-000100` (six digits at least; longer steps keep all their digits and still sort by parsed number).
+ *
+ * @example
+ * stepDirectory(100);                   // 'step-000100'
+ * parseStepDirectory('step-1234567');   // 1234567
+ */
 export function stepDirectory(step: number): string {
   return `step-${String(step).padStart(6, '0')}`;
 }

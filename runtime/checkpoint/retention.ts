@@ -34,6 +34,10 @@ export async function applyRetention(store: CheckpointStore, run: string, keep: 
  * Deletes every checkpoint newer than `step`. A run resumed from `step` calls this before its first save, so that
  * checkpoints of the abandoned future (e.g. corrupt ones that made resume fall back) can never be mistaken for
  * the new timeline's.
+ *
+ * @example
+ * const resumed = await loadLatestVerified(store, run);
+ * if (resumed) await discardCheckpointsAfter(store, run, resumed.step);
  */
 export async function discardCheckpointsAfter(store: CheckpointStore, run: string, step: number): Promise<number[]> {
   const doomed = (await listCheckpoints(store, run)).filter((summary) => summary.step > step);

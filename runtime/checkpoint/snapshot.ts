@@ -40,6 +40,9 @@ export interface CheckpointSnapshot {
 /**
  * Copies shards and serialises state. Throws `CHECKPOINT_INPUT_INVALID` naming the field for a bad shard name,
  * an unsupported array type, or state that is not JSON-serialisable.
+ *
+ * @example
+ * const snapshot = takeSnapshot(100, { shards: { 'policy/rank-0/weights.bin': weights }, state: { dataCursor: 6400 } });
  */
 export function takeSnapshot(step: number, input: CheckpointInput): CheckpointSnapshot {
   assertValidStep(step);
