@@ -1,0 +1,47 @@
+/**
+ * Tasks: seeded data, prompts and gold rewards that let a trainer prove it learned something.
+ *
+ * @example
+ * const task = createTask({ name: 'sentiment', seed: 1 });
+ * const cursor = new DataCursor((index) => task.sftExample(index));
+ * const batch = sequenceBatch(task.tokenizer, cursor.next(32));
+ */
+import { ConfigError } from '../../runtime/errors.ts';
+import { ArithmeticTask, type ArithmeticTaskOptions } from './arithmetic-task.ts';
+import { SentimentTask, type SentimentTaskOptions } from './sentiment-task.ts';
+import type { Task } from './task.ts';
+
+export type { GoldRewardOptions, PreferencePair, PreferenceTask, RewardReference, SftExample, Task, TaskLimits } from './task.ts';
+export { isPreferenceTask } from './task.ts';
+export { TaskError } from './task-error.ts';
+export { DataCursor, takeRange } from './data-cursor.ts';
+export { goldRewardsOfTokens, preferenceBatch, promptBatch, sequenceBatch } from './batches.ts';
+export type { PreferenceBatch, SequenceBatch } from './batches.ts';
+export { SentimentTask, SentimentTaskOptions } from './sentiment-task.ts';
+export { ArithmeticTask, ArithmeticTaskOptions } from './arithmetic-task.ts';
+export {
+  bestGoldReward,
+  corpusExpectedGoldReward,
+  parseSentimentCompletion,
+  sentimentGoldReward,
+  worstGoldReward,
+} from './sentiment-gold.ts';
+
+/** The task names `createTask` knows. */
+export const TASK_NAMES = ['sentiment', 'arithmetic'] as const;
+export type TaskConfig =
+  | ({ name: 'sentiment' } & SentimentTaskOptions)
+  | ({ name: 'arithmetic' } & ArithmeticTaskOptions);
+
+/**
+ * Builds a task from its JSON description (the shape `task.toJSON()` writes), validating every option.
+ *
+ * @example
+ * createTask({ name: 'arithmetic', seed: 7, operations: ['+', '-'] });
+ */
+export function createTask(config: TaskConfig): Task {
+  const { name, ...options } = config as { name?: unknown } & Record<string, unknown>;
+  if (name === 'sentiment') return new SentimentTask(options);
+  if (name === 'arithmetic') return new ArithmeticTask(options);
+  throw new ConfigError([{ path: 'task.name', message: `unknown task ${JSON.stringify(name)}; allowed: ${TASK_NAMES.join(', ')}` }]);
+}
