@@ -79,7 +79,7 @@ export class Head implements ControlPlane {
       options.store.putNode({ nodeId: node.nodeId, resources: node.resources, gpuIds: node.gpuIds ?? [], alive: true });
       return { nodeId: node.nodeId, pool: new ResourcePool(node.resources, node.gpuIds) };
     });
-    this.groups = new PlacementGroupManager(this.nodeList, options.store, () => this.schedulePending());
+    this.groups = new PlacementGroupManager(this.nodeList, options.store, () => this.schedulePendingActors());
     this.reaper = setInterval(() => this.reapDetached(), options.reaperIntervalMs);
     this.reaper.unref();
   }
@@ -496,6 +496,11 @@ export class Head implements ControlPlane {
 
   private schedulePending(): void {
     this.groups.retryPending();
+    this.schedulePendingActors();
+  }
+
+  /** Start queued actors that fit now (their placement group may just have been created). */
+  private schedulePendingActors(): void {
     for (let index = 0; index < this.pendingActors.length; ) {
       const live = this.actors.get(this.pendingActors[index] as string);
       if (!live || live.record.state === 'dead' || this.trySchedule(live)) this.pendingActors.splice(index, 1);
