@@ -9,6 +9,11 @@ export const defaultStatFs: StatFs = (directory) => {
   return { freeBytes: stats.bavail * stats.bsize, totalBytes: stats.blocks * stats.bsize };
 };
 
+/** A `--shm-size` value with some headroom: `80m`, `10g`. */
+function dockerSize(bytes: number): string {
+  return bytes < 2 ** 30 ? `${Math.ceil(bytes / 2 ** 20)}m` : `${Math.ceil(bytes / 2 ** 30)}g`;
+}
+
 function formatBytes(bytes: number): string {
   if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
   if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
@@ -41,7 +46,7 @@ export function checkSharedMemory(options: { directory: string; memoryBytes: num
       'SHM_TOO_SMALL',
       `${options.directory} has ${formatBytes(stats.freeBytes)} free (of ${formatBytes(stats.totalBytes)}) but the object store is set to keep ` +
         `${wanted} of objects in shared memory (runtime.objectStore.memoryBytes). Raise /dev/shm: ` +
-        `\`docker run --shm-size=${Math.ceil(options.memoryBytes / 2 ** 30) + 1}g\` (docker compose: shm_size), or on Kubernetes mount an emptyDir ` +
+        `\`docker run --shm-size=${dockerSize(options.memoryBytes * 1.25)}\` (docker compose: shm_size), or on Kubernetes mount an emptyDir ` +
         'with medium: Memory (and a sizeLimit) at /dev/shm; or lower runtime.objectStore.memoryBytes, and objects beyond it ' +
         'spill to runtime.objectStore.spillDirectory on disk.',
       'runtime.objectStore.memoryBytes',
