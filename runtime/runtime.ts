@@ -1,28 +1,21 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { ConfigError } from './errors.ts';
-import { rootLogger } from './logging.ts';
 import { NamingError } from './runtime-errors.ts';
 import { ActorGroup } from './actor/actor-group.ts';
 import { ActorHandle, type ActorClass } from './actor/actor-handle.ts';
 import type { ActorConnection } from './actor/actor-connection.ts';
 import { encodeForPeer, type ActorHandleData, type ProcessServices } from './actor/call-codec.ts';
 import { PlacementGroup } from './actor/placement-group.ts';
-import { MemoryControlStore } from './control/control-store.ts';
 import type { ControlPlane, NodeInfo, PlacementStrategy } from './control/control-plane.ts';
-import { Head } from './head/head.ts';
-import { HeadServer } from './head/head-server.ts';
-import { RuntimeMetrics } from './metrics.ts';
-import { ModuleAllowList } from './module-allow-list.ts';
-import { ObjectClient } from './object-store/object-client.ts';
-import { ObjectDirectory, type ObjectStoreUsage } from './object-store/object-directory.ts';
+import type { Head } from './head/head.ts';
+import type { HeadServer } from './head/head-server.ts';
+import type { RuntimeMetrics } from './metrics.ts';
+import type { ObjectClient } from './object-store/object-client.ts';
+import type { ObjectStoreUsage } from './object-store/object-directory.ts';
+import { actorSpec, type ActorOptions, type RuntimeOptions } from './runtime-options.ts';
 import type { GetOptions, ObjectRef } from './object-store/object-ref.ts';
-import { checkSharedMemory } from './object-store/shm-check.ts';
 import type { Resources } from './resources.ts';
-import { actorSpec, defaultObjectStoreBytes, resolveNodes, type ActorOptions, type RuntimeOptions } from './runtime-options.ts';
 
 /** Options of `createActorGroup`: actor options for every member, plus the size. */
 export interface ActorGroupOptions<C extends ActorClass = ActorClass> extends Omit<ActorOptions<C>, 'name' | 'args' | 'bundleIndex' | 'detached' | 'ttlMs'> {
@@ -43,7 +36,8 @@ export interface PlacementGroupOptions {
   namespace?: string;
 }
 
-interface Embedded {
+/** The parts of the embedded runtime that only the driver has. */
+export interface Embedded {
   head: Head;
   server: HeadServer;
   metrics: RuntimeMetrics;
@@ -86,57 +80,10 @@ export class Runtime {
 
   /** Start the embedded runtime (head + logical nodes in this process tree). */
   static async start(options: RuntimeOptions = {}): Promise<Runtime> {
-    if (options.address !== undefined) {
-      throw new ConfigError([{ path: 'address', message: 'cluster mode (a remote head) is not available yet; omit address to run the embedded runtime' }]);
-    }
-    if (options.namespace !== undefined && (typeof options.namespace !== 'string' || options.namespace === '')) {
-      throw new ConfigError([{ path: 'namespace', message: 'must be a non-empty string' }]);
-    }
-    const logger = (options.logger ?? rootLogger()).child({ component: 'runtime' });
-    const nodes = resolveNodes(options.nodes);
-    const store = options.objectStore ?? {};
-    const shmRoot = store.directory ?? '/dev/shm';
-    const memoryBytes = store.memoryBytes ?? defaultObjectStoreBytes();
-    if (!(memoryBytes >= 0)) throw new ConfigError([{ path: 'objectStore.memoryBytes', message: `must be >= 0, got ${memoryBytes}` }]);
-    removeStaleSessions(shmRoot);
-    checkSharedMemory({ directory: shmRoot, memoryBytes, ...(store.statfs ? { statfs: store.statfs } : {}) });
-    const session = `posttrain-${process.pid}-`;
-    const shm = mkdtempSync(join(shmRoot, session));
-    const spillRoot = store.spillDirectory ?? tmpdir();
-    mkdirSync(spillRoot, { recursive: true });
-    removeStaleSessions(spillRoot);
-    const spill = mkdtempSync(join(spillRoot, session));
-    // Socket paths must stay under ~100 bytes, so they live in a short directory of their own.
-    const sockets = mkdtempSync(join(tmpdir(), 'pt-'));
-    const directories = [shm, spill, sockets];
-    const onExit = () => directories.forEach((directory) => rmSync(directory, { recursive: true, force: true }));
-    process.once('exit', onExit);
-    try {
-      const objects = new ObjectDirectory({ shm, spill }, memoryBytes);
-      const allowList = options.actorModuleRoots ? new ModuleAllowList(options.actorModuleRoots) : ModuleAllowList.defaults();
-      const head = new Head({
-        nodes,
-        store: new MemoryControlStore(),
-        objects,
-        allowList,
-        logger,
-        socketDirectory: sockets,
-        shmDirectory: shm,
-        spillDirectory: spill,
-        reaperIntervalMs: options.reaperIntervalMs ?? 1000,
-        workerExecArgv: options.workerExecArgv ?? [],
-      });
-      const server = new HeadServer(head, logger);
-      head.headAddress = await server.listen(`unix:${join(sockets, 'head.sock')}`);
-      const metrics = new RuntimeMetrics(head, objects);
-      const client = new ObjectClient('driver', 'driver', head, { shm, spill });
-      logger.info({ nodes: nodes.map((node) => node.nodeId), shm, memoryBytes }, 'runtime started');
-      return new Runtime({ clientId: 'driver', clientName: 'driver', control: head, objects: client, logger }, options.namespace, { head, server, metrics, directories, onExit });
-    } catch (error) {
-      onExit();
-      process.removeListener('exit', onExit);
-      throw error;
-    }
+    // Loaded on demand so that worker processes, which never start a head, do not pay for it at start-up.
+    const { startEmbedded } = await import('./embedded.ts');
+    const started = await startEmbedded(options);
+    return new Runtime(started.base, options.namespace, started.embedded);
   }
 
   /** Kill every actor, free every object and remove the session's files. */
@@ -245,26 +192,5 @@ export class Runtime {
   /** This process's id in the runtime (`driver`, or the worker's id). */
   get clientId(): string {
     return this.services.clientId;
-  }
-}
-
-/** Remove session directories left by drivers that died without shutting down (their pid is gone). */
-function removeStaleSessions(root: string): void {
-  let entries: string[];
-  try {
-    entries = readdirSync(root);
-  } catch {
-    return;
-  }
-  for (const entry of entries) {
-    const match = /^posttrain-(\d+)-/.exec(entry);
-    if (!match) continue;
-    const pid = Number(match[1]);
-    if (pid === process.pid) continue;
-    try {
-      process.kill(pid, 0);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ESRCH') rmSync(join(root, entry), { recursive: true, force: true });
-    }
   }
 }
