@@ -35,7 +35,7 @@ export async function startEmbedded(options: RuntimeOptions): Promise<{ base: { 
   if (!(memoryBytes >= 0)) throw new ConfigError([{ path: 'objectStore.memoryBytes', message: `must be >= 0, got ${memoryBytes}` }]);
   removeStaleSessions(shmRoot);
   checkSharedMemory({ directory: shmRoot, memoryBytes, ...(store.statfs ? { statfs: store.statfs } : {}) });
-  const session = `posttrain-${process.pid}-`;
+  const session = `posttrain-session-${process.pid}-`;
   const shm = mkdtempSync(join(shmRoot, session));
   const spillRoot = store.spillDirectory ?? tmpdir();
   mkdirSync(spillRoot, { recursive: true });
@@ -83,7 +83,7 @@ function removeStaleSessions(root: string): void {
     return;
   }
   for (const entry of entries) {
-    const match = /^posttrain-(\d+)-/.exec(entry);
+    const match = /^posttrain-session-(\d+)-/.exec(entry);
     if (!match) continue;
     const pid = Number(match[1]);
     if (pid === process.pid) continue;

@@ -43,8 +43,14 @@ export interface HeadOptions {
 
 const MAX_DEAD_REMEMBERED = 1_000;
 
+/** An actor waiting for resources is reported after this long, and again every minute, with what is missing. */
+const PENDING_WARNING_MS = 10_000;
+
 interface LiveActor {
   record: ActorRecord;
+  /** When it started waiting for resources, and when that was last reported. */
+  pendingSinceMs?: number;
+  pendingWarnedMs?: number;
   pool?: ResourcePool;
   allocation?: Allocation;
   process?: WorkerProcess;
@@ -138,7 +144,10 @@ export class Head implements ControlPlane {
     return new Promise<ActorInfo>((resolve, reject) => {
       const live: LiveActor = { record, creation: { resolve, reject, settled: false }, waiters: [] };
       this.actors.set(actorId, live);
-      if (!this.trySchedule(live)) this.pendingActors.push(actorId);
+      if (!this.trySchedule(live)) {
+        live.pendingSinceMs = Date.now();
+        this.pendingActors.push(actorId);
+      }
     });
   }
 
@@ -257,7 +266,7 @@ export class Head implements ControlPlane {
       const child = live.process?.child;
       if (child && child.exitCode === null && child.signalCode === null) {
         exits.push(new Promise((resolve) => child.once('exit', () => resolve())));
-        live.killCause = { kind: 'shutdown', reason: 'the runtime shut down' };
+        live.killCause ??= { kind: 'shutdown', reason: 'the runtime shut down' };
         child.kill('SIGKILL');
       }
     }
@@ -404,7 +413,8 @@ export class Head implements ControlPlane {
         : exitCause;
     record.deaths[incarnation] = cause;
     this.options.objects.processDied(clientId, `${record.displayName} ${cause.reason}`);
-    this.options.logger.warn({ actor: record.displayName, role: record.spec.role, node: record.nodeId, incarnation, cause: cause.reason }, `actor ${record.displayName} died`);
+    const unexpected = cause.kind === 'exit' || cause.kind === 'signal' || cause.kind === 'oom';
+    this.options.logger[unexpected ? 'warn' : 'info']({ actor: record.displayName, role: record.spec.role, node: record.nodeId, incarnation, cause: cause.reason }, `actor ${record.displayName} ended: ${cause.reason}`);
     for (const owned of this.actors.values()) {
       if (owned.record.owner === clientId && !owned.record.spec.detached && owned.record.state !== 'dead') {
         this.kill(owned, { kind: 'owner-died', reason: `its owner '${record.displayName}' died` });
@@ -508,8 +518,27 @@ export class Head implements ControlPlane {
     }
   }
 
+  /** Nothing waits in silence: actors pending for resources are logged with the shortfall on each node. */
+  private reportPending(now: number): void {
+    for (const actorId of this.pendingActors) {
+      const live = this.actors.get(actorId);
+      if (!live || live.pendingSinceMs === undefined || now - live.pendingSinceMs < PENDING_WARNING_MS) continue;
+      if (live.pendingWarnedMs !== undefined && now - live.pendingWarnedMs < 60_000) continue;
+      live.pendingWarnedMs = now;
+      const { spec } = live.record;
+      const where = spec.placementGroupId !== undefined
+        ? `in placement group ${spec.placementGroupId}${spec.bundleIndex === undefined ? '' : ` bundle ${spec.bundleIndex}`}`
+        : this.nodeList.map((node) => `${node.nodeId}: ${node.pool.shortfall(spec.resources).join(', ') || 'fits'}`).join('; ');
+      this.options.logger.warn(
+        { actor: live.record.displayName, role: spec.role, waitingMs: now - live.pendingSinceMs },
+        `actor ${live.record.displayName} ${formatResources(spec.resources)} has waited ${Math.round((now - live.pendingSinceMs) / 1000)} s for resources (${where})`,
+      );
+    }
+  }
+
   private reapDetached(): void {
     const now = Date.now();
+    this.reportPending(now);
     for (const live of this.actors.values()) {
       const { spec, state, lastActivityMs } = live.record;
       if (!spec.detached || spec.ttlMs === undefined || state !== 'alive') continue;

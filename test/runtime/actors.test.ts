@@ -168,7 +168,19 @@ describe('actors', () => {
     );
     expect(line).toMatchObject({ msg: '[talker] hello from the worker', actor: 'talker', role: 'speaker' });
     const errLine = await eventually(() => lines.find((entry) => entry.msg === '[talker] err:hello from the worker'), (found) => found !== undefined);
-    expect(errLine).toMatchObject({ stream: 'stderr', actor: 'talker' });
+    expect(errLine).toMatchObject({ stream: 'stderr', actor: 'talker', node: expect.stringMatching(/^node-[ab]$/) });
+    await actor.kill();
+  });
+
+  it('exports actor, object-store, placement and call-latency metrics', async () => {
+    const actor = await counter({ role: 'metered' });
+    await actor.call('add', 1);
+    const text = await runtime.metrics.metrics();
+    expect(text).toMatch(/posttrain_actors\{state="alive"\} [1-9]/);
+    expect(text).toMatch(/posttrain_actor_call_seconds_count\{role="metered",method="add"\} 1/);
+    expect(text).toMatch(/posttrain_object_store_bytes\{state="used"\} \d+/);
+    expect(text).toMatch(/posttrain_object_store_bytes\{state="spilled"\} 0/);
+    expect(text).toMatch(/posttrain_placement_groups_pending 0/);
     await actor.kill();
   });
 });

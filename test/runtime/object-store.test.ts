@@ -23,7 +23,7 @@ afterAll(async () => {
 
 function sessionFiles(root: string): string[] {
   return readdirSync(root)
-    .filter((entry) => entry.startsWith(`posttrain-${process.pid}-`))
+    .filter((entry) => entry.startsWith(`posttrain-session-${process.pid}-`))
     .flatMap((entry) => readdirSync(join(root, entry)).map((file) => join(root, entry, file)));
 }
 
