@@ -91,16 +91,17 @@ export function readObjectFile(path: string, hooks: ValueHooks, into?: TypedArra
       if (!constructor) throw new Error(`unknown typed array kind '${kind}' in ${path}`);
       const length = lengths[index] as number;
       const start = offsets[index] as number;
-      const target =
-        into !== undefined && count === 1 && into.byteLength === length && TYPED_ARRAY_KINDS[kind] === into.constructor
-          ? into
-          : kind === 'ab'
-            ? new Uint8Array(length)
-            : new constructor(length / constructor.BYTES_PER_ELEMENT);
+      // A fresh allocation is not zero-filled first: every byte is overwritten by the read (or it throws).
+      const fresh = () => {
+        const memory = Buffer.allocUnsafeSlow(length);
+        return kind === 'ab' ? memory : new constructor(memory.buffer as ArrayBuffer, 0, length / constructor.BYTES_PER_ELEMENT);
+      };
+      const target = into !== undefined && count === 1 && into.byteLength === length && constructor === into.constructor ? into : fresh();
       const bytes = new Uint8Array(target.buffer, target.byteOffset, length);
       if (start + length <= firstBytes && head === first) bytes.set(first.subarray(start, start + length));
       else readFully(fd, bytes, 0, length, start);
-      return kind === 'ab' ? target.buffer : target;
+      if (kind !== 'ab') return target;
+      return target.byteOffset === 0 && target.buffer.byteLength === length ? target.buffer : target.slice().buffer;
     };
     return decodeValue(json, provide, hooks);
   } finally {
