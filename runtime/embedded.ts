@@ -60,9 +60,11 @@ export async function startEmbedded(options: RuntimeOptions): Promise<{ base: { 
       spillDirectory: spill,
       reaperIntervalMs: options.reaperIntervalMs ?? 1000,
       workerExecArgv: options.workerExecArgv ?? [],
+      prestartWorkers: options.prestartWorkers ?? 1,
     });
     const server = new HeadServer(head, logger);
     head.headAddress = await server.listen(`unix:${join(sockets, 'head.sock')}`);
+    head.refillPool();
     const metrics = new RuntimeMetrics(head, objects);
     const client = new ObjectClient('driver', 'driver', head, { shm, spill });
     logger.info({ nodes: nodes.map((node) => node.nodeId), shm, memoryBytes }, 'runtime started');

@@ -77,7 +77,7 @@ export class HeadServer {
           result = await head.nodes();
           break;
         case 'workerSpec':
-          result = head.workerSpec(caller);
+          result = await head.workerSpec(caller);
           break;
         case 'workerReady':
           result = head.workerReady(caller, args[0] as string);

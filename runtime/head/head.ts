@@ -39,9 +39,28 @@ export interface HeadOptions {
   spillDirectory: string;
   reaperIntervalMs: number;
   workerExecArgv: string[];
+  /** Booted workers kept waiting for actors (0 turns the pool off). */
+  prestartWorkers: number;
 }
 
 const MAX_DEAD_REMEMBERED = 1_000;
+
+/** A booted worker with no actor yet; `assign` is set once it has asked for its work. */
+interface IdleWorker {
+  clientId: string;
+  process: WorkerProcess;
+  assign?: (assignment: WorkerAssignment) => void;
+}
+
+export interface WorkerAssignment {
+  spec: ActorCreateSpec;
+  actorId: string;
+  displayName: string;
+  incarnation: number;
+  nodeId: string;
+  gpuIds: string[];
+  namespace?: string;
+}
 
 /** An actor waiting for resources is reported after this long, and again every minute, with what is missing. */
 const PENDING_WARNING_MS = 10_000;
@@ -71,7 +90,9 @@ export class Head implements ControlPlane {
   headAddress = '';
   private readonly nodeList: PlacementNode[];
   private readonly actors = new Map<string, LiveActor>();
-  private readonly workers = new Map<string, string>();
+  /** Worker process id -> the actor incarnation it runs. */
+  private readonly workers = new Map<string, { actorId: string; incarnation: number }>();
+  private readonly idle: IdleWorker[] = [];
   private readonly pendingActors: string[] = [];
   private readonly dead: string[] = [];
   private readonly groups: PlacementGroupManager;
@@ -217,8 +238,14 @@ export class Head implements ControlPlane {
 
   // ---- workers (called by HeadServer) --------------------------------------------------------------------------
 
-  workerSpec(clientId: string): { spec: ActorCreateSpec; actorId: string; displayName: string; incarnation: number; nodeId: string; gpuIds: string[]; namespace?: string } {
-    const live = this.liveForWorker(clientId);
+  /** What a worker is to run; a prestarted worker waits here until an actor is assigned to it. */
+  workerSpec(clientId: string): Promise<WorkerAssignment> {
+    const idle = this.idle.find((worker) => worker.clientId === clientId);
+    if (idle) return new Promise((resolve) => (idle.assign = resolve));
+    return Promise.resolve(this.assignment(this.liveForWorker(clientId)));
+  }
+
+  private assignment(live: LiveActor): WorkerAssignment {
     const record = live.record;
     return {
       spec: record.spec,
@@ -258,6 +285,13 @@ export class Head implements ControlPlane {
     clearInterval(this.reaper);
     this.groups.closeAll();
     const exits: Promise<void>[] = [];
+    for (const worker of this.idle.splice(0)) {
+      const child = worker.process.child;
+      if (child.exitCode === null && child.signalCode === null) {
+        exits.push(new Promise((resolve) => child.once('exit', () => resolve())));
+        child.kill('SIGKILL');
+      }
+    }
     for (const live of this.actors.values()) {
       if (!live.creation.settled) {
         live.creation.settled = true;
@@ -369,38 +403,75 @@ export class Head implements ControlPlane {
     return best;
   }
 
+  /**
+   * Give the actor a process: a prestarted worker when one is booted and the actor needs nothing special (no GPU,
+   * no extra environment or flags: those must be in place before the process starts), else a new process.
+   */
   private startWorker(live: LiveActor): void {
     const record = live.record;
     record.incarnation++;
-    const clientId = `w${this.nextWorker++}`;
-    record.clientId = clientId;
     if (record.state !== 'restarting') record.state = 'starting';
-    this.workers.set(clientId, record.actorId);
     const incarnation = record.incarnation;
     const logger = this.options.logger.child({ actor: record.displayName, role: record.spec.role, node: record.nodeId });
-    live.process = new WorkerProcess(
+    const plain = record.gpuIds.length === 0 && Object.keys(record.spec.env).length === 0 && record.spec.execArgv.length === 0;
+    // A booted worker first; else one still booting (it is further along than a new process would be).
+    const ready = this.idle.findIndex((worker) => worker.assign !== undefined);
+    const poolIndex = !plain ? -1 : ready >= 0 ? ready : this.idle.length > 0 ? 0 : -1;
+    let clientId: string;
+    if (poolIndex >= 0) {
+      const [worker] = this.idle.splice(poolIndex, 1) as [IdleWorker];
+      clientId = worker.clientId;
+      live.process = worker.process;
+      worker.process.assign(record.displayName, logger);
+      this.workers.set(clientId, { actorId: record.actorId, incarnation });
+      record.clientId = clientId;
+      // A worker that has not asked yet gets its assignment from `workerSpec` when it does.
+      worker.assign?.(this.assignment(live));
+      setImmediate(() => this.refillPool());
+    } else {
+      clientId = `w${this.nextWorker++}`;
+      this.workers.set(clientId, { actorId: record.actorId, incarnation });
+      record.clientId = clientId;
+      live.process = this.spawn(clientId, { env: record.spec.env, execArgv: record.spec.execArgv, gpuIds: record.gpuIds, logger, displayName: record.displayName });
+    }
+    record.pid = live.process.pid;
+    this.options.store.putActor(record);
+  }
+
+  private spawn(clientId: string, options: { env: Record<string, string>; execArgv: string[]; gpuIds: string[]; logger: Logger; displayName: string }): WorkerProcess {
+    return new WorkerProcess(
       {
         headAddress: this.headAddress,
         clientId,
-        actorId: record.actorId,
-        incarnation,
-        nodeId: record.nodeId ?? '',
         listenAddress: `unix:${join(this.options.socketDirectory, `${clientId}.sock`)}`,
         shmDirectory: this.options.shmDirectory,
         spillDirectory: this.options.spillDirectory,
         logLevel: this.options.logger.level,
       },
-      {
-        env: record.spec.env,
-        execArgv: [...this.options.workerExecArgv, ...record.spec.execArgv],
-        gpuIds: (record.spec.resources.GPU ?? 0) > 0 || record.gpuIds.length > 0 ? record.gpuIds : [],
-        logger,
-        displayName: record.displayName,
-      },
-      (cause) => this.workerExited(live, clientId, incarnation, cause),
+      { ...options, execArgv: [...this.options.workerExecArgv, ...options.execArgv] },
+      (cause) => this.processExited(clientId, cause),
     );
-    record.pid = live.process.pid;
-    this.options.store.putActor(record);
+  }
+
+  /** Keep `prestartWorkers` booted workers waiting, so creating or restarting an actor skips Node's start-up. */
+  refillPool(): void {
+    while (!this.closing && this.idle.length < this.options.prestartWorkers) {
+      const clientId = `w${this.nextWorker++}`;
+      const process = this.spawn(clientId, { env: {}, execArgv: [], gpuIds: [], logger: this.options.logger.child({ worker: clientId }), displayName: `idle ${clientId}` });
+      this.idle.push({ clientId, process });
+    }
+  }
+
+  private processExited(clientId: string, cause: ActorDeathCause): void {
+    const idleIndex = this.idle.findIndex((worker) => worker.clientId === clientId);
+    if (idleIndex >= 0) {
+      this.idle.splice(idleIndex, 1);
+      if (!this.closing) this.options.logger.warn({ worker: clientId, cause: cause.reason }, 'a prestarted worker died before it was used');
+      return;
+    }
+    const assigned = this.workers.get(clientId);
+    const live = assigned === undefined ? undefined : this.actors.get(assigned.actorId);
+    if (assigned && live) this.workerExited(live, clientId, assigned.incarnation, cause);
   }
 
   private workerExited(live: LiveActor, clientId: string, incarnation: number, exitCause: ActorDeathCause): void {
@@ -550,7 +621,7 @@ export class Head implements ControlPlane {
   }
 
   private liveForWorker(clientId: string): LiveActor {
-    const actorId = this.workers.get(clientId);
+    const actorId = this.workers.get(clientId)?.actorId;
     const live = actorId === undefined ? undefined : this.actors.get(actorId);
     if (!live) throw new ConfigError([{ path: 'clientId', message: `unknown worker ${clientId}` }]);
     return live;

@@ -8,9 +8,6 @@ import type { ActorDeathCause } from '../runtime-errors.ts';
 export interface WorkerBootstrap {
   headAddress: string;
   clientId: string;
-  actorId: string;
-  incarnation: number;
-  nodeId: string;
   listenAddress: string;
   shmDirectory: string;
   spillDirectory: string;
@@ -32,12 +29,16 @@ export class WorkerProcess {
   readonly child: ChildProcess;
   private readonly stderrTail: string[] = [];
   private readonly oomKillsAtStart: number | undefined;
+  private logger: Logger;
+  private displayName: string;
 
   constructor(
     bootstrap: WorkerBootstrap,
     options: { env: Record<string, string>; execArgv: string[]; gpuIds: string[] | undefined; logger: Logger; displayName: string },
     onExit: (cause: ActorDeathCause) => void,
   ) {
+    this.logger = options.logger;
+    this.displayName = options.displayName;
     const env: Record<string, string | undefined> = { ...process.env, ...options.env, POSTTRAIN_WORKER: JSON.stringify(bootstrap) };
     // An actor without GPUs sees none, so that it cannot grab a device another actor was given.
     if (options.gpuIds !== undefined) env.CUDA_VISIBLE_DEVICES = options.gpuIds.join(',');
@@ -47,12 +48,11 @@ export class WorkerProcess {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const log = options.logger;
-    forwardLines(this.child.stdout!, (line) => emit(log, line, 'stdout', options.displayName));
+    forwardLines(this.child.stdout!, (line) => emit(this.logger, line, 'stdout', this.displayName));
     forwardLines(this.child.stderr!, (line) => {
       this.stderrTail.push(line);
       if (this.stderrTail.length > 20) this.stderrTail.shift();
-      emit(log, line, 'stderr', options.displayName);
+      emit(this.logger, line, 'stderr', this.displayName);
     });
     let exited = false;
     const finish = (code: number | null, signal: NodeJS.Signals | null) => {
@@ -65,6 +65,12 @@ export class WorkerProcess {
       this.stderrTail.push(error.message);
       finish(null, null);
     });
+  }
+
+  /** A prestarted worker was given an actor: its output is now logged under the actor's name. */
+  assign(displayName: string, logger: Logger): void {
+    this.displayName = displayName;
+    this.logger = logger;
   }
 
   get pid(): number | undefined {
