@@ -119,18 +119,9 @@ export async function main(args: string[]): Promise<void> {
       bestPut = Math.min(bestPut, (performance.now() - putStarted) / 1000);
       ref.release();
     }
-    // glibc keeps freed large blocks in its heap instead of unmapping them (the way PyTorch's caching allocator
-    // avoids page faults), so a fresh array costs no page faults after the first get.
-    const reusingHeap = await runtime.createActor<typeof BenchActor>({
-      module,
-      exportName: 'BenchActor',
-      resources: { CPU: 1 },
-      env: { MALLOC_MMAP_MAX_: '0', MALLOC_TRIM_THRESHOLD_: String(2 ** 36) },
-    });
     const ref = await runtime.put(array);
     const getSeconds = await target.call('timeGet', ref, array.length, 5, false);
     const getIntoSeconds = await target.call('timeGet', ref, array.length, 5, true);
-    const getReusedHeapSeconds = await reusingHeap.call('timeGet', ref, array.length, 5, false);
     ref.release();
 
     const getGb = ARRAY_BYTES / getSeconds / 1e9;
@@ -149,15 +140,14 @@ export async function main(args: string[]): Promise<void> {
           put_gb_per_s: round(ARRAY_BYTES / bestPut / 1e9),
           get_gb_per_s: round(getGb),
           get_into_gb_per_s: round(getIntoGb),
-          get_heap_reuse_gb_per_s: round(ARRAY_BYTES / getReusedHeapSeconds / 1e9),
           memcpy_gb_per_s: round(memcpy),
           get_fraction_of_memcpy: round(getGb / memcpy),
           get_into_fraction_of_memcpy: round(getIntoGb / memcpy),
           fork_ipc_round_trips_per_s: ipc,
           sync_calls_fraction_of_fork_ipc: round(sync / ipc),
           get_note:
-            'get_gb_per_s allocates a fresh array (page faults dominate); get_into reuses one (the kernel copy from tmpfs ' +
-            'in 4 KiB pages is the limit); get_heap_reuse sets MALLOC_MMAP_MAX_=0 on the worker so freed arrays are reused',
+            'get_gb_per_s allocates a fresh array (page faults on new memory dominate); get_into reuses one, leaving the ' +
+            "kernel's page-by-page copy out of tmpfs as the limit",
           array_bytes: ARRAY_BYTES,
           shm_directory: shmDirectory ?? '/dev/shm',
           n_n_shape: '2 caller actors x 2 callee actors, pipelined',
