@@ -25,6 +25,9 @@ interface Group {
 /** Concurrency of the `health` group unless the actor sizes it itself. */
 const HEALTH_CONCURRENCY = 2;
 
+/** A method whose synchronous part holds the event loop longer than this is reported: nothing else can run. */
+const BLOCKING_WARNING_MS = 2_000;
+
 /**
  * Runs an actor's calls inside its worker process. Each concurrency group is a FIFO queue with its own limit, so
  * calls start in the order they arrived (per caller, that is the order they were made) and a busy group never
@@ -90,12 +93,14 @@ export class ActorHost {
       const task = group.queue.shift() as Task;
       group.running++;
       let result: unknown;
+      const started = performance.now();
       try {
         result = this.invoke(task);
       } catch (error) {
         this.finish(group, task, error, undefined, true);
         continue;
       }
+      this.reportBlocking(task.method, performance.now() - started);
       if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
         (result as Promise<unknown>).then(
           (value) => {
@@ -138,6 +143,18 @@ export class ActorHost {
       for (const ref of moved) ref.releaseUnlessRetained(`it was returned from '${task.method}' and moved to the caller`);
     }
     for (const ref of task.borrowed) ref.releaseUnlessRetained(`it was borrowed by the call '${task.method}' and released when the call returned`);
+  }
+
+  /**
+   * Actor methods must not block: while one holds the event loop, no other call, not even `health`, is answered.
+   * Long CPU work should yield between steps (`await` something); waiting for another actor is always `await`.
+   */
+  private reportBlocking(method: string, blockedMs: number): void {
+    if (blockedMs < BLOCKING_WARNING_MS) return;
+    this.services.logger.warn(
+      { method, blockedMs: Math.round(blockedMs) },
+      `method '${method}' held the event loop for ${Math.round(blockedMs)} ms without yielding; health checks and other calls waited`,
+    );
   }
 
   private builtinHealth(): HealthReport {
