@@ -1,16 +1,14 @@
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError } from '../errors.ts';
 import {
   ActorCreationError,
-  InfeasibleResourcesError,
   NamingError,
   PlacementGroupRemovedError,
   RuntimeClosedError,
   formatResources,
   type ActorDeathCause,
 } from '../runtime-errors.ts';
-import { ResourcePool, fromUnits, toUnits, type Allocation, type Resources } from '../resources.ts';
+import { ResourcePool, type Allocation, type Resources } from '../resources.ts';
 import type { ModuleAllowList } from '../module-allow-list.ts';
 import type { ObjectDirectory, ObjectStatus, ReferenceOperation } from '../object-store/object-directory.ts';
 import type { ObjectLocation } from '../object-store/object-ref.ts';
@@ -26,7 +24,9 @@ import type {
 import type { ActorRecord, ControlStore } from '../control/control-store.ts';
 import { PlacementGroupManager } from './placement-group-manager.ts';
 import type { PlacementNode } from './placement.ts';
-import { WorkerProcess } from './worker-process.ts';
+import type { WorkerProcess } from './worker-process.ts';
+import { WorkerPool, type WorkerAssignment } from './worker-pool.ts';
+import { checkActorFeasible } from './feasibility.ts';
 
 export interface HeadOptions {
   nodes: { nodeId: string; resources: Resources; gpuIds?: string[] }[];
@@ -39,28 +39,11 @@ export interface HeadOptions {
   spillDirectory: string;
   reaperIntervalMs: number;
   workerExecArgv: string[];
-  /** Booted workers kept waiting for actors (0 turns the pool off). */
+  /** Booted workers kept waiting for actors (0 turns prestarting off). */
   prestartWorkers: number;
 }
 
 const MAX_DEAD_REMEMBERED = 1_000;
-
-/** A booted worker with no actor yet; `assign` is set once it has asked for its work. */
-interface IdleWorker {
-  clientId: string;
-  process: WorkerProcess;
-  assign?: (assignment: WorkerAssignment) => void;
-}
-
-export interface WorkerAssignment {
-  spec: ActorCreateSpec;
-  actorId: string;
-  displayName: string;
-  incarnation: number;
-  nodeId: string;
-  gpuIds: string[];
-  namespace?: string;
-}
 
 /** An actor waiting for resources is reported after this long, and again every minute, with what is missing. */
 const PENDING_WARNING_MS = 10_000;
@@ -87,18 +70,21 @@ interface LiveActor {
  * channel through `HeadServer`. It implements `ControlPlane`, the same interface a remote head will implement.
  */
 export class Head implements ControlPlane {
-  headAddress = '';
+  /** Where workers reach the head; set once its server listens. */
+  set headAddress(address: string) {
+    this.pool.headAddress = address;
+  }
+
   private readonly nodeList: PlacementNode[];
   private readonly actors = new Map<string, LiveActor>();
   /** Worker process id -> the actor incarnation it runs. */
   private readonly workers = new Map<string, { actorId: string; incarnation: number }>();
-  private readonly idle: IdleWorker[] = [];
   private readonly pendingActors: string[] = [];
   private readonly dead: string[] = [];
   private readonly groups: PlacementGroupManager;
   private readonly reaper: NodeJS.Timeout;
+  private readonly pool: WorkerPool;
   private nextActor = 1;
-  private nextWorker = 1;
   private closing = false;
 
   constructor(private readonly options: HeadOptions) {
@@ -107,6 +93,7 @@ export class Head implements ControlPlane {
       return { nodeId: node.nodeId, pool: new ResourcePool(node.resources, node.gpuIds) };
     });
     this.groups = new PlacementGroupManager(this.nodeList, options.store, () => this.schedulePendingActors());
+    this.pool = new WorkerPool(options, (clientId, cause) => this.processExited(clientId, cause));
     this.reaper = setInterval(() => this.reapDetached(), options.reaperIntervalMs);
     this.reaper.unref();
   }
@@ -140,7 +127,7 @@ export class Head implements ControlPlane {
     const module = this.options.allowList.check(spec.module);
     const actorId = `a${this.nextActor++}`;
     const displayName = spec.name ?? `${spec.role}-${actorId}`;
-    this.checkFeasible(spec, displayName);
+    checkActorFeasible(this.nodeList, this.groups, spec, displayName);
     if (spec.name !== undefined) {
       if (spec.namespace === undefined) {
         throw new NamingError('NAMESPACE_REQUIRED', `actor '${spec.name}' has a name but no namespace; pass namespace (there is no default namespace)`, spec.name);
@@ -240,9 +227,7 @@ export class Head implements ControlPlane {
 
   /** What a worker is to run; a prestarted worker waits here until an actor is assigned to it. */
   workerSpec(clientId: string): Promise<WorkerAssignment> {
-    const idle = this.idle.find((worker) => worker.clientId === clientId);
-    if (idle) return new Promise((resolve) => (idle.assign = resolve));
-    return Promise.resolve(this.assignment(this.liveForWorker(clientId)));
+    return this.pool.waitForAssignment(clientId) ?? Promise.resolve(this.assignment(this.liveForWorker(clientId)));
   }
 
   private assignment(live: LiveActor): WorkerAssignment {
@@ -285,13 +270,7 @@ export class Head implements ControlPlane {
     clearInterval(this.reaper);
     this.groups.closeAll();
     const exits: Promise<void>[] = [];
-    for (const worker of this.idle.splice(0)) {
-      const child = worker.process.child;
-      if (child.exitCode === null && child.signalCode === null) {
-        exits.push(new Promise((resolve) => child.once('exit', () => resolve())));
-        child.kill('SIGKILL');
-      }
-    }
+    exits.push(this.pool.close());
     for (const live of this.actors.values()) {
       if (!live.creation.settled) {
         live.creation.settled = true;
@@ -307,6 +286,11 @@ export class Head implements ControlPlane {
     await Promise.all(exits);
   }
 
+  /** Boot the prestarted workers (after the head's server listens). */
+  refillPool(): void {
+    this.pool.refill();
+  }
+
   /** Actors per state, for metrics. */
   actorCounts(): Record<string, number> {
     const counts: Record<string, number> = { pending: 0, starting: 0, alive: 0, restarting: 0, dead: 0 };
@@ -319,47 +303,6 @@ export class Head implements ControlPlane {
   }
 
   // ---- internals -----------------------------------------------------------------------------------------------
-
-  private checkFeasible(spec: ActorCreateSpec, displayName: string): void {
-    const what = `actor '${displayName}' ${formatResources(spec.resources)}`;
-    if (spec.placementGroupId !== undefined) {
-      const group = this.groups.get(spec.placementGroupId);
-      if (!group) throw new PlacementGroupRemovedError(spec.placementGroupId);
-      const bundles = group.record.bundles;
-      if (spec.bundleIndex !== undefined && (!Number.isInteger(spec.bundleIndex) || spec.bundleIndex < 0 || spec.bundleIndex >= bundles.length)) {
-        throw new ConfigError([{ path: 'bundleIndex', message: `must be an integer from 0 to ${bundles.length - 1} (placement group '${group.record.displayName}' has ${bundles.length} bundles), got ${spec.bundleIndex}` }]);
-      }
-      const candidates = spec.bundleIndex === undefined ? bundles.map((_, index) => index) : [spec.bundleIndex];
-      if (!candidates.some((index) => new ResourcePool(bundles[index] as Resources).fits(spec.resources))) {
-        throw new InfeasibleResourcesError(
-          what,
-          Object.entries(spec.resources)
-            .map(([resource, requested]) => {
-              const largest = Math.max(...candidates.map((index) => (bundles[index] as Resources)[resource] ?? 0));
-              return { resource, requested, largest, node: `bundle ${candidates.length === 1 ? candidates[0] : 'any'} of '${group.record.displayName}'` };
-            })
-            .filter((item) => toUnits(item.requested) > toUnits(item.largest)),
-        );
-      }
-      return;
-    }
-    if (this.nodeList.some((node) => node.pool.emptied().fits(spec.resources))) return;
-    const shortfall = Object.entries(spec.resources)
-      .map(([resource, requested]) => {
-        let largest = 0;
-        let node: string | undefined;
-        for (const candidate of this.nodeList) {
-          const total = fromUnits(candidate.pool.total.get(resource) ?? 0);
-          if (total > largest || node === undefined) {
-            largest = total;
-            node = total > 0 ? candidate.nodeId : node;
-          }
-        }
-        return { resource, requested, largest, node: largest > 0 ? node : undefined };
-      })
-      .filter((item) => toUnits(item.requested) > toUnits(item.largest));
-    throw new InfeasibleResourcesError(what, shortfall.length > 0 ? shortfall : [{ resource: 'all of them on one node', requested: 0, largest: 0, node: undefined }]);
-  }
 
   private trySchedule(live: LiveActor): boolean {
     const spec = live.record.spec;
@@ -403,10 +346,7 @@ export class Head implements ControlPlane {
     return best;
   }
 
-  /**
-   * Give the actor a process: a prestarted worker when one is booted and the actor needs nothing special (no GPU,
-   * no extra environment or flags: those must be in place before the process starts), else a new process.
-   */
+  /** Give the actor a process (a prestarted one when it needs no GPU, environment or flags of its own). */
   private startWorker(live: LiveActor): void {
     const record = live.record;
     record.incarnation++;
@@ -414,61 +354,19 @@ export class Head implements ControlPlane {
     const incarnation = record.incarnation;
     const logger = this.options.logger.child({ actor: record.displayName, role: record.spec.role, node: record.nodeId });
     const plain = record.gpuIds.length === 0 && Object.keys(record.spec.env).length === 0 && record.spec.execArgv.length === 0;
-    // A booted worker first; else one still booting (it is further along than a new process would be).
-    const ready = this.idle.findIndex((worker) => worker.assign !== undefined);
-    const poolIndex = !plain ? -1 : ready >= 0 ? ready : this.idle.length > 0 ? 0 : -1;
-    let clientId: string;
-    if (poolIndex >= 0) {
-      const [worker] = this.idle.splice(poolIndex, 1) as [IdleWorker];
-      clientId = worker.clientId;
-      live.process = worker.process;
-      worker.process.assign(record.displayName, logger);
-      this.workers.set(clientId, { actorId: record.actorId, incarnation });
-      record.clientId = clientId;
-      // A worker that has not asked yet gets its assignment from `workerSpec` when it does.
-      worker.assign?.(this.assignment(live));
-      setImmediate(() => this.refillPool());
-    } else {
-      clientId = `w${this.nextWorker++}`;
-      this.workers.set(clientId, { actorId: record.actorId, incarnation });
-      record.clientId = clientId;
-      live.process = this.spawn(clientId, { env: record.spec.env, execArgv: record.spec.execArgv, gpuIds: record.gpuIds, logger, displayName: record.displayName });
-    }
-    record.pid = live.process.pid;
+    const started = this.pool.start(
+      plain,
+      { env: record.spec.env, execArgv: record.spec.execArgv, gpuIds: record.gpuIds, logger, displayName: record.displayName },
+      () => this.assignment(live),
+    );
+    this.workers.set(started.clientId, { actorId: record.actorId, incarnation });
+    record.clientId = started.clientId;
+    live.process = started.process;
+    record.pid = started.process.pid;
     this.options.store.putActor(record);
   }
 
-  private spawn(clientId: string, options: { env: Record<string, string>; execArgv: string[]; gpuIds: string[]; logger: Logger; displayName: string }): WorkerProcess {
-    return new WorkerProcess(
-      {
-        headAddress: this.headAddress,
-        clientId,
-        listenAddress: `unix:${join(this.options.socketDirectory, `${clientId}.sock`)}`,
-        shmDirectory: this.options.shmDirectory,
-        spillDirectory: this.options.spillDirectory,
-        logLevel: this.options.logger.level,
-      },
-      { ...options, execArgv: [...this.options.workerExecArgv, ...options.execArgv] },
-      (cause) => this.processExited(clientId, cause),
-    );
-  }
-
-  /** Keep `prestartWorkers` booted workers waiting, so creating or restarting an actor skips Node's start-up. */
-  refillPool(): void {
-    while (!this.closing && this.idle.length < this.options.prestartWorkers) {
-      const clientId = `w${this.nextWorker++}`;
-      const process = this.spawn(clientId, { env: {}, execArgv: [], gpuIds: [], logger: this.options.logger.child({ worker: clientId }), displayName: `idle ${clientId}` });
-      this.idle.push({ clientId, process });
-    }
-  }
-
   private processExited(clientId: string, cause: ActorDeathCause): void {
-    const idleIndex = this.idle.findIndex((worker) => worker.clientId === clientId);
-    if (idleIndex >= 0) {
-      this.idle.splice(idleIndex, 1);
-      if (!this.closing) this.options.logger.warn({ worker: clientId, cause: cause.reason }, 'a prestarted worker died before it was used');
-      return;
-    }
     const assigned = this.workers.get(clientId);
     const live = assigned === undefined ? undefined : this.actors.get(assigned.actorId);
     if (assigned && live) this.workerExited(live, clientId, assigned.incarnation, cause);
