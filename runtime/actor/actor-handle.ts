@@ -72,8 +72,9 @@ export class ActorHandle<T = unknown> {
   }
 
   /**
-   * Kill the actor's process (SIGKILL). Calls in flight reject with `ActorDiedError` (cause `killed`). With
-   * `restart: true` it counts as a crash: the actor restarts if `maxRestarts` allows.
+   * Kill the actor's process (SIGKILL); resolves when it is gone and its resources are free. Calls in flight
+   * reject with `ActorDiedError` (cause `killed`). With `restart: true` it counts as a crash: the actor restarts
+   * if `maxRestarts` allows, and this resolves when the new process is ready (or the actor is dead).
    */
   async kill(options: { restart?: boolean } = {}): Promise<void> {
     await this.services.control.killActor(this.data.actorId, { restart: options.restart ?? false });

@@ -179,10 +179,13 @@ export class Head implements ControlPlane {
     return new Promise((resolve) => live.waiters.push({ after: afterIncarnation, resolve }));
   }
 
+  /** Resolves once the process is gone and its resources are free (or, with `restart`, once it is back). */
   async killActor(actorId: string, options: { restart: boolean }): Promise<void> {
     const live = this.actors.get(actorId);
     if (!live || live.record.state === 'dead') return;
+    const incarnation = live.record.incarnation;
     this.kill(live, options.restart ? undefined : { kind: 'killed', reason: 'killed by kill()' });
+    await this.resolveActor(actorId, incarnation);
   }
 
   touchActor(actorId: string): void {

@@ -115,6 +115,22 @@ describe('placement groups', () => {
     await expect(group.ready()).rejects.toThrow(PlacementGroupRemovedError);
   });
 
+  it('starts an actor that waits for resources as soon as a placement group frees them', async () => {
+    const hog = await (await runtime.createPlacementGroup({ bundles: [{ CPU: 2 }, { CPU: 2 }], strategy: 'SPREAD' })).ready();
+    let started = false;
+    const waiting = runtime.createActor<typeof Counter>({ module: fixtures, exportName: 'Counter', args: [3], resources: { CPU: 1 } }).then((actor) => {
+      started = true;
+      return actor;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(started).toBe(false);
+    expect(await runtime.metrics.getSingleMetricAsString('posttrain_actors')).toMatch(/posttrain_actors\{state="pending"\} 1/);
+    await hog.remove();
+    const actor = await waiting;
+    expect(await actor.call('value')).toBe(3);
+    await actor.kill();
+  });
+
   it('creates and removes placement groups without leaking reservations', async () => {
     for (let index = 0; index < 200; index++) {
       const group = await runtime.createPlacementGroup({ bundles: [{ CPU: 0.5 }, { CPU: 0.5 }], strategy: index % 2 === 0 ? 'SPREAD' : 'PACK' });
