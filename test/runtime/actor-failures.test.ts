@@ -57,7 +57,7 @@ describe('actor failures', () => {
   it('sends an interrupted call again to the restarted actor when maxTaskRetries allows', async () => {
     const actor = await restartable({ maxRestarts: 2, maxTaskRetries: 1 });
     const { pid } = await actor.call('whoAmI');
-    const retried = actor.call('slow', 300);
+    const retried = actor.call('slow', 2000);
     await new Promise((resolve) => setTimeout(resolve, 100));
     process.kill(pid, 'SIGKILL');
     expect(await retried).toBe(2);
