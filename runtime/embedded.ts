@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -30,7 +30,11 @@ export async function startEmbedded(options: RuntimeOptions): Promise<{ base: { 
   const logger = (options.logger ?? rootLogger()).child({ component: 'runtime' });
   const nodes = resolveNodes(options.nodes);
   const store = options.objectStore ?? {};
-  const shmRoot = store.directory ?? '/dev/shm';
+  // macOS and Windows have no /dev/shm: there the OS temp directory (page-cached files) stands in, with a warning.
+  const shmRoot = store.directory ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
+  if (store.directory === undefined && shmRoot !== '/dev/shm') {
+    logger.warn({ directory: shmRoot }, `no /dev/shm on this system: the object store keeps objects in ${shmRoot} instead`);
+  }
   const memoryBytes = store.memoryBytes ?? defaultObjectStoreBytes();
   if (!(memoryBytes >= 0)) throw new ConfigError([{ path: 'objectStore.memoryBytes', message: `must be >= 0, got ${memoryBytes}` }]);
   removeStaleSessions(shmRoot);
