@@ -1,0 +1,196 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { ConfigError } from './errors.ts';
+import { NamingError } from './runtime-errors.ts';
+import { ActorGroup } from './actor/actor-group.ts';
+import { ActorHandle, type ActorClass } from './actor/actor-handle.ts';
+import type { ActorConnection } from './actor/actor-connection.ts';
+import { encodeForPeer, type ActorHandleData, type ProcessServices } from './actor/call-codec.ts';
+import { PlacementGroup } from './actor/placement-group.ts';
+import type { ControlPlane, NodeInfo, PlacementStrategy } from './control/control-plane.ts';
+import type { Head } from './head/head.ts';
+import type { HeadServer } from './head/head-server.ts';
+import type { RuntimeMetrics } from './metrics.ts';
+import type { ObjectClient } from './object-store/object-client.ts';
+import type { ObjectStoreUsage } from './object-store/object-directory.ts';
+import { actorSpec, type ActorOptions, type RuntimeOptions } from './runtime-options.ts';
+import type { GetOptions, ObjectRef } from './object-store/object-ref.ts';
+import type { Resources } from './resources.ts';
+
+/** Options of `createActorGroup`: actor options for every member, plus the size. */
+export interface ActorGroupOptions<C extends ActorClass = ActorClass> extends Omit<ActorOptions<C>, 'name' | 'args' | 'bundleIndex' | 'detached' | 'ttlMs'> {
+  size: number;
+  /** Group name; members are named `<name>-<rank>` (in the namespace) when set. */
+  name?: string;
+  /** The same arguments for every rank, or a function of the rank. */
+  args?: ConstructorParameters<C> | ((rank: number) => ConstructorParameters<C>);
+  /** Bundle per rank (default: rank `i` in bundle `i` when the placement group has one bundle per rank). */
+  bundleIndex?: (rank: number) => number;
+}
+
+export interface PlacementGroupOptions {
+  bundles: Resources[];
+  /** Default `PACK`. */
+  strategy?: PlacementStrategy;
+  name?: string;
+  namespace?: string;
+}
+
+/** The parts of the embedded runtime that only the driver has. */
+export interface Embedded {
+  head: Head;
+  server: HeadServer;
+  metrics: RuntimeMetrics;
+  directories: string[];
+  onExit: () => void;
+}
+
+/**
+ * The distributed runtime, Ray's model on Node: actors in their own processes, actor groups, placement groups
+ * over logical resources, and an object store in shared memory. `Runtime.start()` runs the embedded default
+ * (a head and local node(s) inside the driver's process tree); inside an actor, `actorContext().runtime` is the
+ * same API talking to that head.
+ *
+ * @example
+ * const runtime = await Runtime.start({ namespace: 'demo', nodes: [{ resources: { CPU: 2, GPU: 4 } }, { resources: { CPU: 2, GPU: 4 } }] });
+ * const counter = await runtime.createActor<typeof Counter>({ module: new URL('./counter.ts', import.meta.url), exportName: 'Counter', args: [0] });
+ * const ref = await runtime.put(new Float32Array([1, 2, 3]));
+ * await counter.call('sum', ref); // the actor calls ref.get() itself
+ * await runtime.shutdown();
+ */
+export class Runtime {
+  private readonly connections = new Map<string, ActorConnection>();
+  readonly services: ProcessServices;
+  private closed = false;
+
+  /** @internal Use `Runtime.start()`; workers build theirs in the bootstrap. */
+  constructor(
+    base: { clientId: string; clientName: string; control: ControlPlane; objects: ObjectClient; logger: Logger },
+    /** Namespace used when a named thing is given none. */
+    readonly namespace: string | undefined,
+    private readonly embedded?: Embedded,
+  ) {
+    this.services = {
+      ...base,
+      handleFromData: (data: ActorHandleData) => new ActorHandle(data, this.services, this.connections),
+      isHandle: (value: object): value is ActorHandle => value instanceof ActorHandle,
+      ...(embedded ? { observeCall: (role: string, method: string, seconds: number) => embedded.metrics.observeCall(role, method, seconds) } : {}),
+    };
+  }
+
+  /** Start the embedded runtime (head + logical nodes in this process tree). */
+  static async start(options: RuntimeOptions = {}): Promise<Runtime> {
+    // Loaded on demand so that worker processes, which never start a head, do not pay for it at start-up.
+    const { startEmbedded } = await import('./embedded.ts');
+    const started = await startEmbedded(options);
+    return new Runtime(started.base, options.namespace, started.embedded);
+  }
+
+  /** Kill every actor, free every object and remove the session's files. */
+  async shutdown(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const connection of this.connections.values()) connection.close();
+    this.connections.clear();
+    this.services.objects.flush();
+    if (this.embedded) {
+      await this.embedded.head.close();
+      await this.embedded.server.close();
+      this.embedded.onExit();
+      process.removeListener('exit', this.embedded.onExit);
+      this.services.logger.info('runtime shut down');
+    }
+  }
+
+  /** Store a value; the returned ref is owned by this process (driver or actor). */
+  put<T>(value: T): Promise<ObjectRef<T>> {
+    return this.services.objects.put(value);
+  }
+
+  get<T>(ref: ObjectRef<T>, options?: GetOptions): Promise<T> {
+    return this.services.objects.get(ref as ObjectRef<unknown>, options) as Promise<T>;
+  }
+
+  /** Start an actor in its own worker process; resolves once its constructor has run. */
+  async createActor<C extends ActorClass>(options: ActorOptions<C>): Promise<ActorHandle<InstanceType<C>>> {
+    const args = encodeForPeer(this.services, options.args ?? [], undefined);
+    const spec = actorSpec(options as ActorOptions, args, this.namespace);
+    const info = await this.services.control.createActor(this.services.clientId, spec);
+    return new ActorHandle<InstanceType<C>>(
+      { actorId: info.actorId, displayName: info.displayName, role: info.role, maxTaskRetries: info.maxTaskRetries },
+      this.services,
+      this.connections,
+    );
+  }
+
+  /** Find a named actor. The namespace is the option's, else the runtime's; there is no implicit default. */
+  async getActor<T = unknown>(name: string, options: { namespace?: string } = {}): Promise<ActorHandle<T>> {
+    const namespace = options.namespace ?? this.namespace;
+    if (namespace === undefined) {
+      throw new NamingError('NAMESPACE_REQUIRED', `getActor('${name}') needs a namespace (there is no default namespace): pass { namespace } or Runtime.start({ namespace })`, name);
+    }
+    const info = await this.services.control.getActor(name, namespace);
+    if (!info) throw new NamingError('NAME_NOT_FOUND', `no live actor named '${name}' in namespace '${namespace}'`, name);
+    return new ActorHandle<T>({ actorId: info.actorId, displayName: info.displayName, role: info.role, maxTaskRetries: info.maxTaskRetries }, this.services, this.connections);
+  }
+
+  /** `size` actors of one class; member `rank` knows `actorContext().group`. */
+  async createActorGroup<C extends ActorClass>(options: ActorGroupOptions<C>): Promise<ActorGroup<InstanceType<C>>> {
+    if (!Number.isInteger(options.size) || options.size < 1) throw new ConfigError([{ path: 'size', message: `must be an integer >= 1, got ${JSON.stringify(options.size)}` }]);
+    const groupName = options.name ?? `${options.role ?? options.exportName}-group`;
+    const bundles = options.placementGroup?.bundles.length;
+    const members = await Promise.all(
+      Array.from({ length: options.size }, async (_, rank) => {
+        const args = typeof options.args === 'function' ? options.args(rank) : (options.args ?? []);
+        const bundleIndex = options.bundleIndex?.(rank) ?? (bundles === options.size ? rank : undefined);
+        const memberOptions: ActorOptions = {
+          ...(options as unknown as ActorOptions),
+          args: args as unknown[],
+          ...(options.name === undefined ? {} : { name: `${options.name}-${rank}` }),
+          ...(bundleIndex === undefined ? {} : { bundleIndex }),
+        };
+        delete (memberOptions as { size?: number }).size;
+        const spec = actorSpec(memberOptions, encodeForPeer(this.services, args, undefined), this.namespace, `group.${rank}`);
+        spec.group = { name: groupName, rank, size: options.size };
+        const info = await this.services.control.createActor(this.services.clientId, spec);
+        return new ActorHandle<InstanceType<C>>({ actorId: info.actorId, displayName: info.displayName, role: info.role, maxTaskRetries: info.maxTaskRetries }, this.services, this.connections);
+      }),
+    );
+    return new ActorGroup(groupName, options.role ?? options.exportName, members);
+  }
+
+  /** Reserve bundles atomically; `ready()` waits for the reservation. Throws at once if it could never fit. */
+  async createPlacementGroup(options: PlacementGroupOptions): Promise<PlacementGroup> {
+    const namespace = options.namespace ?? (options.name === undefined ? undefined : this.namespace);
+    const info = await this.services.control.createPlacementGroup(this.services.clientId, {
+      bundles: options.bundles,
+      strategy: options.strategy ?? 'PACK',
+      ...(options.name === undefined ? {} : { name: options.name }),
+      ...(namespace === undefined ? {} : { namespace }),
+    });
+    return new PlacementGroup(info, this.services.control);
+  }
+
+  nodes(): Promise<NodeInfo[]> {
+    return this.services.control.nodes();
+  }
+
+  objectStoreUsage(): Promise<ObjectStoreUsage> {
+    return this.services.control.objectStoreUsage();
+  }
+
+  /** The Prometheus registry (driver of the embedded runtime only). */
+  get metrics(): Registry {
+    if (!this.embedded) throw new ConfigError([{ path: 'metrics', message: 'metrics live in the driver process' }]);
+    return this.embedded.metrics.registry;
+  }
+
+  get logger(): Logger {
+    return this.services.logger;
+  }
+
+  /** This process's id in the runtime (`driver`, or the worker's id). */
+  get clientId(): string {
+    return this.services.clientId;
+  }
+}

@@ -1,0 +1,205 @@
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { unlinkSync } from 'node:fs';
+import { TransportError } from '../runtime-errors.ts';
+import { encodeFrame, FrameDecoder } from './frame-codec.ts';
+import type { Channel, Frame, Listener, Transport } from './transport.ts';
+
+/**
+ * The local channel: length-prefixed binary frames (`frame-codec.ts`) over a Unix domain socket (`unix:/path`) or
+ * TCP (`tcp:host:port`). Node's built-in fork IPC measures ~7,600 round trips/s here because it serializes every
+ * message through JSON or V8's serializer and writes each one separately; this channel batches every frame sent
+ * in one tick into one write (small frames are copied together, large buffers are handed to the kernel as they
+ * are), and typed arrays are written raw.
+ *
+ * @example
+ * const transport = new SocketTransport();
+ * const listener = await transport.listen('unix:/tmp/a.sock', (channel) => channel.onFrame((frame) => channel.send(frame)));
+ * const channel = await transport.connect(listener.address);
+ */
+export class SocketTransport implements Transport {
+  readonly scheme: string;
+
+  constructor(scheme: 'unix' | 'tcp' = 'unix') {
+    this.scheme = scheme;
+  }
+
+  async listen(address: string, onChannel: (channel: Channel) => void): Promise<Listener> {
+    const target = parseAddress(address);
+    if (target.path !== undefined) {
+      try {
+        unlinkSync(target.path);
+      } catch {
+        // No stale socket file: nothing to remove.
+      }
+    }
+    const server = createServer({ noDelay: true }, (socket) => onChannel(new SocketChannel(socket)));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      if (target.path !== undefined) server.listen(target.path, resolve);
+      else server.listen(target.port, target.host, resolve);
+    });
+    let bound = address;
+    const info = server.address();
+    if (typeof info === 'object' && info !== null) bound = `tcp:${target.host}:${info.port}`;
+    return new SocketListener(server, bound, target.path);
+  }
+
+  async connect(address: string): Promise<Channel> {
+    const target = parseAddress(address);
+    const socket = target.path !== undefined ? createConnection(target.path) : createConnection({ host: target.host, port: target.port, noDelay: true });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', (error) => reject(new TransportError('CONNECT_FAILED', `could not connect to ${address}: ${error.message}`, address)));
+    });
+    return new SocketChannel(socket);
+  }
+}
+
+class SocketListener implements Listener {
+  constructor(private readonly server: Server, readonly address: string, private readonly path: string | undefined) {}
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (this.path !== undefined) {
+      try {
+        unlinkSync(this.path);
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+}
+
+/** Small frames sent in one tick are copied into one write; anything this large is written as it is. */
+const COPY_LIMIT = 64 * 1024;
+
+class SocketChannel implements Channel {
+  private handler: ((frame: Frame) => void) | undefined;
+  private held: Frame[] = [];
+  private closeHandlers: ((error?: Error) => void)[] = [];
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private flushScheduled = false;
+  private closedFlag = false;
+  private closeError: Error | undefined;
+  private readonly decoder = new FrameDecoder();
+
+  constructor(private readonly socket: Socket) {
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.decoder.push(chunk, (frame) => this.deliver(frame));
+      } catch (error) {
+        this.fail(error as Error);
+      }
+    });
+    socket.on('error', (error) => this.fail(error));
+    socket.on('close', () => this.finish());
+  }
+
+  get closed(): boolean {
+    return this.closedFlag;
+  }
+
+  get bufferedBytes(): number {
+    return this.pendingBytes + this.socket.writableLength;
+  }
+
+  send(frame: Frame): void {
+    if (this.closedFlag) throw new TransportError('CHANNEL_CLOSED', `cannot send '${frame.route}': the channel is closed`);
+    const chunks = encodeFrame(frame);
+    for (let index = 0; index < chunks.length; index++) {
+      const chunk = chunks[index] as Uint8Array;
+      // The header is ours; the caller's buffers are copied so that it may reuse them as soon as send returns.
+      this.pending.push(index === 0 ? chunk : Buffer.from(chunk));
+      this.pendingBytes += chunk.byteLength;
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(() => this.flush());
+    }
+  }
+
+  onFrame(handler: (frame: Frame) => void): void {
+    this.handler = handler;
+    const held = this.held;
+    this.held = [];
+    for (const frame of held) handler(frame);
+  }
+
+  onClose(handler: (error?: Error) => void): void {
+    if (this.closedFlag && this.socket.destroyed) {
+      handler(this.closeError);
+      return;
+    }
+    this.closeHandlers.push(handler);
+  }
+
+  close(): void {
+    if (this.closedFlag) return;
+    this.flush();
+    this.closedFlag = true;
+    this.socket.end();
+  }
+
+  private deliver(frame: Frame): void {
+    if (this.handler) this.handler(frame);
+    else this.held.push(frame);
+  }
+
+  /**
+   * One write per tick: consecutive small chunks are joined (copying small frames is cheaper than a syscall each),
+   * large chunks go to the kernel as they are.
+   */
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.pending.length === 0 || this.socket.destroyed) {
+      this.pending = [];
+      this.pendingBytes = 0;
+      return;
+    }
+    const chunks = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.socket.cork();
+    let run: Uint8Array[] = [];
+    let runBytes = 0;
+    const writeRun = () => {
+      if (run.length === 0) return;
+      this.socket.write(run.length === 1 ? (run[0] as Uint8Array) : Buffer.concat(run, runBytes));
+      run = [];
+      runBytes = 0;
+    };
+    for (const chunk of chunks) {
+      if (chunk.byteLength >= COPY_LIMIT) {
+        writeRun();
+        this.socket.write(chunk);
+      } else {
+        run.push(chunk);
+        runBytes += chunk.byteLength;
+      }
+    }
+    writeRun();
+    this.socket.uncork();
+  }
+
+  private fail(error: Error): void {
+    if (this.closeError === undefined) this.closeError = error;
+    this.closedFlag = true;
+    this.socket.destroy();
+  }
+
+  private finish(): void {
+    this.closedFlag = true;
+    const handlers = this.closeHandlers;
+    this.closeHandlers = [];
+    for (const handler of handlers) handler(this.closeError);
+  }
+}
+
+function parseAddress(address: string): { path?: string; host: string; port: number } {
+  if (address.startsWith('unix:')) return { path: address.slice('unix:'.length), host: '', port: 0 };
+  const match = /^tcp:(.+):(\d+)$/.exec(address);
+  if (match) return { host: match[1] as string, port: Number(match[2]) };
+  throw new TransportError('CONNECT_FAILED', `address '${address}' is neither unix:/path nor tcp:host:port`, address);
+}

@@ -1,0 +1,81 @@
+/**
+ * Entry point of every actor process (`node --import tsx worker-main.ts`). It connects to the head, fetches what
+ * to construct, loads the actor's module (TypeScript through tsx), runs the constructor, listens for calls and
+ * reports ready. It exits as soon as its link to the head closes, so no worker outlives its driver.
+ */
+import pino from 'pino';
+import { setRootLogger } from '../logging.ts';
+import { setActorContext } from '../actor-context.ts';
+import { HeadClient } from '../control/head-client.ts';
+import { ObjectClient } from '../object-store/object-client.ts';
+import { Runtime } from '../runtime.ts';
+import { RpcConnection } from '../transport/rpc.ts';
+import { transportFor } from '../transport/transports.ts';
+import { decodeValue, viewBuffer } from '../value-codec.ts';
+import type { ActorHandleData } from '../actor/call-codec.ts';
+import type { WorkerBootstrap } from '../head/worker-process.ts';
+import { ActorHost } from './actor-host.ts';
+
+const bootstrap = JSON.parse(process.env.POSTTRAIN_WORKER ?? 'null') as WorkerBootstrap | null;
+if (!bootstrap) {
+  process.stderr.write('worker-main.ts is started by the runtime, not by hand\n');
+  process.exit(2);
+}
+delete process.env.POSTTRAIN_WORKER;
+
+const baseLogger = pino({ level: bootstrap.logLevel, base: undefined }, pino.destination({ fd: 2, sync: true }));
+const channel = await transportFor(bootstrap.headAddress).connect(bootstrap.headAddress);
+const headRpc = new RpcConnection(channel, { onClose: () => process.exit(0) });
+headRpc.notify('hello', JSON.stringify([bootstrap.clientId]));
+const control = new HeadClient(headRpc);
+const start = await control.workerSpec();
+const { spec } = start;
+const logger = baseLogger.child({ node: start.nodeId, actor: start.displayName, role: spec.role });
+setRootLogger(logger);
+
+const objects = new ObjectClient(bootstrap.clientId, start.displayName, control, { shm: bootstrap.shmDirectory, spill: bootstrap.spillDirectory });
+const runtime = new Runtime({ clientId: bootstrap.clientId, clientName: start.displayName, control, objects, logger }, start.namespace);
+setActorContext({
+  runtime,
+  actorId: start.actorId,
+  name: start.displayName,
+  role: spec.role,
+  ...(start.namespace === undefined ? {} : { namespace: start.namespace }),
+  incarnation: start.incarnation,
+  nodeId: start.nodeId,
+  gpuIds: start.gpuIds,
+  ...(spec.group === undefined ? {} : { group: spec.group }),
+  logger,
+});
+
+let instance: Record<string, unknown>;
+try {
+  const module = (await import(spec.module)) as Record<string, unknown>;
+  const actorClass = module[spec.exportName];
+  if (typeof actorClass !== 'function') {
+    throw new TypeError(`module ${spec.module} has no exported class '${spec.exportName}' (exports: ${Object.keys(module).join(', ') || 'none'})`);
+  }
+  const args = decodeValue(spec.args.json, (index, kind) => viewBuffer(spec.args.buffers[index] as Uint8Array, kind), {
+    decodeSpecial: (tag, data) => {
+      if (tag === 'actor') return runtime.services.handleFromData(data as ActorHandleData);
+      throw new Error(`cannot decode '${tag}' in constructor arguments`);
+    },
+  }) as unknown[];
+  instance = new (actorClass as new (...args: unknown[]) => Record<string, unknown>)(...args);
+} catch (error) {
+  const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  logger.error({ err: error }, 'actor construction failed');
+  await control.workerFailed(reason);
+  process.exit(1);
+}
+
+const host = new ActorHost(instance, spec, start.displayName, start.actorId, runtime.services);
+const listener = await transportFor(bootstrap.listenAddress).listen(bootstrap.listenAddress, (callChannel) => {
+  new RpcConnection(callChannel, {
+    onRequest: (frame, respond, connection) => host.handle(frame, respond, connection),
+    onNotify: (frame, connection) => {
+      if (frame.route === 'hello') connection.peerId = (JSON.parse(frame.body) as string[])[0];
+    },
+  });
+});
+await control.workerReady(listener.address);
