@@ -37,3 +37,6 @@ export {
 } from './runtime-errors.ts';
 export { PosttrainError, ConfigError } from './errors.ts';
 export { rootLogger, setRootLogger } from './logging.ts';
+export { parseConfig, applyOverrides } from './config-parse.ts';
+export * from './checkpoint/index.ts';
+export * from './observability/index.ts';

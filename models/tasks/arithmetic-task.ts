@@ -25,7 +25,7 @@ import type { Rng } from '../rng.ts';
 import { exampleRng, splitIndices } from './seeded.ts';
 import type { GoldRewardOptions, RewardReference, SftExample, Task, TaskLimits } from './task.ts';
 import { TaskError } from './task-error.ts';
-import { parseOptions } from './options.ts';
+import { parseConfig } from '../../runtime/config-parse.ts';
 
 export const ArithmeticTaskOptions = z
   .object({
@@ -58,7 +58,7 @@ export class ArithmeticTask implements Task {
   private readonly split: { train: Int32Array; eval: Int32Array };
 
   constructor(options: ArithmeticTaskOptions = {}) {
-    this.options = parseOptions(ArithmeticTaskOptions, options, 'task');
+    this.options = parseConfig(ArithmeticTaskOptions, options, 'task');
     this.seed = this.options.seed;
     const operations = [...new Set(this.options.operations)];
     this.operations = operations;

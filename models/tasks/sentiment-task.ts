@@ -29,7 +29,7 @@ import { ALL_PROMPTS, corruptCompletion, DEFAULT_COMPLETION_STYLE, sampleComplet
 import { bestGoldReward, corpusExpectedGoldReward, sentimentGoldReward, worstGoldReward } from './sentiment-gold.ts';
 import type { GoldRewardOptions, PreferencePair, PreferenceTask, RewardReference, SftExample, TaskLimits } from './task.ts';
 import { TaskError } from './task-error.ts';
-import { parseOptions } from './options.ts';
+import { parseConfig } from '../../runtime/config-parse.ts';
 
 /** Options of the sentiment task. */
 export const SentimentTaskOptions = z
@@ -59,7 +59,7 @@ export class SentimentTask implements PreferenceTask {
   private readonly knownPrompts = new Set(ALL_PROMPTS);
 
   constructor(options: SentimentTaskOptions = {}) {
-    this.options = parseOptions(SentimentTaskOptions, options, 'task');
+    this.options = parseConfig(SentimentTaskOptions, options, 'task');
     this.seed = this.options.seed;
     this.split = splitTrainEval(ALL_PROMPTS, this.seed, this.options.evalFraction);
   }

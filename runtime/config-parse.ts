@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '../runtime/errors.ts';
+import { ConfigError } from './errors.ts';
 
 /**
  * Validates user input (a recipe, a trainer config, a sweep file) against a zod schema and turns every problem
