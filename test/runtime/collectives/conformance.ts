@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { segmentBounds, type ReduceOp } from '../../../runtime/collectives/index.ts';
+import { segmentBounds, type CollectiveBackendName, type ReduceOp } from '../../../runtime/collectives/index.ts';
 import type { Member, MemberPool } from './members.ts';
 
 /**
@@ -8,7 +8,7 @@ import type { Member, MemberPool } from './members.ts';
  * Values are multiples of 1/4 in [-16, 16], so sums over a few ranks are exact in float32 and every backend must
  * match the serial reference bit for bit, whatever order it reduces in.
  */
-export function collectiveConformance(createPool: () => MemberPool | Promise<MemberPool>): void {
+export function collectiveConformance(createPool: () => MemberPool | Promise<MemberPool>): { readonly pool: MemberPool } {
   let pool: MemberPool;
   let used: Member[] = [];
 
@@ -23,20 +23,9 @@ export function collectiveConformance(createPool: () => MemberPool | Promise<Mem
     await pool?.close();
   });
 
-  /** Form a group of `members` (rank = index) from a unique id that member 0 creates, as a trainer would. */
   async function form(members: Member[], options: { timeoutMs?: number } = {}): Promise<Member[]> {
     used.push(...members);
-    const uniqueId = await members[0]!.createUniqueId({
-      backend: pool.backend,
-      ...(pool.backend === 'tcp' ? { host: members[0]!.host } : {}),
-      chunkBytes: 256, // 64 floats: a 1,000-float buffer crosses many chunks, as 64 MiB does with the default
-    });
-    await Promise.all(
-      members.map((member, rank) =>
-        member.join(uniqueId, { rank, worldSize: members.length, ...options, ...(pool.backend === 'tcp' ? { host: member.host } : {}) }),
-      ),
-    );
-    return members;
+    return formGroup(pool.backend, members, options);
   }
 
   async function group(worldSize: number, options: { timeoutMs?: number } = {}): Promise<Member[]> {
@@ -157,10 +146,10 @@ export function collectiveConformance(createPool: () => MemberPool | Promise<Mem
 
     it('a peer that dies fails the pending operation on the others at once, naming it (no timeout)', async () => {
       const members = await group(3, { timeoutMs: 90_000 });
-      const pending = members.slice(0, 2).map((member) => member.allreduce(values(1000, 3)));
+      const pending = Promise.allSettled(members.slice(0, 2).map((member) => member.allreduce(values(1000, 3))));
       await new Promise((resolve) => setTimeout(resolve, 300)); // let ranks 0 and 1 enter the allreduce
       await members[2]!.crash();
-      for (const outcome of await Promise.allSettled(pending)) {
+      for (const outcome of await pending) {
         expect(outcome.status).toBe('rejected');
         const error = (outcome as PromiseRejectedResult).reason;
         // PEER_LOST while waiting; ABORTED (with the same cause) had the death been seen before the call started.
@@ -196,6 +185,30 @@ export function collectiveConformance(createPool: () => MemberPool | Promise<Mem
       expect(error?.message).toMatch(/rank 0 .*left the group \(destroyed its communicator after operation #1\)/);
     });
   });
+
+  return {
+    get pool() {
+      return pool;
+    },
+  };
+}
+
+/**
+ * Form a group of `members` (rank = index) from a unique id that member 0 creates, as a trainer would: rank 0's
+ * actor makes the id and the driver passes it to every rank's `join`.
+ */
+export async function formGroup(backend: CollectiveBackendName, members: Member[], options: { timeoutMs?: number } = {}): Promise<Member[]> {
+  const uniqueId = await members[0]!.createUniqueId({
+    backend,
+    ...(backend === 'tcp' ? { host: members[0]!.host } : {}),
+    chunkBytes: 256, // 64 floats: a 1,000-float buffer crosses many chunks, as 64 MiB does with the default
+  });
+  await Promise.all(
+    members.map((member, rank) =>
+      member.join(uniqueId, { rank, worldSize: members.length, ...options, ...(backend === 'tcp' ? { host: member.host } : {}) }),
+    ),
+  );
+  return members;
 }
 
 /** `length` multiples of 1/4 in [-16, 16] from a small linear congruential generator (exact sums in float32). */
