@@ -20,7 +20,7 @@ export async function createShmCommunicator(id: UniqueIdData, options: ResolvedC
       { operation: 'init' },
     );
   }
-  const { mesh, deadline } = await formMesh(id, options, () => ({ path: shmSocketPath(shmDir, id.nonce, `r${options.rank}`) }));
+  const { mesh, deadline } = await formMesh(id, options, () => ({ path: shmSocketPath(shmDir, id.nonce, `r${options.rank}`) }), { ring: false });
   const own = ShmFile.create(shmBufferPath(shmDir, id.nonce, options.rank));
   const files: ShmFile[] = [];
   try {

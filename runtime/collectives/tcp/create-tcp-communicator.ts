@@ -8,6 +8,6 @@ import { TcpRingCommunicator } from './tcp-ring-communicator.ts';
  * the interface on the cluster network), meet at the root, and connect to every peer.
  */
 export async function createTcpCommunicator(id: UniqueIdData, options: ResolvedCommunicatorOptions): Promise<TcpRingCommunicator> {
-  const { mesh } = await formMesh(id, options, (localAddress) => ({ host: options.host ?? localAddress ?? '127.0.0.1', port: 0 }));
+  const { mesh } = await formMesh(id, options, (localAddress) => ({ host: options.host ?? localAddress ?? '127.0.0.1', port: 0 }), { ring: true });
   return new TcpRingCommunicator(mesh, options, id.chunkBytes);
 }

@@ -14,6 +14,7 @@ export async function formMesh(
   id: UniqueIdData & { secret: string; nonce: string; root: Endpoint },
   options: ResolvedCommunicatorOptions,
   listenAt: (localAddress: string | undefined) => Endpoint | { host: string; port: 0 },
+  links: { ring: boolean },
 ): Promise<{ mesh: PeerMesh; deadline: number }> {
   const deadline = Date.now() + options.timeoutMs;
   let listener: MeshListener | undefined;
@@ -30,7 +31,7 @@ export async function formMesh(
         return listener.endpoint;
       },
     });
-    const mesh = await PeerMesh.establish({ ...options, secret: id.secret, nonce: id.nonce, listener: listener as MeshListener, table, deadline });
+    const mesh = await PeerMesh.establish({ ...options, ...links, secret: id.secret, nonce: id.nonce, listener: listener as MeshListener, table, deadline });
     return { mesh, deadline };
   } catch (error) {
     listener?.abandon();

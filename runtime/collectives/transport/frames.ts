@@ -59,8 +59,11 @@ export interface FrameSink {
 }
 
 /**
- * Reassembles frames from the chunks a socket delivers, copying each payload once, straight into the destination
- * its sink chooses (for data: the caller's buffer or the reduction scratch), never into an intermediate buffer.
+ * Reassembles frames from a byte stream, copying each payload once, straight into the destination its sink chooses
+ * (for data: the caller's buffer or the reduction scratch), never into an intermediate buffer.
+ *
+ * Two ways to feed it: `push(chunk)` with the chunks a socket's `data` event delivers, or, with zero copies, let the
+ * socket read straight into `nextBuffer()` and report the byte count with `advance(count)` (Node's `onread` option).
  *
  * @example
  * const reader = new FrameReader(sink);
@@ -68,33 +71,38 @@ export interface FrameSink {
  */
 export class FrameReader {
   private readonly header = Buffer.alloc(FRAME_HEADER_BYTES);
-  private headerFilled = 0;
   private current: FrameHeader | undefined;
   private payload: Uint8Array | undefined;
-  private payloadFilled = 0;
+  private filled = 0;
 
   constructor(private readonly sink: FrameSink) {}
 
-  /** Consume one chunk. Throws `COLLECTIVE_PROTOCOL` on bytes that are not frames. */
+  /** Consume one chunk (copied). Throws `COLLECTIVE_PROTOCOL` on bytes that are not frames. */
   push(chunk: Uint8Array): void {
     let position = 0;
     while (position < chunk.length) {
-      if (this.current === undefined) {
-        const take = Math.min(FRAME_HEADER_BYTES - this.headerFilled, chunk.length - position);
-        this.header.set(chunk.subarray(position, position + take), this.headerFilled);
-        this.headerFilled += take;
-        position += take;
-        if (this.headerFilled < FRAME_HEADER_BYTES) return;
-        this.headerFilled = 0;
-        this.startFrame(decodeHeader(this.header));
-        if (this.current === undefined) continue;
-      }
-      const payload = this.payload as Uint8Array;
-      const take = Math.min(payload.length - this.payloadFilled, chunk.length - position);
-      payload.set(chunk.subarray(position, position + take), this.payloadFilled);
-      this.payloadFilled += take;
+      const target = this.nextBuffer();
+      const take = Math.min(target.length, chunk.length - position);
+      target.set(chunk.subarray(position, position + take));
       position += take;
-      if (this.payloadFilled === payload.length) this.finishFrame();
+      this.advance(take);
+    }
+  }
+
+  /** Where the next bytes of the stream belong: the rest of the header, or the rest of the payload. Never empty. */
+  nextBuffer(): Uint8Array {
+    return this.current === undefined ? this.header.subarray(this.filled) : (this.payload as Uint8Array).subarray(this.filled);
+  }
+
+  /** `count` bytes were written into the last `nextBuffer()`. Throws `COLLECTIVE_PROTOCOL` on bytes that are not frames. */
+  advance(count: number): void {
+    this.filled += count;
+    if (this.current === undefined) {
+      if (this.filled < FRAME_HEADER_BYTES) return;
+      this.filled = 0;
+      this.startFrame(decodeHeader(this.header));
+    } else if (this.filled === (this.payload as Uint8Array).length) {
+      this.finishFrame();
     }
   }
 
@@ -111,7 +119,7 @@ export class FrameReader {
       }
     }
     this.current = header;
-    this.payloadFilled = 0;
+    this.filled = 0;
     if (header.payloadBytes === 0) this.finishFrame();
   }
 
@@ -120,6 +128,7 @@ export class FrameReader {
     const payload = this.payload as Uint8Array;
     this.current = undefined;
     this.payload = undefined;
+    this.filled = 0;
     if (header.kind !== FrameKind.control) {
       this.sink.data(header, payload);
       return;

@@ -24,6 +24,8 @@ import { secretsMatch, withDeadline, type PeerInfo } from './rendezvous.ts';
 /** Accepts peers' connections for one rank; started before rendezvous so its endpoint can be announced. */
 export class MeshListener {
   private readonly accepted = new Map<number, FramedConnection>();
+  /** Ring data links dialled by this rank's successor (used here for sending to it). */
+  private readonly dataLinks = new Map<number, FramedConnection>();
   private onChange: (() => void) | undefined;
 
   private constructor(
@@ -56,14 +58,16 @@ export class MeshListener {
             connection.destroy();
             return;
           }
-          if (typeof rank !== 'number' || rank <= options.rank || listener.accepted.has(rank)) {
+          const isDataLink = message.link === 'data';
+          const taken = isDataLink ? listener.dataLinks : listener.accepted;
+          if (typeof rank !== 'number' || rank === options.rank || (!isDataLink && rank < options.rank) || taken.has(rank)) {
             log.warn({ peer, claimedRank: rank }, 'collective connection refused: unexpected rank');
             connection.destroy();
             return;
           }
           connection.detach();
           connection.send({ type: 'welcome', rank: options.rank, nonce: options.nonce });
-          listener.accepted.set(rank, connection);
+          taken.set(rank, connection);
           listener.onChange?.();
         },
         closed: () => clearTimeout(helloTimer),
@@ -72,27 +76,38 @@ export class MeshListener {
     return listener;
   }
 
-  /** Resolves once every rank above `rank` (up to worldSize) has connected; rejects at the deadline naming who did not. */
-  waitForHigherRanks(rank: number, worldSize: number, deadline: number, timeoutMs: number): Promise<Map<number, FramedConnection>> {
+  /**
+   * Resolves once every rank above `rank` has connected (and, with `dataLinkFrom`, that rank's data link); rejects at
+   * the deadline naming who did not.
+   */
+  waitForPeers(options: { rank: number; worldSize: number; dataLinkFrom: number | undefined; deadline: number; timeoutMs: number }): Promise<{
+    control: Map<number, FramedConnection>;
+    dataLink: FramedConnection | undefined;
+  }> {
+    const { rank, worldSize, dataLinkFrom } = options;
     const expected = Array.from({ length: worldSize - rank - 1 }, (_, index) => rank + 1 + index);
+    const missing = (): number[] => {
+      const ranks = expected.filter((peer) => !this.accepted.has(peer));
+      if (dataLinkFrom !== undefined && !this.dataLinks.has(dataLinkFrom) && !ranks.includes(dataLinkFrom)) ranks.push(dataLinkFrom);
+      return ranks.sort((a, b) => a - b);
+    };
     return new Promise((resolve, reject) => {
       const check = (): void => {
-        if (expected.every((peer) => this.accepted.has(peer))) {
-          clearTimeout(timer);
-          this.onChange = undefined;
-          resolve(this.accepted);
-        }
+        if (missing().length > 0) return;
+        clearTimeout(timer);
+        this.onChange = undefined;
+        resolve({ control: this.accepted, dataLink: dataLinkFrom === undefined ? undefined : this.dataLinks.get(dataLinkFrom) });
       };
       const timer = setTimeout(() => {
-        const missing = expected.filter((peer) => !this.accepted.has(peer));
+        const late = missing();
         reject(
           new CollectiveTimeoutError(
-            `forming the group timed out after ${timeoutMs} ms on rank ${rank}: rank${missing.length === 1 ? '' : 's'} ` +
-              `${missing.join(', ')} did not connect to ${describeEndpoint(this.endpoint)} (a firewall, a wrong host option, or a dead process)`,
-            { ranks: missing, operation: 'init' },
+            `forming the group timed out after ${options.timeoutMs} ms on rank ${rank}: rank${late.length === 1 ? '' : 's'} ` +
+              `${late.join(', ')} did not connect to ${describeEndpoint(this.endpoint)} (a firewall, a wrong host option, or a dead process)`,
+            { ranks: late, operation: 'init' },
           ),
         );
-      }, Math.max(0, deadline - Date.now()));
+      }, Math.max(0, options.deadline - Date.now()));
       this.onChange = check;
       check();
     });
@@ -106,17 +121,26 @@ export class MeshListener {
 
   /** Close everything (when forming the group failed). */
   abandon(): void {
-    for (const connection of this.accepted.values()) connection.destroy();
+    for (const connection of [...this.accepted.values(), ...this.dataLinks.values()]) connection.destroy();
     this.close();
   }
 }
 
 /** Connect to a lower rank and authenticate; retries while its listener is not reachable yet. */
-async function connectToPeer(options: { peer: PeerInfo; rank: number; secret: string; nonce: string; deadline: number }): Promise<FramedConnection> {
-  let socket: net.Socket | undefined;
-  while (socket === undefined) {
+async function connectToPeer(options: {
+  peer: PeerInfo;
+  rank: number;
+  secret: string;
+  nonce: string;
+  deadline: number;
+  /** `data`: the ring data link, read without copies (see FramedConnection.dialPulling). */
+  link?: 'data';
+}): Promise<FramedConnection> {
+  let connection: FramedConnection | undefined;
+  while (connection === undefined) {
     try {
-      socket = await withDeadline(connect(options.peer.endpoint), options.deadline, (pending) => pending.then((late) => late.destroy(), () => {}));
+      const dialling = options.link === 'data' ? FramedConnection.dialPulling(options.peer.endpoint) : connect(options.peer.endpoint).then((socket) => new FramedConnection(socket));
+      connection = await withDeadline(dialling, options.deadline, (pending) => pending.then((late) => late.destroy(), () => {}));
     } catch (error) {
       if (!isRetryableConnectError(error) || Date.now() + 50 >= options.deadline) {
         throw new CollectiveError(
@@ -129,7 +153,6 @@ async function connectToPeer(options: { peer: PeerInfo; rank: number; secret: st
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
-  const connection = new FramedConnection(socket);
   const welcomed = new Promise<void>((resolve, reject) => {
     connection.attach({
       control: (message) => {
@@ -147,7 +170,7 @@ async function connectToPeer(options: { peer: PeerInfo; rank: number; secret: st
         ),
     });
   });
-  connection.send({ type: 'hello', secret: options.secret, nonce: options.nonce, rank: options.rank });
+  connection.send({ type: 'hello', secret: options.secret, nonce: options.nonce, rank: options.rank, ...(options.link ? { link: options.link } : {}) });
   try {
     await withDeadline(welcomed, options.deadline, () => connection.destroy());
   } catch (error) {
@@ -193,6 +216,8 @@ export class PeerMesh {
     readonly worldSize: number,
     readonly peers: PeerInfo[],
     private readonly connections: Map<number, FramedConnection>,
+    /** Ring data links: `previous` (dialled here, read without copies) and `next` (dialled by the successor, sent on). */
+    private readonly ring: { previous: FramedConnection; next: FramedConnection } | undefined,
   ) {
     this.failed = new Promise<never>((_, reject) => {
       this.rejectFailed = reject;
@@ -206,9 +231,23 @@ export class PeerMesh {
         closed: (error) => this.onClosed(peer, error),
       });
     }
+    if (ring) {
+      const previous = (rank - 1 + worldSize) % worldSize;
+      const next = (rank + 1) % worldSize;
+      ring.previous.attach({
+        control: () => {},
+        destination: (header) => this.handlersFor(previous).destination(header),
+        data: (header, payload) => this.handlersFor(previous).data(header, payload),
+        closed: (error) => this.onClosed(previous, error),
+      });
+      ring.next.attach({ control: () => {}, closed: (error) => this.onClosed(next, error) });
+    }
   }
 
-  /** Connect to every peer in `table` (lower ranks dial, higher ranks are accepted by `listener`). */
+  /**
+   * Connect to every peer in `table` (lower ranks dial, higher ranks are accepted by `listener`). With `ring`, each
+   * rank also dials its predecessor for a data link that only carries the predecessor's data to it.
+   */
   static async establish(options: {
     rank: number;
     worldSize: number;
@@ -218,22 +257,25 @@ export class PeerMesh {
     table: PeerInfo[];
     deadline: number;
     timeoutMs: number;
+    ring: boolean;
   }): Promise<PeerMesh> {
-    const { rank, table } = options;
+    const { rank, table, worldSize } = options;
+    const withRing = options.ring && worldSize > 1;
     const dialled: FramedConnection[] = [];
+    const dial = async (peer: PeerInfo, link?: 'data'): Promise<FramedConnection> => {
+      const connection = await connectToPeer({ ...options, peer, ...(link ? { link } : {}) });
+      dialled.push(connection);
+      return connection;
+    };
     try {
-      const lower = await Promise.all(
-        table
-          .filter((peer) => peer.rank < rank)
-          .map(async (peer) => {
-            const connection = await connectToPeer({ ...options, peer });
-            dialled.push(connection);
-            return [peer.rank, connection] as const;
-          }),
-      );
-      const higher = await options.listener.waitForHigherRanks(rank, options.worldSize, options.deadline, options.timeoutMs);
+      const [lower, previousLink] = await Promise.all([
+        Promise.all(table.filter((peer) => peer.rank < rank).map(async (peer) => [peer.rank, await dial(peer)] as const)),
+        withRing ? dial(table[(rank - 1 + worldSize) % worldSize] as PeerInfo, 'data') : undefined,
+      ]);
+      const accepted = await options.listener.waitForPeers({ ...options, dataLinkFrom: withRing ? (rank + 1) % worldSize : undefined });
       options.listener.close();
-      return new PeerMesh(rank, options.worldSize, table, new Map([...lower, ...higher]));
+      const ring = previousLink && accepted.dataLink ? { previous: previousLink, next: accepted.dataLink } : undefined;
+      return new PeerMesh(rank, worldSize, table, new Map([...lower, ...accepted.control]), ring);
     } catch (error) {
       for (const connection of dialled) connection.destroy();
       options.listener.abandon();
@@ -259,7 +301,13 @@ export class PeerMesh {
 
   /** Send a data frame to `peer` (see FramedConnection.sendData). */
   sendData(peer: number, header: Omit<FrameHeader, 'payloadBytes'>, payload: Uint8Array): Promise<void> {
-    return (this.connections.get(peer) as FramedConnection).sendData(header, payload);
+    const connection = this.ring && peer === (this.rank + 1) % this.worldSize ? this.ring.next : this.connections.get(peer);
+    return (connection as FramedConnection).sendData(header, payload);
+  }
+
+  /** Every connection, control and data. */
+  private allConnections(): FramedConnection[] {
+    return [...this.connections.values(), ...(this.ring ? [this.ring.previous, this.ring.next] : [])];
   }
 
   /** Tell every peer that this rank reached phase `name` of operation `sequence`. */
@@ -321,10 +369,8 @@ export class PeerMesh {
       origin,
       error: { code: error.code, message: this.originalMessages.get(error) ?? error.message, ranks: error.ranks, operation: error.operation },
     };
-    for (const connection of this.connections.values()) {
-      connection.send(abort);
-      connection.end();
-    }
+    for (const connection of this.connections.values()) connection.send(abort);
+    for (const connection of this.allConnections()) connection.end();
   }
 
   /** The un-prefixed message of an error received from a peer, so that passing it on does not nest prefixes. */
@@ -337,16 +383,14 @@ export class PeerMesh {
       this.rejectFailed(reason);
     }
     this.closing = true;
-    for (const connection of this.connections.values()) {
-      connection.send({ type: 'bye', completed: this.lastCompleted });
-      connection.end();
-    }
+    for (const connection of this.connections.values()) connection.send({ type: 'bye', completed: this.lastCompleted });
+    for (const connection of this.allConnections()) connection.end();
   }
 
   /** Drop every connection without a word, as a crash would (for tests of failure handling). */
   kill(): void {
     this.closing = true;
-    for (const connection of this.connections.values()) connection.destroy();
+    for (const connection of this.allConnections()) connection.destroy();
   }
 
   private handlersFor(peer: number): DataHandlers {
