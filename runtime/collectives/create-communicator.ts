@@ -1,16 +1,15 @@
 import type { CollectiveBackendName, Communicator, CommunicatorOptions } from './communicator.ts';
-import { ncclUnavailableError } from './nccl/nccl-availability.ts';
+import { loadNcclAddon } from './nccl/nccl-availability.ts';
+import { NcclCommunicator } from './nccl/nccl-communicator.ts';
 import { createShmCommunicator } from './shm/create-shm-communicator.ts';
 import { createTcpCommunicator } from './tcp/create-tcp-communicator.ts';
 import { parseUniqueId, type UniqueId, type UniqueIdData } from './unique-id.ts';
 import { resolveCommunicatorOptions, type ResolvedCommunicatorOptions } from './validate.ts';
 
-const backends: Record<CollectiveBackendName, (id: UniqueIdData, options: ResolvedCommunicatorOptions) => Promise<Communicator>> = {
+const backends: { [Name in CollectiveBackendName]: (id: Extract<UniqueIdData, { backend: Name }>, options: ResolvedCommunicatorOptions) => Promise<Communicator> } = {
   shm: createShmCommunicator,
   tcp: createTcpCommunicator,
-  nccl: async () => {
-    throw ncclUnavailableError('init');
-  },
+  nccl: NcclCommunicator.create,
 };
 
 /**
@@ -31,10 +30,10 @@ const backends: Record<CollectiveBackendName, (id: UniqueIdData, options: Resolv
 export async function createCommunicator(uniqueId: UniqueId, options: CommunicatorOptions): Promise<Communicator> {
   const id = parseUniqueId(uniqueId);
   const resolved = resolveCommunicatorOptions(options);
-  return backends[id.backend](id, resolved);
+  return (backends[id.backend] as (id: UniqueIdData, options: ResolvedCommunicatorOptions) => Promise<Communicator>)(id, resolved);
 }
 
 /** Backends that can run in this process (`nccl` only where its addon, NCCL and a GPU are present). */
 export function availableBackends(): CollectiveBackendName[] {
-  return ['shm', 'tcp'];
+  return 'addon' in loadNcclAddon() ? ['shm', 'tcp', 'nccl'] : ['shm', 'tcp'];
 }

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { chunkBytesSchema } from './validate.ts';
 import { DEFAULT_TIMEOUT_MS, type CollectiveBackendName } from './communicator.ts';
-import { ncclUnavailableError } from './nccl/nccl-availability.ts';
+import { loadNcclAddon, ncclUnavailableError } from './nccl/nccl-availability.ts';
 import { endpointSchema, type Endpoint } from './transport/endpoint.ts';
 import { startRendezvousRoot } from './transport/rendezvous.ts';
 
@@ -20,10 +20,10 @@ import { startRendezvousRoot } from './transport/rendezvous.ts';
  */
 export type UniqueId = string;
 
-/** The parsed contents of a unique id. */
-export interface UniqueIdData {
+/** The parsed contents of a unique id for the `shm` and `tcp` backends. */
+export interface MeshUniqueIdData {
   version: 1;
-  backend: CollectiveBackendName;
+  backend: 'shm' | 'tcp';
   /** Where the rendezvous root listens. */
   root: Endpoint;
   /** 32 random bytes, hex: presented at every connection, compared in constant time. */
@@ -38,18 +38,29 @@ export interface UniqueIdData {
   chunkBytes?: number;
 }
 
-const uniqueIdSchema = z
-  .object({
-    version: z.literal(1),
-    backend: z.enum(['shm', 'tcp', 'nccl']),
-    root: endpointSchema,
-    secret: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 hex digits'),
-    nonce: z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 hex digits'),
-    shmDir: z.string().min(1).optional(),
-    hostname: z.string().min(1).optional(),
-    chunkBytes: chunkBytesSchema.optional(),
-  })
-  .strict();
+/** The parsed contents of a unique id for the `nccl` backend: NCCL's own 128-byte id (it holds the root's address). */
+export interface NcclUniqueIdData {
+  version: 1;
+  backend: 'nccl';
+  /** `ncclGetUniqueId`'s bytes, base64. */
+  ncclUniqueId: string;
+}
+
+export type UniqueIdData = MeshUniqueIdData | NcclUniqueIdData;
+
+const meshFields = {
+  version: z.literal(1),
+  root: endpointSchema,
+  secret: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 hex digits'),
+  nonce: z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 hex digits'),
+  chunkBytes: chunkBytesSchema.optional(),
+};
+
+const uniqueIdSchema = z.discriminatedUnion('backend', [
+  z.object({ ...meshFields, backend: z.literal('tcp') }).strict(),
+  z.object({ ...meshFields, backend: z.literal('shm'), shmDir: z.string().min(1), hostname: z.string().min(1) }).strict(),
+  z.object({ version: z.literal(1), backend: z.literal('nccl'), ncclUniqueId: z.base64() }).strict(),
+]);
 
 /** Options of `createUniqueId`. */
 export interface UniqueIdOptions {
@@ -92,18 +103,23 @@ export async function createUniqueId(options: UniqueIdOptions): Promise<UniqueId
     throw new ConfigError(parsed.error.issues.map((issue) => ({ path: ['createUniqueId', ...issue.path.map(String)].join('.'), message: issue.message })));
   }
   const { backend, timeoutMs = DEFAULT_TIMEOUT_MS, chunkBytes } = parsed.data;
-  if (backend === 'nccl') throw ncclUnavailableError('createUniqueId');
+  if (backend === 'nccl') {
+    const state = loadNcclAddon();
+    if ('missing' in state) throw ncclUnavailableError('createUniqueId');
+    const ncclUniqueId = Buffer.from(state.addon.getUniqueId()).toString('base64');
+    return JSON.stringify({ version: 1, backend, ncclUniqueId } satisfies NcclUniqueIdData);
+  }
   const secret = randomBytes(32).toString('hex');
   const nonce = randomBytes(8).toString('hex');
   if (backend === 'tcp') {
     const host = parsed.data.host ?? defaultHost();
     const root = await startRendezvousRoot({ listen: { host, port: parsed.data.port ?? 0 }, secret, timeoutMs });
-    return JSON.stringify({ version: 1, backend, root, secret, nonce, chunkBytes } satisfies UniqueIdData);
+    return JSON.stringify({ version: 1, backend, root, secret, nonce, chunkBytes } satisfies MeshUniqueIdData);
   }
   const shmDir = path.resolve(parsed.data.shmDir ?? defaultShmDir());
   checkShmDir(shmDir);
   const root = await startRendezvousRoot({ listen: { path: shmSocketPath(shmDir, nonce, 'root') }, secret, timeoutMs });
-  return JSON.stringify({ version: 1, backend, root, secret, nonce, shmDir, hostname: os.hostname(), chunkBytes } satisfies UniqueIdData);
+  return JSON.stringify({ version: 1, backend, root, secret, nonce, shmDir, hostname: os.hostname(), chunkBytes } satisfies MeshUniqueIdData);
 }
 
 /** Parse and check a unique id (a `ConfigError` names the field at fault). */

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { CollectiveError } from '../errors.ts';
 import { formMesh, initPhase } from '../transport/form-mesh.ts';
-import { shmBufferPath, shmSocketPath, type UniqueIdData } from '../unique-id.ts';
+import { shmBufferPath, shmSocketPath, type MeshUniqueIdData } from '../unique-id.ts';
 import type { ResolvedCommunicatorOptions } from '../validate.ts';
 import { ShmCommunicator } from './shm-communicator.ts';
 import { ShmFile } from './shm-files.ts';
@@ -10,7 +10,7 @@ import { ShmFile } from './shm-files.ts';
  * Join a `shm` group: meet over Unix sockets in the shm directory, create this rank's buffer file, open every
  * peer's, and unlink them all once everyone holds a descriptor (nothing is left behind if a process dies later).
  */
-export async function createShmCommunicator(id: UniqueIdData, options: ResolvedCommunicatorOptions): Promise<ShmCommunicator> {
+export async function createShmCommunicator(id: MeshUniqueIdData, options: ResolvedCommunicatorOptions): Promise<ShmCommunicator> {
   const shmDir = id.shmDir as string;
   if (id.hostname !== undefined && id.hostname !== os.hostname()) {
     throw new CollectiveError(

@@ -1,5 +1,5 @@
 import { CollectiveError, CollectiveTimeoutError } from '../errors.ts';
-import type { UniqueIdData } from '../unique-id.ts';
+import type { MeshUniqueIdData } from '../unique-id.ts';
 import type { ResolvedCommunicatorOptions } from '../validate.ts';
 import type { Endpoint } from './endpoint.ts';
 import { MeshListener, PeerMesh } from './peer-mesh.ts';
@@ -11,7 +11,7 @@ import { joinRendezvous } from './rendezvous.ts';
  * socket path). Everything started here is closed again if forming fails.
  */
 export async function formMesh(
-  id: UniqueIdData & { secret: string; nonce: string; root: Endpoint },
+  id: MeshUniqueIdData,
   options: ResolvedCommunicatorOptions,
   listenAt: (localAddress: string | undefined) => Endpoint | { host: string; port: 0 },
   links: { ring: boolean },
