@@ -234,13 +234,19 @@ export class PeerMesh {
     if (ring) {
       const previous = (rank - 1 + worldSize) % worldSize;
       const next = (rank + 1) % worldSize;
+      // A data link that closes in order says nothing the control connection will not say first-hand (a peer that
+      // leaves sends `bye` there; one that dies closes it too), and it may close before that `bye` is read.
+      // Only bytes that break the protocol fail the group from here.
+      const onDataLinkClosed = (peer: number, error: Error | undefined): void => {
+        if (error instanceof CollectiveError) this.onClosed(peer, error);
+      };
       ring.previous.attach({
         control: () => {},
         destination: (header) => this.handlersFor(previous).destination(header),
         data: (header, payload) => this.handlersFor(previous).data(header, payload),
-        closed: (error) => this.onClosed(previous, error),
+        closed: (error) => onDataLinkClosed(previous, error),
       });
-      ring.next.attach({ control: () => {}, closed: (error) => this.onClosed(next, error) });
+      ring.next.attach({ control: () => {}, closed: (error) => onDataLinkClosed(next, error) });
     }
   }
 
