@@ -33,7 +33,12 @@ export async function createCommunicator(uniqueId: UniqueId, options: Communicat
   return (backends[id.backend] as (id: UniqueIdData, options: ResolvedCommunicatorOptions) => Promise<Communicator>)(id, resolved);
 }
 
-/** Backends that can run in this process (`nccl` only where its addon, NCCL and a GPU are present). */
+/**
+ * Backends that can run in this process (`nccl` only where its addon, NCCL and a GPU are present).
+ *
+ * @example
+ * availableBackends(); // ['shm', 'tcp'] on a machine without NCCL
+ */
 export function availableBackends(): CollectiveBackendName[] {
   return 'addon' in loadNcclAddon() ? ['shm', 'tcp', 'nccl'] : ['shm', 'tcp'];
 }

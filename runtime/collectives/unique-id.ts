@@ -122,7 +122,12 @@ export async function createUniqueId(options: UniqueIdOptions): Promise<UniqueId
   return JSON.stringify({ version: 1, backend, root, secret, nonce, shmDir, hostname: os.hostname(), chunkBytes } satisfies MeshUniqueIdData);
 }
 
-/** Parse and check a unique id (a `ConfigError` names the field at fault). */
+/**
+ * Parse and check a unique id (a `ConfigError` names the field at fault).
+ *
+ * @example
+ * parseUniqueId(uniqueId).backend; // 'tcp'
+ */
 export function parseUniqueId(uniqueId: unknown): UniqueIdData {
   let data: unknown;
   try {

@@ -2,7 +2,8 @@ import { CollectiveError, CollectiveTimeoutError } from '../errors.ts';
 import type { MeshUniqueIdData } from '../unique-id.ts';
 import type { ResolvedCommunicatorOptions } from '../validate.ts';
 import type { Endpoint } from './endpoint.ts';
-import { MeshListener, PeerMesh } from './peer-mesh.ts';
+import { MeshListener } from './mesh-connections.ts';
+import { PeerMesh } from './peer-mesh.ts';
 import { joinRendezvous } from './rendezvous.ts';
 
 /**
