@@ -34,6 +34,7 @@ export class MeshListener {
     const log = rootLogger().child({ component: 'collectives', rank: options.rank });
     const server = net.createServer();
     const endpoint = await listen(server, options.endpoint);
+    server.on('error', (error) => log.error({ err: error }, 'collective listener: accept failed'));
     const listener = new MeshListener(server, endpoint, options.cleanup ?? (() => {}));
     server.on('connection', (socket) => {
       const connection = new FramedConnection(socket);

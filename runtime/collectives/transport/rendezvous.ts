@@ -44,6 +44,8 @@ export async function startRendezvousRoot(options: { listen: Endpoint | { host: 
   const server = net.createServer();
   const endpoint = await listen(server, options.listen);
   server.unref();
+  // After listening, an accept error (e.g. out of file descriptors) must not crash the process that hosts the root.
+  server.on('error', (error) => log.error({ err: error }, 'collective rendezvous root: accept failed'));
 
   const finish = (): void => {
     finished = true;
