@@ -103,10 +103,6 @@ export class FramedConnection {
     this.handlers = undefined;
   }
 
-  get isClosed(): boolean {
-    return this.closedWith !== undefined;
-  }
-
   /** Send a control message (a JSON object with a `type`). */
   send(message: Record<string, unknown>): void {
     if (!this.socket.destroyed && this.socket.writable) this.socket.write(encodeControl(message));

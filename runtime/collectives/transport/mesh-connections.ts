@@ -21,7 +21,6 @@ export class MeshListener {
   private constructor(
     private readonly server: net.Server,
     readonly endpoint: Endpoint,
-    private readonly cleanup: () => void,
   ) {}
 
   static async start(options: {
@@ -29,13 +28,12 @@ export class MeshListener {
     secret: string;
     nonce: string;
     rank: number;
-    cleanup?: () => void;
   }): Promise<MeshListener> {
     const log = rootLogger().child({ component: 'collectives', rank: options.rank });
     const server = net.createServer();
     const endpoint = await listen(server, options.endpoint);
     server.on('error', (error) => log.error({ err: error }, 'collective listener: accept failed'));
-    const listener = new MeshListener(server, endpoint, options.cleanup ?? (() => {}));
+    const listener = new MeshListener(server, endpoint);
     server.on('connection', (socket) => {
       const connection = new FramedConnection(socket);
       const peer = `${socket.remoteAddress ?? 'unix'}:${socket.remotePort ?? ''}`;
@@ -106,8 +104,7 @@ export class MeshListener {
 
   /** Stop accepting; connections already accepted stay open. */
   close(): void {
-    this.server.close();
-    this.cleanup();
+    this.server.close(); // also unlinks a Unix socket path
   }
 
   /** Close everything (when forming the group failed). */
