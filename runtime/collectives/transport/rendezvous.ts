@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { timingSafeEqual } from 'node:crypto';
@@ -51,7 +52,9 @@ export async function startRendezvousRoot(options: { listen: Endpoint | { host: 
     finished = true;
     clearTimeout(timer);
     server.close();
+    if ('path' in endpoint) liveSocketPaths.delete(endpoint.path);
   };
+  if ('path' in endpoint) trackSocketPath(endpoint.path);
   const timer = setTimeout(() => {
     const missing = worldSize === undefined ? [] : ranksMissing(joined, worldSize);
     for (const { connection } of joined.values()) {
@@ -119,6 +122,20 @@ export async function startRendezvousRoot(options: { listen: Endpoint | { host: 
     });
   });
   return endpoint;
+}
+
+/** Unix socket paths of roots still open; a process that exits with one open must not leave its file behind. */
+const liveSocketPaths = new Set<string>();
+let exitHookInstalled = false;
+
+function trackSocketPath(socketPath: string): void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const path of liveSocketPaths) fs.rmSync(path, { force: true });
+    });
+  }
+  liveSocketPaths.add(socketPath);
 }
 
 function ranksMissing(joined: Map<number, unknown>, worldSize: number): number[] {

@@ -150,9 +150,12 @@ describe('shm leaves nothing behind', () => {
   });
 
   it('refuses a rank on another host, pointing to tcp', async () => {
-    const id = JSON.parse(await createUniqueId({ backend: 'shm', timeoutMs: 1_000 })) as Record<string, unknown>;
-    const elsewhere = JSON.stringify({ ...id, hostname: 'some-other-node' });
+    const uniqueId = await createUniqueId({ backend: 'shm', timeoutMs: 10_000 });
+    const elsewhere = JSON.stringify({ ...(JSON.parse(uniqueId) as Record<string, unknown>), hostname: 'some-other-node' });
     const error = await failure(createCommunicator(elsewhere, { rank: 0, worldSize: 2 }));
     expect(error.message).toMatch(/shm group on host some-other-node, .* create the id with backend "tcp"/);
+    // The ranks on the right host still form the group (which also closes the root and its socket file).
+    const group = await Promise.all([0, 1].map((rank) => createCommunicator(uniqueId, { rank, worldSize: 2 })));
+    await Promise.all(group.map((communicator) => communicator.destroy()));
   });
 });
