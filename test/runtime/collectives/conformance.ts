@@ -117,13 +117,14 @@ export function collectiveConformance(createPool: () => MemberPool | Promise<Mem
     it('a rank that does not arrive is named by the timeout error on the ranks that did', async () => {
       const members = await group(3, { timeoutMs: 60_000 });
       const outcomes = await Promise.allSettled(members.slice(0, 2).map((member) => member.allreduce(values(10, 1), { timeoutMs: 300 })));
-      for (const outcome of outcomes) {
-        expect(outcome.status).toBe('rejected');
-        const error = (outcome as PromiseRejectedResult).reason;
-        expect(error).toMatchObject({ name: 'CollectiveTimeoutError', code: 'COLLECTIVE_TIMEOUT', ranks: [2] });
-        expect(error.message).toMatch(/allreduce #1/);
-        expect(error.message).toMatch(/rank 2 did not arrive/);
+      const errors = outcomes.map((outcome) => (outcome as PromiseRejectedResult).reason);
+      for (const error of errors) {
+        expect(error?.ranks).toEqual([2]);
+        expect(error.message).toMatch(/allreduce #1 .*rank 2 did not arrive/);
       }
+      // The first rank to time out aborts the group; a rank told by it before its own deadline (or, on a loaded
+      // machine, before its call even started) carries the same ranks and message.
+      expect(errors.filter((error) => error.name === 'CollectiveTimeoutError' && error.code === 'COLLECTIVE_TIMEOUT').length).toBeGreaterThan(0);
       // The group is now aborted everywhere: the late rank is told why at once instead of hanging.
       const late = await members[2]!.allreduce(values(10, 1)).then(() => undefined, (reason: unknown) => reason as { ranks: number[]; message: string });
       expect(late?.ranks).toEqual([2]);
