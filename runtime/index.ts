@@ -40,3 +40,4 @@ export { rootLogger, setRootLogger } from './logging.ts';
 export { parseConfig, applyOverrides } from './config-parse.ts';
 export * from './checkpoint/index.ts';
 export * from './observability/index.ts';
+export * from './collectives/index.ts';
