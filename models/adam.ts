@@ -88,7 +88,7 @@ export class Adam {
     return this.stepCount;
   }
 
-  /** Updates `parameters` in place from `gradients` (same length). `gradients` is scaled in place when clipped. */
+  /** Updates `parameters` in place from `gradients` (same length; left unchanged, clipping scales a copy on the fly). */
   step(parameters: Float32Array, gradients: Float32Array): AdamStepResult {
     const size = this.firstMoment.length;
     if (parameters.length !== size || gradients.length !== size) {
