@@ -162,6 +162,35 @@ async function loadTensorflow(packageName: string, backend: BackendName, reason:
 }
 
 async function loadWasm(threads: number, reason: string): Promise<EngineChoice> {
+  const listenersBefore = processListeners();
+  try {
+    return await startWasm(threads, reason);
+  } finally {
+    removeListenersAddedSince(listenersBefore);
+  }
+}
+
+type ProcessListeners = { uncaughtException: unknown[]; unhandledRejection: unknown[] };
+
+function processListeners(): ProcessListeners {
+  return { uncaughtException: process.listeners('uncaughtException'), unhandledRejection: process.listeners('unhandledRejection') };
+}
+
+/**
+ * Emscripten's Node glue installs process-wide `uncaughtException` / `unhandledRejection` handlers that rethrow
+ * from inside its minified bundle, so every later crash anywhere in the program prints 50 kB of wasm glue code
+ * instead of the real error. Node's defaults already crash on both; remove the copies.
+ */
+function removeListenersAddedSince(before: ProcessListeners): void {
+  for (const listener of process.listeners('uncaughtException')) {
+    if (!before.uncaughtException.includes(listener)) process.removeListener('uncaughtException', listener);
+  }
+  for (const listener of process.listeners('unhandledRejection')) {
+    if (!before.unhandledRejection.includes(listener)) process.removeListener('unhandledRejection', listener);
+  }
+}
+
+async function startWasm(threads: number, reason: string): Promise<EngineChoice> {
   const singleThreaded = tf.findBackendFactory('wasm');
   if (threads > 1) {
     try {

@@ -11,6 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { AlgorithmInputError, checkFloat, checkOption, checkRank, checkSameShape } from '../checks.ts';
+import { logSigmoid } from '../log-sigmoid.ts';
 import { aggregateLoss } from '../reduce.ts';
 
 export interface DpoLossOptions {
@@ -56,7 +57,7 @@ export function dpoLoss(
     switch (options.variant) {
       case 'sigmoid': {
         const scaled = tf.mul(margin, beta);
-        perPair = tf.sub(tf.mul(tf.logSigmoid(scaled), -(1 - labelSmoothing)), tf.mul(tf.logSigmoid(tf.neg(scaled)), labelSmoothing));
+        perPair = tf.sub(tf.mul(logSigmoid(scaled), -(1 - labelSmoothing)), tf.mul(logSigmoid(tf.neg(scaled)), labelSmoothing));
         break;
       }
       case 'ipo':

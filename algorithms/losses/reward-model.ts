@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { checkFloat, checkRank, checkSameShape } from '../checks.ts';
+import { logSigmoid } from '../log-sigmoid.ts';
 import { aggregateLoss } from '../reduce.ts';
 
 /**
@@ -27,7 +28,7 @@ export function rewardModelLoss(
   checkFloat(name, 'rejectedScores', rejectedScores);
   return tf.tidy(() => {
     const difference = tf.sub(tf.sub(chosenScores, rejectedScores), options.margin ?? 0);
-    const perPair = tf.neg(tf.logSigmoid(difference));
+    const perPair = tf.neg(logSigmoid(difference));
     const ones = tf.onesLike(perPair);
     const loss = aggregateLoss(perPair, ones, 'token-mean');
     const accuracy = aggregateLoss(tf.cast(tf.greater(chosenScores, rejectedScores), 'float32'), ones, 'token-mean');
