@@ -75,15 +75,6 @@ export function engineChoice(): EngineChoice | undefined {
   return resolved;
 }
 
-/**
- * Whether the active backend keeps tensor data in memory that JavaScript can read without a device copy. The
- * model's fused kernels (models/kernels/) run only there; on tfjs-node they fall back to composed tfjs ops.
- */
-export function backendHasHostMemory(): boolean {
-  const name = tf.getBackend();
-  return name === 'wasm' || name === 'cpu';
-}
-
 async function choose(options: EngineOptions): Promise<EngineChoice> {
   const requested = readRequested(options);
   const threads = readThreads(options);

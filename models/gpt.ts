@@ -22,7 +22,7 @@ import { PosttrainError } from '../runtime/errors.ts';
 import { FlatParameters } from './flat-parameters.ts';
 import { type GPTConfig, validateGPTConfig } from './gpt-config.ts';
 import { KVCache } from './kv-cache.ts';
-import { attention, attentionBias } from './ops/attention.ts';
+import { causalAttention } from './ops/attention.ts';
 import { gatherRows } from './ops/gather-rows.ts';
 import { gelu } from './ops/gelu.ts';
 import { layerNorm } from './ops/layer-norm.ts';
@@ -193,30 +193,32 @@ export class GPT {
         throw new PosttrainError('INPUT_TOKEN', `token id ${token} at index ${i} is outside the vocabulary [0, ${vocabSize})`, { path: 'batch.tokens' });
       }
     }
-    const keyMask = cache ? cache.keyMask : mask;
+    const keyCount = past + length;
     const keyStride = cache ? cache.capacity : length;
-    const headSize = dModel / nHeads;
+    const keyMaskSource = cache ? cache.keyMask : mask;
+    const keyMask = new Float32Array(batchSize * keyCount);
+    for (let b = 0; b < batchSize; b++) for (let j = 0; j < keyCount; j++) keyMask[b * keyCount + j] = keyMaskSource[b * keyStride + j]! !== 0 ? 1 : 0;
     const weights = this.ensureTensors();
     const parameter = <T extends tf.Tensor>(name: string) => weights.get(name) as T;
 
     const tokenIds = tf.tensor1d(tokens, 'int32');
     const positionTensor = tf.tensor1d(positions, 'int32');
+    const keyMaskTensor = tf.tensor2d(keyMask, [batchSize, keyCount]);
     /** (B*T, D) residual stream */
     let x: tf.Tensor2D = tf.add(gatherRows(parameter('tok.weight'), tokenIds), gatherRows(parameter('pos.weight'), positionTensor));
-    const bias = attentionBias(batchSize, length, past, keyMask, keyStride);
-    const splitHeads = (t: tf.Tensor2D) => tf.transpose(tf.reshape(t, [batchSize, length, nHeads, headSize]), [0, 2, 1, 3]) as tf.Tensor4D;
+    const toSequences = (t: tf.Tensor2D) => tf.reshape(t, [batchSize, length, dModel]) as tf.Tensor3D;
 
     for (let layer = 0; layer < nLayers; layer++) {
       const prefix = `blocks.${layer}`;
       const normed = layerNorm(x, parameter(`${prefix}.ln1.weight`), parameter(`${prefix}.ln1.bias`), LAYER_NORM_EPSILON);
       const qkv = linear(normed, parameter(`${prefix}.qkv.weight`), parameter(`${prefix}.qkv.bias`));
       const [query, key, value] = tf.split(qkv, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-      let keys = splitHeads(key);
-      let values = splitHeads(value);
+      let keys = toSequences(key);
+      let values = toSequences(value);
       if (cache) [keys, values] = cache.append(layer, keys, values);
-      /** (B, H, T, hd) */
-      const attended = attention(splitHeads(query), keys, values, bias);
-      const merged = tf.reshape(tf.transpose(attended, [0, 2, 1, 3]), [batchSize * length, dModel]) as tf.Tensor2D;
+      /** (B, T, D) heads side by side */
+      const attended = causalAttention(toSequences(query), keys, values, keyMaskTensor, { heads: nHeads, pastLength: past });
+      const merged = tf.reshape(attended, [batchSize * length, dModel]) as tf.Tensor2D;
       x = tf.add(x, linear(merged, parameter(`${prefix}.proj.weight`), parameter(`${prefix}.proj.bias`)));
       const normed2 = layerNorm(x, parameter(`${prefix}.ln2.weight`), parameter(`${prefix}.ln2.bias`), LAYER_NORM_EPSILON);
       const hidden = gelu(linear(normed2, parameter(`${prefix}.fc.weight`), parameter(`${prefix}.fc.bias`)));

@@ -20,7 +20,7 @@ export class KVCache {
   /** Slots filled so far (the same for every row; padding fills slots too). */
   length = 0;
   private readonly realTokens: Int32Array;
-  private readonly layers: { keys?: tf.Tensor4D; values?: tf.Tensor4D }[];
+  private readonly layers: { keys?: tf.Tensor3D; values?: tf.Tensor3D }[];
 
   constructor(batchSize: number, capacity: number, layerCount: number) {
     this.batchSize = batchSize;
@@ -53,13 +53,13 @@ export class KVCache {
   }
 
   /**
-   * Appends a layer's new keys/values (B, H, T, hd) and returns the full cached ones (B, H, S, hd). The cache
-   * keeps (tf.keep) what it stores and frees what it replaces.
+   * Appends a layer's new keys/values (B, T, D) and returns the full cached ones (B, S, D). The cache keeps
+   * (tf.keep) what it stores and frees what it replaces.
    */
-  append(layer: number, keys: tf.Tensor4D, values: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {
+  append(layer: number, keys: tf.Tensor3D, values: tf.Tensor3D): [tf.Tensor3D, tf.Tensor3D] {
     const slot = this.layers[layer]!;
-    const allKeys = slot.keys ? tf.concat([slot.keys, keys], 2) : tf.clone(keys);
-    const allValues = slot.values ? tf.concat([slot.values, values], 2) : tf.clone(values);
+    const allKeys = slot.keys ? tf.concat([slot.keys, keys], 1) : tf.clone(keys);
+    const allValues = slot.values ? tf.concat([slot.values, values], 1) : tf.clone(values);
     slot.keys?.dispose();
     slot.values?.dispose();
     slot.keys = tf.keep(allKeys);

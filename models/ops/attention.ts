@@ -1,52 +1,201 @@
 /**
- * Scaled dot-product attention (Vaswani et al. 2017, Eq. 1): `softmax(q k^T / sqrt(d) + bias) v`, where `bias`
- * is 0 for allowed (query, key) pairs and -1e9 for masked ones (future keys, padding). A finite -1e9 instead of
- * -inf keeps a query whose keys are all masked (a left-pad slot) finite: it averages the values uniformly and
- * its output is ignored downstream.
+ * Causal multi-head scaled dot-product attention (Vaswani et al. 2017, Eq. 1) over heads laid side by side in
+ * the model width: query (B, T, D), key/value (B, S, D) with S = past + T, D = heads * headSize.
+ *
+ *   P = softmax(q k^T / sqrt(headSize) + mask),  y = P v
+ *   query i (slot past + i) sees key j when j <= past + i and key j is real (keyMask 1).
+ *
+ * A query that sees no key (a left-pad slot) attends uniformly to every key instead of producing NaN; its
+ * output is ignored downstream. Backward (per head): dV = P^T dY; dP = dY V^T; dS = P * (dP - rowsum(P * dP));
+ * dQ = dS K / sqrt(hd); dK = dS^T Q / sqrt(hd).
+ *
+ * On wasm/cpu both directions are host kernels that skip masked pairs (half the work for causal attention) and
+ * need no head transposes; tfjs-wasm runs the batched products of the composed version on a scalar loop at about
+ * 1 GFLOP/s. Elsewhere the composed version with an additive -1e9 mask runs.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { hostKernelsAvailable, registerHostKernel, runHostKernel } from '../kernels/host-kernel.ts';
 
-/** Added to the scores of masked pairs. exp(-1e9 - max) is exactly 0 in float32. */
+const FORWARD = 'PosttrainCausalAttention';
+const BACKWARD = 'PosttrainCausalAttentionGrad';
+
+/** Added to the scores of masked pairs in the composed version. exp(-1e9 - max) is exactly 0 in float32. */
 export const MASKED_SCORE = -1e9;
 
+interface AttentionAttributes {
+  heads: number;
+  pastLength: number;
+}
+
 /**
- * q (B, H, T, hd), key/value (B, H, S, hd), bias (B, 1, T, S) -> (B, H, T, hd).
+ * @param query (B, T, D)
+ * @param key (B, S, D), S = pastLength + T
+ * @param value (B, S, D)
+ * @param keyMask (B, S) float32, 1 for real keys
+ * @returns (B, T, D)
  *
  * @example
- * const out = attention(q, k, v, tf.zeros([1, 1, 3, 3])); // full (unmasked) attention
+ * const y = causalAttention(q, k, v, tf.ones([B, S]), { heads: 4, pastLength: 0 });
  */
-export function attention(query: tf.Tensor4D, key: tf.Tensor4D, value: tf.Tensor4D, bias: tf.Tensor4D): tf.Tensor4D {
+export function causalAttention(
+  query: tf.Tensor3D,
+  key: tf.Tensor3D,
+  value: tf.Tensor3D,
+  keyMask: tf.Tensor2D,
+  options: AttentionAttributes,
+): tf.Tensor3D {
+  if (!hostKernelsAvailable()) return composedCausalAttention(query, key, value, keyMask, options);
+  return tf.tidy(() => runHostKernel(FORWARD, { query, key, value, keyMask }, { heads: options.heads, pastLength: options.pastLength })[0] as tf.Tensor3D);
+}
+
+/** The same function from tfjs ops (any backend). */
+export function composedCausalAttention(
+  query: tf.Tensor3D,
+  key: tf.Tensor3D,
+  value: tf.Tensor3D,
+  keyMask: tf.Tensor2D,
+  { heads, pastLength }: AttentionAttributes,
+): tf.Tensor3D {
   return tf.tidy(() => {
-    const headSize = query.shape[3];
-    /** (B, H, T, S) */
-    const scores = tf.add(tf.matMul(tf.mul(query, 1 / Math.sqrt(headSize)), key, false, true), bias);
-    return tf.matMul(tf.softmax(scores), value) as tf.Tensor4D;
+    const [batchSize, queryCount, width] = query.shape;
+    const keyCount = key.shape[1];
+    const headSize = width / heads;
+    const split = (t: tf.Tensor3D, length: number) => tf.transpose(tf.reshape(t, [batchSize, length, heads, headSize]), [0, 2, 1, 3]);
+    /** (T, S) 1 where causally allowed */
+    const causal = tf.tensor2d(
+      Array.from({ length: queryCount * keyCount }, (_, index) => (index % keyCount <= pastLength + Math.floor(index / keyCount) ? 1 : 0)),
+      [queryCount, keyCount],
+    );
+    /** (B, 1, T, S) */
+    const allowed = tf.mul(tf.reshape(causal, [1, 1, queryCount, keyCount]), tf.reshape(keyMask, [batchSize, 1, 1, keyCount]));
+    const bias = tf.mul(tf.sub(1, allowed), MASKED_SCORE);
+    const scores = tf.add(tf.matMul(tf.mul(split(query, queryCount), 1 / Math.sqrt(headSize)), split(key, keyCount), false, true), bias);
+    const attended = tf.matMul(tf.softmax(scores), split(value, keyCount));
+    return tf.reshape(tf.transpose(attended, [0, 2, 1, 3]), [batchSize, queryCount, width]) as tf.Tensor3D;
   });
 }
 
-/**
- * Builds the additive mask for `queryCount` new tokens that follow `pastLength` cached ones: query i (slot
- * pastLength + i) may see key j when j <= pastLength + i and key j is a real token.
- *
- * @param keyMask (B, S) 1 for real keys, 0 for padding, row-major with row stride `keyStride`
- * @returns (B, 1, T, S) float32 values 0 or MASKED_SCORE
- */
-export function attentionBias(
-  batchSize: number,
-  queryCount: number,
-  pastLength: number,
-  keyMask: Int32Array,
-  keyStride: number,
-): tf.Tensor4D {
-  const keyCount = pastLength + queryCount;
-  const bias = new Float32Array(batchSize * queryCount * keyCount);
-  for (let b = 0; b < batchSize; b++) {
-    for (let i = 0; i < queryCount; i++) {
-      const row = (b * queryCount + i) * keyCount;
-      for (let j = 0; j < keyCount; j++) {
-        bias[row + j] = j <= pastLength + i && keyMask[b * keyStride + j] !== 0 ? 0 : MASKED_SCORE;
+registerHostKernel<AttentionAttributes>({
+  kernelName: FORWARD,
+  inputNames: ['query', 'key', 'value', 'keyMask'],
+  /** output (B, T, D), probabilities (B, H, T, S) */
+  outputShapes: ([queryShape, keyShape], { heads }) => [queryShape!, [queryShape![0]!, heads, queryShape![1]!, keyShape![1]!]],
+  compute: ([query, key, value, keyMask], [output, probabilities], [[batchSize, queryCount, width], [, keyCount]], { heads, pastLength }) => {
+    const T = queryCount!;
+    const S = keyCount!;
+    const D = width!;
+    const headSize = D / heads;
+    const scale = 1 / Math.sqrt(headSize);
+    const scores = new Float64Array(S);
+    output!.fill(0);
+    probabilities!.fill(0);
+    for (let b = 0; b < batchSize!; b++) {
+      for (let h = 0; h < heads; h++) {
+        const column = h * headSize;
+        for (let i = 0; i < T; i++) {
+          const queryRow = (b * T + i) * D + column;
+          const probabilityRow = ((b * heads + h) * T + i) * S;
+          const lastKey = Math.min(pastLength + i, S - 1);
+          let maximum = -Infinity;
+          let allowedCount = 0;
+          for (let j = 0; j <= lastKey; j++) {
+            if (keyMask![b * S + j] === 0) continue;
+            const keyRow = (b * S + j) * D + column;
+            let dot = 0;
+            for (let d = 0; d < headSize; d++) dot += query![queryRow + d]! * key![keyRow + d]!;
+            const score = dot * scale;
+            scores[j] = score;
+            if (score > maximum) maximum = score;
+            allowedCount++;
+          }
+          if (allowedCount === 0) {
+            // No visible key: uniform over all keys, as softmax of an all -1e9 row gives.
+            for (let j = 0; j < S; j++) probabilities![probabilityRow + j] = 1 / S;
+          } else {
+            let total = 0;
+            for (let j = 0; j <= lastKey; j++) {
+              if (keyMask![b * S + j] === 0) continue;
+              const weight = Math.exp(scores[j]! - maximum);
+              scores[j] = weight;
+              total += weight;
+            }
+            for (let j = 0; j <= lastKey; j++) {
+              if (keyMask![b * S + j] !== 0) probabilities![probabilityRow + j] = scores[j]! / total;
+            }
+          }
+          const outputRow = (b * T + i) * D + column;
+          for (let j = 0; j < S; j++) {
+            const p = probabilities![probabilityRow + j]!;
+            if (p === 0) continue;
+            const valueRow = (b * S + j) * D + column;
+            for (let d = 0; d < headSize; d++) output![outputRow + d]! += p * value![valueRow + d]!;
+          }
+        }
       }
     }
-  }
-  return tf.tensor4d(bias, [batchSize, 1, queryCount, keyCount]);
-}
+  },
+});
+
+registerHostKernel<AttentionAttributes>({
+  kernelName: BACKWARD,
+  inputNames: ['dy', 'query', 'key', 'value', 'probabilities'],
+  /** dquery (B, T, D), dkey (B, S, D), dvalue (B, S, D) */
+  outputShapes: ([dyShape, , keyShape]) => [dyShape!, keyShape!, keyShape!],
+  compute: ([dy, query, key, value, probabilities], [dQuery, dKey, dValue], [[batchSize, queryCount, width], , [, keyCount]], { heads }) => {
+    const T = queryCount!;
+    const S = keyCount!;
+    const D = width!;
+    const headSize = D / heads;
+    const scale = 1 / Math.sqrt(headSize);
+    const dProbabilities = new Float64Array(S);
+    dQuery!.fill(0);
+    dKey!.fill(0);
+    dValue!.fill(0);
+    for (let b = 0; b < batchSize!; b++) {
+      for (let h = 0; h < heads; h++) {
+        const column = h * headSize;
+        for (let i = 0; i < T; i++) {
+          const row = (b * T + i) * D + column;
+          const probabilityRow = ((b * heads + h) * T + i) * S;
+          let weighted = 0;
+          for (let j = 0; j < S; j++) {
+            const p = probabilities![probabilityRow + j]!;
+            if (p === 0) continue;
+            const keyRow = (b * S + j) * D + column;
+            let dot = 0;
+            for (let d = 0; d < headSize; d++) {
+              const upstream = dy![row + d]!;
+              dot += upstream * value![keyRow + d]!;
+              dValue![keyRow + d]! += p * upstream;
+            }
+            dProbabilities[j] = dot;
+            weighted += p * dot;
+          }
+          for (let j = 0; j < S; j++) {
+            const p = probabilities![probabilityRow + j]!;
+            if (p === 0) continue;
+            const dScore = p * (dProbabilities[j]! - weighted) * scale;
+            const keyRow = (b * S + j) * D + column;
+            for (let d = 0; d < headSize; d++) {
+              dQuery![row + d]! += dScore * key![keyRow + d]!;
+              dKey![keyRow + d]! += dScore * query![row + d]!;
+            }
+          }
+        }
+      }
+    }
+  },
+});
+
+tf.registerGradient({
+  kernelName: FORWARD,
+  inputsToSave: ['query', 'key', 'value', 'keyMask'],
+  outputsToSave: [false, true],
+  gradFunc: (dys, saved, attributes) => {
+    const [query, key, value, keyMask, probabilities] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+    const dy = Array.isArray(dys) ? dys[0]! : dys;
+    const { heads, pastLength } = attributes as unknown as AttentionAttributes;
+    const [dQuery, dKey, dValue] = runHostKernel(BACKWARD, { dy, query, key, value, probabilities }, { heads, pastLength });
+    return { query: () => dQuery!, key: () => dKey!, value: () => dValue!, keyMask: () => tf.zerosLike(keyMask) };
+  },
+});
