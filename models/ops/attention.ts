@@ -9,12 +9,13 @@
  * output is ignored downstream. Backward (per head): dV = P^T dY; dP = dY V^T; dS = P * (dP - rowsum(P * dP));
  * dQ = dS K / sqrt(hd); dK = dS^T Q / sqrt(hd).
  *
- * On wasm/cpu both directions are host kernels that skip masked pairs (half the work for causal attention) and
- * need no head transposes; tfjs-wasm runs the batched products of the composed version on a scalar loop at about
- * 1 GFLOP/s. Elsewhere the composed version with an additive -1e9 mask runs.
+ * On wasm/cpu both directions are SIMD kernels (simd/kernels.c) that skip masked pairs (half the work for causal
+ * attention) and need no head transposes; tfjs-wasm runs the batched products of the composed version on a
+ * scalar loop at about 1 GFLOP/s. Elsewhere the composed version with an additive -1e9 mask runs.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { hostKernelsAvailable, registerHostKernel, runHostKernel } from '../kernels/host-kernel.ts';
+import { simdKernels } from '../kernels/simd-module.ts';
 
 const FORWARD = 'PosttrainCausalAttention';
 const BACKWARD = 'PosttrainCausalAttentionGrad';
@@ -80,59 +81,8 @@ registerHostKernel<AttentionAttributes>({
   inputNames: ['query', 'key', 'value', 'keyMask'],
   /** output (B, T, D), probabilities (B, H, T, S) */
   outputShapes: ([queryShape, keyShape], { heads }) => [queryShape!, [queryShape![0]!, heads, queryShape![1]!, keyShape![1]!]],
-  compute: ([query, key, value, keyMask], [output, probabilities], [[batchSize, queryCount, width], [, keyCount]], { heads, pastLength }) => {
-    const T = queryCount!;
-    const S = keyCount!;
-    const D = width!;
-    const headSize = D / heads;
-    const scale = 1 / Math.sqrt(headSize);
-    const scores = new Float64Array(S);
-    output!.fill(0);
-    probabilities!.fill(0);
-    for (let b = 0; b < batchSize!; b++) {
-      for (let h = 0; h < heads; h++) {
-        const column = h * headSize;
-        for (let i = 0; i < T; i++) {
-          const queryRow = (b * T + i) * D + column;
-          const probabilityRow = ((b * heads + h) * T + i) * S;
-          const lastKey = Math.min(pastLength + i, S - 1);
-          let maximum = -Infinity;
-          let allowedCount = 0;
-          for (let j = 0; j <= lastKey; j++) {
-            if (keyMask![b * S + j] === 0) continue;
-            const keyRow = (b * S + j) * D + column;
-            let dot = 0;
-            for (let d = 0; d < headSize; d++) dot += query![queryRow + d]! * key![keyRow + d]!;
-            const score = dot * scale;
-            scores[j] = score;
-            if (score > maximum) maximum = score;
-            allowedCount++;
-          }
-          if (allowedCount === 0) {
-            // No visible key: uniform over all keys, as softmax of an all -1e9 row gives.
-            for (let j = 0; j < S; j++) probabilities![probabilityRow + j] = 1 / S;
-          } else {
-            let total = 0;
-            for (let j = 0; j <= lastKey; j++) {
-              if (keyMask![b * S + j] === 0) continue;
-              const weight = Math.exp(scores[j]! - maximum);
-              scores[j] = weight;
-              total += weight;
-            }
-            for (let j = 0; j <= lastKey; j++) {
-              if (keyMask![b * S + j] !== 0) probabilities![probabilityRow + j] = scores[j]! / total;
-            }
-          }
-          const outputRow = (b * T + i) * D + column;
-          for (let j = 0; j < S; j++) {
-            const p = probabilities![probabilityRow + j]!;
-            if (p === 0) continue;
-            const valueRow = (b * S + j) * D + column;
-            for (let d = 0; d < headSize; d++) output![outputRow + d]! += p * value![valueRow + d]!;
-          }
-        }
-      }
-    }
+  compute: (inputs, outputs, [[batchSize, queryCount, width], [, keyCount]], { heads, pastLength }) => {
+    simdKernels()!.call('attention_forward', { inputs, outputs, scalars: [batchSize!, queryCount!, keyCount!, width!, heads, pastLength] });
   },
 });
 
@@ -141,49 +91,8 @@ registerHostKernel<AttentionAttributes>({
   inputNames: ['dy', 'query', 'key', 'value', 'probabilities'],
   /** dquery (B, T, D), dkey (B, S, D), dvalue (B, S, D) */
   outputShapes: ([dyShape, , keyShape]) => [dyShape!, keyShape!, keyShape!],
-  compute: ([dy, query, key, value, probabilities], [dQuery, dKey, dValue], [[batchSize, queryCount, width], , [, keyCount]], { heads }) => {
-    const T = queryCount!;
-    const S = keyCount!;
-    const D = width!;
-    const headSize = D / heads;
-    const scale = 1 / Math.sqrt(headSize);
-    const dProbabilities = new Float64Array(S);
-    dQuery!.fill(0);
-    dKey!.fill(0);
-    dValue!.fill(0);
-    for (let b = 0; b < batchSize!; b++) {
-      for (let h = 0; h < heads; h++) {
-        const column = h * headSize;
-        for (let i = 0; i < T; i++) {
-          const row = (b * T + i) * D + column;
-          const probabilityRow = ((b * heads + h) * T + i) * S;
-          let weighted = 0;
-          for (let j = 0; j < S; j++) {
-            const p = probabilities![probabilityRow + j]!;
-            if (p === 0) continue;
-            const keyRow = (b * S + j) * D + column;
-            let dot = 0;
-            for (let d = 0; d < headSize; d++) {
-              const upstream = dy![row + d]!;
-              dot += upstream * value![keyRow + d]!;
-              dValue![keyRow + d]! += p * upstream;
-            }
-            dProbabilities[j] = dot;
-            weighted += p * dot;
-          }
-          for (let j = 0; j < S; j++) {
-            const p = probabilities![probabilityRow + j]!;
-            if (p === 0) continue;
-            const dScore = p * (dProbabilities[j]! - weighted) * scale;
-            const keyRow = (b * S + j) * D + column;
-            for (let d = 0; d < headSize; d++) {
-              dQuery![row + d]! += dScore * key![keyRow + d]!;
-              dKey![keyRow + d]! += dScore * query![row + d]!;
-            }
-          }
-        }
-      }
-    }
+  compute: (inputs, outputs, [[batchSize, queryCount, width], , [, keyCount]], { heads }) => {
+    simdKernels()!.call('attention_backward', { inputs, outputs, scratchFloats: keyCount!, scalars: [batchSize!, queryCount!, keyCount!, width!, heads] });
   },
 });
 

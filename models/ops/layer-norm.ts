@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { hostKernelsAvailable, registerHostKernel, runHostKernel } from '../kernels/host-kernel.ts';
+import { simdKernels } from '../kernels/simd-module.ts';
 
 const FORWARD = 'PosttrainLayerNorm';
 const BACKWARD = 'PosttrainLayerNormGrad';
@@ -46,22 +47,8 @@ registerHostKernel<{ epsilon: number }>({
   inputNames: ['x', 'weight', 'bias'],
   /** y (N, D), mean (N), rstd (N) */
   outputShapes: ([xShape]) => [xShape!, [xShape![0]!], [xShape![0]!]],
-  compute: ([x, weight, bias], [y, means, rstds], [[rowCount, width]], { epsilon }) => {
-    for (let row = 0; row < rowCount!; row++) {
-      const offset = row * width!;
-      let sum = 0;
-      for (let i = 0; i < width!; i++) sum += x![offset + i]!;
-      const mean = sum / width!;
-      let squares = 0;
-      for (let i = 0; i < width!; i++) {
-        const centered = x![offset + i]! - mean;
-        squares += centered * centered;
-      }
-      const rstd = 1 / Math.sqrt(squares / width! + epsilon);
-      for (let i = 0; i < width!; i++) y![offset + i] = (x![offset + i]! - mean) * rstd * weight![i]! + bias![i]!;
-      means![row] = mean;
-      rstds![row] = rstd;
-    }
+  compute: (inputs, outputs, [[rowCount, width]], { epsilon }) => {
+    simdKernels()!.call('layer_norm_forward', { inputs, outputs, scalars: [rowCount!, width!, epsilon] });
   },
 });
 
@@ -70,33 +57,8 @@ registerHostKernel<Record<string, never>>({
   inputNames: ['dy', 'x', 'weight', 'mean', 'rstd'],
   /** dx (N, D), dweight (D), dbias (D) */
   outputShapes: ([dyShape, , weightShape]) => [dyShape!, weightShape!, weightShape!],
-  compute: ([dy, x, weight, means, rstds], [dx, dweight, dbias], [[rowCount, width]]) => {
-    const weightGradient = new Float64Array(width!);
-    const biasGradient = new Float64Array(width!);
-    for (let row = 0; row < rowCount!; row++) {
-      const offset = row * width!;
-      const mean = means![row]!;
-      const rstd = rstds![row]!;
-      let sumG = 0;
-      let sumGXhat = 0;
-      for (let i = 0; i < width!; i++) {
-        const xhat = (x![offset + i]! - mean) * rstd;
-        const upstream = dy![offset + i]!;
-        const g = upstream * weight![i]!;
-        sumG += g;
-        sumGXhat += g * xhat;
-        weightGradient[i]! += upstream * xhat;
-        biasGradient[i]! += upstream;
-      }
-      const meanG = sumG / width!;
-      const meanGXhat = sumGXhat / width!;
-      for (let i = 0; i < width!; i++) {
-        const xhat = (x![offset + i]! - mean) * rstd;
-        dx![offset + i] = rstd * (dy![offset + i]! * weight![i]! - meanG - xhat * meanGXhat);
-      }
-    }
-    dweight!.set(weightGradient);
-    dbias!.set(biasGradient);
+  compute: (inputs, outputs, [[rowCount, width]]) => {
+    simdKernels()!.call('layer_norm_backward', { inputs, outputs, scalars: [rowCount!, width!] });
   },
 });
 

@@ -1,0 +1,286 @@
+/*
+ * Fused kernels of the GPT's non-matmul work, in C compiled to WebAssembly SIMD (128-bit, 4 floats).
+ * Build: models/kernels/simd/build.sh (clang --target=wasm32 -msimd128); the .wasm is committed.
+ *
+ * The module has its own linear memory: the JavaScript side (models/kernels/simd-module.ts) copies inputs in,
+ * calls one function, and copies outputs out. Pointers below are byte offsets into that memory; every array is
+ * row-major float32. Layouts match the ops in models/ops/:
+ *   attention: query (B, T, D), key/value (B, S, D), heads side by side (D = H * hd), keyMask (B, S) 0/1,
+ *              probabilities (B, H, T, S); query i (slot past + i) sees key j <= past + i with keyMask 1.
+ *   layer norm: x (N, D), weight/bias (D), per-row mean and 1/std (N).
+ *   gelu: any length.
+ *
+ * No libc: sqrt is the f32.sqrt instruction, exp is exp_approx below, fills are memory.fill (bulk memory).
+ */
+#include <wasm_simd128.h>
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+
+typedef v128_t f4;
+
+static inline float horizontal_sum(f4 v) {
+  return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3);
+}
+
+/* sum_d a[d] * b[d] */
+static inline float dot(const float *a, const float *b, int n) {
+  f4 acc0 = wasm_f32x4_splat(0.0f), acc1 = wasm_f32x4_splat(0.0f);
+  int d = 0;
+  for (; d + 8 <= n; d += 8) {
+    acc0 = wasm_f32x4_add(acc0, wasm_f32x4_mul(wasm_v128_load(a + d), wasm_v128_load(b + d)));
+    acc1 = wasm_f32x4_add(acc1, wasm_f32x4_mul(wasm_v128_load(a + d + 4), wasm_v128_load(b + d + 4)));
+  }
+  for (; d + 4 <= n; d += 4) acc0 = wasm_f32x4_add(acc0, wasm_f32x4_mul(wasm_v128_load(a + d), wasm_v128_load(b + d)));
+  float sum = horizontal_sum(wasm_f32x4_add(acc0, acc1));
+  for (; d < n; d++) sum += a[d] * b[d];
+  return sum;
+}
+
+/* y[d] += alpha * x[d] */
+static inline void axpy(float *y, float alpha, const float *x, int n) {
+  f4 a = wasm_f32x4_splat(alpha);
+  int d = 0;
+  for (; d + 4 <= n; d += 4) wasm_v128_store(y + d, wasm_f32x4_add(wasm_v128_load(y + d), wasm_f32x4_mul(a, wasm_v128_load(x + d))));
+  for (; d < n; d++) y[d] += alpha * x[d];
+}
+
+/*
+ * e^x for float32 (Cephes expf: x = n ln2 + r, |r| <= ln2/2, degree-5 polynomial for e^r, 2^n by exponent
+ * bits), about 1 ulp on [-87, 88]; below -87 it returns 0.
+ */
+static inline f4 exp4(f4 x) {
+  const f4 too_small = wasm_f32x4_lt(x, wasm_f32x4_splat(-87.3f));
+  x = wasm_f32x4_min(wasm_f32x4_max(x, wasm_f32x4_splat(-87.3f)), wasm_f32x4_splat(88.3f));
+  f4 n = wasm_f32x4_floor(wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)), wasm_f32x4_splat(0.5f)));
+  x = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
+  x = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
+  f4 y = wasm_f32x4_splat(1.9875691500e-4f);
+  y = wasm_f32x4_add(wasm_f32x4_mul(y, x), wasm_f32x4_splat(1.3981999507e-3f));
+  y = wasm_f32x4_add(wasm_f32x4_mul(y, x), wasm_f32x4_splat(8.3334519073e-3f));
+  y = wasm_f32x4_add(wasm_f32x4_mul(y, x), wasm_f32x4_splat(4.1665795894e-2f));
+  y = wasm_f32x4_add(wasm_f32x4_mul(y, x), wasm_f32x4_splat(1.6666665459e-1f));
+  y = wasm_f32x4_add(wasm_f32x4_mul(y, x), wasm_f32x4_splat(5.0000001201e-1f));
+  y = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(y, x), x), x), wasm_f32x4_splat(1.0f));
+  f4 scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+  return wasm_v128_andnot(wasm_f32x4_mul(y, scale), too_small);
+}
+
+static inline float exp1(float x) { return wasm_f32x4_extract_lane(exp4(wasm_f32x4_splat(x)), 0); }
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* Causal multi-head attention                                                                                  */
+
+EXPORT(attention_forward)
+void attention_forward(const float *query, const float *key, const float *value, const float *key_mask, float *output,
+                       float *probabilities, int B, int T, int S, int D, int H, int past) {
+  const int hd = D / H;
+  const float scale = 1.0f / __builtin_sqrtf((float)hd);
+  __builtin_memset(output, 0, sizeof(float) * B * T * D);
+  __builtin_memset(probabilities, 0, sizeof(float) * B * H * T * S);
+  for (int b = 0; b < B; b++) {
+    const float *mask = key_mask + b * S;
+    for (int h = 0; h < H; h++) {
+      for (int i = 0; i < T; i++) {
+        const float *q = query + (b * T + i) * D + h * hd;
+        float *p = probabilities + ((b * H + h) * T + i) * S;
+        int last = past + i < S - 1 ? past + i : S - 1;
+        float maximum = -3.0e38f;
+        int allowed = 0;
+        for (int j = 0; j <= last; j++) {
+          if (mask[j] == 0.0f) continue;
+          float score = dot(q, key + (b * S + j) * D + h * hd, hd) * scale;
+          p[j] = score;
+          if (score > maximum) maximum = score;
+          allowed++;
+        }
+        if (allowed == 0) {
+          /* No visible key (a left-pad slot): uniform over all keys, as softmax of an all -1e9 row gives. */
+          for (int j = 0; j < S; j++) p[j] = 1.0f / (float)S;
+        } else {
+          float total = 0.0f;
+          for (int j = 0; j <= last; j++) {
+            if (mask[j] == 0.0f) continue;
+            float weight = exp1(p[j] - maximum);
+            p[j] = weight;
+            total += weight;
+          }
+          float inverse = 1.0f / total;
+          for (int j = 0; j <= last; j++) p[j] *= inverse;
+        }
+        float *out = output + (b * T + i) * D + h * hd;
+        for (int j = 0; j < S; j++) {
+          if (p[j] != 0.0f) axpy(out, p[j], value + (b * S + j) * D + h * hd, hd);
+        }
+      }
+    }
+  }
+}
+
+/* scratch: S floats */
+EXPORT(attention_backward)
+void attention_backward(const float *dy, const float *query, const float *key, const float *value, const float *probabilities,
+                        float *d_query, float *d_key, float *d_value, float *scratch, int B, int T, int S, int D, int H) {
+  const int hd = D / H;
+  const float scale = 1.0f / __builtin_sqrtf((float)hd);
+  __builtin_memset(d_query, 0, sizeof(float) * B * T * D);
+  __builtin_memset(d_key, 0, sizeof(float) * B * S * D);
+  __builtin_memset(d_value, 0, sizeof(float) * B * S * D);
+  for (int b = 0; b < B; b++) {
+    for (int h = 0; h < H; h++) {
+      for (int i = 0; i < T; i++) {
+        const int row = (b * T + i) * D + h * hd;
+        const float *p = probabilities + ((b * H + h) * T + i) * S;
+        float weighted = 0.0f;
+        for (int j = 0; j < S; j++) {
+          if (p[j] == 0.0f) continue;
+          const int key_row = (b * S + j) * D + h * hd;
+          float d_probability = dot(dy + row, value + key_row, hd);
+          axpy(d_value + key_row, p[j], dy + row, hd);
+          scratch[j] = d_probability;
+          weighted += p[j] * d_probability;
+        }
+        for (int j = 0; j < S; j++) {
+          if (p[j] == 0.0f) continue;
+          const int key_row = (b * S + j) * D + h * hd;
+          float d_score = p[j] * (scratch[j] - weighted) * scale;
+          axpy(d_query + row, d_score, key + key_row, hd);
+          axpy(d_key + key_row, d_score, query + row, hd);
+        }
+      }
+    }
+  }
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* Layer normalisation over rows of width D                                                                     */
+
+EXPORT(layer_norm_forward)
+void layer_norm_forward(const float *x, const float *weight, const float *bias, float *y, float *means, float *rstds, int N, int D,
+                        float epsilon) {
+  for (int n = 0; n < N; n++) {
+    const float *row = x + n * D;
+    f4 sum4 = wasm_f32x4_splat(0.0f);
+    int d = 0;
+    for (; d + 4 <= D; d += 4) sum4 = wasm_f32x4_add(sum4, wasm_v128_load(row + d));
+    float sum = horizontal_sum(sum4);
+    for (; d < D; d++) sum += row[d];
+    const float mean = sum / (float)D;
+    const f4 mean4 = wasm_f32x4_splat(mean);
+    f4 squares4 = wasm_f32x4_splat(0.0f);
+    for (d = 0; d + 4 <= D; d += 4) {
+      f4 centered = wasm_f32x4_sub(wasm_v128_load(row + d), mean4);
+      squares4 = wasm_f32x4_add(squares4, wasm_f32x4_mul(centered, centered));
+    }
+    float squares = horizontal_sum(squares4);
+    for (; d < D; d++) squares += (row[d] - mean) * (row[d] - mean);
+    const float rstd = 1.0f / __builtin_sqrtf(squares / (float)D + epsilon);
+    const f4 rstd4 = wasm_f32x4_splat(rstd);
+    float *out = y + n * D;
+    for (d = 0; d + 4 <= D; d += 4) {
+      f4 normalized = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(row + d), mean4), rstd4);
+      wasm_v128_store(out + d, wasm_f32x4_add(wasm_f32x4_mul(normalized, wasm_v128_load(weight + d)), wasm_v128_load(bias + d)));
+    }
+    for (; d < D; d++) out[d] = (row[d] - mean) * rstd * weight[d] + bias[d];
+    means[n] = mean;
+    rstds[n] = rstd;
+  }
+}
+
+/* dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * weight; dweight = sum dy * xhat; dbias = sum dy */
+EXPORT(layer_norm_backward)
+void layer_norm_backward(const float *dy, const float *x, const float *weight, const float *means, const float *rstds, float *dx,
+                         float *d_weight, float *d_bias, int N, int D) {
+  __builtin_memset(d_weight, 0, sizeof(float) * D);
+  __builtin_memset(d_bias, 0, sizeof(float) * D);
+  for (int n = 0; n < N; n++) {
+    const float *row = x + n * D;
+    const float *upstream = dy + n * D;
+    const f4 mean4 = wasm_f32x4_splat(means[n]);
+    const f4 rstd4 = wasm_f32x4_splat(rstds[n]);
+    f4 sum_g4 = wasm_f32x4_splat(0.0f), sum_gx4 = wasm_f32x4_splat(0.0f);
+    int d = 0;
+    for (; d + 4 <= D; d += 4) {
+      f4 xhat = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(row + d), mean4), rstd4);
+      f4 up = wasm_v128_load(upstream + d);
+      f4 g = wasm_f32x4_mul(up, wasm_v128_load(weight + d));
+      sum_g4 = wasm_f32x4_add(sum_g4, g);
+      sum_gx4 = wasm_f32x4_add(sum_gx4, wasm_f32x4_mul(g, xhat));
+      wasm_v128_store(d_weight + d, wasm_f32x4_add(wasm_v128_load(d_weight + d), wasm_f32x4_mul(up, xhat)));
+      wasm_v128_store(d_bias + d, wasm_f32x4_add(wasm_v128_load(d_bias + d), up));
+    }
+    float sum_g = horizontal_sum(sum_g4), sum_gx = horizontal_sum(sum_gx4);
+    for (; d < D; d++) {
+      float xhat = (row[d] - means[n]) * rstds[n];
+      float g = upstream[d] * weight[d];
+      sum_g += g;
+      sum_gx += g * xhat;
+      d_weight[d] += upstream[d] * xhat;
+      d_bias[d] += upstream[d];
+    }
+    const f4 mean_g4 = wasm_f32x4_splat(sum_g / (float)D), mean_gx4 = wasm_f32x4_splat(sum_gx / (float)D);
+    float *out = dx + n * D;
+    for (d = 0; d + 4 <= D; d += 4) {
+      f4 xhat = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(row + d), mean4), rstd4);
+      f4 g = wasm_f32x4_mul(wasm_v128_load(upstream + d), wasm_v128_load(weight + d));
+      wasm_v128_store(out + d, wasm_f32x4_mul(rstd4, wasm_f32x4_sub(wasm_f32x4_sub(g, mean_g4), wasm_f32x4_mul(xhat, mean_gx4))));
+    }
+    for (; d < D; d++) {
+      float xhat = (row[d] - means[n]) * rstds[n];
+      out[d] = rstds[n] * (upstream[d] * weight[d] - sum_g / (float)D - xhat * (sum_gx / (float)D));
+    }
+  }
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* Exact GELU: x * Phi(x), Phi(x) = erfc(-x / sqrt 2) / 2                                                       */
+
+/*
+ * erfc(z) (Press et al., Numerical Recipes 2nd ed., Sec. 6.2 `erfcc`: Chebyshev fit, fractional error below
+ * 1.2e-7 everywhere), so Phi keeps full relative precision in the negative tail.
+ */
+static inline f4 erfc4(f4 z) {
+  const f4 a = wasm_f32x4_abs(z);
+  const f4 t = wasm_f32x4_div(wasm_f32x4_splat(1.0f), wasm_f32x4_add(wasm_f32x4_splat(1.0f), wasm_f32x4_mul(wasm_f32x4_splat(0.5f), a)));
+  f4 poly = wasm_f32x4_splat(0.17087277f);
+  poly = wasm_f32x4_add(wasm_f32x4_mul(poly, t), wasm_f32x4_splat(-0.82215223f));
+  poly = wasm_f32x4_add(wasm_f32x4_mul(poly, t), wasm_f32x4_splat(1.48851587f));
+  poly = wasm_f32x4_add(wasm_f32x4_mul(poly, t), wasm_f32x4_splat(-1.13520398f));
+  poly = wasm_f32x4_add(wasm_f32x4_mul(poly, t), wasm_f32x4_splat(0.27886807f));
+  poly = wasm_f32x4_add(wasm_f32x4_mul(poly, t), wasm_f32x4_splat(-0.18628806f));
+  poly = wasm_f32x4_add(wasm_f32x4_mul(poly, t), wasm_f32x4_splat(0.09678418f));
+  poly = wasm_f32x4_add(wasm_f32x4_mul(poly, t), wasm_f32x4_splat(0.37409196f));
+  poly = wasm_f32x4_add(wasm_f32x4_mul(poly, t), wasm_f32x4_splat(1.00002368f));
+  poly = wasm_f32x4_add(wasm_f32x4_mul(poly, t), wasm_f32x4_splat(-1.26551223f));
+  const f4 r = wasm_f32x4_mul(t, exp4(wasm_f32x4_sub(poly, wasm_f32x4_mul(a, a))));
+  return wasm_v128_bitselect(r, wasm_f32x4_sub(wasm_f32x4_splat(2.0f), r), wasm_f32x4_ge(z, wasm_f32x4_splat(0.0f)));
+}
+
+static inline f4 normal_cdf4(f4 x) { return wasm_f32x4_mul(wasm_f32x4_splat(0.5f), erfc4(wasm_f32x4_mul(x, wasm_f32x4_splat(-0.70710678118654752f)))); }
+
+EXPORT(gelu_forward)
+void gelu_forward(const float *x, float *y, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    f4 v = wasm_v128_load(x + i);
+    wasm_v128_store(y + i, wasm_f32x4_mul(v, normal_cdf4(v)));
+  }
+  for (; i < n; i++) y[i] = x[i] * wasm_f32x4_extract_lane(normal_cdf4(wasm_f32x4_splat(x[i])), 0);
+}
+
+/* dx = dy * (Phi(x) + x phi(x)), phi(x) = exp(-x^2 / 2) / sqrt(2 pi) */
+EXPORT(gelu_backward)
+void gelu_backward(const float *dy, const float *x, float *dx, int n) {
+  const f4 inverse_sqrt_two_pi = wasm_f32x4_splat(0.39894228040143268f);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    f4 v = wasm_v128_load(x + i);
+    f4 pdf = wasm_f32x4_mul(inverse_sqrt_two_pi, exp4(wasm_f32x4_mul(wasm_f32x4_splat(-0.5f), wasm_f32x4_mul(v, v))));
+    f4 slope = wasm_f32x4_add(normal_cdf4(v), wasm_f32x4_mul(v, pdf));
+    wasm_v128_store(dx + i, wasm_f32x4_mul(wasm_v128_load(dy + i), slope));
+  }
+  for (; i < n; i++) {
+    f4 v = wasm_f32x4_splat(x[i]);
+    f4 pdf = wasm_f32x4_mul(inverse_sqrt_two_pi, exp4(wasm_f32x4_mul(wasm_f32x4_splat(-0.5f), wasm_f32x4_mul(v, v))));
+    dx[i] = dy[i] * wasm_f32x4_extract_lane(wasm_f32x4_add(normal_cdf4(v), wasm_f32x4_mul(v, pdf)), 0);
+  }
+}
