@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setFusedKernels } from '../../models/index.ts';
@@ -77,5 +79,14 @@ describe.each(TEST_BACKENDS)('fused host kernels equal composed tfjs ops on %s (
         3,
       );
     }
+  });
+});
+
+describe('SIMD kernel module', () => {
+  it('the committed kernels.wasm was built from the committed kernels.c (run models/kernels/simd/build.sh)', () => {
+    const folder = new URL('../../models/kernels/simd/', import.meta.url);
+    const recorded = JSON.parse(readFileSync(new URL('kernels.wasm.json', folder), 'utf8')) as { sha256: string };
+    const source = createHash('sha256').update(readFileSync(new URL('kernels.c', folder))).digest('hex');
+    expect(recorded.sha256).toBe(source);
   });
 });
