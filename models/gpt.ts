@@ -206,18 +206,14 @@ export class GPT {
     const keyMaskTensor = tf.tensor2d(keyMask, [batchSize, keyCount]);
     /** (B*T, D) residual stream */
     let x: tf.Tensor2D = tf.add(gatherRows(parameter('tok.weight'), tokenIds), gatherRows(parameter('pos.weight'), positionTensor));
-    const toSequences = (t: tf.Tensor2D) => tf.reshape(t, [batchSize, length, dModel]) as tf.Tensor3D;
 
     for (let layer = 0; layer < nLayers; layer++) {
       const prefix = `blocks.${layer}`;
       const normed = layerNorm(x, parameter(`${prefix}.ln1.weight`), parameter(`${prefix}.ln1.bias`), LAYER_NORM_EPSILON);
-      const qkv = linear(normed, parameter(`${prefix}.qkv.weight`), parameter(`${prefix}.qkv.bias`));
-      const [query, key, value] = tf.split(qkv, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-      let keys = toSequences(key);
-      let values = toSequences(value);
-      if (cache) [keys, values] = cache.append(layer, keys, values);
-      /** (B, T, D) heads side by side */
-      const attended = causalAttention(toSequences(query), keys, values, keyMaskTensor, { heads: nHeads, pastLength: past });
+      /** (B, T, 3D) query | key | value */
+      const qkv = tf.reshape(linear(normed, parameter(`${prefix}.qkv.weight`), parameter(`${prefix}.qkv.bias`)), [batchSize, length, 3 * dModel]) as tf.Tensor3D;
+      const attended = causalAttention(qkv, keyMaskTensor, { heads: nHeads, cache: cache?.keyValues(layer) });
+      cache?.append(layer, tf.slice(qkv, [0, 0, dModel], [batchSize, length, 2 * dModel]));
       const merged = tf.reshape(attended, [batchSize * length, dModel]) as tf.Tensor2D;
       x = tf.add(x, linear(merged, parameter(`${prefix}.proj.weight`), parameter(`${prefix}.proj.bias`)));
       const normed2 = layerNorm(x, parameter(`${prefix}.ln2.weight`), parameter(`${prefix}.ln2.bias`), LAYER_NORM_EPSILON);

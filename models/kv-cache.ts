@@ -20,14 +20,15 @@ export class KVCache {
   /** Slots filled so far (the same for every row; padding fills slots too). */
   length = 0;
   private readonly realTokens: Int32Array;
-  private readonly layers: { keys?: tf.Tensor3D; values?: tf.Tensor3D }[];
+  /** Per layer, (B, S, 2D): key | value of every cached slot. */
+  private readonly layers: (tf.Tensor3D | undefined)[];
 
   constructor(batchSize: number, capacity: number, layerCount: number) {
     this.batchSize = batchSize;
     this.capacity = capacity;
     this.keyMask = new Int32Array(batchSize * capacity);
     this.realTokens = new Int32Array(batchSize);
-    this.layers = Array.from({ length: layerCount }, () => ({}));
+    this.layers = new Array<tf.Tensor3D | undefined>(layerCount).fill(undefined);
   }
 
   /**
@@ -52,19 +53,19 @@ export class KVCache {
     return positions;
   }
 
+  /** A layer's cached key | value (B, S, 2D) before this step, or undefined when nothing is cached yet. */
+  keyValues(layer: number): tf.Tensor3D | undefined {
+    return this.layers[layer];
+  }
+
   /**
-   * Appends a layer's new keys/values (B, T, D) and returns the full cached ones (B, S, D). The cache keeps
-   * (tf.keep) what it stores and frees what it replaces.
+   * Appends a layer's new key | value rows (B, T, 2D). The cache keeps (tf.keep) what it stores and frees what
+   * it replaces.
    */
-  append(layer: number, keys: tf.Tensor3D, values: tf.Tensor3D): [tf.Tensor3D, tf.Tensor3D] {
-    const slot = this.layers[layer]!;
-    const allKeys = slot.keys ? tf.concat([slot.keys, keys], 1) : tf.clone(keys);
-    const allValues = slot.values ? tf.concat([slot.values, values], 1) : tf.clone(values);
-    slot.keys?.dispose();
-    slot.values?.dispose();
-    slot.keys = tf.keep(allKeys);
-    slot.values = tf.keep(allValues);
-    return [allKeys, allValues];
+  append(layer: number, keyValues: tf.Tensor3D): void {
+    const previous = this.layers[layer];
+    this.layers[layer] = tf.keep(previous ? tf.concat([previous, keyValues], 1) : tf.clone(keyValues));
+    previous?.dispose();
   }
 
   /** Marks `count` slots as filled (after every layer appended them). */
@@ -78,11 +79,9 @@ export class KVCache {
   }
 
   dispose(): void {
-    for (const slot of this.layers) {
-      slot.keys?.dispose();
-      slot.values?.dispose();
-      slot.keys = undefined;
-      slot.values = undefined;
+    for (let layer = 0; layer < this.layers.length; layer++) {
+      this.layers[layer]?.dispose();
+      this.layers[layer] = undefined;
     }
   }
 }

@@ -57,27 +57,34 @@ describe.each(TEST_BACKENDS)('fused host kernels equal composed tfjs ops on %s (
     expectFusedEqualsComposed((t, i) => gatherRows(t as tf.Tensor2D, i as tf.Tensor1D), () => [tf.tensor2d(table, [5, 3]), tf.tensor1d([4, 0, 4, 2, 4], 'int32')], 15);
   });
 
-  it('causalAttention with left padding and a cached past', () => {
-    const [B, T, past, D, heads] = [2, 3, 2, 8, 2];
-    const S = past + T;
-    const query = random([B, T, D]);
-    const key = random([B, S, D]);
-    const value = random([B, S, D]);
-    // Row 0: first two key slots are padding (so its first query slot sees only itself); row 1: all real.
-    const keyMask = [0, 0, 1, 1, 1, 1, 1, 1, 1, 1];
-    for (const pastLength of [past, 0]) {
-      const keys = pastLength === 0 ? T : S;
-      expectFusedEqualsComposed(
-        (q, k, v, m) => causalAttention(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, m as tf.Tensor2D, { heads, pastLength }),
-        () => [
-          tf.tensor3d(query, [B, T, D]),
-          tf.tensor3d(key.slice(0, B * keys * D), [B, keys, D]),
-          tf.tensor3d(value.slice(0, B * keys * D), [B, keys, D]),
-          tf.tensor2d(pastLength === 0 ? [0, 1, 1, 1, 1, 1] : keyMask, [B, keys]),
-        ],
-        B * T * D,
-        3,
-      );
+  it('causalAttention with left padding (values and gradients)', () => {
+    const [B, T, D, heads] = [2, 4, 8, 2];
+    const qkv = random([B, T, 3 * D]);
+    // Row 0: first two slots are padding (its first query sees no key); row 1: all real.
+    const keyMask = [0, 0, 1, 1, 1, 1, 1, 1];
+    expectFusedEqualsComposed(
+      (x, m) => causalAttention(x as tf.Tensor3D, m as tf.Tensor2D, { heads }),
+      () => [tf.tensor3d(qkv, [B, T, 3 * D]), tf.tensor2d(keyMask, [B, T])],
+      B * T * D,
+      1,
+    );
+  });
+
+  it('causalAttention over a KV cache equals attention over the whole sequence', () => {
+    const [B, P, T, D, heads] = [2, 3, 2, 8, 2];
+    const past = random([B, P, 3 * D]);
+    const next = random([B, T, 3 * D]);
+    const keyMask = tf.tensor2d([0, 1, 1, 1, 1, 1, 1, 1, 1, 1], [B, P + T]);
+    for (const fused of [true, false]) {
+      setFusedKernels(fused);
+      const [cached, whole] = tf.tidy(() => {
+        const cache = tf.slice(tf.tensor3d(past, [B, P, 3 * D]), [0, 0, D], [B, P, 2 * D]) as tf.Tensor3D;
+        const incremental = causalAttention(tf.tensor3d(next, [B, T, 3 * D]), keyMask, { heads, cache });
+        const all = tf.concat([tf.tensor3d(past, [B, P, 3 * D]), tf.tensor3d(next, [B, T, 3 * D])], 1) as tf.Tensor3D;
+        const full = tf.slice(causalAttention(all, keyMask, { heads }), [0, P, 0], [B, T, D]);
+        return [Array.from(incremental.dataSync()), Array.from(full.dataSync())];
+      });
+      expectClose(cached, whole, 1e-5, 1e-6);
     }
   });
 });

@@ -5,8 +5,8 @@
  * The module has its own linear memory: the JavaScript side (models/kernels/simd-module.ts) copies inputs in,
  * calls one function, and copies outputs out. Pointers below are byte offsets into that memory; every array is
  * row-major float32. Layouts match the ops in models/ops/:
- *   attention: query (B, T, D), key/value (B, S, D), heads side by side (D = H * hd), keyMask (B, S) 0/1,
- *              probabilities (B, H, T, S); query i (slot past + i) sees key j <= past + i with keyMask 1.
+ *   attention: qkv (B, T, 3D) and cached key|value (B, P, 2D), heads side by side (D = H * hd), keyMask (B, S)
+ *              0/1 with S = P + T, probabilities (B, H, T, S); query i (slot P + i) sees key j <= P + i.
  *   layer norm: x (N, D), weight/bias (D), per-row mean and 1/std (N).
  *   gelu: any length.
  *
@@ -68,27 +68,32 @@ static inline f4 exp4(f4 x) {
 static inline float exp1(float x) { return wasm_f32x4_extract_lane(exp4(wasm_f32x4_splat(x)), 0); }
 
 /* ---------------------------------------------------------------------------------------------------------- */
-/* Causal multi-head attention                                                                                  */
+/* Causal multi-head attention on the fused qkv projection                                                      */
+/*   qkv (B, T, 3D): query | key | value of the T new tokens; past (B, P, 2D): key | value of P cached tokens.    */
+/*   Key j < P comes from past, key j >= P from qkv row j - P; S = P + T; query i sits at slot P + i.           */
 
 EXPORT(attention_forward)
-void attention_forward(const float *query, const float *key, const float *value, const float *key_mask, float *output,
-                       float *probabilities, int B, int T, int S, int D, int H, int past) {
+void attention_forward(const float *qkv, const float *past, const float *key_mask, float *output, float *probabilities, int B, int T,
+                       int P, int D, int H) {
   const int hd = D / H;
+  const int S = P + T;
   const float scale = 1.0f / __builtin_sqrtf((float)hd);
   __builtin_memset(output, 0, sizeof(float) * B * T * D);
   __builtin_memset(probabilities, 0, sizeof(float) * B * H * T * S);
   for (int b = 0; b < B; b++) {
     const float *mask = key_mask + b * S;
     for (int h = 0; h < H; h++) {
+      const int column = h * hd;
       for (int i = 0; i < T; i++) {
-        const float *q = query + (b * T + i) * D + h * hd;
+        const float *q = qkv + (b * T + i) * 3 * D + column;
         float *p = probabilities + ((b * H + h) * T + i) * S;
-        int last = past + i < S - 1 ? past + i : S - 1;
+        int last = P + i;
         float maximum = -3.0e38f;
         int allowed = 0;
         for (int j = 0; j <= last; j++) {
           if (mask[j] == 0.0f) continue;
-          float score = dot(q, key + (b * S + j) * D + h * hd, hd) * scale;
+          const float *k = j < P ? past + (b * P + j) * 2 * D + column : qkv + (b * T + j - P) * 3 * D + D + column;
+          float score = dot(q, k, hd) * scale;
           p[j] = score;
           if (score > maximum) maximum = score;
           allowed++;
@@ -107,44 +112,47 @@ void attention_forward(const float *query, const float *key, const float *value,
           float inverse = 1.0f / total;
           for (int j = 0; j <= last; j++) p[j] *= inverse;
         }
-        float *out = output + (b * T + i) * D + h * hd;
+        float *out = output + (b * T + i) * D + column;
         for (int j = 0; j < S; j++) {
-          if (p[j] != 0.0f) axpy(out, p[j], value + (b * S + j) * D + h * hd, hd);
+          if (p[j] == 0.0f) continue;
+          const float *v = j < P ? past + (b * P + j) * 2 * D + D + column : qkv + (b * T + j - P) * 3 * D + 2 * D + column;
+          axpy(out, p[j], v, hd);
         }
       }
     }
   }
 }
 
-/* scratch: S floats */
+/* Gradient w.r.t. qkv for P = 0 (training never differentiates through a cache). scratch: T floats. */
 EXPORT(attention_backward)
-void attention_backward(const float *dy, const float *query, const float *key, const float *value, const float *probabilities,
-                        float *d_query, float *d_key, float *d_value, float *scratch, int B, int T, int S, int D, int H) {
+void attention_backward(const float *dy, const float *qkv, const float *probabilities, float *d_qkv, float *scratch, int B, int T, int D,
+                        int H) {
   const int hd = D / H;
+  const int width = 3 * D;
   const float scale = 1.0f / __builtin_sqrtf((float)hd);
-  __builtin_memset(d_query, 0, sizeof(float) * B * T * D);
-  __builtin_memset(d_key, 0, sizeof(float) * B * S * D);
-  __builtin_memset(d_value, 0, sizeof(float) * B * S * D);
+  __builtin_memset(d_qkv, 0, sizeof(float) * B * T * width);
   for (int b = 0; b < B; b++) {
     for (int h = 0; h < H; h++) {
+      const int column = h * hd;
       for (int i = 0; i < T; i++) {
-        const int row = (b * T + i) * D + h * hd;
-        const float *p = probabilities + ((b * H + h) * T + i) * S;
+        const float *upstream = dy + (b * T + i) * D + column;
+        const int query_row = (b * T + i) * width + column;
+        const float *p = probabilities + ((b * H + h) * T + i) * T;
         float weighted = 0.0f;
-        for (int j = 0; j < S; j++) {
+        for (int j = 0; j < T; j++) {
           if (p[j] == 0.0f) continue;
-          const int key_row = (b * S + j) * D + h * hd;
-          float d_probability = dot(dy + row, value + key_row, hd);
-          axpy(d_value + key_row, p[j], dy + row, hd);
+          const int key_row = (b * T + j) * width + column;
+          float d_probability = dot(upstream, qkv + key_row + 2 * D, hd);
+          axpy(d_qkv + key_row + 2 * D, p[j], upstream, hd);
           scratch[j] = d_probability;
           weighted += p[j] * d_probability;
         }
-        for (int j = 0; j < S; j++) {
+        for (int j = 0; j < T; j++) {
           if (p[j] == 0.0f) continue;
-          const int key_row = (b * S + j) * D + h * hd;
+          const int key_row = (b * T + j) * width + column;
           float d_score = p[j] * (scratch[j] - weighted) * scale;
-          axpy(d_query + row, d_score, key + key_row, hd);
-          axpy(d_key + key_row, d_score, query + row, hd);
+          axpy(d_qkv + query_row, d_score, qkv + key_row + D, hd);
+          axpy(d_qkv + key_row + D, d_score, qkv + query_row, hd);
         }
       }
     }
