@@ -96,9 +96,7 @@ export class Adam {
         path: 'optimizer',
       });
     }
-    let squares = 0;
-    for (let i = 0; i < size; i++) squares += gradients[i]! * gradients[i]!;
-    const gradNorm = Math.sqrt(squares);
+    const gradNorm = Math.sqrt(sumOfSquares(gradients));
     if (!Number.isFinite(gradNorm)) {
       throw new PosttrainError('GRADIENT_NOT_FINITE', `gradient norm is ${gradNorm}; the loss diverged (lower the learning rate or clip gradients)`, { path: 'optimizer' });
     }
@@ -106,25 +104,18 @@ export class Adam {
     const clipScale = this.maxGradNorm !== undefined ? Math.min(1, this.maxGradNorm / (gradNorm + 1e-6)) : 1;
 
     this.stepCount += 1;
-    const { beta1, beta2, epsilon, learningRate, weightDecay, decoupledWeightDecay, weightDecayMask } = this;
-    const firstMoment = this.firstMoment;
-    const secondMoment = this.secondMoment;
-    const stepSize = learningRate / (1 - beta1 ** this.stepCount);
-    const secondCorrection = Math.sqrt(1 - beta2 ** this.stepCount);
-    const decayFactor = 1 - learningRate * weightDecay;
-    for (let i = 0; i < size; i++) {
-      let gradient = gradients[i]! * clipScale;
-      const decays = weightDecay !== 0 && (weightDecayMask === undefined || weightDecayMask[i] !== 0);
-      if (decays) {
-        if (decoupledWeightDecay) parameters[i]! *= decayFactor;
-        else gradient += weightDecay * parameters[i]!;
-      }
-      const m = beta1 * firstMoment[i]! + (1 - beta1) * gradient;
-      const v = beta2 * secondMoment[i]! + (1 - beta2) * gradient * gradient;
-      firstMoment[i] = m;
-      secondMoment[i] = v;
-      parameters[i]! -= (stepSize * m) / (Math.sqrt(v) / secondCorrection + epsilon);
-    }
+    const decay = this.weightDecay === 0 ? 'none' : this.decoupledWeightDecay ? 'decoupled' : 'l2';
+    adamUpdate(parameters, gradients, this.firstMoment, this.secondMoment, this.weightDecayMask, {
+      beta1: this.beta1,
+      beta2: this.beta2,
+      epsilon: this.epsilon,
+      stepSize: this.learningRate / (1 - this.beta1 ** this.stepCount),
+      secondCorrection: Math.sqrt(1 - this.beta2 ** this.stepCount),
+      clipScale,
+      decay,
+      decayFactor: 1 - this.learningRate * this.weightDecay,
+      weightDecay: this.weightDecay,
+    });
     return { gradNorm, clipScale };
   }
 
@@ -175,4 +166,50 @@ function validate(adam: Adam, size: number): void {
   check('maxGradNorm', adam.maxGradNorm === undefined || adam.maxGradNorm > 0, `must be > 0, got ${adam.maxGradNorm}`);
   check('weightDecayMask', adam.weightDecayMask === undefined || adam.weightDecayMask.length === size, `must have one entry per parameter (${size})`);
   if (issues.length) throw new ConfigError(issues);
+}
+
+function sumOfSquares(values: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[i]! * values[i]!;
+  return sum;
+}
+
+/**
+ * The element loop, as a standalone function of plain numbers and typed arrays: V8 optimises it into a tight
+ * loop (~6 ms for bench-S's 0.42 M parameters); written inline in the method it ran 4x slower once fully
+ * optimised.
+ */
+function adamUpdate(
+  parameters: Float32Array,
+  gradients: Float32Array,
+  firstMoment: Float32Array,
+  secondMoment: Float32Array,
+  decayMask: Uint8Array | undefined,
+  constants: {
+    beta1: number;
+    beta2: number;
+    epsilon: number;
+    stepSize: number;
+    secondCorrection: number;
+    clipScale: number;
+    decay: 'none' | 'decoupled' | 'l2';
+    decayFactor: number;
+    weightDecay: number;
+  },
+): void {
+  const { beta1, beta2, epsilon, stepSize, secondCorrection, clipScale, decay, decayFactor, weightDecay } = constants;
+  const oneMinusBeta1 = 1 - beta1;
+  const oneMinusBeta2 = 1 - beta2;
+  for (let i = 0; i < parameters.length; i++) {
+    let gradient = gradients[i]! * clipScale;
+    if (decay !== 'none' && (decayMask === undefined || decayMask[i] !== 0)) {
+      if (decay === 'decoupled') parameters[i] = parameters[i]! * decayFactor;
+      else gradient += weightDecay * parameters[i]!;
+    }
+    const m = beta1 * firstMoment[i]! + oneMinusBeta1 * gradient;
+    const v = beta2 * secondMoment[i]! + oneMinusBeta2 * gradient * gradient;
+    firstMoment[i] = m;
+    secondMoment[i] = v;
+    parameters[i] = parameters[i]! - (stepSize * m) / (Math.sqrt(v) / secondCorrection + epsilon);
+  }
 }
