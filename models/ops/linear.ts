@@ -4,10 +4,13 @@
  * Why a custom gradient: tfjs differentiates `matMul` into `matMul(dy, W, false, true)` and
  * `matMul(x, dy, true, false)`. The wasm backend sends any transposed or batched product to a naive triple loop
  * (about 1 GFLOP/s here) and only plain 2-D products to XNNPACK (10-25 GFLOP/s). Transposing explicitly (a cheap
- * copy) keeps all three products of a training step on XNNPACK.
+ * copy) keeps all three products of a training step on XNNPACK. The bias gradient (a column sum) is a SIMD host
+ * kernel on wasm/cpu: tfjs-wasm reduces only along the innermost axis, so `sum(dy, 0)` transposes first.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '../register-gradients.ts';
+import { hostKernelsAvailable, registerHostKernel, runHostKernel } from '../kernels/host-kernel.ts';
+import { simdKernels } from '../kernels/simd-module.ts';
 
 /**
  * (N, in) x (in, out) + (out) -> (N, out), with the bias fused into the product.
@@ -30,8 +33,25 @@ const linearWithGradient = tf.customGrad((...args) => {
       return [
         /** (N, in) */ tf.matMul(outputGradient, tf.transpose(savedWeight)),
         /** (in, out) */ tf.matMul(tf.transpose(savedX), outputGradient),
-        /** (out) */ tf.sum(outputGradient, 0),
+        /** (out) */ columnSum(outputGradient),
       ];
     },
   };
+});
+
+const COLUMN_SUM = 'PosttrainColumnSum';
+
+/** (N, C) -> (C): sum over rows. */
+function columnSum(x: tf.Tensor2D): tf.Tensor1D {
+  if (!hostKernelsAvailable()) return tf.sum(x, 0);
+  return runHostKernel(COLUMN_SUM, { x })[0] as tf.Tensor1D;
+}
+
+registerHostKernel<Record<string, never>>({
+  kernelName: COLUMN_SUM,
+  inputNames: ['x'],
+  outputShapes: ([[, columns]]) => [[columns!]],
+  compute: (inputs, outputs, [[rows, columns]]) => {
+    simdKernels()!.call('column_sum', { inputs, outputs, scalars: [rows!, columns!] });
+  },
 });
