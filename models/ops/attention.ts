@@ -91,7 +91,7 @@ registerHostKernel<{ heads: number }>({
   /** dqkv (B, T, 3D) */
   outputShapes: ([, qkvShape]) => [qkvShape!],
   compute: (inputs, outputs, [, [batchSize, queryCount, threeWidths]], { heads }) => {
-    simdKernels()!.call('attention_backward', { inputs, outputs, scratchFloats: queryCount!, scalars: [batchSize!, queryCount!, threeWidths! / 3, heads] });
+    simdKernels()!.call('attention_backward', { inputs, outputs, scratchFloats: 2 * queryCount! * queryCount!, scalars: [batchSize!, queryCount!, threeWidths! / 3, heads] });
   },
 });
 

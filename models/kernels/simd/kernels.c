@@ -36,14 +36,6 @@ static inline float dot(const float *a, const float *b, int n) {
   return sum;
 }
 
-/* y[d] += alpha * x[d] */
-static inline void axpy(float *y, float alpha, const float *x, int n) {
-  f4 a = wasm_f32x4_splat(alpha);
-  int d = 0;
-  for (; d + 4 <= n; d += 4) wasm_v128_store(y + d, wasm_f32x4_add(wasm_v128_load(y + d), wasm_f32x4_mul(a, wasm_v128_load(x + d))));
-  for (; d < n; d++) y[d] += alpha * x[d];
-}
-
 /*
  * e^x for float32 (Cephes expf: x = n ln2 + r, |r| <= ln2/2, degree-5 polynomial for e^r, 2^n by exponent
  * bits), about 1 ulp on [-87, 88]; below -87 it returns 0.
@@ -72,89 +64,169 @@ static inline float exp1(float x) { return wasm_f32x4_extract_lane(exp4(wasm_f32
 /*   qkv (B, T, 3D): query | key | value of the T new tokens; past (B, P, 2D): key | value of P cached tokens.    */
 /*   Key j < P comes from past, key j >= P from qkv row j - P; S = P + T; query i sits at slot P + i.           */
 
+/* scores[j] = x . rows[j * stride] for j < count; four rows at a time so that four dot products overlap. */
+static void row_dots(float *scores, const float *x, const float *rows, int stride, int count, int hd) {
+  int j = 0;
+  for (; j + 4 <= count; j += 4) {
+    const float *r0 = rows + j * stride, *r1 = r0 + stride, *r2 = r1 + stride, *r3 = r2 + stride;
+    f4 a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+    int d = 0;
+    for (; d + 4 <= hd; d += 4) {
+      f4 xv = wasm_v128_load(x + d);
+      a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(xv, wasm_v128_load(r0 + d)));
+      a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(xv, wasm_v128_load(r1 + d)));
+      a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(xv, wasm_v128_load(r2 + d)));
+      a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(xv, wasm_v128_load(r3 + d)));
+    }
+    float s0 = horizontal_sum(a0), s1 = horizontal_sum(a1), s2 = horizontal_sum(a2), s3 = horizontal_sum(a3);
+    for (; d < hd; d++) {
+      s0 += x[d] * r0[d];
+      s1 += x[d] * r1[d];
+      s2 += x[d] * r2[d];
+      s3 += x[d] * r3[d];
+    }
+    scores[j] = s0;
+    scores[j + 1] = s1;
+    scores[j + 2] = s2;
+    scores[j + 3] = s3;
+  }
+  for (; j < count; j++) scores[j] = dot(x, rows + j * stride, hd);
+}
+
+/*
+ * out[0 .. hd) (+)= sum_{j < count, w[j] != 0} w[j] * rows[j * stride]: the accumulators stay in registers
+ * across the rows (16 floats at a time).
+ */
+static void weighted_rows(float *out, const float *w, const float *rows, int stride, int count, int hd, int accumulate) {
+  int d = 0;
+  for (; d + 16 <= hd; d += 16) {
+    f4 a0 = accumulate ? wasm_v128_load(out + d) : wasm_f32x4_splat(0.0f);
+    f4 a1 = accumulate ? wasm_v128_load(out + d + 4) : wasm_f32x4_splat(0.0f);
+    f4 a2 = accumulate ? wasm_v128_load(out + d + 8) : wasm_f32x4_splat(0.0f);
+    f4 a3 = accumulate ? wasm_v128_load(out + d + 12) : wasm_f32x4_splat(0.0f);
+    for (int j = 0; j < count; j++) {
+      if (w[j] == 0.0f) continue;
+      const f4 wj = wasm_f32x4_splat(w[j]);
+      const float *row = rows + j * stride + d;
+      a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wj, wasm_v128_load(row)));
+      a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wj, wasm_v128_load(row + 4)));
+      a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wj, wasm_v128_load(row + 8)));
+      a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wj, wasm_v128_load(row + 12)));
+    }
+    wasm_v128_store(out + d, a0);
+    wasm_v128_store(out + d + 4, a1);
+    wasm_v128_store(out + d + 8, a2);
+    wasm_v128_store(out + d + 12, a3);
+  }
+  for (; d + 4 <= hd; d += 4) {
+    f4 a = accumulate ? wasm_v128_load(out + d) : wasm_f32x4_splat(0.0f);
+    for (int j = 0; j < count; j++) {
+      if (w[j] != 0.0f) a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_f32x4_splat(w[j]), wasm_v128_load(rows + j * stride + d)));
+    }
+    wasm_v128_store(out + d, a);
+  }
+  for (; d < hd; d++) {
+    float a = accumulate ? out[d] : 0.0f;
+    for (int j = 0; j < count; j++) a += w[j] * rows[j * stride + d];
+    out[d] = a;
+  }
+}
+
+/* p[j] <- softmax over the visible keys j <= last with mask[j] != 0 (others 0); uniform 1/S if none is visible. */
+static void masked_softmax(float *p, const float *mask, int last, int S) {
+  float maximum = -3.0e38f;
+  int allowed = 0;
+  for (int j = 0; j <= last; j++) {
+    if (mask[j] == 0.0f) continue;
+    if (p[j] > maximum) maximum = p[j];
+    allowed++;
+  }
+  if (allowed == 0) {
+    /* No visible key (a left-pad slot): uniform over all keys, as softmax of an all -1e9 row gives. */
+    for (int j = 0; j < S; j++) p[j] = 1.0f / (float)S;
+    return;
+  }
+  float total = 0.0f;
+  for (int j = 0; j <= last; j++) {
+    float weight = mask[j] == 0.0f ? 0.0f : exp1(p[j] - maximum);
+    p[j] = weight;
+    total += weight;
+  }
+  const float inverse = 1.0f / total;
+  for (int j = 0; j <= last; j++) p[j] *= inverse;
+  for (int j = last + 1; j < S; j++) p[j] = 0.0f;
+}
+
 EXPORT(attention_forward)
 void attention_forward(const float *qkv, const float *past, const float *key_mask, float *output, float *probabilities, int B, int T,
                        int P, int D, int H) {
   const int hd = D / H;
   const int S = P + T;
   const float scale = 1.0f / __builtin_sqrtf((float)hd);
-  __builtin_memset(output, 0, sizeof(float) * B * T * D);
-  __builtin_memset(probabilities, 0, sizeof(float) * B * H * T * S);
   for (int b = 0; b < B; b++) {
     const float *mask = key_mask + b * S;
+    const float *past_rows = past + b * P * 2 * D;
+    const float *new_rows = qkv + b * T * 3 * D;
     for (int h = 0; h < H; h++) {
       const int column = h * hd;
       for (int i = 0; i < T; i++) {
-        const float *q = qkv + (b * T + i) * 3 * D + column;
+        const float *q = new_rows + i * 3 * D + column;
         float *p = probabilities + ((b * H + h) * T + i) * S;
-        int last = P + i;
-        float maximum = -3.0e38f;
-        int allowed = 0;
-        for (int j = 0; j <= last; j++) {
-          if (mask[j] == 0.0f) continue;
-          const float *k = j < P ? past + (b * P + j) * 2 * D + column : qkv + (b * T + j - P) * 3 * D + D + column;
-          float score = dot(q, k, hd) * scale;
-          p[j] = score;
-          if (score > maximum) maximum = score;
-          allowed++;
-        }
-        if (allowed == 0) {
-          /* No visible key (a left-pad slot): uniform over all keys, as softmax of an all -1e9 row gives. */
-          for (int j = 0; j < S; j++) p[j] = 1.0f / (float)S;
-        } else {
-          float total = 0.0f;
-          for (int j = 0; j <= last; j++) {
-            if (mask[j] == 0.0f) continue;
-            float weight = exp1(p[j] - maximum);
-            p[j] = weight;
-            total += weight;
-          }
-          float inverse = 1.0f / total;
-          for (int j = 0; j <= last; j++) p[j] *= inverse;
-        }
+        const int last = P + i;
+        /* scores of cached keys, then of new keys up to the query itself */
+        row_dots(p, q, past_rows + column, 2 * D, P, hd);
+        row_dots(p + P, q, new_rows + D + column, 3 * D, i + 1, hd);
+        for (int j = 0; j <= last; j++) p[j] *= scale;
+        masked_softmax(p, mask, last, S);
         float *out = output + (b * T + i) * D + column;
-        for (int j = 0; j < S; j++) {
-          if (p[j] == 0.0f) continue;
-          const float *v = j < P ? past + (b * P + j) * 2 * D + D + column : qkv + (b * T + j - P) * 3 * D + 2 * D + column;
-          axpy(out, p[j], v, hd);
-        }
+        weighted_rows(out, p, past_rows + D + column, 2 * D, P, hd, 0);
+        weighted_rows(out, p + P, new_rows + 2 * D + column, 3 * D, S - P, hd, 1);
       }
     }
   }
 }
 
-/* Gradient w.r.t. qkv for P = 0 (training never differentiates through a cache). scratch: T floats. */
+/*
+ * Gradient w.r.t. qkv for P = 0 (training never differentiates through a cache), per (b, h):
+ *   dP = dY V^T, dS = P * (dP - rowsum(P * dP)) / sqrt(hd), dQ = dS K, dK = dS^T Q, dV = P^T dY.
+ * scratch: 2 T^2 floats (dS and its transpose, then P's transpose).
+ */
 EXPORT(attention_backward)
 void attention_backward(const float *dy, const float *qkv, const float *probabilities, float *d_qkv, float *scratch, int B, int T, int D,
                         int H) {
   const int hd = D / H;
   const int width = 3 * D;
   const float scale = 1.0f / __builtin_sqrtf((float)hd);
-  __builtin_memset(d_qkv, 0, sizeof(float) * B * T * width);
+  float *d_scores = scratch;
+  float *transposed = scratch + T * T;
   for (int b = 0; b < B; b++) {
+    const float *rows = qkv + b * T * width;
+    const float *upstream = dy + b * T * D;
+    float *d_rows = d_qkv + b * T * width;
     for (int h = 0; h < H; h++) {
       const int column = h * hd;
+      const float *p = probabilities + (b * H + h) * T * T;
+      /* dS row by row: causal rows have p = 0 after the diagonal; a pad row that saw no key is uniform over all */
       for (int i = 0; i < T; i++) {
-        const float *upstream = dy + (b * T + i) * D + column;
-        const int query_row = (b * T + i) * width + column;
-        const float *p = probabilities + ((b * H + h) * T + i) * T;
+        const float *p_row = p + i * T;
+        float *ds = d_scores + i * T;
+        const int count = p_row[T - 1] != 0.0f ? T : i + 1;
+        row_dots(ds, upstream + i * D + column, rows + 2 * D + column, width, count, hd);
         float weighted = 0.0f;
-        for (int j = 0; j < T; j++) {
-          if (p[j] == 0.0f) continue;
-          const int key_row = (b * T + j) * width + column;
-          float d_probability = dot(upstream, qkv + key_row + 2 * D, hd);
-          axpy(d_qkv + key_row + 2 * D, p[j], upstream, hd);
-          scratch[j] = d_probability;
-          weighted += p[j] * d_probability;
-        }
-        for (int j = 0; j < T; j++) {
-          if (p[j] == 0.0f) continue;
-          const int key_row = (b * T + j) * width + column;
-          float d_score = p[j] * (scratch[j] - weighted) * scale;
-          axpy(d_qkv + query_row, d_score, qkv + key_row + D, hd);
-          axpy(d_qkv + key_row + D, d_score, qkv + query_row, hd);
-        }
+        for (int j = 0; j < count; j++) weighted += p_row[j] * ds[j];
+        for (int j = 0; j < count; j++) ds[j] = p_row[j] * (ds[j] - weighted) * scale;
+        for (int j = count; j < T; j++) ds[j] = 0.0f;
       }
+      /* dQ_i = sum_j dS_ij K_j */
+      for (int i = 0; i < T; i++) weighted_rows(d_rows + i * width + column, d_scores + i * T, rows + D + column, width, T, hd, 0);
+      /* dK_j = sum_i dS_ij Q_i */
+      for (int i = 0; i < T; i++)
+        for (int j = 0; j < T; j++) transposed[j * T + i] = d_scores[i * T + j];
+      for (int j = 0; j < T; j++) weighted_rows(d_rows + j * width + D + column, transposed + j * T, rows + column, width, T, hd, 0);
+      /* dV_j = sum_i P_ij dY_i */
+      for (int i = 0; i < T; i++)
+        for (int j = 0; j < T; j++) transposed[j * T + i] = p[i * T + j];
+      for (int j = 0; j < T; j++) weighted_rows(d_rows + j * width + 2 * D + column, transposed + j * T, upstream + column, D, T, hd, 0);
     }
   }
 }
