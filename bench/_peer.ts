@@ -74,6 +74,11 @@ export function machineInfo(): Record<string, unknown> {
   };
 }
 
+/** The 1-minute load average, rounded. */
+export function loadAverage(): number {
+  return Math.round(loadavg()[0]! * 100) / 100;
+}
+
 /** Parses `--name value` flags (numbers where they look like numbers) and bare `--flag` booleans. */
 export function parseFlags(args: string[]): Record<string, string | number | boolean> {
   const flags: Record<string, string | number | boolean> = {};

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { dpoLoss } from '../algorithms/index.ts';
 import { Adam, BENCH_S, GPT, Rng, computeGradients, initEngine } from '../models/index.ts';
 import { type SequenceBatch, actionLogProbs, scoreInChunks } from '../rollout/index.ts';
-import { machineInfo, median, parseFlags, pythonPeerUnavailable, ratio, runPythonPeer } from './_peer.ts';
+import { loadAverage, machineInfo, median, parseFlags, pythonPeerUnavailable, ratio, runPythonPeer } from './_peer.ts';
 
 const PAIRS = 32;
 const LENGTH = 48;
@@ -35,6 +35,7 @@ export async function main(args: string[]): Promise<void> {
   const stepSeconds = median(seconds);
   const ours = { dpo_pairs_per_s: Math.round((PAIRS / stepSeconds) * 10) / 10, dpo_step_seconds: Math.round(stepSeconds * 10000) / 10000 };
 
+  const loadDuringOurs = loadAverage();
   const unavailable = flags['no-peer'] ? 'skipped (--no-peer)' : pythonPeerUnavailable('torch_rlhf_step.py', ['torch']);
   const peer = unavailable ? undefined : await runPythonPeer('torch_rlhf_step.py', ['--threads', '2', '--iters', String(iterations)]);
   process.stdout.write(
@@ -50,6 +51,8 @@ export async function main(args: string[]): Promise<void> {
       ...(unavailable ? { peer_unavailable: unavailable } : {}),
       ratio: { dpo_pairs_per_s: ratio(ours.dpo_pairs_per_s, peer?.dpo_pairs_per_s as number | undefined) },
       machine: machineInfo(),
+      // 1-minute load average after our run and after the peer's: the machine may be shared; a gap between them skews the ratio.
+      load_average: { after_ours: loadDuringOurs, after_peer: peer ? loadAverage() : null },
       note: 'median after one warm-up step; the machine may be shared, compare figures from the same run only',
     })}\n`,
   );

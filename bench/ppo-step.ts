@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { gae, klShapedRewards, ppoPolicyLoss, valueLoss, whiten } from '../algorithms/index.ts';
 import { Adam, BENCH_S, GPT, Rng, computeGradients, initEngine } from '../models/index.ts';
 import { actionLogProbs, actionValues, type ExperienceBatch, generate, scoreInChunks, selectExperienceRows, sequenceScores } from '../rollout/index.ts';
-import { machineInfo, median, parseFlags, pythonPeerUnavailable, ratio, runPythonPeer } from './_peer.ts';
+import { loadAverage, machineInfo, median, parseFlags, pythonPeerUnavailable, ratio, runPythonPeer } from './_peer.ts';
 
 const BATCH = 64;
 const PROMPT = 16;
@@ -60,6 +60,7 @@ export async function main(args: string[]): Promise<void> {
     ppo_phase_seconds: phaseSeconds,
   };
 
+  const loadDuringOurs = loadAverage();
   const unavailable = flags['no-peer'] ? 'skipped (--no-peer)' : pythonPeerUnavailable('torch_rlhf_step.py', ['torch']);
   const peer = unavailable ? undefined : await runPythonPeer('torch_rlhf_step.py', ['--threads', '2', '--iters', String(iterations)]);
   const peerPhases = peer?.ppo_phase_seconds as Record<Phase, number> | undefined;
@@ -80,6 +81,8 @@ export async function main(args: string[]): Promise<void> {
         phases: peerPhases ? Object.fromEntries(PHASES.map((phase) => [phase, ratio(peerPhases[phase], phaseSeconds[phase])])) : null,
       },
       machine: machineInfo(),
+      // 1-minute load average after our run and after the peer's: the machine may be shared; a gap between them skews the ratio.
+      load_average: { after_ours: loadDuringOurs, after_peer: peer ? loadAverage() : null },
       note: 'medians after one warm-up iteration; the machine may be shared, compare figures from the same run only',
     })}\n`,
   );
