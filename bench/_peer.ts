@@ -1,0 +1,104 @@
+/**
+ * Running a benchmark's peer (a reference implementation in another stack) in the same invocation, so ours and
+ * the peer's figures come from the same machine under the same load. Peers live in `<repo>/../shared/peers/`.
+ * A peer that cannot run (no python3, no torch) is reported with the reason, never silently dropped.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { availableParallelism, cpus, freemem, loadavg, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Python used for peers (Debian's, where python3-torch installs). */
+export const PYTHON = '/usr/bin/python3';
+
+/** `<repo>/../shared/peers` */
+export function peersDirectory(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'peers');
+}
+
+/** Why a Python peer cannot run here, or undefined when it can (`modules` must import). */
+export function pythonPeerUnavailable(script: string, modules: string[]): string | undefined {
+  const path = join(peersDirectory(), script);
+  if (!existsSync(path)) return `peer script ${path} not found`;
+  if (!existsSync(PYTHON)) return `${PYTHON} not found`;
+  try {
+    execFileSync(PYTHON, ['-c', modules.map((module) => `import ${module}`).join('; ')], { stdio: 'pipe', timeout: 60_000 });
+    return undefined;
+  } catch (error) {
+    const stderr = String((error as { stderr?: Buffer }).stderr ?? error).trim().split('\n').pop();
+    return `${PYTHON} cannot import ${modules.join(', ')} (${stderr}); on Debian: apt-get install python3-torch libopenblas0-pthread`;
+  }
+}
+
+/**
+ * Runs a Python peer that prints one JSON line on stdout and returns it parsed.
+ *
+ * @example
+ * const peer = await runPythonPeer('torch_rlhf_step.py', ['--threads', '2']);
+ */
+export function runPythonPeer(script: string, args: string[], timeoutMs = 900_000): Promise<Record<string, unknown>> {
+  const path = join(peersDirectory(), script);
+  return new Promise((resolvePeer, reject) => {
+    execFile(PYTHON, [path, ...args], { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) {
+        reject(new Error(`peer ${script} failed: ${error.message}\n${stderr.slice(-2000)}`));
+        return;
+      }
+      const line = stdout.trim().split('\n').filter((text) => text.startsWith('{')).pop();
+      if (!line) {
+        reject(new Error(`peer ${script} printed no JSON line; stdout was: ${stdout.slice(-500)}`));
+        return;
+      }
+      resolvePeer(JSON.parse(line) as Record<string, unknown>);
+    });
+  });
+}
+
+/** ours / peer, rounded; null when either side is missing or zero. */
+export function ratio(ours: number | undefined, peer: number | undefined): number | null {
+  if (ours === undefined || peer === undefined || !Number.isFinite(ours) || !Number.isFinite(peer) || peer === 0) return null;
+  return Math.round((ours / peer) * 1000) / 1000;
+}
+
+/** The machine the figures were taken on (load average included: the machine may be shared). */
+export function machineInfo(): Record<string, unknown> {
+  return {
+    cpus: availableParallelism(),
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    freeMemoryGiB: Math.round((freemem() / 2 ** 30) * 10) / 10,
+    loadAverage1m: Math.round(loadavg()[0]! * 100) / 100,
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+  };
+}
+
+/** The 1-minute load average, rounded. */
+export function loadAverage(): number {
+  return Math.round(loadavg()[0]! * 100) / 100;
+}
+
+/** Parses `--name value` flags (numbers where they look like numbers) and bare `--flag` booleans. */
+export function parseFlags(args: string[]): Record<string, string | number | boolean> {
+  const flags: Record<string, string | number | boolean> = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!arg.startsWith('--')) continue;
+    const name = arg.slice(2);
+    const next = args[i + 1];
+    if (next === undefined || next.startsWith('--')) flags[name] = true;
+    else {
+      flags[name] = Number.isFinite(Number(next)) ? Number(next) : next;
+      i++;
+    }
+  }
+  return flags;
+}
+
+/** Median of a non-empty list. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}

@@ -1,0 +1,162 @@
+/**
+ * `npm run bench -- ppo-step [--iters 3] [--threads N] [--no-peer]`
+ *
+ * One PPO iteration of bench-S exactly as `shared/peers/torch_rlhf_step.py` defines it, in-process on the chosen
+ * backend with our model, generation and algorithms: 64 prompts of 16 random tokens, 32 sampled tokens each (KV
+ * cache) -> reference log-probs, reward scores, values -> per-token reward -0.05 * k1 + score at the end -> GAE
+ * (gamma 1, lambda 0.95) -> whitened advantages -> 4 epochs x 4 minibatches of policy + value Adam updates (clip
+ * 0.2, value clip 0.2). One warm-up iteration, then the median of `--iters`. The peer runs afterwards in the same
+ * invocation (when python3 can import torch) and the JSON carries both figures and ours/peer.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { gae, klShapedRewards, ppoPolicyLoss, valueLoss, whiten } from '../algorithms/index.ts';
+import { Adam, BENCH_S, GPT, Rng, computeGradients, initEngine } from '../models/index.ts';
+import { actionLogProbs, actionValues, type ExperienceBatch, generate, scoreInChunks, selectExperienceRows, sequenceScores } from '../rollout/index.ts';
+import { loadAverage, machineInfo, median, parseFlags, pythonPeerUnavailable, ratio, runPythonPeer } from './_peer.ts';
+
+const BATCH = 64;
+const PROMPT = 16;
+const GENERATED = 32;
+const EPOCHS = 4;
+const MINIBATCHES = 4;
+const PHASES = ['generate', 'score', 'advantages', 'train', 'total'] as const;
+type Phase = (typeof PHASES)[number];
+
+interface Roles {
+  policy: GPT;
+  reference: GPT;
+  reward: GPT;
+  critic: GPT;
+  policyOptimizer: Adam;
+  criticOptimizer: Adam;
+  rng: Rng;
+}
+
+export async function main(args: string[]): Promise<void> {
+  const flags = parseFlags(args);
+  const iterations = Number(flags.iters ?? 3);
+  const engine = await initEngine(flags.threads ? { threads: Number(flags.threads) } : {});
+  const policy = new GPT(BENCH_S, { head: 'language', seed: 0 });
+  const critic = new GPT(BENCH_S, { head: 'value', seed: 2 });
+  const roles: Roles = {
+    policy,
+    reference: new GPT(BENCH_S, { head: 'language', weights: policy.parameters.data }),
+    reward: new GPT(BENCH_S, { head: 'reward', seed: 1 }),
+    critic,
+    policyOptimizer: new Adam(policy.parameters.size, { learningRate: 1e-5 }),
+    criticOptimizer: new Adam(critic.parameters.size, { learningRate: 1e-5 }),
+    rng: new Rng(0),
+  };
+
+  await ppoIteration(roles); // warm-up
+  const times: Record<Phase, number[]> = { generate: [], score: [], advantages: [], train: [], total: [] };
+  for (let i = 0; i < iterations; i++) {
+    const phases = await ppoIteration(roles);
+    for (const phase of PHASES) times[phase].push(phases[phase]);
+  }
+  const phaseSeconds = Object.fromEntries(PHASES.map((phase) => [phase, round(median(times[phase]), 4)])) as Record<Phase, number>;
+  const ours = {
+    ppo_generated_tokens_per_s: round((BATCH * GENERATED) / phaseSeconds.total, 1),
+    ppo_phase_seconds: phaseSeconds,
+  };
+
+  const loadDuringOurs = loadAverage();
+  const unavailable = flags['no-peer'] ? 'skipped (--no-peer)' : pythonPeerUnavailable('torch_rlhf_step.py', ['torch']);
+  const peer = unavailable ? undefined : await runPythonPeer('torch_rlhf_step.py', ['--threads', '2', '--iters', String(iterations)]);
+  const peerPhases = peer?.ppo_phase_seconds as Record<Phase, number> | undefined;
+  process.stdout.write(
+    `${JSON.stringify({
+      bench: 'ppo-step',
+      model: 'bench-S',
+      backend: engine.backend,
+      threads: engine.threads,
+      engine: engine.reason,
+      iterations,
+      ...ours,
+      peer: peer ?? null,
+      ...(unavailable ? { peer_unavailable: unavailable } : {}),
+      ratio: {
+        ppo_generated_tokens_per_s: ratio(ours.ppo_generated_tokens_per_s, peer?.ppo_generated_tokens_per_s as number | undefined),
+        // Phase ratios are peer seconds / our seconds, so that > 1 means we are faster, like the throughput ratio.
+        phases: peerPhases ? Object.fromEntries(PHASES.map((phase) => [phase, ratio(peerPhases[phase], phaseSeconds[phase])])) : null,
+      },
+      machine: machineInfo(),
+      // 1-minute load average after our run and after the peer's: the machine may be shared; a gap between them skews the ratio.
+      load_average: { after_ours: loadDuringOurs, after_peer: peer ? loadAverage() : null },
+      note: 'medians after one warm-up iteration; the machine may be shared, compare figures from the same run only',
+    })}\n`,
+  );
+}
+
+/** One PPO iteration; returns seconds per phase, as the peer measures them. */
+async function ppoIteration(roles: Roles): Promise<Record<Phase, number>> {
+  const { policy, reference, reward, critic, rng } = roles;
+  const start = performance.now();
+
+  // --- generate ----------------------------------------------------------------------------------------
+  const prompts = Int32Array.from({ length: BATCH * PROMPT }, () => rng.int(BENCH_S.vocabSize));
+  const rollout = await generate(policy, { tokens: prompts, batchSize: BATCH, length: PROMPT }, { maxNewTokens: GENERATED, rng });
+  const afterGenerate = performance.now();
+
+  // --- score: reference log-probs, reward scores, values -------------------------------------------------
+  const experience: ExperienceBatch = {
+    ...rollout,
+    weightVersion: 0,
+    weightChecksum: '',
+    referenceLogProbs: await scoreInChunks(rollout, BATCH, (chunk) => actionLogProbs(reference, chunk)),
+    scores: await scoreInChunks(rollout, BATCH, (chunk) => sequenceScores(reward, chunk)),
+    values: await scoreInChunks(rollout, BATCH, (chunk) => actionValues(critic, chunk)),
+  };
+  const afterScore = performance.now();
+
+  // --- advantages: KL-shaped rewards, GAE, whitening -----------------------------------------------------
+  const shape: [number, number] = [BATCH, GENERATED];
+  const [advantages, returns] = tf.tidy(() => {
+    const mask = tf.tensor2d(experience.actionMask, shape);
+    const { rewards } = klShapedRewards(tf.tensor1d(experience.scores!), tf.tensor2d(experience.logProbs, shape), tf.tensor2d(experience.referenceLogProbs!, shape), mask, {
+      beta: 0.05,
+      estimator: 'k1',
+    });
+    const estimate = gae(rewards, tf.tensor2d(experience.values!, shape), mask, { gamma: 1, lambda: 0.95 });
+    return [whiten(estimate.advantages, mask), estimate.returns];
+  });
+  experience.advantages = (await advantages.data()) as Float32Array;
+  experience.returns = (await returns.data()) as Float32Array;
+  tf.dispose([advantages, returns]);
+  const afterAdvantages = performance.now();
+
+  // --- train: epochs x minibatches of policy and value updates -------------------------------------------
+  const minibatchSize = BATCH / MINIBATCHES;
+  for (let epoch = 0; epoch < EPOCHS; epoch++) {
+    const order = rng.permutation(BATCH);
+    for (let j = 0; j < MINIBATCHES; j++) {
+      const minibatch = selectExperienceRows(experience, order.slice(j * minibatchSize, (j + 1) * minibatchSize));
+      const minibatchShape: [number, number] = [minibatchSize, GENERATED];
+      const tensor = (values: Float32Array) => tf.tensor2d(values, minibatchShape);
+      const policyStep = computeGradients(policy, () => {
+        const logProbs = actionLogProbs(policy, minibatch);
+        return ppoPolicyLoss(logProbs, tensor(minibatch.logProbs), tensor(minibatch.advantages!), tensor(minibatch.actionMask), { clipLow: 0.2, clipHigh: 0.2 }).loss;
+      });
+      roles.policyOptimizer.step(policy.parameters.data, policyStep.gradients);
+      policy.refresh();
+      const criticStep = computeGradients(critic, () => {
+        const values = actionValues(critic, minibatch);
+        return valueLoss(values, tensor(minibatch.values!), tensor(minibatch.returns!), tensor(minibatch.actionMask), { clip: 0.2 }).loss;
+      });
+      roles.criticOptimizer.step(critic.parameters.data, criticStep.gradients);
+      critic.refresh();
+    }
+  }
+  const end = performance.now();
+  return {
+    generate: (afterGenerate - start) / 1000,
+    score: (afterScore - afterGenerate) / 1000,
+    advantages: (afterAdvantages - afterScore) / 1000,
+    train: (end - afterAdvantages) / 1000,
+    total: (end - start) / 1000,
+  };
+}
+
+function round(value: number, digits: number): number {
+  return Math.round(value * 10 ** digits) / 10 ** digits;
+}

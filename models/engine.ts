@@ -1,0 +1,207 @@
+/**
+ * The tensor engine: which tfjs backend runs the math, chosen once per process.
+ *
+ * Order for `auto`: `@tensorflow/tfjs-node-gpu` when it is installed and sees a CUDA device, else
+ * `@tensorflow/tfjs-node` when installed, else WebAssembly (`@tensorflow/tfjs-backend-wasm`, whose binaries ship
+ * inside the npm package: the embedded default), else the plain JavaScript `cpu` backend. `POSTTRAIN_BACKEND`
+ * (or `options.backend`) forces one; a forced backend that cannot load is an error, never a silent fallback.
+ *
+ * tfjs-node(-gpu) download libtensorflow in their install script, so they are optional: install one on GPU
+ * machines (`npm install @tensorflow/tfjs-node-gpu@4.22.0`, same version as tfjs-core so both share one engine).
+ */
+import { availableParallelism } from 'node:os';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import './register-gradients.ts';
+import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
+import { ConfigError, PosttrainError } from '../runtime/errors.ts';
+import { rootLogger } from '../runtime/logging.ts';
+import { MAX_WASM_THREADS, registerThreadedWasm } from './wasm-threads.ts';
+
+/** A backend the engine can run on. */
+export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+
+export interface EngineOptions {
+  /** Which backend; `auto` (default) picks the fastest available. `POSTTRAIN_BACKEND` overrides this. */
+  backend?: 'auto' | BackendName;
+  /** Threads for the wasm backend's matrix kernels (default: the machine's cores, `POSTTRAIN_THREADS`). */
+  threads?: number;
+}
+
+export interface EngineChoice {
+  /** The backend now active. */
+  backend: BackendName;
+  /** Why it was chosen, in words (also logged). */
+  reason: string;
+  /** Threads the backend's kernels may use (1 for `cpu`; the pool size for wasm). */
+  threads: number;
+}
+
+const BACKENDS: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+
+let chosen: Promise<EngineChoice> | undefined;
+let chosenOptions: EngineOptions | undefined;
+let resolved: EngineChoice | undefined;
+
+/**
+ * Picks and initialises the backend once per process; later calls return the first choice.
+ *
+ * @example
+ * const engine = await initEngine();          // { backend: 'wasm', reason: '...', threads: 2 }
+ * const forced = await initEngine({ backend: 'cpu' }); // same object: the engine is chosen once
+ */
+export function initEngine(options: EngineOptions = {}): Promise<EngineChoice> {
+  if (chosen) {
+    if (chosenOptions && JSON.stringify(chosenOptions) !== JSON.stringify(options)) {
+      rootLogger().debug({ options, first: chosenOptions }, 'initEngine called again with other options; keeping the first choice');
+    }
+    return chosen;
+  }
+  chosenOptions = options;
+  chosen = choose(options).then((choice) => {
+    rootLogger().child({ component: 'engine' }).info(choice, `tensor engine: ${choice.backend} (${choice.reason})`);
+    resolved = choice;
+    return choice;
+  });
+  chosen.catch(() => {
+    chosen = undefined;
+    chosenOptions = undefined;
+  });
+  return chosen;
+}
+
+/** The engine chosen so far, or undefined before `initEngine` has finished. */
+export function engineChoice(): EngineChoice | undefined {
+  return resolved;
+}
+
+async function choose(options: EngineOptions): Promise<EngineChoice> {
+  const requested = readRequested(options);
+  const threads = readThreads(options);
+  if (requested !== 'auto') return load(requested, threads, `forced by ${process.env.POSTTRAIN_BACKEND ? 'POSTTRAIN_BACKEND' : 'options.backend'}`, true);
+  const skipped: string[] = [];
+  for (const backend of BACKENDS) {
+    try {
+      return await load(backend, threads, skipped.length ? `auto; ${skipped.join('; ')}` : 'auto', false);
+    } catch (error) {
+      skipped.push(`${backend}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  throw new PosttrainError('ENGINE_UNAVAILABLE', `no tensor backend could start: ${skipped.join('; ')}`, { path: 'engine.backend' });
+}
+
+function readRequested(options: EngineOptions): 'auto' | BackendName {
+  const fromEnvironment = process.env.POSTTRAIN_BACKEND;
+  const value = fromEnvironment || options.backend || 'auto';
+  if (value !== 'auto' && !BACKENDS.includes(value as BackendName)) {
+    throw new ConfigError([
+      { path: fromEnvironment ? 'POSTTRAIN_BACKEND' : 'engine.backend', message: `is '${value}'; allowed: auto, ${BACKENDS.join(', ')}` },
+    ]);
+  }
+  return value as 'auto' | BackendName;
+}
+
+function readThreads(options: EngineOptions): number {
+  const fromEnvironment = process.env.POSTTRAIN_THREADS;
+  const value = fromEnvironment !== undefined && fromEnvironment !== '' ? Number(fromEnvironment) : options.threads ?? availableParallelism();
+  if (!Number.isInteger(value) || value < 1) {
+    throw new ConfigError([{ path: fromEnvironment ? 'POSTTRAIN_THREADS' : 'engine.threads', message: `must be a positive integer, got ${value}` }]);
+  }
+  return value;
+}
+
+async function load(backend: BackendName, threads: number, reason: string, forced: boolean): Promise<EngineChoice> {
+  switch (backend) {
+    case 'tensorflow-gpu':
+      return loadTensorflow('@tensorflow/tfjs-node-gpu', backend, reason, forced);
+    case 'tensorflow':
+      return loadTensorflow('@tensorflow/tfjs-node', backend, reason, forced);
+    case 'wasm':
+      return loadWasm(threads, reason);
+    case 'cpu':
+      if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend failed to initialise');
+      return { backend, reason, threads: 1 };
+  }
+}
+
+async function loadTensorflow(packageName: string, backend: BackendName, reason: string, forced: boolean): Promise<EngineChoice> {
+  try {
+    await import(packageName);
+  } catch (error) {
+    const notInstalled = (error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND';
+    const cause = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    const message = notInstalled ? `${packageName} is not installed` : `${packageName} cannot load (${cause})`;
+    if (forced) {
+      throw new PosttrainError('ENGINE_BACKEND_UNAVAILABLE', `${message}; install it with \`npm install ${packageName}@${tf.version_core}\` or choose another backend`, {
+        path: 'engine.backend',
+        cause: error,
+      });
+    }
+    throw new Error(message);
+  }
+  if (!tf.findBackend('tensorflow') && !tf.findBackendFactory('tensorflow')) {
+    throw new PosttrainError(
+      'ENGINE_BACKEND_UNAVAILABLE',
+      `${packageName} loaded its own copy of @tensorflow/tfjs-core; install the version matching ours (${tf.version_core})`,
+      { path: 'engine.backend' },
+    );
+  }
+  if (!(await tf.setBackend('tensorflow'))) throw new Error(`${packageName}: backend 'tensorflow' failed to initialise`);
+  const usesGpu = Boolean((tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice);
+  if (backend === 'tensorflow-gpu' && !usesGpu) throw new Error(`${packageName} loaded but sees no usable CUDA device`);
+  return { backend, reason, threads: availableParallelism() };
+}
+
+async function loadWasm(threads: number, reason: string): Promise<EngineChoice> {
+  const listenersBefore = processListeners();
+  try {
+    return await startWasm(threads, reason);
+  } finally {
+    removeListenersAddedSince(listenersBefore);
+  }
+}
+
+type ProcessListeners = { uncaughtException: unknown[]; unhandledRejection: unknown[] };
+
+function processListeners(): ProcessListeners {
+  return { uncaughtException: process.listeners('uncaughtException'), unhandledRejection: process.listeners('unhandledRejection') };
+}
+
+/**
+ * Emscripten's Node glue installs process-wide `uncaughtException` / `unhandledRejection` handlers that rethrow
+ * from inside its minified bundle, so every later crash anywhere in the program prints 50 kB of wasm glue code
+ * instead of the real error. Node's defaults already crash on both; remove the copies.
+ */
+function removeListenersAddedSince(before: ProcessListeners): void {
+  for (const listener of process.listeners('uncaughtException')) {
+    if (!before.uncaughtException.includes(listener)) process.removeListener('uncaughtException', listener);
+  }
+  for (const listener of process.listeners('unhandledRejection')) {
+    if (!before.unhandledRejection.includes(listener)) process.removeListener('unhandledRejection', listener);
+  }
+}
+
+async function startWasm(threads: number, reason: string): Promise<EngineChoice> {
+  const singleThreaded = tf.findBackendFactory('wasm');
+  if (threads > 1) {
+    try {
+      registerThreadedWasm(threads);
+      if (await tf.setBackend('wasm')) {
+        return { backend: 'wasm', reason: `${reason}; threaded SIMD wasm`, threads: wasmBackend.getThreadsCount() };
+      }
+    } catch (error) {
+      rootLogger().warn({ err: error }, 'threaded wasm failed to start; using single-threaded wasm');
+    }
+    tf.removeBackend('wasm');
+    if (singleThreaded) tf.registerBackend('wasm', singleThreaded, 2);
+  }
+  wasmBackend.setThreadsCount(1);
+  if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
+  return {
+    backend: 'wasm',
+    reason: threads > 1 ? `${reason}; single-threaded SIMD wasm (threaded start failed)` : `${reason}; single-threaded SIMD wasm`,
+    threads: 1,
+  };
+}
+
+export { MAX_WASM_THREADS };

@@ -1,0 +1,316 @@
+/**
+ * The GPT decoder of bench-S (`shared/peers/torch_rlhf_step.py`), with its three heads.
+ *
+ *   x = tok[ids] + pos[positions]
+ *   for each block:  x = x + proj(attention(qkv(ln1(x))));  x = x + out(gelu(fc(ln2(x))))
+ *   h = lnf(x);  head(h)
+ *
+ * Heads: `language` (policy, reference; logits (B, T, V)), `value` (critic; one scalar per token (B, T)),
+ * `reward` (one scalar at the last real token of each row (B)). Value and reward share the layout of a 1-wide
+ * head, as in the peer.
+ *
+ * Parameters live in one flat Float32Array (`model.parameters.data`, the source of truth); tfjs tensors are
+ * built from it on demand and rebuilt by `refresh()` after an optimizer writes the buffer. Linear weights are
+ * stored (in, out), i.e. torch's `weight.T`.
+ *
+ * Inputs are token ids with an optional attention mask for LEFT-padded prompts: padded keys are masked out and
+ * position ids are `max(cumsum(mask) - 1, 0)` as in Hugging Face, so a left-padded row computes what the
+ * unpadded row computes.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { PosttrainError } from '../runtime/errors.ts';
+import { FlatParameters } from './flat-parameters.ts';
+import { type GPTConfig, validateGPTConfig } from './gpt-config.ts';
+import { KVCache } from './kv-cache.ts';
+import { causalAttention } from './ops/attention.ts';
+import { gatherRows } from './ops/gather-rows.ts';
+import { gelu } from './ops/gelu.ts';
+import { layerNorm } from './ops/layer-norm.ts';
+import { linear } from './ops/linear.ts';
+import { Rng } from './rng.ts';
+
+/** Which output a model computes. */
+export type HeadKind = 'language' | 'value' | 'reward';
+
+/** A batch of token sequences as plain typed arrays (what the runtime moves). */
+export interface TokenBatch {
+  /** (B, T) token ids, row-major. */
+  tokens: Int32Array;
+  batchSize: number;
+  /** T, the row length. */
+  length: number;
+  /** (B, T) 1 for real tokens, 0 for padding; default all ones. Padding may be on either side. */
+  attentionMask?: Int32Array;
+}
+
+export interface GPTOptions {
+  head?: HeadKind;
+  /** Seed for the deterministic initialisation (same seed, same weights, every backend). */
+  seed?: number;
+  /** Start from these weights instead of initialising (copied). */
+  weights?: Float32Array;
+}
+
+/** LayerNorm epsilon of torch.nn.LayerNorm. */
+const LAYER_NORM_EPSILON = 1e-5;
+
+/**
+ * @example
+ * const policy = new GPT(BENCH_S, { head: 'language', seed: 1 });
+ * const logits = policy.logits({ tokens, batchSize: 2, length: 8 }); // (2, 8, 64)
+ * logits.dispose();
+ */
+export class GPT {
+  readonly config: GPTConfig;
+  readonly head: HeadKind;
+  readonly parameters: FlatParameters;
+  private tensors: Map<string, tf.Tensor> | undefined;
+
+  constructor(config: GPTConfig, options: GPTOptions = {}) {
+    validateGPTConfig(config);
+    this.config = { ...config };
+    this.head = options.head ?? 'language';
+    this.parameters = FlatParameters.fromShapes(parameterShapes(this.config, this.head));
+    if (options.weights) this.parameters.load(options.weights);
+    else initializeParameters(this.parameters, new Rng(options.seed ?? 0));
+  }
+
+  /** Copies a flat buffer (same manifest) into the model and rebuilds its tensors. */
+  loadFlat(buffer: Float32Array): void {
+    this.parameters.load(buffer);
+    this.refresh();
+  }
+
+  /** Rebuilds the tfjs tensors from the flat buffer; call after writing `parameters.data` in place. */
+  refresh(): void {
+    if (!this.tensors) return;
+    for (const tensor of this.tensors.values()) tensor.dispose();
+    this.tensors = undefined;
+  }
+
+  /** The parameter tensors in manifest order (built on first use; owned by the model). */
+  parameterTensors(): tf.Tensor[] {
+    const tensors = this.ensureTensors();
+    return this.parameters.manifest.entries.map((entry) => tensors.get(entry.name)!);
+  }
+
+  /** Frees the tfjs tensors (the flat buffer stays). */
+  dispose(): void {
+    this.refresh();
+  }
+
+  /**
+   * Language-model logits for every position (or from `startPosition` on).
+   * @returns (B, T - startPosition, V)
+   */
+  logits(batch: TokenBatch, options: { startPosition?: number } = {}): tf.Tensor3D {
+    this.expectHead('language', 'logits');
+    return tf.tidy(() => {
+      const hidden = this.hiddenStates(batch, undefined, options.startPosition ?? 0);
+      return this.applyHead(hidden) as tf.Tensor3D;
+    });
+  }
+
+  /**
+   * Value head: one scalar per position (or from `startPosition` on).
+   * @returns (B, T - startPosition)
+   */
+  values(batch: TokenBatch, options: { startPosition?: number } = {}): tf.Tensor2D {
+    this.expectHead('value', 'values');
+    return tf.tidy(() => {
+      const hidden = this.hiddenStates(batch, undefined, options.startPosition ?? 0);
+      return tf.squeeze(this.applyHead(hidden), [2]) as tf.Tensor2D;
+    });
+  }
+
+  /**
+   * Reward head: the scalar at the last real token of each row (the last position whose mask is 1).
+   * @returns (B)
+   */
+  scores(batch: TokenBatch): tf.Tensor1D {
+    this.expectHead('reward', 'scores');
+    const { batchSize, length } = batch;
+    const lastRows = new Int32Array(batchSize);
+    for (let b = 0; b < batchSize; b++) {
+      let last = length - 1;
+      if (batch.attentionMask) while (last > 0 && batch.attentionMask[b * length + last] === 0) last--;
+      lastRows[b] = b * length + last;
+    }
+    return tf.tidy(() => {
+      const hidden = this.hiddenStates(batch, undefined, 0);
+      const flat = tf.reshape(hidden, [batchSize * length, this.config.dModel]) as tf.Tensor2D;
+      const picked = gatherRows(flat, tf.tensor1d(lastRows, 'int32'));
+      return tf.reshape(this.applyHead(tf.expandDims(picked, 0) as tf.Tensor3D), [batchSize]) as tf.Tensor1D;
+    });
+  }
+
+  /**
+   * Runs a left-padded prompt batch and returns a cache for incremental decoding plus the head output at the
+   * last position of each row.
+   * @returns output (B, headWidth) for the last slot; the cache owns its tensors (dispose it).
+   */
+  prefill(batch: TokenBatch, capacity = this.config.contextLength): { output: tf.Tensor2D; cache: KVCache } {
+    const cache = new KVCache(batch.batchSize, capacity, this.config.nLayers);
+    const output = this.step(batch, cache);
+    return { output, cache };
+  }
+
+  /**
+   * Appends one token per row to the cache and returns the head output for it.
+   * @param tokens (B) the new tokens
+   * @param mask (B) 1 when the new token is real, 0 for padding after a finished row (default all 1)
+   * @returns (B, headWidth)
+   */
+  decode(tokens: Int32Array, cache: KVCache, mask?: Int32Array): tf.Tensor2D {
+    return this.step({ tokens, batchSize: cache.batchSize, length: 1, attentionMask: mask }, cache);
+  }
+
+  private step(batch: TokenBatch, cache: KVCache): tf.Tensor2D {
+    const { batchSize, length } = batch;
+    const result = tf.tidy(() => {
+      const hidden = this.hiddenStates(batch, cache, length - 1);
+      return tf.reshape(this.applyHead(hidden), [batchSize, -1]) as tf.Tensor2D;
+    });
+    return result;
+  }
+
+  /** (B, T', D) final-LayerNorm hidden states for positions startPosition.. of the new tokens. */
+  private hiddenStates(batch: TokenBatch, cache: KVCache | undefined, startPosition: number): tf.Tensor3D {
+    const { batchSize, length, tokens } = batch;
+    const { dModel, nHeads, nLayers, contextLength, vocabSize } = this.config;
+    if (tokens.length !== batchSize * length) {
+      throw new PosttrainError('INPUT_SHAPE', `tokens has ${tokens.length} ids, expected batchSize*length = ${batchSize}*${length}`, { path: 'batch.tokens' });
+    }
+    const mask = batch.attentionMask ?? new Int32Array(batchSize * length).fill(1);
+    const past = cache?.length ?? 0;
+    if (past + length > (cache?.capacity ?? contextLength) || past + length > contextLength) {
+      throw new PosttrainError('INPUT_TOO_LONG', `sequence of ${past + length} tokens exceeds the context length ${contextLength}`, { path: 'batch.length' });
+    }
+    const positions = cache ? cache.appendMask(mask, length) : positionIds(mask, batchSize, length);
+    for (let i = 0; i < tokens.length; i++) {
+      const token = tokens[i]!;
+      if (token < 0 || token >= vocabSize || !Number.isInteger(token)) {
+        throw new PosttrainError('INPUT_TOKEN', `token id ${token} at index ${i} is outside the vocabulary [0, ${vocabSize})`, { path: 'batch.tokens' });
+      }
+    }
+    const keyCount = past + length;
+    const keyStride = cache ? cache.capacity : length;
+    const keyMaskSource = cache ? cache.keyMask : mask;
+    const keyMask = new Float32Array(batchSize * keyCount);
+    for (let b = 0; b < batchSize; b++) for (let j = 0; j < keyCount; j++) keyMask[b * keyCount + j] = keyMaskSource[b * keyStride + j]! !== 0 ? 1 : 0;
+    const weights = this.ensureTensors();
+    const parameter = <T extends tf.Tensor>(name: string) => weights.get(name) as T;
+
+    const tokenIds = tf.tensor1d(tokens, 'int32');
+    const positionTensor = tf.tensor1d(positions, 'int32');
+    const keyMaskTensor = tf.tensor2d(keyMask, [batchSize, keyCount]);
+    /** (B*T, D) residual stream */
+    let x: tf.Tensor2D = tf.add(gatherRows(parameter('tok.weight'), tokenIds), gatherRows(parameter('pos.weight'), positionTensor));
+
+    for (let layer = 0; layer < nLayers; layer++) {
+      const prefix = `blocks.${layer}`;
+      const normed = layerNorm(x, parameter(`${prefix}.ln1.weight`), parameter(`${prefix}.ln1.bias`), LAYER_NORM_EPSILON);
+      /** (B, T, 3D) query | key | value */
+      const qkv = tf.reshape(linear(normed, parameter(`${prefix}.qkv.weight`), parameter(`${prefix}.qkv.bias`)), [batchSize, length, 3 * dModel]) as tf.Tensor3D;
+      const attended = causalAttention(qkv, keyMaskTensor, { heads: nHeads, cache: cache?.keyValues(layer) });
+      cache?.append(layer, tf.slice(qkv, [0, 0, dModel], [batchSize, length, 2 * dModel]));
+      const merged = tf.reshape(attended, [batchSize * length, dModel]) as tf.Tensor2D;
+      x = tf.add(x, linear(merged, parameter(`${prefix}.proj.weight`), parameter(`${prefix}.proj.bias`)));
+      const normed2 = layerNorm(x, parameter(`${prefix}.ln2.weight`), parameter(`${prefix}.ln2.bias`), LAYER_NORM_EPSILON);
+      const hidden = gelu(linear(normed2, parameter(`${prefix}.fc.weight`), parameter(`${prefix}.fc.bias`)));
+      x = tf.add(x, linear(hidden, parameter(`${prefix}.out.weight`), parameter(`${prefix}.out.bias`)));
+    }
+    if (cache) cache.commit(length);
+    let states = tf.reshape(x, [batchSize, length, dModel]) as tf.Tensor3D;
+    if (startPosition > 0) states = tf.slice(states, [0, startPosition, 0], [batchSize, length - startPosition, dModel]);
+    return layerNorm(states, parameter('lnf.weight'), parameter('lnf.bias'), LAYER_NORM_EPSILON);
+  }
+
+  /** (B, T, D) -> (B, T, headWidth) */
+  private applyHead(hidden: tf.Tensor3D): tf.Tensor3D {
+    const [batchSize, length, dModel] = hidden.shape;
+    const weights = this.ensureTensors();
+    const flat = tf.reshape(hidden, [batchSize * length, dModel]) as tf.Tensor2D;
+    const out = linear(flat, weights.get('head.weight') as tf.Tensor2D, weights.get('head.bias') as tf.Tensor1D);
+    return tf.reshape(out, [batchSize, length, -1]) as tf.Tensor3D;
+  }
+
+  private ensureTensors(): Map<string, tf.Tensor> {
+    if (!this.tensors) {
+      const tensors = new Map<string, tf.Tensor>();
+      for (const entry of this.parameters.manifest.entries) {
+        tensors.set(entry.name, tf.keep(tf.tensor(this.parameters.view(entry.name), entry.shape, 'float32')));
+      }
+      this.tensors = tensors;
+    }
+    return this.tensors;
+  }
+
+  private expectHead(head: HeadKind, method: string): void {
+    if (this.head !== head) {
+      throw new PosttrainError('MODEL_HEAD', `${method}() needs a '${head}' head; this model has a '${this.head}' head`, { path: 'model.head' });
+    }
+  }
+}
+
+/** Position ids `max(cumsum(mask) - 1, 0)` per row, as Hugging Face computes them for left padding. */
+export function positionIds(mask: Int32Array, batchSize: number, length: number): Int32Array {
+  const positions = new Int32Array(batchSize * length);
+  for (let b = 0; b < batchSize; b++) {
+    let count = 0;
+    for (let t = 0; t < length; t++) {
+      count += mask[b * length + t] !== 0 ? 1 : 0;
+      positions[b * length + t] = Math.max(count - 1, 0);
+    }
+  }
+  return positions;
+}
+
+/** The flat layout, in the order of the peer's state_dict. */
+export function parameterShapes(config: GPTConfig, head: HeadKind): [string, number[]][] {
+  const { vocabSize, contextLength, dModel, nLayers } = config;
+  const shapes: [string, number[]][] = [
+    ['tok.weight', [vocabSize, dModel]],
+    ['pos.weight', [contextLength, dModel]],
+  ];
+  for (let layer = 0; layer < nLayers; layer++) {
+    const prefix = `blocks.${layer}`;
+    shapes.push(
+      [`${prefix}.ln1.weight`, [dModel]],
+      [`${prefix}.ln1.bias`, [dModel]],
+      [`${prefix}.ln2.weight`, [dModel]],
+      [`${prefix}.ln2.bias`, [dModel]],
+      [`${prefix}.qkv.weight`, [dModel, 3 * dModel]],
+      [`${prefix}.qkv.bias`, [3 * dModel]],
+      [`${prefix}.proj.weight`, [dModel, dModel]],
+      [`${prefix}.proj.bias`, [dModel]],
+      [`${prefix}.fc.weight`, [dModel, 4 * dModel]],
+      [`${prefix}.fc.bias`, [4 * dModel]],
+      [`${prefix}.out.weight`, [4 * dModel, dModel]],
+      [`${prefix}.out.bias`, [dModel]],
+    );
+  }
+  const width = head === 'language' ? vocabSize : 1;
+  shapes.push(['lnf.weight', [dModel]], ['lnf.bias', [dModel]], ['head.weight', [dModel, width]], ['head.bias', [width]]);
+  return shapes;
+}
+
+/**
+ * torch's default initialisation, drawn in JavaScript from a seeded Rng so every backend gets the same bytes:
+ * Embedding N(0, 1); Linear weight and bias U(-1/sqrt(in), 1/sqrt(in)); LayerNorm weight 1, bias 0.
+ */
+export function initializeParameters(parameters: FlatParameters, rng: Rng): void {
+  for (const entry of parameters.manifest.entries) {
+    const view = parameters.view(entry.name);
+    const [kind, field] = entry.name.split('.').slice(-2) as [string, string];
+    if (kind === 'tok' || kind === 'pos') {
+      for (let i = 0; i < view.length; i++) view[i] = rng.normal();
+    } else if (kind.startsWith('ln')) {
+      view.fill(field === 'weight' ? 1 : 0);
+    } else {
+      const fanIn = field === 'weight' ? entry.shape[0]! : parameters.entry(entry.name.replace(/bias$/, 'weight')).shape[0]!;
+      const bound = 1 / Math.sqrt(fanIn);
+      for (let i = 0; i < view.length; i++) view[i] = (2 * rng.uniform() - 1) * bound;
+    }
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Test helpers shared by test/models, test/rollout and test/algorithms: start the engine once per test file
+ * and switch between the wasm and cpu backends in the same process (tfjs keeps both registered).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { expect } from 'vitest';
+import { initEngine } from '../../models/engine.ts';
+
+/** The backends every numeric test runs on. */
+export const TEST_BACKENDS = ['wasm', 'cpu'] as const;
+export type TestBackend = (typeof TEST_BACKENDS)[number];
+
+/** Starts the engine (single-threaded wasm: cheap to start in every test worker) and activates `backend`. */
+export async function useBackend(backend: TestBackend): Promise<void> {
+  await initEngine({ backend: 'wasm', threads: 1 });
+  if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} failed to start`);
+}
+
+/** Element-wise |actual - expected| <= atol + rtol * |expected|, with the index of the first failure. */
+export function expectClose(actual: ArrayLike<number> | number, expected: ArrayLike<number> | number, rtol = 1e-5, atol = 1e-6): void {
+  const a = typeof actual === 'number' ? [actual] : Array.from(actual);
+  const e = typeof expected === 'number' ? [expected] : Array.from(expected);
+  expect(a.length).toBe(e.length);
+  for (let i = 0; i < a.length; i++) {
+    const tolerance = atol + rtol * Math.abs(e[i]!);
+    if (!(Math.abs(a[i]! - e[i]!) <= tolerance)) {
+      expect.fail(`element ${i}: got ${a[i]}, expected ${e[i]} (tolerance ${tolerance}); actual [${a.join(', ')}]`);
+    }
+  }
+}
+
+/** Reads a tensor's values and disposes it. */
+export function take(tensor: tf.Tensor): number[] {
+  const values = Array.from(tensor.dataSync());
+  tensor.dispose();
+  return values;
+}

@@ -1,0 +1,42 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { engineChoice, initEngine } from '../../models/index.ts';
+import { PosttrainError } from '../../runtime/errors.ts';
+import { expectClose } from './backends.ts';
+
+describe('tensor engine', () => {
+  it('a forced backend that is not installed fails with a clear error instead of falling back', async () => {
+    const error = await initEngine({ backend: 'tensorflow' }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(PosttrainError);
+    expect((error as PosttrainError).code).toBe('ENGINE_BACKEND_UNAVAILABLE');
+    expect((error as PosttrainError).message).toMatch(/@tensorflow\/tfjs-node is not installed; install it with `npm install @tensorflow\/tfjs-node@4.22.0`/);
+    await expect(initEngine({ backend: 'gpu' as never })).rejects.toThrow(/engine.backend: is 'gpu'; allowed: auto, tensorflow-gpu, tensorflow, wasm, cpu/);
+  });
+
+  it('auto starts multithreaded wasm when tfjs-node is absent, says why, and is chosen once', async () => {
+    const choice = await initEngine({ threads: 2 });
+    expect(choice.backend).toBe('wasm');
+    expect(choice.threads).toBe(2);
+    expect(choice.reason).toMatch(/tfjs-node is not installed.*threaded SIMD wasm/);
+    expect(await initEngine({ backend: 'cpu' })).toBe(choice);
+    expect(engineChoice()).toBe(choice);
+    expect(tf.getBackend()).toBe('wasm');
+  });
+
+  it('threaded wasm multiplies matrices exactly as the cpu backend does', async () => {
+    await initEngine({ threads: 2 });
+    const a = Array.from({ length: 96 * 80 }, (_, i) => Math.sin(i));
+    const b = Array.from({ length: 80 * 72 }, (_, i) => Math.cos(i));
+    const product = () => {
+      const out = tf.matMul(tf.tensor2d(a, [96, 80]), tf.tensor2d(b, [80, 72]));
+      const values = Array.from(out.dataSync());
+      tf.dispose(out);
+      return values;
+    };
+    const threaded = product();
+    await tf.setBackend('cpu');
+    const reference = product();
+    await tf.setBackend('wasm');
+    expectClose(threaded, reference, 1e-4, 1e-4);
+  });
+});
