@@ -140,3 +140,25 @@ function actionTokens(batch: SequenceBatch): Int32Array {
   for (let b = 0; b < batchSize; b++) targets.set(batch.sequences.subarray(b * width + promptLength, (b + 1) * width), b * responseLength);
   return targets;
 }
+
+/**
+ * log pi(a_t | s_t) of every action token and the policy's entropy H(pi(. | s_t)) at each of those states, from
+ * one forward pass, differentiable (PPO/GRPO training reports entropy next to the loss).
+ * @returns logProbs (B, N) and entropy (B, N)
+ *
+ * @example
+ * const { logProbs, entropy } = actionLogProbsWithEntropy(policy, minibatch);
+ */
+export function actionLogProbsWithEntropy(model: GPT, batch: SequenceBatch): { logProbs: tf.Tensor2D; entropy: tf.Tensor2D } {
+  const { batchSize, promptLength, responseLength } = batch;
+  const targets = actionTokens(batch);
+  return tf.tidy(() => {
+    /** (B, N, V) */
+    const logits: tf.Tensor3D = model.logits(contextOf(batch), { startPosition: promptLength - 1 });
+    const vocabSize = logits.shape[2];
+    const allLogProbs = tf.logSoftmax(logits);
+    const logProbs = tf.sum(tf.mul(allLogProbs, tf.oneHot(tf.tensor2d(targets, [batchSize, responseLength], 'int32'), vocabSize)), 2) as tf.Tensor2D;
+    const entropy = tf.neg(tf.sum(tf.mul(tf.exp(allLogProbs), allLogProbs), 2)) as tf.Tensor2D;
+    return { logProbs, entropy };
+  });
+}

@@ -1,0 +1,175 @@
+/**
+ * Config sections every trainer shares. A trainer's config nests the way the folders do:
+ * `{ task, model, runtime, rollout, algo, trainer, checkpoint, logging }`; `algo` and `trainer` are the method's
+ * own (see `<method>-config.ts`), the rest are here. Every field has a one-line doc; unknown keys are rejected.
+ */
+import { z } from 'zod';
+import type { GPTConfig } from '../models/gpt-config.ts';
+import { createTask, TASK_NAMES, type Task, type TaskConfig } from '../models/tasks/index.ts';
+import { ConfigError } from '../runtime/errors.ts';
+
+// ------------------------------------------------------------------------------------------------ task
+
+/** Which task supplies data, prompts and the gold reward. Task-specific options are checked by the task itself. */
+export const taskSection = z
+  .looseObject({
+    /** `sentiment` (preference task: SFT corpus, prompts, preference pairs) or `arithmetic` (verifiable). */
+    name: z.enum(TASK_NAMES).describe('task: sentiment | arithmetic'),
+    /** Seed of the task's data (corpus, prompts, pairs, eval split). */
+    seed: z.int().min(0).default(0).describe('seed of the task data'),
+  })
+  .describe('task options; other keys are the task’s own (e.g. labelNoise, maxOperand)');
+
+// ------------------------------------------------------------------------------------------------ model
+
+/** The GPT decoder's size. Defaults are bench-S (the benchmark model of ../shared/peers/torch_rlhf_step.py). */
+export const modelSection = z.strictObject({
+  /** Width of the residual stream (bench-S: 128). */
+  dModel: z.int().min(8).max(4096).default(128).describe('residual width'),
+  /** Attention heads; must divide dModel (bench-S: 4). */
+  nHeads: z.int().min(1).max(64).default(4).describe('attention heads'),
+  /** Transformer blocks (bench-S: 2). */
+  nLayers: z.int().min(1).max(64).default(2).describe('transformer blocks'),
+  /** Positions the model can attend over (bench-S: 64); must hold the task's longest sequence. */
+  contextLength: z.int().min(8).max(4096).default(64).describe('context length'),
+  /** Seed of the random initialisation of roles that start from scratch. */
+  initSeed: z.int().min(0).default(0).describe('seed of fresh weights'),
+});
+
+// ------------------------------------------------------------------------------------------------ runtime
+
+const resourcesSchema = z.record(z.string(), z.number().min(0)).describe('e.g. { CPU: 1, GPU: 0.5 }');
+
+/** How one role runs: how many data-parallel ranks, what each rank reserves, how many warm spares. */
+export const roleSection = z.strictObject({
+  /** Data-parallel ranks of this role; gradients are averaged with an allreduce (default 1). */
+  groupSize: z.int().min(1).max(256).default(1).describe('data-parallel ranks'),
+  /** Resources each rank reserves (default { CPU: 1 }; colocated roles share one reservation). */
+  resources: resourcesSchema.optional(),
+  /** Idle workers with the model loaded that replace a dead rank without a restart (default 0). */
+  spares: z.int().min(0).max(16).default(0).describe('warm spares'),
+});
+export type RoleConfig = z.output<typeof roleSection>;
+
+/** The runtime the roles run on: embedded by default, a cluster with `address`. */
+export const runtimeSection = z.strictObject({
+  /** Cluster head `host:port`; omit for the embedded runtime in this process tree. */
+  address: z.string().min(1).optional(),
+  /** Namespace of the run's named actors and placement groups. */
+  namespace: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('posttrain'),
+  /** Tensor backend in every role worker: auto picks tfjs-node-gpu, tfjs-node, wasm, then cpu. */
+  backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  /** Threads per worker for the wasm backend (default: the worker's CPU reservation, at least 1). */
+  threads: z.int().min(1).max(256).optional(),
+  /**
+   * Which roles share one worker process. `all` (default) puts every role in one process: on a 2-core laptop
+   * this is fastest (no copies, no oversubscription). `none` gives each role its own actor group. A list of lists
+   * names the groups, e.g. `[["policy", "rollout"], ["reference", "reward"], ["value"]]`.
+   */
+  colocate: z.union([z.literal('all'), z.literal('none'), z.array(z.array(z.string()).min(1)).min(1)]).default('all'),
+  /** Logical nodes of the embedded runtime (default: one node with this machine's resources). */
+  nodes: z.array(z.strictObject({ name: z.string().optional(), resources: resourcesSchema })).min(1).optional(),
+  /** Per-role placement; roles not named here get the defaults. */
+  roles: z.record(z.string(), roleSection).default({}),
+});
+
+// ------------------------------------------------------------------------------------------------ checkpoint
+
+/** Durable checkpoints (ARCHITECTURE.md section 4). */
+export const checkpointSection = z.strictObject({
+  /** `s3://bucket/prefix` (any S3-compatible store) or `file://path`; default: file:// inside the run directory. */
+  uri: z.string().regex(/^(s3|file):\/\//, 'must start with s3:// or file://').optional(),
+  /** Checkpoint every N steps (production lesson: 100 steps, not 30 minutes). 0 turns periodic saves off. */
+  everySteps: z.int().min(0).default(100),
+  /** Complete checkpoints kept; older ones are deleted. */
+  keep: z.int().min(1).default(3),
+  /** `auto` resumes from the newest verified checkpoint of this run if there is one; `never` starts fresh. */
+  resume: z.enum(['auto', 'never']).default('auto'),
+  /** S3 endpoint for MinIO / R2 / a loopback server (default: AWS). */
+  endpoint: z.string().url().optional(),
+  /** Path-style addressing (`endpoint/bucket/key`), needed by most S3-compatible servers. */
+  forcePathStyle: z.boolean().default(false),
+  /** AWS region (default: the SDK's chain, else us-east-1). */
+  region: z.string().optional(),
+  /** Instance-metadata URL polled for spot interruption notices (AWS format); omit to not watch. */
+  spotNoticeUrl: z.string().url().optional(),
+  /** How often the spot notice URL is polled. */
+  spotPollMs: z.int().min(50).default(5000),
+});
+
+// ------------------------------------------------------------------------------------------------ logging
+
+export const loggingSection = z.strictObject({
+  /** Parent directory of run directories. */
+  runsDirectory: z.string().min(1).default('runs'),
+  /** pino level. */
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Serve Prometheus metrics on this port of 127.0.0.1 (0 picks one; omit for none). */
+  metricsPort: z.int().min(0).max(65535).optional(),
+  /** Progress bars on a terminal (never in CI or when output is not a terminal). */
+  progress: z.boolean().default(true),
+});
+
+/** The sections above, as their parsed types. */
+export type TaskConfigSection = z.output<typeof taskSection>;
+export type ModelConfig = z.output<typeof modelSection>;
+export type RuntimeConfig = z.output<typeof runtimeSection>;
+export type CheckpointConfig = z.output<typeof checkpointSection>;
+export type LoggingConfig = z.output<typeof loggingSection>;
+
+// ------------------------------------------------------------------------------------------------ cross-field rules
+
+/** A stage's model file: a path without extension, e.g. `runs/demo/sft/model` (reads model.json + model.bin). */
+export const modelFileSchema = z.string().min(1).describe('model file path without extension, e.g. runs/demo/sft/model');
+
+/** What every method's config derives from the shared sections: the task's limits and the exact GPT shape. */
+export interface DerivedShapes {
+  /** The GPT every role builds: the model section plus the task tokenizer's vocabulary. */
+  gpt: GPTConfig;
+  /** Prompt slots P (left-padded) and generated tokens N, from the task. */
+  promptTokens: number;
+  completionTokens: number;
+  sequenceTokens: number;
+}
+
+/**
+ * Checks the shared sections against each other and computes the derived shapes. Called from each method's
+ * `superRefine`, so problems are reported with every other problem, with the values that disagree.
+ */
+export function deriveShapes(config: { task: TaskConfigSection; model: ModelConfig }, context: z.RefinementCtx): DerivedShapes | undefined {
+  let task: Task;
+  try {
+    task = createTask(config.task as TaskConfig);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const issue of error.issues) context.addIssue({ code: 'custom', path: issue.path.split('.'), message: issue.message });
+    return undefined;
+  }
+  const { model } = config;
+  let ok = true;
+  if (model.dModel % model.nHeads !== 0) {
+    context.addIssue({ code: 'custom', path: ['model', 'nHeads'], message: `dModel (${model.dModel}) must be divisible by nHeads (${model.nHeads})` });
+    ok = false;
+  }
+  if (model.contextLength < task.limits.sequenceTokens) {
+    context.addIssue({
+      code: 'custom',
+      path: ['model', 'contextLength'],
+      message: `contextLength (${model.contextLength}) must hold the ${task.name} task's longest sequence (${task.limits.sequenceTokens} tokens)`,
+    });
+    ok = false;
+  }
+  if (!ok) return undefined;
+  return {
+    gpt: { vocabSize: task.tokenizer.vocabSize, contextLength: model.contextLength, dModel: model.dModel, nHeads: model.nHeads, nLayers: model.nLayers },
+    promptTokens: task.limits.promptTokens,
+    completionTokens: task.limits.completionTokens,
+    sequenceTokens: task.limits.sequenceTokens,
+  };
+}
+
+/** Adds an issue at `path` when `ok` is false; returns `ok` (for chaining cross-field rules). */
+export function requireThat(context: z.RefinementCtx, ok: boolean, path: (string | number)[], message: string): boolean {
+  if (!ok) context.addIssue({ code: 'custom', path, message });
+  return ok;
+}

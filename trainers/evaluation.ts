@@ -1,0 +1,64 @@
+/**
+ * Evaluation shared by the trainers: sample completions for the task's held-out prompts with the current policy
+ * and score them with the gold reward (and, when a reference is running, measure the KL to it). Evaluation
+ * samples from a fixed seed, so successive evaluations compare the policy on the same random numbers, and the
+ * training sampler's stream is left as it was.
+ */
+import type { RoleGroup } from './role-groups.ts';
+
+export interface EvaluationResult {
+  /** Mean gold reward over the eval samples. */
+  goldReward: number;
+  /** Mean over samples of sum_t (log pi - log pi_ref): the sequence KL to the reference (when one runs). */
+  kl?: number;
+  samples: number;
+}
+
+/** Evaluation seed: fixed, far from any training seed. */
+const EVALUATION_SEED = 0x5eed_e7a1;
+
+/**
+ * @example
+ * const { goldReward } = await evaluatePolicy({ policy, rollout }, { prompts: 26, samplesPerPrompt: 4 });
+ */
+export async function evaluatePolicy(
+  roles: { policy: RoleGroup<'policy'>; rollout: RoleGroup<'rollout'>; reference?: RoleGroup<'reference'> },
+  options: { prompts: number; samplesPerPrompt: number },
+): Promise<EvaluationResult> {
+  await syncRolloutWeights(roles.policy, roles.rollout);
+  const indices = Int32Array.from({ length: options.prompts }, (_, index) => index);
+  const shards = splitRows(indices, roles.rollout.size);
+  const results = await roles.rollout.scatter(
+    'generate',
+    shards.map((promptIndices) => [{ promptIndices, split: 'eval' as const, samplesPerPrompt: options.samplesPerPrompt, seed: EVALUATION_SEED }]),
+  );
+  let goldSum = 0;
+  let samples = 0;
+  let klSum = 0;
+  for (const result of results) {
+    for (const reward of result.goldRewards) goldSum += reward;
+    samples += result.goldRewards.length;
+    if (roles.reference) klSum += (await roles.reference.callRank(0, 'sequenceKl', result.experience)) * result.goldRewards.length;
+    result.experience.release();
+  }
+  return { goldReward: goldSum / Math.max(samples, 1), samples, ...(roles.reference ? { kl: klSum / Math.max(samples, 1) } : {}) };
+}
+
+/** Publishes the policy's weights (rank 0; all ranks hold the same) and loads them into every rollout worker. */
+export async function syncRolloutWeights(policy: RoleGroup<'policy'>, rollout: RoleGroup<'rollout'>): Promise<{ version: number; checksum: string }> {
+  const published = await policy.callRank(0, 'publishWeights');
+  try {
+    const loaded = await rollout.callAll('loadWeights', published.ref, published.version);
+    for (const [rank, checksum] of loaded.entries()) {
+      if (checksum !== published.checksum) throw new Error(`rollout worker ${rank} loaded weights ${checksum}, the policy published ${published.checksum}`);
+    }
+    return { version: published.version, checksum: published.checksum };
+  } finally {
+    published.ref.release();
+  }
+}
+
+/** Splits rows into `parts` contiguous pieces of sizes differing by at most one. */
+export function splitRows(rows: Int32Array, parts: number): Int32Array[] {
+  return Array.from({ length: parts }, (_, part) => rows.subarray(Math.floor((rows.length * part) / parts), Math.floor((rows.length * (part + 1)) / parts)));
+}

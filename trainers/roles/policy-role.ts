@@ -1,0 +1,194 @@
+/**
+ * The policy: the language model being post-trained. One role, four ways to learn, each a method named for the
+ * loss it follows: clipped policy-gradient updates on experience (PPO, GRPO), supervised fine-tuning on
+ * demonstrations, and DPO on preference pairs.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { dpoLoss, klPenalty, maskedMean, ppoPolicyLoss, sftLoss, type DpoLossOptions, type KlEstimator } from '../../algorithms/index.ts';
+import { createTask, preferenceBatch, sequenceBatch, isPreferenceTask, type PreferenceTask, type Task, type TaskConfig } from '../../models/tasks/index.ts';
+import { PosttrainError } from '../../runtime/errors.ts';
+import type { ObjectRef } from '../../runtime/index.ts';
+import { completionLogProbSums, shiftBatch } from '../../rollout/completion-log-probs.ts';
+import { selectExperienceRows, type ExperienceBatch } from '../../rollout/experience.ts';
+import { actionLogProbsWithEntropy } from '../../rollout/log-probs.ts';
+import { minibatches, rankRows, type MinibatchPlan } from './minibatch-plan.ts';
+import { ModelRole, yieldToEventLoop, type ModelRoleInit } from './model-role.ts';
+
+export interface PolicyRoleInit extends ModelRoleInit {
+  task: TaskConfig;
+}
+
+/** Options of the clipped policy loss, plus GRPO's KL-in-the-loss term. */
+export interface PolicyLossConfig {
+  clipLow: number;
+  clipHigh: number;
+  dualClip?: number;
+  /** GRPO (Shao et al. 2024, Eq. 3): beta * KL(pi || pi_ref) added to the loss instead of the reward; 0 = off. */
+  klCoef?: number;
+  klEstimator?: KlEstimator;
+}
+
+/** Means over the plan's minibatches. */
+export interface PolicyTrainStats {
+  policyLoss: number;
+  clipFraction: number;
+  approxKl: number;
+  entropy: number;
+  gradNorm: number;
+  /** Mean in-loss KL to the reference (GRPO only). */
+  klToReference?: number;
+}
+
+/** Per-pair summed log-probs of a batch of preference pairs under the reference model. */
+export interface PairLogProbs {
+  /** (B) sum of log pi_ref over each chosen completion's tokens */
+  chosen: Float32Array;
+  /** (B) same for the rejected completions */
+  rejected: Float32Array;
+}
+
+export class PolicyRole extends ModelRole {
+  private readonly task: Task;
+
+  constructor(init: PolicyRoleInit) {
+    super(init);
+    this.task = createTask(init.task);
+  }
+
+  // ------------------------------------------------------------------------------ PPO / GRPO
+
+  /** Clipped policy-gradient updates over the plan's minibatches (Schulman et al. 2017, Eq. 7). */
+  async trainPolicy(batchRef: ObjectRef<ExperienceBatch>, plan: MinibatchPlan, options: PolicyLossConfig): Promise<PolicyTrainStats> {
+    const experience = await batchRef.get();
+    if (!experience.advantages || (options.klCoef && !experience.referenceLogProbs)) {
+      throw new PosttrainError('EXPERIENCE_INCOMPLETE', 'trainPolicy needs experience with advantages (and reference log-probs when klCoef > 0)');
+    }
+    const totals = { policyLoss: 0, clipFraction: 0, approxKl: 0, entropy: 0, gradNorm: 0, klToReference: 0 };
+    let count = 0;
+    for (const rows of minibatches(plan)) {
+      const mine = rankRows(rows, this.init.rank, this.init.worldSize);
+      const share = tokensOf(experience, mine) / Math.max(tokensOf(experience, rows), 1);
+      const minibatch = selectExperienceRows(experience, Array.from(mine));
+      const { batchSize, responseLength } = minibatch;
+      const step = await this.trainStep(share, () => {
+        const shape: [number, number] = [batchSize, responseLength];
+        const mask = tf.tensor2d(minibatch.actionMask, shape);
+        const { logProbs, entropy } = actionLogProbsWithEntropy(this.model, minibatch);
+        const clipped = ppoPolicyLoss(logProbs, tf.tensor2d(minibatch.logProbs, shape), tf.tensor2d(minibatch.advantages!, shape), mask, options);
+        const metrics: Record<string, tf.Tensor> = { clipFraction: clipped.clipFraction, approxKl: clipped.approxKl, entropy: maskedMean(entropy, mask) };
+        let loss = clipped.loss;
+        if (options.klCoef) {
+          const kl = maskedMean(klPenalty(logProbs, tf.tensor2d(minibatch.referenceLogProbs!, shape), options.klEstimator ?? 'k3'), mask) as tf.Scalar;
+          metrics.klToReference = kl;
+          loss = tf.add(loss, tf.mul(kl, options.klCoef));
+        }
+        metrics.policyLoss = clipped.loss;
+        return { loss, metrics };
+      });
+      for (const key of Object.keys(totals) as (keyof typeof totals)[]) totals[key] += key === 'gradNorm' ? step.gradNorm : step.metrics[key] ?? 0;
+      count += 1;
+      await yieldToEventLoop();
+    }
+    const mean = (value: number) => value / Math.max(count, 1);
+    return {
+      policyLoss: mean(totals.policyLoss),
+      clipFraction: mean(totals.clipFraction),
+      approxKl: mean(totals.approxKl),
+      entropy: mean(totals.entropy),
+      gradNorm: mean(totals.gradNorm),
+      ...(options.klCoef ? { klToReference: mean(totals.klToReference) } : {}),
+    };
+  }
+
+  // ------------------------------------------------------------------------------ SFT
+
+  /** One supervised step on SFT examples `indices` (this rank trains its share). Radford et al. 2018, Eq. 1. */
+  async trainSft(indices: Int32Array): Promise<{ loss: number; gradNorm: number }> {
+    const all = shiftBatch(sequenceBatch(this.task.tokenizer, Array.from(indices, (index) => this.task.sftExample(index))));
+    const mine = rankRows(indices, this.init.rank, this.init.worldSize);
+    const shifted = shiftBatch(sequenceBatch(this.task.tokenizer, Array.from(mine, (index) => this.task.sftExample(index)), { length: all.inputs.length + 1 }));
+    const share = shifted.targetTokens / Math.max(all.targetTokens, 1);
+    const step = await this.trainStep(share, () => this.sftLossOf(shifted));
+    return { loss: step.loss, gradNorm: step.gradNorm };
+  }
+
+  /** Mean token NLL on SFT examples `indices`, no update (held-out loss). */
+  async evaluateSft(indices: Int32Array): Promise<{ loss: number; tokens: number }> {
+    const shifted = shiftBatch(sequenceBatch(this.task.tokenizer, Array.from(indices, (index) => this.task.sftExample(index))));
+    const loss = tf.tidy(() => this.sftLossOf(shifted));
+    const value = (await loss.data())[0]!;
+    loss.dispose();
+    return { loss: value, tokens: shifted.targetTokens };
+  }
+
+  // ------------------------------------------------------------------------------ DPO
+
+  /**
+   * One DPO step (Rafailov et al. 2023, Eq. 7) on preference pairs `indices`; `reference` holds the reference
+   * model's summed log-probs of the same pairs, in the same order.
+   */
+  async trainDpo(
+    indices: Int32Array,
+    reference: ObjectRef<PairLogProbs>,
+    options: DpoLossOptions & { labelNoise: number },
+  ): Promise<{ loss: number; accuracy: number; chosenReward: number; rejectedReward: number; gradNorm: number }> {
+    const task = this.preferenceTask();
+    const referenceLogProbs = await reference.get();
+    const mine = rankRows(indices, this.init.rank, this.init.worldSize);
+    const offset = Math.floor((indices.length * this.init.rank) / this.init.worldSize);
+    const pairs = Array.from(mine, (index) => task.preferencePair(index, { labelNoise: options.labelNoise }));
+    const batch = preferenceBatch(task.tokenizer, pairs);
+    const chosen = shiftBatch(batch.chosen);
+    const rejected = shiftBatch(batch.rejected);
+    const pick = (values: Float32Array) => tf.tensor1d(values.subarray(offset, offset + mine.length));
+    const share = mine.length / indices.length;
+    const step = await this.trainStep(share, () => {
+      const result = dpoLoss(
+        completionLogProbSums(this.model, chosen),
+        completionLogProbSums(this.model, rejected),
+        pick(referenceLogProbs.chosen),
+        pick(referenceLogProbs.rejected),
+        options,
+      );
+      return {
+        loss: result.loss,
+        metrics: {
+          accuracy: tf.mean(tf.cast(tf.greater(result.chosenRewards, result.rejectedRewards), 'float32')),
+          chosenReward: tf.mean(result.chosenRewards),
+          rejectedReward: tf.mean(result.rejectedRewards),
+        },
+      };
+    });
+    return {
+      loss: step.loss,
+      accuracy: step.metrics.accuracy ?? 0,
+      chosenReward: step.metrics.chosenReward ?? 0,
+      rejectedReward: step.metrics.rejectedReward ?? 0,
+      gradNorm: step.gradNorm,
+    };
+  }
+
+  private sftLossOf(shifted: ReturnType<typeof shiftBatch>): tf.Scalar {
+    const { batchSize, length } = shifted.inputs;
+    return sftLoss(
+      this.model.logits(shifted.inputs),
+      tf.tensor2d(shifted.targets, [batchSize, length], 'int32'),
+      tf.tensor2d(shifted.targetMask, [batchSize, length]),
+    );
+  }
+
+  private preferenceTask(): PreferenceTask {
+    if (!isPreferenceTask(this.task)) {
+      throw new PosttrainError('TASK_NOT_PREFERENCE', `task ${this.task.name} has no preference pairs; DPO needs a preference task (e.g. sentiment)`, { path: 'task.name' });
+    }
+    return this.task;
+  }
+}
+
+/** Real action tokens in the given rows. */
+export function tokensOf(experience: ExperienceBatch, rows: Int32Array): number {
+  const width = experience.responseLength;
+  let total = 0;
+  for (const row of rows) for (let t = 0; t < width; t++) total += experience.actionMask[row * width + t]!;
+  return total;
+}

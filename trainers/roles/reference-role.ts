@@ -1,0 +1,55 @@
+/**
+ * The reference policy: a frozen copy of the policy's starting point (the SFT model). It scores what the policy
+ * generated so the KL penalty can keep the policy near it, and scores preference pairs for DPO.
+ */
+import { createTask, isPreferenceTask, preferenceBatch, type Task, type TaskConfig } from '../../models/tasks/index.ts';
+import { PosttrainError } from '../../runtime/errors.ts';
+import { actorContext, type ObjectRef } from '../../runtime/index.ts';
+import { completionLogProbSums, shiftBatch } from '../../rollout/completion-log-probs.ts';
+import type { ExperienceBatch } from '../../rollout/experience.ts';
+import { actionLogProbs, scoreInChunks } from '../../rollout/log-probs.ts';
+import { ModelRole, type ModelRoleInit } from './model-role.ts';
+import type { PairLogProbs } from './policy-role.ts';
+
+/** Rows scored per forward pass (bounds activation memory). */
+const SCORING_CHUNK = 64;
+
+export class ReferenceRole extends ModelRole {
+  private readonly task: Task;
+
+  constructor(init: ModelRoleInit & { task: TaskConfig }) {
+    super(init);
+    this.task = createTask(init.task);
+  }
+
+  /** (B, N) log pi_ref(a_t | s_t) of the experience's actions, owned by this role. */
+  async logProbs(experienceRef: ObjectRef<ExperienceBatch>): Promise<ObjectRef<Float32Array>> {
+    const experience = await experienceRef.get();
+    const values = await scoreInChunks(experience, SCORING_CHUNK, (chunk) => actionLogProbs(this.model, chunk));
+    return actorContext().runtime.put(values);
+  }
+
+  /** Mean over rows of sum_t (log pi_old - log pi_ref)(a_t | s_t): the sampled sequences' KL to the reference. */
+  async sequenceKl(experienceRef: ObjectRef<ExperienceBatch>): Promise<number> {
+    const experience = await experienceRef.get();
+    const reference = await scoreInChunks(experience, SCORING_CHUNK, (chunk) => actionLogProbs(this.model, chunk));
+    let total = 0;
+    for (let i = 0; i < reference.length; i++) total += (experience.logProbs[i]! - reference[i]!) * experience.actionMask[i]!;
+    return total / Math.max(experience.batchSize, 1);
+  }
+
+  /** Summed log-probs of preference pairs `indices` (labelled with `labelNoise`), owned by this role. */
+  async pairLogProbs(indices: Int32Array, labelNoise: number): Promise<ObjectRef<PairLogProbs>> {
+    if (!isPreferenceTask(this.task)) {
+      throw new PosttrainError('TASK_NOT_PREFERENCE', `task ${this.task.name} has no preference pairs`, { path: 'task.name' });
+    }
+    const task = this.task;
+    const batch = preferenceBatch(task.tokenizer, Array.from(indices, (index) => task.preferencePair(index, { labelNoise })));
+    const chosen = completionLogProbSums(this.model, shiftBatch(batch.chosen));
+    const rejected = completionLogProbSums(this.model, shiftBatch(batch.rejected));
+    const result = { chosen: (await chosen.data()) as Float32Array, rejected: (await rejected.data()) as Float32Array };
+    chosen.dispose();
+    rejected.dispose();
+    return actorContext().runtime.put(result);
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * The reward model: the SFT trunk with a scalar head read at the last real token. Frozen during PPO (it scores
+ * rollouts); trained on preference pairs by the reward-model trainer with the Bradley-Terry loss.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { rewardModelLoss } from '../../algorithms/index.ts';
+import { createTask, isPreferenceTask, preferenceBatch, type PreferenceTask, type Task, type TaskConfig } from '../../models/tasks/index.ts';
+import type { SequenceBatch as TaskSequenceBatch } from '../../models/tasks/batches.ts';
+import { PosttrainError } from '../../runtime/errors.ts';
+import { actorContext, type ObjectRef } from '../../runtime/index.ts';
+import type { ExperienceBatch } from '../../rollout/experience.ts';
+import { scoreInChunks, sequenceScores } from '../../rollout/log-probs.ts';
+import { rankRows } from './minibatch-plan.ts';
+import { ModelRole, type ModelRoleInit } from './model-role.ts';
+
+const SCORING_CHUNK = 64;
+
+export class RewardRole extends ModelRole {
+  private readonly task: Task;
+
+  constructor(init: ModelRoleInit & { task: TaskConfig }) {
+    super(init);
+    this.task = createTask(init.task);
+  }
+
+  /** (B) reward-model score r(x, y) of each experience row, owned by this role. */
+  async scores(experienceRef: ObjectRef<ExperienceBatch>): Promise<ObjectRef<Float32Array>> {
+    const experience = await experienceRef.get();
+    const values = await scoreInChunks(experience, SCORING_CHUNK, (chunk) => sequenceScores(this.model, chunk));
+    return actorContext().runtime.put(values);
+  }
+
+  /**
+   * One Bradley-Terry step (Ouyang et al. 2022, Eq. 1) on preference pairs `indices`: -log sigmoid(r_w - r_l).
+   * Accuracy is against the (possibly noisy) labels the model trains on.
+   */
+  async trainPairs(indices: Int32Array, options: { labelNoise: number; margin?: number }): Promise<{ loss: number; accuracy: number; gradNorm: number }> {
+    const task = this.preferenceTask();
+    const mine = rankRows(indices, this.init.rank, this.init.worldSize);
+    const batch = preferenceBatch(task.tokenizer, Array.from(mine, (index) => task.preferencePair(index, { labelNoise: options.labelNoise })));
+    const step = await this.trainStep(mine.length / indices.length, () => {
+      const chosen = sequenceScores(this.model, asModelBatch(batch.chosen));
+      const rejected = sequenceScores(this.model, asModelBatch(batch.rejected));
+      const result = rewardModelLoss(chosen, rejected, options.margin === undefined ? {} : { margin: options.margin });
+      return { loss: result.loss, metrics: { accuracy: result.accuracy } };
+    });
+    return { loss: step.loss, accuracy: step.metrics.accuracy ?? 0, gradNorm: step.gradNorm };
+  }
+
+  /** Share of pairs `indices` the model orders as the gold reward does (noise-free labels), no update. */
+  async evaluatePairs(indices: Int32Array): Promise<{ accuracy: number }> {
+    const task = this.preferenceTask();
+    const pairs = Array.from(indices, (index) => task.preferencePair(index, { labelNoise: 0 }));
+    const batch = preferenceBatch(task.tokenizer, pairs);
+    const chosen = sequenceScores(this.model, asModelBatch(batch.chosen));
+    const rejected = sequenceScores(this.model, asModelBatch(batch.rejected));
+    const [chosenScores, rejectedScores] = [(await chosen.data()) as Float32Array, (await rejected.data()) as Float32Array];
+    chosen.dispose();
+    rejected.dispose();
+    let correct = 0;
+    pairs.forEach((pair, i) => {
+      const goldPrefersChosen = pair.chosenGoldReward > pair.rejectedGoldReward;
+      if (goldPrefersChosen === chosenScores[i]! > rejectedScores[i]!) correct += 1;
+    });
+    return { accuracy: correct / Math.max(pairs.length, 1) };
+  }
+
+  private preferenceTask(): PreferenceTask {
+    if (!isPreferenceTask(this.task)) {
+      throw new PosttrainError('TASK_NOT_PREFERENCE', `task ${this.task.name} has no preference pairs; a reward model needs a preference task`, { path: 'task.name' });
+    }
+    return this.task;
+  }
+}
+
+/** A right-padded task batch as the sequence-scoring layout (all of it "prompt", score at the last real token). */
+function asModelBatch(batch: TaskSequenceBatch): { batchSize: number; promptLength: number; responseLength: number; sequences: Int32Array; attentionMask: Int32Array } {
+  return { batchSize: batch.batchSize, promptLength: batch.length, responseLength: 0, sequences: batch.ids, attentionMask: batch.attentionMask };
+}

@@ -1,0 +1,164 @@
+/**
+ * The plumbing every trainer shares, kept out of the trainers so that each reads top to bottom as its algorithm:
+ * the run directory (config.json, metrics.jsonl, summary.json, TensorBoard events), the runtime (started here
+ * unless the caller brings one), logging with the run and stage on every line, progress on a terminal, step
+ * events for programmatic users, and stop requests from signals.
+ */
+import { EventEmitter } from 'node:events';
+import { join, resolve } from 'node:path';
+import {
+  createProgress,
+  createTrainingMetrics,
+  MetricsWriter,
+  Runtime,
+  rootLogger,
+  startMetricsServer,
+  type Logger,
+  type MetricsRecord,
+  type ProgressBar,
+  type RunSummary,
+} from '../runtime/index.ts';
+import type { LoggingConfig, RuntimeConfig } from './config-sections.ts';
+
+/** Events a trainer emits: `step` (one metrics record per step), `checkpoint`, `done` (the summary). */
+export interface TrainerEvents {
+  step: [MetricsRecord];
+  checkpoint: [{ step: number; uri: string }];
+  done: [RunSummary];
+}
+
+/** Options every trainer's constructor takes besides its config. */
+export interface TrainerOptions {
+  /** Use this runtime (e.g. shared by several trainers or a sweep) instead of starting one; it is not shut down. */
+  runtime?: Runtime;
+  /** Write the run here instead of `<logging.runsDirectory>/<name>`. */
+  runDirectory?: string;
+  /** Resume the metrics of this run from this step (set by checkpoint resume). */
+  resumeFromStep?: number;
+}
+
+export class RunSession {
+  readonly method: string;
+  readonly runDirectory: string;
+  readonly runtime: Runtime;
+  readonly logger: Logger;
+  readonly metrics: MetricsWriter;
+  private readonly ownsRuntime: boolean;
+  private readonly events: EventEmitter<TrainerEvents>;
+  private readonly closeMetricsServer: (() => Promise<void>) | undefined;
+  private readonly started = performance.now();
+  private stopReason: string | undefined;
+  private readonly onSignal = (signal: NodeJS.Signals) => {
+    this.stopReason = signal;
+    this.logger.warn({ signal }, 'stop requested: finishing the step, then checkpointing and exiting');
+  };
+
+  private constructor(parts: {
+    method: string;
+    runDirectory: string;
+    runtime: Runtime;
+    ownsRuntime: boolean;
+    logger: Logger;
+    metrics: MetricsWriter;
+    events: EventEmitter<TrainerEvents>;
+    closeMetricsServer?: () => Promise<void>;
+  }) {
+    this.method = parts.method;
+    this.runDirectory = parts.runDirectory;
+    this.runtime = parts.runtime;
+    this.ownsRuntime = parts.ownsRuntime;
+    this.logger = parts.logger;
+    this.metrics = parts.metrics;
+    this.events = parts.events;
+    this.closeMetricsServer = parts.closeMetricsServer;
+    process.on('SIGTERM', this.onSignal);
+    process.on('SIGINT', this.onSignal);
+  }
+
+  /** Opens the run directory, writes the resolved config and starts (or adopts) the runtime. */
+  static async open(options: {
+    method: string;
+    name: string;
+    config: unknown;
+    runtimeConfig: RuntimeConfig;
+    loggingConfig: LoggingConfig;
+    events: EventEmitter<TrainerEvents>;
+    trainerOptions: TrainerOptions;
+  }): Promise<RunSession> {
+    const { trainerOptions, runtimeConfig, loggingConfig } = options;
+    const runDirectory = resolve(trainerOptions.runDirectory ?? join(loggingConfig.runsDirectory, options.name));
+    const logger = rootLogger().child({ run: options.name, stage: options.method });
+    logger.level = loggingConfig.level;
+    const runtime =
+      trainerOptions.runtime ??
+      (await Runtime.start({
+        namespace: runtimeConfig.namespace,
+        logger,
+        ...(runtimeConfig.address ? { address: runtimeConfig.address } : {}),
+        ...(runtimeConfig.nodes ? { nodes: runtimeConfig.nodes.map((node) => ({ ...node })) } : {}),
+      }));
+    const metrics = MetricsWriter.open(runDirectory, {
+      stage: options.method,
+      trainingMetrics: createTrainingMetrics(runtime.metrics, { run: options.name }),
+      ...(trainerOptions.resumeFromStep === undefined ? { overwrite: true } : { resumeFromStep: trainerOptions.resumeFromStep }),
+    });
+    metrics.writeConfig(options.config);
+    let closeMetricsServer: (() => Promise<void>) | undefined;
+    if (loggingConfig.metricsPort !== undefined) {
+      const server = await startMetricsServer({ registry: runtime.metrics, port: loggingConfig.metricsPort });
+      logger.info({ url: server.url }, 'serving Prometheus metrics');
+      closeMetricsServer = server.close;
+    }
+    return new RunSession({
+      method: options.method,
+      runDirectory,
+      runtime,
+      ownsRuntime: trainerOptions.runtime === undefined,
+      logger,
+      metrics,
+      events: options.events,
+      ...(closeMetricsServer ? { closeMetricsServer } : {}),
+    });
+  }
+
+  /** A progress bar on a terminal (silent in CI and when stderr is not a terminal). */
+  progress(name: string, total: number, enabled: boolean): ProgressBar {
+    return createProgress({ enabled: enabled && process.stderr.isTTY === true }).stage(name, total);
+  }
+
+  /** Appends a metrics line and tells step listeners. */
+  recordStep(record: MetricsRecord): void {
+    this.metrics.append(record);
+    this.events.emit('step', record);
+  }
+
+  /** Why the run should stop early (a signal or a spot notice), or undefined to go on. */
+  get stopRequested(): string | undefined {
+    return this.stopReason;
+  }
+
+  requestStop(reason: string): void {
+    this.stopReason ??= reason;
+  }
+
+  /** Seconds since the session opened. */
+  get wallSeconds(): number {
+    return (performance.now() - this.started) / 1000;
+  }
+
+  /** Writes summary.json and tells listeners. */
+  finish(summary: RunSummary): RunSummary {
+    this.metrics.writeSummary(summary);
+    this.events.emit('done', summary);
+    return summary;
+  }
+
+  /** Closes the metrics files and shuts the runtime down if this session started it. */
+  async close(): Promise<void> {
+    process.off('SIGTERM', this.onSignal);
+    process.off('SIGINT', this.onSignal);
+    this.metrics.close();
+    await this.closeMetricsServer?.();
+    if (this.ownsRuntime) await this.runtime.shutdown();
+  }
+}

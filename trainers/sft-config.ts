@@ -1,0 +1,66 @@
+/**
+ * Supervised fine-tuning: teach the model the task's demonstrations (the first stage of every recipe).
+ * Defaults: nanoGPT's small-model settings (AdamW, lr 1e-3, weight decay 0.1, grad clip 1.0), measured on the
+ * sentiment task to bring held-out loss near its floor in a few hundred steps on bench-S.
+ */
+import { z } from 'zod';
+import { parseConfig } from '../runtime/config-parse.ts';
+import {
+  checkpointSection,
+  deriveShapes,
+  loggingSection,
+  modelFileSchema,
+  modelSection,
+  runtimeSection,
+  taskSection,
+  type DerivedShapes,
+} from './config-sections.ts';
+
+const sftTrainerSection = z.strictObject({
+  /** Optimizer steps. */
+  steps: z.int().min(1).default(300),
+  /** Examples per step (split across data-parallel ranks). */
+  batchSize: z.int().min(1).default(64),
+  /** AdamW learning rate (nanoGPT's shakespeare-char: 1e-3). */
+  learningRate: z.number().positive().max(1).default(1e-3),
+  /** Decoupled weight decay on matrices (nanoGPT: 0.1). */
+  weightDecay: z.number().min(0).default(0.1),
+  /** Global gradient-norm clip (nanoGPT: 1.0). */
+  maxGradNorm: z.number().positive().default(1),
+  /** Held-out loss every N steps (0: only at the end). */
+  evalEvery: z.int().min(0).default(100),
+  /** Held-out examples per evaluation. */
+  evalExamples: z.int().min(1).default(256),
+  /** Eval prompts sampled for the gold-reward baseline at the end (0: skip). */
+  evalPrompts: z.int().min(0).default(26),
+  /** Samples per eval prompt. */
+  evalSamplesPerPrompt: z.int().min(1).default(4),
+});
+
+export const sftConfigSchema = z
+  .strictObject({
+    /** Run name: the run directory is `<logging.runsDirectory>/<name>`. */
+    name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default('sft'),
+    /** Seed of data order and fresh weights. */
+    seed: z.int().min(0).default(0),
+    task: taskSection,
+    model: modelSection.prefault({}),
+    /** Start from this model file instead of fresh weights. */
+    init: z.strictObject({ from: modelFileSchema.optional() }).prefault({}),
+    runtime: runtimeSection.prefault({}),
+    trainer: sftTrainerSection.prefault({}),
+    checkpoint: checkpointSection.prefault({}),
+    logging: loggingSection.prefault({}),
+  })
+  .transform((config, context) => {
+    const derived = deriveShapes(config, context);
+    return derived ? { ...config, derived } : (z.NEVER as never);
+  });
+
+export type SFTConfigInput = z.input<typeof sftConfigSchema>;
+export type SFTConfig = z.output<typeof sftConfigSchema> & { derived: DerivedShapes };
+
+/** Parses and checks an SFT config; throws a ConfigError listing every problem. */
+export function parseSftConfig(input: unknown, prefix = ''): SFTConfig {
+  return parseConfig(sftConfigSchema, input, prefix);
+}

@@ -1,0 +1,112 @@
+/**
+ * SFT: the policy learns the task's demonstrations with the masked next-token loss on completion tokens.
+ * Reads top to bottom: launch roles -> steps of (batch -> data-parallel update -> log) -> evaluate -> save.
+ * The output, `<run>/model.{json,bin}`, is what the reward-model, PPO, DPO and GRPO stages start from.
+ */
+import { EventEmitter } from 'node:events';
+import { modelFileLocation, saveModelFile } from '../models/model-file.ts';
+import type { RunSummary } from '../runtime/index.ts';
+import { evaluatePolicy } from './evaluation.ts';
+import { launchRoles } from './role-groups.ts';
+import { RunSession, type TrainerEvents, type TrainerOptions } from './run-session.ts';
+import { parseSftConfig, type SFTConfig, type SFTConfigInput } from './sft-config.ts';
+
+/** SFT examples used for held-out loss start here; training uses indices from 0. */
+export const HELD_OUT_OFFSET = 1_000_000_000;
+
+/**
+ * @example
+ * const summary = await new SFTTrainer({ task: { name: 'sentiment' }, trainer: { steps: 200 } }).train();
+ */
+export class SFTTrainer extends EventEmitter<TrainerEvents> {
+  readonly config: SFTConfig;
+  private readonly options: TrainerOptions;
+
+  constructor(config: SFTConfigInput, options: TrainerOptions = {}) {
+    super();
+    this.config = parseSftConfig(config);
+    this.options = options;
+  }
+
+  async train(): Promise<RunSummary> {
+    const { config } = this;
+    const session = await RunSession.open({
+      method: 'sft',
+      name: config.name,
+      config,
+      runtimeConfig: config.runtime,
+      loggingConfig: config.logging,
+      events: this,
+      trainerOptions: this.options,
+    });
+    const policyRole = config.runtime.roles.policy ?? { groupSize: 1, spares: 0 };
+    const roles = await launchRoles(
+      session.runtime,
+      [
+        {
+          name: 'policy',
+          kind: 'policy',
+          size: policyRole.groupSize,
+          ...(policyRole.resources ? { resources: policyRole.resources } : {}),
+          init: (rank) => ({
+            role: 'policy',
+            rank,
+            worldSize: policyRole.groupSize,
+            model: config.derived.gpt,
+            head: 'language',
+            weights: config.init.from ? { file: modelFileLocation(config.init.from), seed: config.model.initSeed } : { seed: config.model.initSeed },
+            optimizer: { learningRate: config.trainer.learningRate, weightDecay: config.trainer.weightDecay, maxGradNorm: config.trainer.maxGradNorm },
+            task: config.task as never,
+          }),
+        },
+        {
+          name: 'rollout',
+          kind: 'rollout',
+          size: 1,
+          init: (rank) => ({ role: 'rollout', rank, model: config.derived.gpt, task: config.task as never, sampling: { temperature: 1 }, seed: config.seed }),
+        },
+      ],
+      config.runtime,
+      session.logger,
+    );
+    const policy = roles.group('policy', 'policy');
+    const rollout = roles.group('rollout', 'rollout');
+    try {
+      // ---- the loop: one data-parallel step per batch of demonstrations
+      const { steps, batchSize, evalEvery, evalExamples } = config.trainer;
+      const heldOut = Int32Array.from({ length: evalExamples }, (_, i) => HELD_OUT_OFFSET + i);
+      const bar = session.progress('sft', steps, config.logging.progress);
+      let heldOutLoss = Number.NaN;
+      for (let step = 1; step <= steps && !session.stopRequested; step++) {
+        const started = performance.now();
+        const indices = Int32Array.from({ length: batchSize }, (_, i) => (step - 1) * batchSize + i + config.seed * HELD_OUT_OFFSET / 1000);
+        const ranks = await policy.callAll('trainSft', indices);
+        const loss = ranks.reduce((sum, rank) => sum + rank.loss, 0);
+        const record: Record<string, number> = { loss, gradNorm: ranks[0]!.gradNorm };
+        if ((evalEvery > 0 && step % evalEvery === 0) || step === steps) {
+          heldOutLoss = (await policy.callRank(0, 'evaluateSft', heldOut)).loss;
+          record.heldOutLoss = heldOutLoss;
+        }
+        session.recordStep({ step, ...record, phaseSeconds: { train: (performance.now() - started) / 1000 } });
+        bar.tick(1, { loss: loss.toFixed(3) });
+      }
+      bar.done();
+
+      // ---- evaluate the gold reward of samples (the baseline later stages are measured against), save the model
+      const evaluation = config.trainer.evalPrompts > 0 ? await evaluatePolicy({ policy, rollout }, { prompts: config.trainer.evalPrompts, samplesPerPrompt: config.trainer.evalSamplesPerPrompt }) : undefined;
+      const exported = await policy.callRank(0, 'exportModel');
+      saveModelFile(session.runDirectory, 'model', { ...exported, metadata: { stage: 'sft', run: config.name, task: config.task, heldOutLoss } });
+      return session.finish({
+        method: 'sft',
+        steps: config.trainer.steps,
+        finalHeldOutLoss: heldOutLoss,
+        ...(evaluation ? { finalGoldReward: evaluation.goldReward } : {}),
+        wallSeconds: session.wallSeconds,
+        model: `${session.runDirectory}/model`,
+      });
+    } finally {
+      await roles.destroy();
+      await session.close();
+    }
+  }
+}
