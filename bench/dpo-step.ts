@@ -3,8 +3,8 @@
  *
  * One DPO step of bench-S exactly as `shared/peers/torch_rlhf_step.py` defines it: 32 (chosen, rejected) pairs of
  * 48 random tokens, log-probs summed over the positions after the 16-token prompt, reference log-probs without
- * gradient, sigmoid loss with beta 0.1, one Adam update (lr 1e-6). One warm-up step, then the median of
- * `--iters`; the peer runs afterwards in the same invocation.
+ * gradient, sigmoid loss with beta 0.1, one Adam update (lr 1e-6). One warm-up step, then `--iters` steps before
+ * and `--iters` after the peer (same invocation); the JSON carries the median, the peer's figure and ours/peer.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { dpoLoss } from '../algorithms/index.ts';
@@ -26,18 +26,29 @@ export async function main(args: string[]): Promise<void> {
   const rng = new Rng(0);
 
   await dpoStep(policy, reference, optimizer, rng); // warm-up
-  const seconds: number[] = [];
-  for (let i = 0; i < iterations; i++) {
-    const start = performance.now();
-    await dpoStep(policy, reference, optimizer, rng);
-    seconds.push((performance.now() - start) / 1000);
-  }
-  const stepSeconds = median(seconds);
-  const ours = { dpo_pairs_per_s: Math.round((PAIRS / stepSeconds) * 10) / 10, dpo_step_seconds: Math.round(stepSeconds * 10000) / 10000 };
-
+  const runSteps = async () => {
+    const seconds: number[] = [];
+    for (let i = 0; i < iterations; i++) {
+      const start = performance.now();
+      await dpoStep(policy, reference, optimizer, rng);
+      seconds.push((performance.now() - start) / 1000);
+    }
+    return seconds;
+  };
+  // Ours runs before AND after the peer so that load on the shared machine affects both sides alike.
+  const before = await runSteps();
   const loadDuringOurs = loadAverage();
   const unavailable = flags['no-peer'] ? 'skipped (--no-peer)' : pythonPeerUnavailable('torch_rlhf_step.py', ['torch']);
   const peer = unavailable ? undefined : await runPythonPeer('torch_rlhf_step.py', ['--threads', '2', '--iters', String(iterations)]);
+  const loadDuringPeer = loadAverage();
+  const after = peer ? await runSteps() : [];
+  const stepSeconds = median([...before, ...after]);
+  const pairsPerSecond = (seconds: number[]) => Math.round((PAIRS / median(seconds)) * 10) / 10;
+  const ours = {
+    dpo_pairs_per_s: Math.round((PAIRS / stepSeconds) * 10) / 10,
+    dpo_step_seconds: Math.round(stepSeconds * 10000) / 10000,
+    ours_before_and_after_peer: { before: pairsPerSecond(before), after: after.length ? pairsPerSecond(after) : null },
+  };
   process.stdout.write(
     `${JSON.stringify({
       bench: 'dpo-step',
@@ -52,8 +63,8 @@ export async function main(args: string[]): Promise<void> {
       ratio: { dpo_pairs_per_s: ratio(ours.dpo_pairs_per_s, peer?.dpo_pairs_per_s as number | undefined) },
       machine: machineInfo(),
       // 1-minute load average after our run and after the peer's: the machine may be shared; a gap between them skews the ratio.
-      load_average: { after_ours: loadDuringOurs, after_peer: peer ? loadAverage() : null },
-      note: 'median after one warm-up step; the machine may be shared, compare figures from the same run only',
+      load_average: { after_ours: loadDuringOurs, after_peer: peer ? loadDuringPeer : null },
+      note: 'median after one warm-up step, ours measured before and after the peer; the machine may be shared, compare figures from the same run only',
     })}\n`,
   );
 }

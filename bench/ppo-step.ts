@@ -5,8 +5,9 @@
  * backend with our model, generation and algorithms: 64 prompts of 16 random tokens, 32 sampled tokens each (KV
  * cache) -> reference log-probs, reward scores, values -> per-token reward -0.05 * k1 + score at the end -> GAE
  * (gamma 1, lambda 0.95) -> whitened advantages -> 4 epochs x 4 minibatches of policy + value Adam updates (clip
- * 0.2, value clip 0.2). One warm-up iteration, then the median of `--iters`. The peer runs afterwards in the same
- * invocation (when python3 can import torch) and the JSON carries both figures and ours/peer.
+ * 0.2, value clip 0.2). One warm-up iteration, then `--iters` iterations before and `--iters` after the peer
+ * (which runs in the same invocation when python3 can import torch); the JSON carries the medians, the peer's
+ * figures and ours/peer.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { gae, klShapedRewards, ppoPolicyLoss, valueLoss, whiten } from '../algorithms/index.ts';
@@ -49,20 +50,30 @@ export async function main(args: string[]): Promise<void> {
   };
 
   await ppoIteration(roles); // warm-up
-  const times: Record<Phase, number[]> = { generate: [], score: [], advantages: [], train: [], total: [] };
-  for (let i = 0; i < iterations; i++) {
-    const phases = await ppoIteration(roles);
-    for (const phase of PHASES) times[phase].push(phases[phase]);
-  }
-  const phaseSeconds = Object.fromEntries(PHASES.map((phase) => [phase, round(median(times[phase]), 4)])) as Record<Phase, number>;
-  const ours = {
-    ppo_generated_tokens_per_s: round((BATCH * GENERATED) / phaseSeconds.total, 1),
-    ppo_phase_seconds: phaseSeconds,
+  const runIterations = async () => {
+    const times: Record<Phase, number[]> = { generate: [], score: [], advantages: [], train: [], total: [] };
+    for (let i = 0; i < iterations; i++) {
+      const phases = await ppoIteration(roles);
+      for (const phase of PHASES) times[phase].push(phases[phase]);
+    }
+    return times;
   };
-
+  // Ours runs before AND after the peer, so that load that comes and goes on the shared machine during the
+  // comparison affects both sides alike; the figures are medians over both runs.
+  const before = await runIterations();
   const loadDuringOurs = loadAverage();
   const unavailable = flags['no-peer'] ? 'skipped (--no-peer)' : pythonPeerUnavailable('torch_rlhf_step.py', ['torch']);
   const peer = unavailable ? undefined : await runPythonPeer('torch_rlhf_step.py', ['--threads', '2', '--iters', String(iterations)]);
+  const loadDuringPeer = loadAverage();
+  const after = peer ? await runIterations() : undefined;
+  const all = (phase: Phase) => [...before[phase], ...(after?.[phase] ?? [])];
+  const phaseSeconds = Object.fromEntries(PHASES.map((phase) => [phase, round(median(all(phase)), 4)])) as Record<Phase, number>;
+  const throughput = (totals: number[]) => round((BATCH * GENERATED) / median(totals), 1);
+  const ours = {
+    ppo_generated_tokens_per_s: round((BATCH * GENERATED) / phaseSeconds.total, 1),
+    ppo_phase_seconds: phaseSeconds,
+    ours_before_and_after_peer: { before: throughput(before.total), after: after ? throughput(after.total) : null },
+  };
   const peerPhases = peer?.ppo_phase_seconds as Record<Phase, number> | undefined;
   process.stdout.write(
     `${JSON.stringify({
@@ -82,8 +93,8 @@ export async function main(args: string[]): Promise<void> {
       },
       machine: machineInfo(),
       // 1-minute load average after our run and after the peer's: the machine may be shared; a gap between them skews the ratio.
-      load_average: { after_ours: loadDuringOurs, after_peer: peer ? loadAverage() : null },
-      note: 'medians after one warm-up iteration; the machine may be shared, compare figures from the same run only',
+      load_average: { after_ours: loadDuringOurs, after_peer: peer ? loadDuringPeer : null },
+      note: 'medians after one warm-up iteration, ours measured before and after the peer; the machine may be shared, compare figures from the same run only',
     })}\n`,
   );
 }

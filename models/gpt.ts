@@ -165,13 +165,9 @@ export class GPT {
     return this.step({ tokens, batchSize: cache.batchSize, length: 1, attentionMask: mask }, cache);
   }
 
+  /** Runs new tokens through the cache; the head output of each row's last new slot, (B, headWidth). */
   private step(batch: TokenBatch, cache: KVCache): tf.Tensor2D {
-    const { batchSize, length } = batch;
-    const result = tf.tidy(() => {
-      const hidden = this.hiddenStates(batch, cache, length - 1);
-      return tf.reshape(this.applyHead(hidden), [batchSize, -1]) as tf.Tensor2D;
-    });
-    return result;
+    return tf.tidy(() => tf.reshape(this.applyHead(this.hiddenStates(batch, cache, batch.length - 1)), [batch.batchSize, -1]) as tf.Tensor2D);
   }
 
   /** (B, T', D) final-LayerNorm hidden states for positions startPosition.. of the new tokens. */
@@ -186,13 +182,16 @@ export class GPT {
     if (past + length > (cache?.capacity ?? contextLength) || past + length > contextLength) {
       throw new PosttrainError('INPUT_TOO_LONG', `sequence of ${past + length} tokens exceeds the context length ${contextLength}`, { path: 'batch.length' });
     }
-    const positions = cache ? cache.appendMask(mask, length) : positionIds(mask, batchSize, length);
     for (let i = 0; i < tokens.length; i++) {
       const token = tokens[i]!;
       if (token < 0 || token >= vocabSize || !Number.isInteger(token)) {
         throw new PosttrainError('INPUT_TOKEN', `token id ${token} at index ${i} is outside the vocabulary [0, ${vocabSize})`, { path: 'batch.tokens' });
       }
     }
+    if (mask.length !== batchSize * length) {
+      throw new PosttrainError('INPUT_SHAPE', `attentionMask has ${mask.length} entries, expected batchSize*length = ${batchSize}*${length}`, { path: 'batch.attentionMask' });
+    }
+    const positions = cache ? cache.appendMask(mask, length) : positionIds(mask, batchSize, length);
     const keyCount = past + length;
     const keyStride = cache ? cache.capacity : length;
     const keyMaskSource = cache ? cache.keyMask : mask;
