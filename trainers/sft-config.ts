@@ -41,7 +41,7 @@ export const sftConfigSchema = z
   .strictObject({
     /** Run name: the run directory is `<logging.runsDirectory>/<name>`. */
     name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default('sft'),
-    /** Seed of data order and fresh weights. */
+    /** Seed of the data stream: seed s trains on examples from index s * 10^7 on. */
     seed: z.int().min(0).default(0),
     task: taskSection,
     model: modelSection.prefault({}),

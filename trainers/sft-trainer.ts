@@ -4,15 +4,18 @@
  * The output, `<run>/model.{json,bin}`, is what the reward-model, PPO, DPO and GRPO stages start from.
  */
 import { EventEmitter } from 'node:events';
-import { modelFileLocation, saveModelFile } from '../models/model-file.ts';
+import { saveModelFile } from '../models/model-file.ts';
 import type { RunSummary } from '../runtime/index.ts';
 import { evaluatePolicy } from './evaluation.ts';
 import { launchRoles } from './role-groups.ts';
+import { modelRole, rolloutRole, weightsFrom } from './role-requests.ts';
 import { RunSession, type TrainerEvents, type TrainerOptions } from './run-session.ts';
 import { parseSftConfig, type SFTConfig, type SFTConfigInput } from './sft-config.ts';
 
 /** SFT examples used for held-out loss start here; training uses indices from 0. */
 export const HELD_OUT_OFFSET = 1_000_000_000;
+/** Each seed reads its own stretch of the example stream: seed s starts at s * 10^7. */
+export const DATA_STREAM_STRIDE = 10_000_000;
 
 /**
  * @example
@@ -39,32 +42,17 @@ export class SFTTrainer extends EventEmitter<TrainerEvents> {
       events: this,
       trainerOptions: this.options,
     });
-    const policyRole = config.runtime.roles.policy ?? { groupSize: 1, spares: 0 };
     const roles = await launchRoles(
       session.runtime,
       [
-        {
+        modelRole(config, {
           name: 'policy',
           kind: 'policy',
-          size: policyRole.groupSize,
-          ...(policyRole.resources ? { resources: policyRole.resources } : {}),
-          init: (rank) => ({
-            role: 'policy',
-            rank,
-            worldSize: policyRole.groupSize,
-            model: config.derived.gpt,
-            head: 'language',
-            weights: config.init.from ? { file: modelFileLocation(config.init.from), seed: config.model.initSeed } : { seed: config.model.initSeed },
-            optimizer: { learningRate: config.trainer.learningRate, weightDecay: config.trainer.weightDecay, maxGradNorm: config.trainer.maxGradNorm },
-            task: config.task as never,
-          }),
-        },
-        {
-          name: 'rollout',
-          kind: 'rollout',
-          size: 1,
-          init: (rank) => ({ role: 'rollout', rank, model: config.derived.gpt, task: config.task as never, sampling: { temperature: 1 }, seed: config.seed }),
-        },
+          head: 'language',
+          weights: weightsFrom(config, config.init.from),
+          optimizer: { learningRate: config.trainer.learningRate, weightDecay: config.trainer.weightDecay, maxGradNorm: config.trainer.maxGradNorm },
+        }),
+        { ...rolloutRole(config, { temperature: 1 }), size: 1 },
       ],
       config.runtime,
       session.logger,
@@ -77,9 +65,10 @@ export class SFTTrainer extends EventEmitter<TrainerEvents> {
       const heldOut = Int32Array.from({ length: evalExamples }, (_, i) => HELD_OUT_OFFSET + i);
       const bar = session.progress('sft', steps, config.logging.progress);
       let heldOutLoss = Number.NaN;
+      const dataOffset = config.seed * DATA_STREAM_STRIDE;
       for (let step = 1; step <= steps && !session.stopRequested; step++) {
         const started = performance.now();
-        const indices = Int32Array.from({ length: batchSize }, (_, i) => (step - 1) * batchSize + i + config.seed * HELD_OUT_OFFSET / 1000);
+        const indices = Int32Array.from({ length: batchSize }, (_, i) => dataOffset + (step - 1) * batchSize + i);
         const ranks = await policy.callAll('trainSft', indices);
         const loss = ranks.reduce((sum, rank) => sum + rank.loss, 0);
         const record: Record<string, number> = { loss, gradNorm: ranks[0]!.gradNorm };

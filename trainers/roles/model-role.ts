@@ -16,6 +16,7 @@ import type { GPTConfig } from '../../models/gpt-config.ts';
 import { GPT, type HeadKind } from '../../models/gpt.ts';
 import { loadModelFile, transplantParameters } from '../../models/model-file.ts';
 import { checksum } from '../../models/flat-parameters.ts';
+import { engineChoice } from '../../models/engine.ts';
 import { PosttrainError } from '../../runtime/errors.ts';
 
 /** Where a role's first weights come from. */
@@ -150,6 +151,11 @@ export class ModelRole {
   /** The model's header fields and current weights, for writing a stage's output model file. */
   async exportModel(): Promise<{ config: GPTConfig; head: HeadKind; weights: Float32Array; manifest: GPT['parameters']['manifest'] }> {
     return { config: this.model.config, head: this.model.head, weights: this.model.parameters.data.slice(), manifest: this.model.parameters.manifest };
+  }
+
+  /** The tensor backend this role computes on (`wasm`, `cpu`, `tensorflow`, ...). */
+  async engineName(): Promise<string | undefined> {
+    return engineChoice()?.backend;
   }
 
   async dispose(): Promise<void> {

@@ -1,0 +1,135 @@
+/**
+ * PPO with four roles (policy, reference, reward model, value model), as in Ziegler et al. 2019 and InstructGPT.
+ * Defaults follow the anchors (OpenRLHF / TRL / the peer benchmark) unless a comment says they were measured:
+ * clip 0.2, value clip 0.2, gamma 1, lambda 0.95, k1 KL in the reward at 0.05, 4 epochs x 4 minibatches.
+ */
+import { z } from 'zod';
+import { parseConfig } from '../runtime/config-parse.ts';
+import {
+  checkpointSection,
+  deriveShapes,
+  loggingSection,
+  modelFileSchema,
+  modelSection,
+  requireThat,
+  runtimeSection,
+  taskSection,
+  type DerivedShapes,
+} from './config-sections.ts';
+
+// ------------------------------------------------------------------------------------------------ rollout
+
+const rolloutSection = z.strictObject({
+  /** Prompts per PPO iteration (the peer benchmark: 64). */
+  batchSize: z.int().min(1).default(64),
+  /** Sampling temperature (1 = the policy as trained; PPO's log-probs are at temperature 1). */
+  temperature: z.number().positive().max(10).default(1),
+  /** Keep only the k most likely tokens (0 = off). */
+  topK: z.int().min(0).default(0),
+  /** Nucleus sampling mass (1 = off). */
+  topP: z.number().gt(0).max(1).default(1),
+});
+
+// ------------------------------------------------------------------------------------------------ algorithm
+
+const adaptiveKlSection = z.strictObject({
+  /** Target KL per sequence (Ziegler et al. 2019 used 6 nats on their task; scale to yours). */
+  target: z.number().positive(),
+  /** Horizon in samples over which the coefficient adapts (Ziegler et al.: 10,000). */
+  horizon: z.number().positive().default(10_000),
+});
+
+const ppoAlgoSection = z.strictObject({
+  /** PPO ratio clip epsilon (Schulman et al. 2017: 0.2). */
+  clipRange: z.number().gt(0).lt(1).default(0.2),
+  /** Upper clip when asymmetric ("clip-higher", DAPO); default = clipRange. */
+  clipRangeHigh: z.number().gt(0).optional(),
+  /** Dual-clip bound c > 1 for negative advantages (Ye et al. 2020); omit for none. */
+  dualClip: z.number().gt(1).optional(),
+  /** Value-prediction clip around the old values (OpenAI baselines PPO2: 0.2); 0 = unclipped. */
+  valueClipRange: z.number().min(0).default(0.2),
+  /** Discount (1 for episodic text generation). */
+  gamma: z.number().min(0).max(1).default(1),
+  /** GAE lambda (0.95 as OpenRLHF/TRL). */
+  lambda: z.number().min(0).max(1).default(0.95),
+  /** KL coefficient beta of the per-token reward -beta * KL (0.05 as the peer and TRL's init_kl_coef). */
+  klCoef: z.number().min(0).default(0.05),
+  /** KL estimator in the reward (k1 = log ratio, as Ziegler et al.). */
+  klEstimator: z.enum(['k1', 'k2', 'k3']).default('k1'),
+  /** Adapt beta towards a target KL (Ziegler et al. 2019, Eq. 3); null = fixed beta. */
+  adaptiveKl: adaptiveKlSection.nullable().default(null),
+  /** Whiten advantages over the batch. */
+  whitenAdvantages: z.boolean().default(true),
+  /** Passes over each batch. */
+  epochs: z.int().min(1).max(64).default(4),
+  /** Minibatches per epoch; must divide rollout.batchSize. */
+  minibatches: z.int().min(1).default(4),
+});
+
+// ------------------------------------------------------------------------------------------------ trainer
+
+const ppoTrainerSection = z.strictObject({
+  /** PPO iterations (rollout + update). */
+  steps: z.int().min(1).default(100),
+  /** Policy Adam learning rate (the peer: 1e-5 at bench-S scale; the recipes set what they measured). */
+  learningRate: z.number().positive().max(1).default(1e-5),
+  /** Value-model learning rate (default: the policy's). */
+  valueLearningRate: z.number().positive().max(1).optional(),
+  weightDecay: z.number().min(0).default(0),
+  maxGradNorm: z.number().positive().default(1),
+  /** Gold reward and KL on held-out prompts every N steps (0: only before and after training). */
+  evalEvery: z.int().min(0).default(25),
+  evalPrompts: z.int().min(1).default(26),
+  evalSamplesPerPrompt: z.int().min(1).default(4),
+});
+
+// ------------------------------------------------------------------------------------------------ config
+
+export const ppoConfigSchema = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default('ppo'),
+    /** Seed of prompts order, minibatch order and sampling. */
+    seed: z.int().min(0).default(0),
+    task: taskSection,
+    model: modelSection.prefault({}),
+    /** Where each role's first weights come from (model files of earlier stages). */
+    init: z
+      .strictObject({
+        /** The SFT model the policy starts from. */
+        policy: modelFileSchema,
+        /** The frozen reference (default: the policy's start). */
+        reference: modelFileSchema.optional(),
+        /** The trained reward model. */
+        reward: modelFileSchema,
+        /** The value model's start (default: the reward model, as InstructGPT). */
+        value: modelFileSchema.optional(),
+      }),
+    runtime: runtimeSection.prefault({}),
+    rollout: rolloutSection.prefault({}),
+    algo: ppoAlgoSection.prefault({}),
+    trainer: ppoTrainerSection.prefault({}),
+    checkpoint: checkpointSection.prefault({}),
+    logging: loggingSection.prefault({}),
+  })
+  .transform((config, context) => {
+    const derived = deriveShapes(config, context);
+    const { rollout, algo, runtime } = config;
+    const minibatchSize = rollout.batchSize / algo.minibatches;
+    if (requireThat(context, Number.isInteger(minibatchSize), ['algo', 'minibatches'], `rollout.batchSize (${rollout.batchSize}) must be divisible by algo.minibatches (${algo.minibatches})`)) {
+      for (const role of ['policy', 'value'] as const) {
+        const ranks = runtime.roles[role]?.groupSize ?? 1;
+        requireThat(context, minibatchSize >= ranks, ['runtime', 'roles', role, 'groupSize'], `each minibatch (${minibatchSize} rows) needs at least one row per ${role} rank (${ranks})`);
+      }
+    }
+    const rolloutRanks = runtime.roles.rollout?.groupSize ?? runtime.roles.policy?.groupSize ?? 1;
+    requireThat(context, rollout.batchSize >= rolloutRanks, ['rollout', 'batchSize'], `rollout.batchSize (${rollout.batchSize}) must give every rollout worker (${rolloutRanks}) a prompt`);
+    if (!derived) return z.NEVER as never;
+    return { ...config, derived: { ...derived, minibatchSize } };
+  });
+
+export type PPOConfigInput = z.input<typeof ppoConfigSchema>;
+export type PPOConfig = z.output<typeof ppoConfigSchema> & { derived: DerivedShapes & { minibatchSize: number } };
+
+export function parsePpoConfig(input: unknown, prefix = ''): PPOConfig {
+  return parseConfig(ppoConfigSchema, input, prefix);
+}

@@ -1,0 +1,208 @@
+/**
+ * PPO (Schulman et al. 2017) for language models with a learned reward and a KL penalty to the reference
+ * (Ziegler et al. 2019; Ouyang et al. 2022). Four model roles and rollout workers run as actor groups; the driver
+ * passes refs and reads a few numbers per step (ARCHITECTURE.md section 3).
+ *
+ * One iteration, top to bottom:
+ *   sync weights -> rollout -> score (reference, reward, value in parallel) -> advantages (on the value role)
+ *   -> epochs x minibatches of policy and value updates (data-parallel) -> log -> evaluate -> checkpoint
+ */
+import { EventEmitter } from 'node:events';
+import { AdaptiveKlController, FixedKlController } from '../algorithms/index.ts';
+import { Rng } from '../models/rng.ts';
+import type { ObjectRef, RunSummary } from '../runtime/index.ts';
+import type { RolloutResult } from '../rollout/rollout-worker.ts';
+import { evaluatePolicy, splitRows, syncRolloutWeights } from './evaluation.ts';
+import { parsePpoConfig, type PPOConfig, type PPOConfigInput } from './ppo-config.ts';
+import { launchRoles, type RoleGroup, type RoleSet } from './role-groups.ts';
+import { modelRole, rolloutRole, weightsFrom } from './role-requests.ts';
+import { drawMinibatchPlan } from './roles/minibatch-plan.ts';
+import type { ScoredShard } from './roles/value-role.ts';
+import { RunSession, type TrainerEvents, type TrainerOptions } from './run-session.ts';
+import { DATA_STREAM_STRIDE } from './sft-trainer.ts';
+import { sumOverRanks } from './rank-stats.ts';
+
+/**
+ * @example
+ * const trainer = new PPOTrainer({ task: { name: 'sentiment' }, init: { policy: 'runs/demo/sft/model', reward: 'runs/demo/reward/model' } });
+ * trainer.on('step', (metrics) => console.log(metrics.step, metrics.goldReward));
+ * const summary = await trainer.train();
+ */
+export class PPOTrainer extends EventEmitter<TrainerEvents> {
+  readonly config: PPOConfig;
+  private readonly options: TrainerOptions;
+
+  constructor(config: PPOConfigInput, options: TrainerOptions = {}) {
+    super();
+    this.config = parsePpoConfig(config);
+    this.options = options;
+  }
+
+  async train(): Promise<RunSummary> {
+    const { config } = this;
+    const session = await RunSession.open({ method: 'ppo', name: config.name, config, runtimeConfig: config.runtime, loggingConfig: config.logging, events: this, trainerOptions: this.options });
+    let roles: RoleSet | undefined;
+    try {
+      roles = await launchRoles(session.runtime, this.roleRequests(), config.runtime, session.logger);
+      return await this.loop(session, roles);
+    } finally {
+      await roles?.destroy();
+      await session.close();
+    }
+  }
+
+  private roleRequests() {
+    const { config } = this;
+    const { trainer } = config;
+    const optimizer = (learningRate: number) => ({ learningRate, weightDecay: trainer.weightDecay, maxGradNorm: trainer.maxGradNorm });
+    return [
+      modelRole(config, { name: 'policy', kind: 'policy', head: 'language', weights: weightsFrom(config, config.init.policy), optimizer: optimizer(trainer.learningRate) }),
+      modelRole(config, { name: 'reference', kind: 'reference', head: 'language', weights: weightsFrom(config, config.init.reference ?? config.init.policy) }),
+      modelRole(config, { name: 'reward', kind: 'reward', head: 'reward', weights: weightsFrom(config, config.init.reward) }),
+      modelRole(config, {
+        name: 'value',
+        kind: 'value',
+        head: 'value',
+        weights: weightsFrom(config, config.init.value ?? config.init.reward),
+        optimizer: optimizer(trainer.valueLearningRate ?? trainer.learningRate),
+      }),
+      rolloutRole(config, config.rollout),
+    ];
+  }
+
+  private async loop(session: RunSession, roles: RoleSet): Promise<RunSummary> {
+    const { config } = this;
+    const { rollout: rolloutConfig, algo, trainer } = config;
+    const policy = roles.group('policy', 'policy');
+    const reference = roles.group('reference', 'reference');
+    const reward = roles.group('reward', 'reward');
+    const value = roles.group('value', 'value');
+    const rollout = roles.group('rollout', 'rollout');
+    const klController = algo.adaptiveKl
+      ? new AdaptiveKlController({ initial: algo.klCoef, target: algo.adaptiveKl.target, horizon: algo.adaptiveKl.horizon })
+      : new FixedKlController(algo.klCoef);
+    const rng = new Rng(config.seed);
+    const evaluate = () => evaluatePolicy({ policy, rollout, reference }, { prompts: trainer.evalPrompts, samplesPerPrompt: trainer.evalSamplesPerPrompt });
+
+    const baseline = await evaluate();
+    session.logger.info({ goldReward: baseline.goldReward }, 'baseline (the starting policy) evaluated');
+    const bar = session.progress('ppo', trainer.steps, config.logging.progress);
+    const klHistory: number[] = [];
+    let generatedTokens = 0;
+    let generateSeconds = 0;
+    let lastEvaluation = baseline;
+
+    for (let step = 1; step <= trainer.steps && !session.stopRequested; step++) {
+      const phases: Record<string, number> = {};
+      const timed = async <T>(phase: string, work: () => Promise<T>): Promise<T> => {
+        const started = performance.now();
+        try {
+          return await work();
+        } finally {
+          phases[phase] = (phases[phase] ?? 0) + (performance.now() - started) / 1000;
+        }
+      };
+
+      // ---- rollout: each worker generates its share of this step's prompts with the newest weights
+      const weights = await timed('sync', () => syncRolloutWeights(policy, rollout));
+      const promptIndices = Int32Array.from({ length: rolloutConfig.batchSize }, (_, i) => config.seed * DATA_STREAM_STRIDE + (step - 1) * rolloutConfig.batchSize + i);
+      const rollouts = await timed('generate', () => rollout.scatter('generate', splitRows(promptIndices, rollout.size).map((indices) => [{ promptIndices: indices, split: 'train' as const }])));
+
+      // ---- score: reference log-probs, reward-model scores and old values of every shard, in parallel
+      const shards = await timed('score', () => Promise.all(rollouts.map((result, index) => scoreShard(result, index, { reference, reward, value }))));
+
+      // ---- advantages: KL-shaped rewards and GAE on the value role (it holds the old values)
+      const { batch, stats } = await timed('advantages', () =>
+        value.callRank(0, 'computeAdvantages', shards, { klCoef: klController.value, klEstimator: algo.klEstimator, gamma: algo.gamma, lambda: algo.lambda, whitenAdvantages: algo.whitenAdvantages }),
+      );
+      releaseAll(shards.flatMap((shard) => [shard.experience, shard.referenceLogProbs, shard.scores, shard.values]));
+
+      // ---- train: the same minibatch plan for both roles; each is data-parallel across its ranks
+      const plan = drawMinibatchPlan(rng, { batchSize: rolloutConfig.batchSize, epochs: algo.epochs, minibatchSize: config.derived.minibatchSize });
+      const [policyStats, valueStats] = await timed('train', () =>
+        Promise.all([
+          policy.callAll('trainPolicy', batch, plan, { clipLow: algo.clipRange, clipHigh: algo.clipRangeHigh ?? algo.clipRange, ...(algo.dualClip ? { dualClip: algo.dualClip } : {}) }),
+          value.callAll('trainValue', batch, plan, algo.valueClipRange > 0 ? { clip: algo.valueClipRange } : {}),
+        ]),
+      );
+      batch.release();
+      klController.update(stats.kl, rolloutConfig.batchSize);
+      klHistory.push(stats.kl);
+
+      // ---- log
+      const responseTokens = rollouts.reduce((sum, result) => sum + result.responseTokens, 0);
+      generatedTokens += responseTokens;
+      generateSeconds += phases.generate!;
+      const policyTotals = sumOverRanks(policyStats, ['gradNorm']);
+      const valueTotals = sumOverRanks(valueStats, ['gradNorm']);
+      const record = {
+        step,
+        goldReward: mean(rollouts.flatMap((result) => Array.from(result.goldRewards))),
+        modelReward: stats.modelReward,
+        kl: stats.kl,
+        klCoef: klController.value,
+        policyLoss: policyTotals.policyLoss,
+        valueLoss: valueTotals.valueLoss,
+        clipFraction: policyTotals.clipFraction,
+        approxKl: policyTotals.approxKl,
+        entropy: policyTotals.entropy,
+        valueClipFraction: valueTotals.valueClipFraction,
+        meanReturn: stats.meanReturn,
+        responseLength: responseTokens / rolloutConfig.batchSize,
+        generatedTokensPerSecond: responseTokens / phases.generate!,
+        weightVersion: weights.version,
+        weightChecksum: weights.checksum,
+        phaseSeconds: phases,
+      };
+      if (trainer.evalEvery > 0 && step % trainer.evalEvery === 0 && step < trainer.steps) {
+        lastEvaluation = await timed('eval', evaluate);
+        Object.assign(record, { evalGoldReward: lastEvaluation.goldReward, evalKl: lastEvaluation.kl });
+      }
+      session.recordStep(record);
+      bar.tick(1, { gold: record.goldReward.toFixed(3), kl: record.kl.toFixed(3) });
+    }
+    bar.done();
+
+    const final = await evaluate();
+    return session.finish({
+      method: 'ppo',
+      baselineGoldReward: baseline.goldReward,
+      finalGoldReward: final.goldReward,
+      finalKl: final.kl,
+      meanKl: mean(klHistory),
+      steps: klHistory.length,
+      wallSeconds: session.wallSeconds,
+      generatedTokensPerSecond: generatedTokens / Math.max(generateSeconds, 1e-9),
+      backend: await backendOf(policy),
+      label: `klCoef=${config.algo.klCoef}`,
+      ...(session.stopRequested ? { stoppedBy: session.stopRequested } : {}),
+    });
+  }
+}
+
+/** Sends one rollout shard to the scoring roles (shard i to rank i mod size of each). */
+async function scoreShard(
+  result: RolloutResult,
+  index: number,
+  roles: { reference: RoleGroup<'reference'>; reward: RoleGroup<'reward'>; value: RoleGroup<'value'> },
+): Promise<ScoredShard> {
+  const { experience } = result;
+  const [referenceLogProbs, scores, values] = await Promise.all([
+    roles.reference.callRank(index % roles.reference.size, 'logProbs', experience),
+    roles.reward.callRank(index % roles.reward.size, 'scores', experience),
+    roles.value.callRank(index % roles.value.size, 'values', experience),
+  ]);
+  return { experience, referenceLogProbs, scores, values };
+}
+
+function releaseAll(refs: ObjectRef<unknown>[]): void {
+  for (const ref of refs) ref.release();
+}
+
+function mean(values: number[]): number {
+  return values.length ? values.reduce((sum, value) => sum + value, 0) / values.length : Number.NaN;
+}
+
+async function backendOf(policy: RoleGroup<'policy'>): Promise<string> {
+  return (await policy.callRank(0, 'engineName')) ?? 'unknown';
+}

@@ -1,0 +1,77 @@
+/**
+ * Reward model: learn to score completions so that labelled-better ones score higher.
+ * Reads top to bottom: launch the reward role -> steps of (pairs -> data-parallel update -> log) -> save.
+ */
+import { EventEmitter } from 'node:events';
+import { saveModelFile } from '../models/model-file.ts';
+import type { RunSummary } from '../runtime/index.ts';
+import { parseRewardConfig, type RewardConfig, type RewardConfigInput } from './reward-config.ts';
+import { launchRoles } from './role-groups.ts';
+import { modelRole, weightsFrom } from './role-requests.ts';
+import { RunSession, type TrainerEvents, type TrainerOptions } from './run-session.ts';
+import { DATA_STREAM_STRIDE, HELD_OUT_OFFSET } from './sft-trainer.ts';
+
+/**
+ * @example
+ * await new RewardTrainer({ task: { name: 'sentiment' }, init: { from: 'runs/demo/sft/model' } }).train();
+ */
+export class RewardTrainer extends EventEmitter<TrainerEvents> {
+  readonly config: RewardConfig;
+  private readonly options: TrainerOptions;
+
+  constructor(config: RewardConfigInput, options: TrainerOptions = {}) {
+    super();
+    this.config = parseRewardConfig(config);
+    this.options = options;
+  }
+
+  async train(): Promise<RunSummary> {
+    const { config } = this;
+    const { trainer } = config;
+    const session = await RunSession.open({ method: 'reward', name: config.name, config, runtimeConfig: config.runtime, loggingConfig: config.logging, events: this, trainerOptions: this.options });
+    const roles = await launchRoles(
+      session.runtime,
+      [
+        modelRole(config, {
+          name: 'reward',
+          kind: 'reward',
+          head: 'reward',
+          weights: weightsFrom(config, config.init.from),
+          optimizer: { learningRate: trainer.learningRate, weightDecay: trainer.weightDecay, maxGradNorm: trainer.maxGradNorm },
+        }),
+      ],
+      config.runtime,
+      session.logger,
+    );
+    const reward = roles.group('reward', 'reward');
+    try {
+      const heldOut = Int32Array.from({ length: trainer.evalPairs }, (_, i) => HELD_OUT_OFFSET + i);
+      const dataOffset = config.seed * DATA_STREAM_STRIDE;
+      const bar = session.progress('reward model', trainer.steps, config.logging.progress);
+      let heldOutAccuracy = Number.NaN;
+      for (let step = 1; step <= trainer.steps && !session.stopRequested; step++) {
+        const started = performance.now();
+        const indices = Int32Array.from({ length: trainer.batchSize }, (_, i) => dataOffset + (step - 1) * trainer.batchSize + i);
+        const ranks = await reward.callAll('trainPairs', indices, { labelNoise: trainer.labelNoise, ...(trainer.margin > 0 ? { margin: trainer.margin } : {}) });
+        const record: Record<string, number> = {
+          loss: ranks.reduce((sum, rank) => sum + rank.loss, 0),
+          accuracy: ranks.reduce((sum, rank) => sum + rank.accuracy, 0),
+          gradNorm: ranks[0]!.gradNorm,
+        };
+        if ((trainer.evalEvery > 0 && step % trainer.evalEvery === 0) || step === trainer.steps) {
+          heldOutAccuracy = (await reward.callRank(0, 'evaluatePairs', heldOut)).accuracy;
+          record.heldOutAccuracy = heldOutAccuracy;
+        }
+        session.recordStep({ step, ...record, phaseSeconds: { train: (performance.now() - started) / 1000 } });
+        bar.tick(1, { loss: record.loss!.toFixed(3) });
+      }
+      bar.done();
+      const exported = await reward.callRank(0, 'exportModel');
+      saveModelFile(session.runDirectory, 'model', { ...exported, metadata: { stage: 'reward', run: config.name, task: config.task, heldOutAccuracy } });
+      return session.finish({ method: 'reward', steps: trainer.steps, heldOutAccuracy, wallSeconds: session.wallSeconds, model: `${session.runDirectory}/model` });
+    } finally {
+      await roles.destroy();
+      await session.close();
+    }
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Role requests built from a method's config, so each trainer names its roles in a few lines: which kind, which
+ * weights, trainable or frozen. Group sizes and resources come from `runtime.roles.<name>`.
+ */
+import type { AdamOptions } from '../models/adam.ts';
+import type { HeadKind } from '../models/gpt.ts';
+import { modelFileLocation } from '../models/model-file.ts';
+import type { TaskConfig } from '../models/tasks/index.ts';
+import type { DerivedShapes, ModelConfig, RuntimeConfig, TaskConfigSection } from './config-sections.ts';
+import type { RoleRequest } from './role-groups.ts';
+import type { WeightsSource } from './roles/model-role.ts';
+
+/** The parts of a method's config every role request reads. */
+export interface RoleContext {
+  seed: number;
+  task: TaskConfigSection;
+  model: ModelConfig;
+  runtime: RuntimeConfig;
+  derived: DerivedShapes;
+}
+
+/** Weights from a model file path (`runs/x/sft/model`), or fresh from the model seed when the path is absent. */
+export function weightsFrom(context: RoleContext, path: string | undefined): WeightsSource {
+  return path ? { file: modelFileLocation(path), seed: context.model.initSeed } : { seed: context.model.initSeed };
+}
+
+/**
+ * A model role (policy, reference, reward, value) with its group size and resources from `runtime.roles`.
+ *
+ * @example
+ * modelRole(config, { name: 'reference', kind: 'reference', head: 'language', weights: weightsFrom(config, config.init.policy) });
+ */
+export function modelRole(
+  context: RoleContext,
+  role: { name: string; kind: 'policy' | 'reference' | 'reward' | 'value'; head: HeadKind; weights: WeightsSource; optimizer?: AdamOptions },
+): RoleRequest {
+  const placement = context.runtime.roles[role.name];
+  const size = role.optimizer ? (placement?.groupSize ?? 1) : 1;
+  return {
+    name: role.name,
+    kind: role.kind,
+    size,
+    ...(placement?.resources ? { resources: placement.resources } : {}),
+    init: (rank: number) => ({
+      role: role.name,
+      rank,
+      worldSize: size,
+      model: context.derived.gpt,
+      head: role.head,
+      weights: role.weights,
+      ...(role.optimizer ? { optimizer: role.optimizer } : {}),
+      task: context.task as TaskConfig,
+    }),
+  } as RoleRequest;
+}
+
+/** Rollout workers: `runtime.roles.rollout.groupSize` of them (default: as many as policy ranks). */
+export function rolloutRole(context: RoleContext, sampling: { temperature: number; topK?: number; topP?: number }): RoleRequest<'rollout'> {
+  const placement = context.runtime.roles.rollout;
+  const size = placement?.groupSize ?? context.runtime.roles.policy?.groupSize ?? 1;
+  return {
+    name: 'rollout',
+    kind: 'rollout',
+    size,
+    ...(placement?.resources ? { resources: placement.resources } : {}),
+    init: (rank: number) => ({
+      role: 'rollout',
+      rank,
+      model: context.derived.gpt,
+      task: context.task as TaskConfig,
+      sampling: { temperature: sampling.temperature, ...(sampling.topK ? { topK: sampling.topK } : {}), ...(sampling.topP !== undefined && sampling.topP < 1 ? { topP: sampling.topP } : {}) },
+      seed: context.seed * 1_000 + rank,
+    }),
+  };
+}
