@@ -7,7 +7,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { dpoLoss, klPenalty, maskedMean, ppoPolicyLoss, sftLoss, type DpoLossOptions, type KlEstimator } from '../../algorithms/index.ts';
 import { createTask, preferenceBatch, sequenceBatch, isPreferenceTask, type PreferenceTask, type Task, type TaskConfig } from '../../models/tasks/index.ts';
 import { PosttrainError } from '../../runtime/errors.ts';
-import type { ObjectRef } from '../../runtime/index.ts';
+import { actorContext, type ObjectRef } from '../../runtime/index.ts';
+import { concatExperience } from '../../rollout/concat-experience.ts';
+import { GROUP_ESTIMATORS, type GroupEstimatorName } from './group-advantages.ts';
 import { completionLogProbSums, shiftBatch } from '../../rollout/completion-log-probs.ts';
 import { selectExperienceRows, type ExperienceBatch } from '../../rollout/experience.ts';
 import { actionLogProbsWithEntropy } from '../../rollout/log-probs.ts';
@@ -97,6 +99,44 @@ export class PolicyRole extends ModelRole {
       entropy: mean(totals.entropy),
       gradNorm: mean(totals.gradNorm),
       ...(options.klCoef ? { klToReference: mean(totals.klToReference) } : {}),
+    };
+  }
+
+  /**
+   * Joins GRPO's rollout shards (with reference log-probs and scores attached) and computes critic-free
+   * advantages with the named estimator. The complete training batch is owned by this role.
+   */
+  async computeGroupAdvantages(
+    shards: { experience: ObjectRef<ExperienceBatch>; referenceLogProbs: ObjectRef<Float32Array>; scores?: ObjectRef<Float32Array> }[],
+    options: { estimator: GroupEstimatorName; samplesPerPrompt: number; scale: 'group' | 'none'; klCoef: number; klEstimator: KlEstimator },
+  ): Promise<{ batch: ObjectRef<ExperienceBatch>; stats: { kl: number; score: number; mixedGroups: number } }> {
+    const parts: ExperienceBatch[] = [];
+    for (const shard of shards) {
+      const experience = { ...(await shard.experience.get()) };
+      experience.referenceLogProbs = await shard.referenceLogProbs.get();
+      if (shard.scores) experience.scores = await shard.scores.get();
+      parts.push(experience);
+    }
+    const experience = concatExperience(parts);
+    const scores = experience.scores!;
+    const advantages = tf.tidy(() => GROUP_ESTIMATORS[options.estimator]({ experience, scores, ...options }));
+    experience.advantages = (await advantages.data()) as Float32Array;
+    advantages.dispose();
+    let kl = 0;
+    for (let i = 0; i < experience.logProbs.length; i++) kl += (experience.logProbs[i]! - experience.referenceLogProbs![i]!) * experience.actionMask[i]!;
+    let mixed = 0;
+    for (let group = 0; group < experience.batchSize / options.samplesPerPrompt; group++) {
+      const members = scores.subarray(group * options.samplesPerPrompt, (group + 1) * options.samplesPerPrompt);
+      if (members.some((score) => score !== members[0])) mixed += 1;
+    }
+    const batch = await actorContext().runtime.put(experience);
+    return {
+      batch,
+      stats: {
+        kl: kl / experience.batchSize,
+        score: scores.reduce((sum, score) => sum + score, 0) / scores.length,
+        mixedGroups: mixed / (experience.batchSize / options.samplesPerPrompt),
+      },
     };
   }
 

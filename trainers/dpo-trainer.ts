@@ -1,0 +1,100 @@
+/**
+ * DPO: the policy and a frozen reference; no reward model, no value model, no sampling during training.
+ * Reads top to bottom: launch roles -> baseline evaluation -> steps of (reference scores the pairs -> policy
+ * takes a data-parallel DPO step -> log -> evaluate) -> final evaluation.
+ */
+import { EventEmitter } from 'node:events';
+import type { RunSummary } from '../runtime/index.ts';
+import { parseDpoConfig, type DPOConfig, type DPOConfigInput } from './dpo-config.ts';
+import { evaluatePolicy } from './evaluation.ts';
+import { sumOverRanks } from './rank-stats.ts';
+import { launchRoles, type RoleSet } from './role-groups.ts';
+import { modelRole, rolloutRole, weightsFrom } from './role-requests.ts';
+import { RunSession, type TrainerEvents, type TrainerOptions } from './run-session.ts';
+import { DATA_STREAM_STRIDE } from './sft-trainer.ts';
+
+/**
+ * @example
+ * const summary = await new DPOTrainer({ task: { name: 'sentiment' }, init: { policy: 'runs/demo/sft/model' } }).train();
+ */
+export class DPOTrainer extends EventEmitter<TrainerEvents> {
+  readonly config: DPOConfig;
+  private readonly options: TrainerOptions;
+
+  constructor(config: DPOConfigInput, options: TrainerOptions = {}) {
+    super();
+    this.config = parseDpoConfig(config);
+    this.options = options;
+  }
+
+  async train(): Promise<RunSummary> {
+    const { config } = this;
+    const { trainer, algo } = config;
+    const session = await RunSession.open({ method: 'dpo', name: config.name, config, runtimeConfig: config.runtime, loggingConfig: config.logging, events: this, trainerOptions: this.options });
+    let roles: RoleSet | undefined;
+    try {
+      roles = await launchRoles(
+        session.runtime,
+        [
+          modelRole(config, {
+            name: 'policy',
+            kind: 'policy',
+            head: 'language',
+            weights: weightsFrom(config, config.init.policy),
+            optimizer: { learningRate: trainer.learningRate, weightDecay: trainer.weightDecay, maxGradNorm: trainer.maxGradNorm },
+          }),
+          modelRole(config, { name: 'reference', kind: 'reference', head: 'language', weights: weightsFrom(config, config.init.reference ?? config.init.policy) }),
+          rolloutRole(config, { temperature: 1 }),
+        ],
+        config.runtime,
+        session.logger,
+      );
+      const policy = roles.group('policy', 'policy');
+      const reference = roles.group('reference', 'reference');
+      const rollout = roles.group('rollout', 'rollout');
+      const evaluate = () => evaluatePolicy({ policy, rollout, reference }, { prompts: trainer.evalPrompts, samplesPerPrompt: trainer.evalSamplesPerPrompt });
+
+      const baseline = await evaluate();
+      const bar = session.progress('dpo', trainer.steps, config.logging.progress);
+      let steps = 0;
+      for (let step = 1; step <= trainer.steps && !session.stopRequested; step++) {
+        const started = performance.now();
+        // ---- the reference scores this step's pairs once; every policy rank reads the scores it needs
+        const indices = Int32Array.from({ length: trainer.batchSize }, (_, i) => config.seed * DATA_STREAM_STRIDE + (step - 1) * trainer.batchSize + i);
+        const referenceLogProbs = await reference.callRank(0, 'pairLogProbs', indices, trainer.labelNoise);
+        const scored = performance.now();
+        // ---- one data-parallel DPO step (Rafailov et al. 2023, Eq. 7)
+        const ranks = await policy.callAll('trainDpo', indices, referenceLogProbs, { beta: algo.beta, variant: algo.variant, labelSmoothing: algo.labelSmoothing, labelNoise: trainer.labelNoise });
+        referenceLogProbs.release();
+        const record: Record<string, unknown> = {
+          step,
+          ...sumOverRanks(ranks, ['gradNorm']),
+          phaseSeconds: { score: (scored - started) / 1000, train: (performance.now() - scored) / 1000 },
+        };
+        if (trainer.evalEvery > 0 && step % trainer.evalEvery === 0 && step < trainer.steps) {
+          const evaluation = await evaluate();
+          Object.assign(record, { goldReward: evaluation.goldReward, kl: evaluation.kl });
+        }
+        session.recordStep(record as { step: number });
+        bar.tick(1, { loss: (record.loss as number).toFixed(3) });
+        steps = step;
+      }
+      bar.done();
+      const final = await evaluate();
+      return session.finish({
+        method: 'dpo',
+        baselineGoldReward: baseline.goldReward,
+        finalGoldReward: final.goldReward,
+        meanKl: final.kl,
+        finalKl: final.kl,
+        steps,
+        wallSeconds: session.wallSeconds,
+        label: `beta=${algo.beta}`,
+        ...(session.stopRequested ? { stoppedBy: session.stopRequested } : {}),
+      });
+    } finally {
+      await roles?.destroy();
+      await session.close();
+    }
+  }
+}

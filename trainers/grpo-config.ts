@@ -1,0 +1,87 @@
+/**
+ * GRPO (Shao et al. 2024, DeepSeekMath): no value model; each prompt is sampled `samplesPerPrompt` times and each
+ * sample's advantage is its score relative to its group. The KL to the reference is a loss term (k3, beta 0.04
+ * as TRL), not a reward penalty. Rewards come from the task's verifier (exact match) unless a reward model is given.
+ * RLOO and REINFORCE++ are available as other critic-free estimators.
+ */
+import { z } from 'zod';
+import { parseConfig } from '../runtime/config-parse.ts';
+import { checkpointSection, deriveShapes, loggingSection, modelFileSchema, modelSection, requireThat, runtimeSection, taskSection, type DerivedShapes } from './config-sections.ts';
+
+const grpoRolloutSection = z.strictObject({
+  /** Distinct prompts per step. */
+  promptsPerStep: z.int().min(1).default(16),
+  /** Samples per prompt: the group size G (DeepSeekMath used 64; 8 is plenty for small tasks). */
+  samplesPerPrompt: z.int().min(2).default(8),
+  temperature: z.number().positive().max(10).default(1),
+  topK: z.int().min(0).default(0),
+  topP: z.number().gt(0).max(1).default(1),
+});
+
+const grpoAlgoSection = z.strictObject({
+  /** `grpo` (group-normalised, Shao et al. 2024), `rloo` (leave-one-out, Ahmadian et al. 2024), `reinforce++` (Hu 2025). */
+  estimator: z.enum(['grpo', 'rloo', 'reinforce++']).default('grpo'),
+  /** `group` divides by the group's std (GRPO); `none` only centres (Dr. GRPO, Liu et al. 2025). */
+  scale: z.enum(['group', 'none']).default('group'),
+  /** PPO-style ratio clip (GRPO keeps PPO's surrogate: 0.2). */
+  clipRange: z.number().gt(0).lt(1).default(0.2),
+  /** KL coefficient: in the loss for grpo/rloo (TRL: 0.04), in the reward for reinforce++. */
+  klCoef: z.number().min(0).default(0.04),
+  /** k3 is GRPO's unbiased, non-negative estimator (Shao et al. 2024, Eq. 4). */
+  klEstimator: z.enum(['k1', 'k2', 'k3']).default('k3'),
+  epochs: z.int().min(1).max(64).default(1),
+  minibatches: z.int().min(1).default(1),
+});
+
+const grpoTrainerSection = z.strictObject({
+  steps: z.int().min(1).default(100),
+  learningRate: z.number().positive().max(1).default(5e-5),
+  weightDecay: z.number().min(0).default(0),
+  maxGradNorm: z.number().positive().default(1),
+  evalEvery: z.int().min(0).default(25),
+  /** Held-out prompts for exact-match accuracy. */
+  evalPrompts: z.int().min(1).default(200),
+  evalSamplesPerPrompt: z.int().min(1).default(1),
+});
+
+export const grpoConfigSchema = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default('grpo'),
+    seed: z.int().min(0).default(0),
+    task: taskSection,
+    model: modelSection.prefault({}),
+    init: z.strictObject({
+      /** The SFT model the policy starts from. */
+      policy: modelFileSchema,
+      /** The frozen reference (default: the policy's start). */
+      reference: modelFileSchema.optional(),
+      /** A reward model to score samples; omit to use the task's verifiable gold reward. */
+      reward: modelFileSchema.optional(),
+    }),
+    runtime: runtimeSection.prefault({}),
+    rollout: grpoRolloutSection.prefault({}),
+    algo: grpoAlgoSection.prefault({}),
+    trainer: grpoTrainerSection.prefault({}),
+    checkpoint: checkpointSection.prefault({}),
+    logging: loggingSection.prefault({}),
+  })
+  .transform((config, context) => {
+    const derived = deriveShapes(config, context);
+    const rows = config.rollout.promptsPerStep * config.rollout.samplesPerPrompt;
+    const minibatchSize = rows / config.algo.minibatches;
+    if (requireThat(context, Number.isInteger(minibatchSize), ['algo', 'minibatches'], `promptsPerStep x samplesPerPrompt (${rows}) must be divisible by algo.minibatches (${config.algo.minibatches})`)) {
+      const ranks = config.runtime.roles.policy?.groupSize ?? 1;
+      requireThat(context, minibatchSize >= ranks, ['runtime', 'roles', 'policy', 'groupSize'], `each minibatch (${minibatchSize} rows) needs at least one row per policy rank (${ranks})`);
+    }
+    const rolloutRanks = config.runtime.roles.rollout?.groupSize ?? config.runtime.roles.policy?.groupSize ?? 1;
+    requireThat(context, config.rollout.promptsPerStep >= rolloutRanks, ['rollout', 'promptsPerStep'], `rollout.promptsPerStep (${config.rollout.promptsPerStep}) must give every rollout worker (${rolloutRanks}) a prompt`);
+    if (!derived) return z.NEVER as never;
+    return { ...config, derived: { ...derived, rowsPerStep: rows, minibatchSize } };
+  });
+
+export type GRPOConfigInput = z.input<typeof grpoConfigSchema>;
+export type GRPOConfig = z.output<typeof grpoConfigSchema> & { derived: DerivedShapes & { rowsPerStep: number; minibatchSize: number } };
+
+export function parseGrpoConfig(input: unknown, prefix = ''): GRPOConfig {
+  return parseConfig(grpoConfigSchema, input, prefix);
+}

@@ -1,0 +1,166 @@
+/**
+ * GRPO: critic-free policy optimisation with grouped samples (Shao et al. 2024). Roles: policy, reference,
+ * rollout workers, and a reward model only when one is configured (otherwise the task's verifier scores samples
+ * inside the rollout workers).
+ *
+ * One iteration, top to bottom:
+ *   sync weights -> rollout G samples per prompt -> score (reference log-probs; reward model if any)
+ *   -> group advantages (on policy rank 0) -> epochs x minibatches of clipped updates with KL in the loss -> log
+ */
+import { EventEmitter } from 'node:events';
+import { Rng } from '../models/rng.ts';
+import type { RunSummary } from '../runtime/index.ts';
+import { evaluatePolicy, splitRows, syncRolloutWeights } from './evaluation.ts';
+import { parseGrpoConfig, type GRPOConfig, type GRPOConfigInput } from './grpo-config.ts';
+import { sumOverRanks } from './rank-stats.ts';
+import { launchRoles, type RoleSet } from './role-groups.ts';
+import { modelRole, rolloutRole, weightsFrom } from './role-requests.ts';
+import { drawMinibatchPlan } from './roles/minibatch-plan.ts';
+import { RunSession, type TrainerEvents, type TrainerOptions } from './run-session.ts';
+import { DATA_STREAM_STRIDE } from './sft-trainer.ts';
+
+/**
+ * @example
+ * const summary = await new GRPOTrainer({ task: { name: 'arithmetic' }, init: { policy: 'runs/demo/sft/model' } }).train();
+ */
+export class GRPOTrainer extends EventEmitter<TrainerEvents> {
+  readonly config: GRPOConfig;
+  private readonly options: TrainerOptions;
+
+  constructor(config: GRPOConfigInput, options: TrainerOptions = {}) {
+    super();
+    this.config = parseGrpoConfig(config);
+    this.options = options;
+  }
+
+  async train(): Promise<RunSummary> {
+    const { config } = this;
+    const session = await RunSession.open({ method: 'grpo', name: config.name, config, runtimeConfig: config.runtime, loggingConfig: config.logging, events: this, trainerOptions: this.options });
+    let roles: RoleSet | undefined;
+    try {
+      const { trainer } = config;
+      roles = await launchRoles(
+        session.runtime,
+        [
+          modelRole(config, {
+            name: 'policy',
+            kind: 'policy',
+            head: 'language',
+            weights: weightsFrom(config, config.init.policy),
+            optimizer: { learningRate: trainer.learningRate, weightDecay: trainer.weightDecay, maxGradNorm: trainer.maxGradNorm },
+          }),
+          modelRole(config, { name: 'reference', kind: 'reference', head: 'language', weights: weightsFrom(config, config.init.reference ?? config.init.policy) }),
+          ...(config.init.reward ? [modelRole(config, { name: 'reward', kind: 'reward', head: 'reward', weights: weightsFrom(config, config.init.reward) })] : []),
+          rolloutRole(config, config.rollout),
+        ],
+        config.runtime,
+        session.logger,
+      );
+      return await this.loop(session, roles);
+    } finally {
+      await roles?.destroy();
+      await session.close();
+    }
+  }
+
+  private async loop(session: RunSession, roles: RoleSet): Promise<RunSummary> {
+    const { config } = this;
+    const { rollout: rolloutConfig, algo, trainer } = config;
+    const policy = roles.group('policy', 'policy');
+    const reference = roles.group('reference', 'reference');
+    const reward = roles.groups.has('reward') ? roles.group('reward', 'reward') : undefined;
+    const rollout = roles.group('rollout', 'rollout');
+    const rng = new Rng(config.seed);
+    const evaluate = () => evaluatePolicy({ policy, rollout, reference }, { prompts: trainer.evalPrompts, samplesPerPrompt: trainer.evalSamplesPerPrompt });
+
+    const baseline = await evaluate();
+    const bar = session.progress('grpo', trainer.steps, config.logging.progress);
+    let steps = 0;
+    for (let step = 1; step <= trainer.steps && !session.stopRequested; step++) {
+      const phases: Record<string, number> = {};
+      let mark = performance.now();
+      const lap = (phase: string) => {
+        const now = performance.now();
+        phases[phase] = (now - mark) / 1000;
+        mark = now;
+      };
+
+      // ---- rollout: whole groups per worker, so a group's samples stay adjacent
+      const weights = await syncRolloutWeights(policy, rollout);
+      lap('sync');
+      const promptIndices = Int32Array.from({ length: rolloutConfig.promptsPerStep }, (_, i) => config.seed * DATA_STREAM_STRIDE + (step - 1) * rolloutConfig.promptsPerStep + i);
+      const rollouts = await rollout.scatter(
+        'generate',
+        splitRows(promptIndices, rollout.size).map((indices) => [{ promptIndices: indices, split: 'train' as const, samplesPerPrompt: rolloutConfig.samplesPerPrompt, goldAsScores: !reward }]),
+      );
+      lap('generate');
+
+      // ---- score: reference log-probs for the KL term; reward-model scores when configured
+      const shards = await Promise.all(
+        rollouts.map(async (result, index) => ({
+          experience: result.experience,
+          referenceLogProbs: await reference.callRank(index % reference.size, 'logProbs', result.experience),
+          ...(reward ? { scores: await reward.callRank(index % reward.size, 'scores', result.experience) } : {}),
+        })),
+      );
+      lap('score');
+
+      // ---- advantages: relative to each prompt's group, on policy rank 0
+      const { batch, stats } = await policy.callRank(0, 'computeGroupAdvantages', shards, {
+        estimator: algo.estimator,
+        samplesPerPrompt: rolloutConfig.samplesPerPrompt,
+        scale: algo.scale,
+        klCoef: algo.klCoef,
+        klEstimator: algo.klEstimator,
+      });
+      for (const shard of shards) for (const ref of Object.values(shard)) ref.release();
+      lap('advantages');
+
+      // ---- train: clipped surrogate; KL to the reference in the loss (not for reinforce++, which has it in the reward)
+      const plan = drawMinibatchPlan(rng, { batchSize: config.derived.rowsPerStep, epochs: algo.epochs, minibatchSize: config.derived.minibatchSize });
+      const klInLoss = algo.estimator === 'reinforce++' ? 0 : algo.klCoef;
+      const ranks = await policy.callAll('trainPolicy', batch, plan, { clipLow: algo.clipRange, clipHigh: algo.clipRange, klCoef: klInLoss, klEstimator: algo.klEstimator });
+      batch.release();
+      lap('train');
+
+      const responseTokens = rollouts.reduce((sum, result) => sum + result.responseTokens, 0);
+      const record: Record<string, unknown> = {
+        step,
+        goldReward: mean(rollouts.flatMap((result) => Array.from(result.goldRewards))),
+        score: stats.score,
+        kl: stats.kl,
+        mixedGroups: stats.mixedGroups,
+        ...sumOverRanks(ranks, ['gradNorm']),
+        responseLength: responseTokens / config.derived.rowsPerStep,
+        generatedTokensPerSecond: responseTokens / phases.generate!,
+        weightVersion: weights.version,
+        weightChecksum: weights.checksum,
+        phaseSeconds: phases,
+      };
+      if (trainer.evalEvery > 0 && step % trainer.evalEvery === 0 && step < trainer.steps) {
+        const evaluation = await evaluate();
+        Object.assign(record, { evalGoldReward: evaluation.goldReward, evalKl: evaluation.kl });
+      }
+      session.recordStep(record as { step: number });
+      bar.tick(1, { reward: (record.goldReward as number).toFixed(3) });
+      steps = step;
+    }
+    bar.done();
+    const final = await evaluate();
+    return session.finish({
+      method: 'grpo',
+      baselineGoldReward: baseline.goldReward,
+      finalGoldReward: final.goldReward,
+      finalKl: final.kl,
+      meanKl: final.kl,
+      steps,
+      wallSeconds: session.wallSeconds,
+      label: `${algo.estimator}`,
+      ...(session.stopRequested ? { stoppedBy: session.stopRequested } : {}),
+    });
+  }
+}
+
+function mean(values: number[]): number {
+  return values.length ? values.reduce((sum, value) => sum + value, 0) / values.length : Number.NaN;
+}
