@@ -1,7 +1,26 @@
-import { Command } from 'commander';
+/**
+ * The `recipe` command. Thin: it parses and validates, then calls trainers/ or tune/. Each subcommand lives in
+ * bin/commands/<name>.ts. Exit codes: 0 done, 1 a failure while running, 2 a usage or recipe error.
+ */
+import { Command, CommanderError } from 'commander';
+import { registerRunCommand } from './commands/run.ts';
+import { EXIT_USAGE, reportError } from './cli-errors.ts';
 
-// The CLI is thin: it parses, validates and calls trainers/ or tune/. Subcommands are added as they land.
 const program = new Command();
-program.name('recipe').description('posttrain: RLHF and post-training recipes (SFT, reward model, PPO, DPO, GRPO)');
-program.showHelpAfterError();
-await program.parseAsync(process.argv);
+program
+  .name('recipe')
+  .description('posttrain: RLHF and post-training recipes (SFT, reward model, PPO, DPO, GRPO) on a local or cluster runtime')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+registerRunCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
+  } else {
+    process.exitCode = reportError(error, `recipe ${program.args[0] ?? ''}`.trim());
+  }
+}

@@ -39,10 +39,10 @@ export const dpoConfigSchema = z
     model: modelSection.prefault({}),
     init: z.strictObject({
       /** The SFT model the policy starts from. */
-      policy: modelFileSchema,
+      policy: modelFileSchema.optional().refine((path) => path !== undefined, 'DPO needs a starting policy: add an sft stage or set init.policy'),
       /** The frozen reference (default: the policy's start). */
       reference: modelFileSchema.optional(),
-    }),
+    }).prefault({}),
     runtime: runtimeSection.prefault({}),
     algo: dpoAlgoSection.prefault({}),
     trainer: dpoTrainerSection.prefault({}),

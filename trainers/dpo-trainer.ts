@@ -3,34 +3,30 @@
  * Reads top to bottom: launch roles -> baseline evaluation -> steps of (reference scores the pairs -> policy
  * takes a data-parallel DPO step -> log -> evaluate) -> final evaluation.
  */
-import { EventEmitter } from 'node:events';
 import type { RunSummary } from '../runtime/index.ts';
 import { parseDpoConfig, type DPOConfig, type DPOConfigInput } from './dpo-config.ts';
 import { evaluatePolicy } from './evaluation.ts';
 import { sumOverRanks } from './rank-stats.ts';
 import { launchRoles, type RoleSet } from './role-groups.ts';
 import { modelRole, rolloutRole, weightsFrom } from './role-requests.ts';
-import { RunSession, type TrainerEvents, type TrainerOptions } from './run-session.ts';
+import { saveStageModel } from './stage-output.ts';
+import { RunSession, type TrainerOptions } from './run-session.ts';
+import { Trainer } from './trainer.ts';
 import { DATA_STREAM_STRIDE } from './sft-trainer.ts';
 
 /**
  * @example
  * const summary = await new DPOTrainer({ task: { name: 'sentiment' }, init: { policy: 'runs/demo/sft/model' } }).train();
  */
-export class DPOTrainer extends EventEmitter<TrainerEvents> {
-  readonly config: DPOConfig;
-  private readonly options: TrainerOptions;
-
+export class DPOTrainer extends Trainer<DPOConfig> {
   constructor(config: DPOConfigInput, options: TrainerOptions = {}) {
-    super();
-    this.config = parseDpoConfig(config);
-    this.options = options;
+    super(parseDpoConfig(config), options);
   }
 
   async train(): Promise<RunSummary> {
     const { config } = this;
     const { trainer, algo } = config;
-    const session = await RunSession.open({ method: 'dpo', name: config.name, config, runtimeConfig: config.runtime, loggingConfig: config.logging, events: this, trainerOptions: this.options });
+    const session = (this.session = await RunSession.open({ method: 'dpo', name: config.name, config, runtimeConfig: config.runtime, loggingConfig: config.logging, events: this, trainerOptions: this.options }));
     let roles: RoleSet | undefined;
     try {
       roles = await launchRoles(
@@ -49,6 +45,7 @@ export class DPOTrainer extends EventEmitter<TrainerEvents> {
         config.runtime,
         session.logger,
       );
+      session.releaseOnAbort(() => roles?.destroy());
       const policy = roles.group('policy', 'policy');
       const reference = roles.group('reference', 'reference');
       const rollout = roles.group('rollout', 'rollout');
@@ -81,6 +78,7 @@ export class DPOTrainer extends EventEmitter<TrainerEvents> {
       }
       bar.done();
       const final = await evaluate();
+      const model = await saveStageModel(policy, session.runDirectory, 'dpo', config as unknown as Record<string, unknown>);
       return session.finish({
         method: 'dpo',
         baselineGoldReward: baseline.goldReward,
@@ -89,9 +87,12 @@ export class DPOTrainer extends EventEmitter<TrainerEvents> {
         finalKl: final.kl,
         steps,
         wallSeconds: session.wallSeconds,
-        label: `beta=${algo.beta}`,
+        model,
+      label: `beta=${algo.beta}`,
         ...(session.stopRequested ? { stoppedBy: session.stopRequested } : {}),
       });
+    } catch (error) {
+      throw session.failure(error);
     } finally {
       await roles?.destroy();
       await session.close();

@@ -52,12 +52,12 @@ export const grpoConfigSchema = z
     model: modelSection.prefault({}),
     init: z.strictObject({
       /** The SFT model the policy starts from. */
-      policy: modelFileSchema,
+      policy: modelFileSchema.optional().refine((path) => path !== undefined, 'GRPO needs a starting policy: add an sft stage or set init.policy'),
       /** The frozen reference (default: the policy's start). */
       reference: modelFileSchema.optional(),
       /** A reward model to score samples; omit to use the task's verifiable gold reward. */
       reward: modelFileSchema.optional(),
-    }),
+    }).prefault({}),
     runtime: runtimeSection.prefault({}),
     rollout: grpoRolloutSection.prefault({}),
     algo: grpoAlgoSection.prefault({}),

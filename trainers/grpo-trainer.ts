@@ -7,7 +7,6 @@
  *   sync weights -> rollout G samples per prompt -> score (reference log-probs; reward model if any)
  *   -> group advantages (on policy rank 0) -> epochs x minibatches of clipped updates with KL in the loss -> log
  */
-import { EventEmitter } from 'node:events';
 import { Rng } from '../models/rng.ts';
 import type { RunSummary } from '../runtime/index.ts';
 import { evaluatePolicy, splitRows, syncRolloutWeights } from './evaluation.ts';
@@ -16,26 +15,23 @@ import { sumOverRanks } from './rank-stats.ts';
 import { launchRoles, type RoleSet } from './role-groups.ts';
 import { modelRole, rolloutRole, weightsFrom } from './role-requests.ts';
 import { drawMinibatchPlan } from './roles/minibatch-plan.ts';
-import { RunSession, type TrainerEvents, type TrainerOptions } from './run-session.ts';
+import { saveStageModel } from './stage-output.ts';
+import { RunSession, type TrainerOptions } from './run-session.ts';
+import { Trainer } from './trainer.ts';
 import { DATA_STREAM_STRIDE } from './sft-trainer.ts';
 
 /**
  * @example
  * const summary = await new GRPOTrainer({ task: { name: 'arithmetic' }, init: { policy: 'runs/demo/sft/model' } }).train();
  */
-export class GRPOTrainer extends EventEmitter<TrainerEvents> {
-  readonly config: GRPOConfig;
-  private readonly options: TrainerOptions;
-
+export class GRPOTrainer extends Trainer<GRPOConfig> {
   constructor(config: GRPOConfigInput, options: TrainerOptions = {}) {
-    super();
-    this.config = parseGrpoConfig(config);
-    this.options = options;
+    super(parseGrpoConfig(config), options);
   }
 
   async train(): Promise<RunSummary> {
     const { config } = this;
-    const session = await RunSession.open({ method: 'grpo', name: config.name, config, runtimeConfig: config.runtime, loggingConfig: config.logging, events: this, trainerOptions: this.options });
+    const session = (this.session = await RunSession.open({ method: 'grpo', name: config.name, config, runtimeConfig: config.runtime, loggingConfig: config.logging, events: this, trainerOptions: this.options }));
     let roles: RoleSet | undefined;
     try {
       const { trainer } = config;
@@ -56,7 +52,10 @@ export class GRPOTrainer extends EventEmitter<TrainerEvents> {
         config.runtime,
         session.logger,
       );
+      session.releaseOnAbort(() => roles?.destroy());
       return await this.loop(session, roles);
+    } catch (error) {
+      throw session.failure(error);
     } finally {
       await roles?.destroy();
       await session.close();
@@ -147,6 +146,7 @@ export class GRPOTrainer extends EventEmitter<TrainerEvents> {
     }
     bar.done();
     const final = await evaluate();
+    const model = await saveStageModel(policy, session.runDirectory, 'grpo', config as unknown as Record<string, unknown>);
     return session.finish({
       method: 'grpo',
       baselineGoldReward: baseline.goldReward,
@@ -155,6 +155,7 @@ export class GRPOTrainer extends EventEmitter<TrainerEvents> {
       meanKl: final.kl,
       steps,
       wallSeconds: session.wallSeconds,
+      model,
       label: `${algo.estimator}`,
       ...(session.stopRequested ? { stoppedBy: session.stopRequested } : {}),
     });

@@ -96,14 +96,14 @@ export const ppoConfigSchema = z
     init: z
       .strictObject({
         /** The SFT model the policy starts from. */
-        policy: modelFileSchema,
+        policy: modelFileSchema.optional().refine((path) => path !== undefined, 'PPO needs a starting policy: add an sft stage or set init.policy'),
         /** The frozen reference (default: the policy's start). */
         reference: modelFileSchema.optional(),
         /** The trained reward model. */
-        reward: modelFileSchema,
+        reward: modelFileSchema.optional().refine((path) => path !== undefined, 'PPO needs a reward model: add a reward stage or set init.reward'),
         /** The value model's start (default: the reward model, as InstructGPT). */
         value: modelFileSchema.optional(),
-      }),
+      }).prefault({}),
     runtime: runtimeSection.prefault({}),
     rollout: rolloutSection.prefault({}),
     algo: ppoAlgoSection.prefault({}),

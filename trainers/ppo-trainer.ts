@@ -7,7 +7,6 @@
  *   sync weights -> rollout -> score (reference, reward, value in parallel) -> advantages (on the value role)
  *   -> epochs x minibatches of policy and value updates (data-parallel) -> log -> evaluate -> checkpoint
  */
-import { EventEmitter } from 'node:events';
 import { AdaptiveKlController, FixedKlController } from '../algorithms/index.ts';
 import { Rng } from '../models/rng.ts';
 import type { ObjectRef, RunSummary } from '../runtime/index.ts';
@@ -18,7 +17,9 @@ import { launchRoles, type RoleGroup, type RoleSet } from './role-groups.ts';
 import { modelRole, rolloutRole, weightsFrom } from './role-requests.ts';
 import { drawMinibatchPlan } from './roles/minibatch-plan.ts';
 import type { ScoredShard } from './roles/value-role.ts';
-import { RunSession, type TrainerEvents, type TrainerOptions } from './run-session.ts';
+import { saveStageModel } from './stage-output.ts';
+import { RunSession, type TrainerOptions } from './run-session.ts';
+import { Trainer } from './trainer.ts';
 import { DATA_STREAM_STRIDE } from './sft-trainer.ts';
 import { sumOverRanks } from './rank-stats.ts';
 
@@ -28,23 +29,21 @@ import { sumOverRanks } from './rank-stats.ts';
  * trainer.on('step', (metrics) => console.log(metrics.step, metrics.goldReward));
  * const summary = await trainer.train();
  */
-export class PPOTrainer extends EventEmitter<TrainerEvents> {
-  readonly config: PPOConfig;
-  private readonly options: TrainerOptions;
-
+export class PPOTrainer extends Trainer<PPOConfig> {
   constructor(config: PPOConfigInput, options: TrainerOptions = {}) {
-    super();
-    this.config = parsePpoConfig(config);
-    this.options = options;
+    super(parsePpoConfig(config), options);
   }
 
   async train(): Promise<RunSummary> {
     const { config } = this;
-    const session = await RunSession.open({ method: 'ppo', name: config.name, config, runtimeConfig: config.runtime, loggingConfig: config.logging, events: this, trainerOptions: this.options });
+    const session = (this.session = await RunSession.open({ method: 'ppo', name: config.name, config, runtimeConfig: config.runtime, loggingConfig: config.logging, events: this, trainerOptions: this.options }));
     let roles: RoleSet | undefined;
     try {
       roles = await launchRoles(session.runtime, this.roleRequests(), config.runtime, session.logger);
+      session.releaseOnAbort(() => roles?.destroy());
       return await this.loop(session, roles);
+    } catch (error) {
+      throw session.failure(error);
     } finally {
       await roles?.destroy();
       await session.close();
@@ -164,6 +163,7 @@ export class PPOTrainer extends EventEmitter<TrainerEvents> {
     bar.done();
 
     const final = await evaluate();
+    const model = await saveStageModel(policy, session.runDirectory, 'ppo', config as unknown as Record<string, unknown>);
     return session.finish({
       method: 'ppo',
       baselineGoldReward: baseline.goldReward,
@@ -174,6 +174,7 @@ export class PPOTrainer extends EventEmitter<TrainerEvents> {
       wallSeconds: session.wallSeconds,
       generatedTokensPerSecond: generatedTokens / Math.max(generateSeconds, 1e-9),
       backend: await backendOf(policy),
+      model,
       label: `klCoef=${config.algo.klCoef}`,
       ...(session.stopRequested ? { stoppedBy: session.stopRequested } : {}),
     });

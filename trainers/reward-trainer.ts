@@ -2,49 +2,46 @@
  * Reward model: learn to score completions so that labelled-better ones score higher.
  * Reads top to bottom: launch the reward role -> steps of (pairs -> data-parallel update -> log) -> save.
  */
-import { EventEmitter } from 'node:events';
-import { saveModelFile } from '../models/model-file.ts';
 import type { RunSummary } from '../runtime/index.ts';
 import { parseRewardConfig, type RewardConfig, type RewardConfigInput } from './reward-config.ts';
-import { launchRoles } from './role-groups.ts';
+import { launchRoles, type RoleSet } from './role-groups.ts';
+import { saveStageModel } from './stage-output.ts';
 import { modelRole, weightsFrom } from './role-requests.ts';
-import { RunSession, type TrainerEvents, type TrainerOptions } from './run-session.ts';
+import { RunSession, type TrainerOptions } from './run-session.ts';
+import { Trainer } from './trainer.ts';
 import { DATA_STREAM_STRIDE, HELD_OUT_OFFSET } from './sft-trainer.ts';
 
 /**
  * @example
  * await new RewardTrainer({ task: { name: 'sentiment' }, init: { from: 'runs/demo/sft/model' } }).train();
  */
-export class RewardTrainer extends EventEmitter<TrainerEvents> {
-  readonly config: RewardConfig;
-  private readonly options: TrainerOptions;
-
+export class RewardTrainer extends Trainer<RewardConfig> {
   constructor(config: RewardConfigInput, options: TrainerOptions = {}) {
-    super();
-    this.config = parseRewardConfig(config);
-    this.options = options;
+    super(parseRewardConfig(config), options);
   }
 
   async train(): Promise<RunSummary> {
     const { config } = this;
     const { trainer } = config;
-    const session = await RunSession.open({ method: 'reward', name: config.name, config, runtimeConfig: config.runtime, loggingConfig: config.logging, events: this, trainerOptions: this.options });
-    const roles = await launchRoles(
-      session.runtime,
-      [
-        modelRole(config, {
-          name: 'reward',
-          kind: 'reward',
-          head: 'reward',
-          weights: weightsFrom(config, config.init.from),
-          optimizer: { learningRate: trainer.learningRate, weightDecay: trainer.weightDecay, maxGradNorm: trainer.maxGradNorm },
-        }),
-      ],
-      config.runtime,
-      session.logger,
-    );
-    const reward = roles.group('reward', 'reward');
+    const session = (this.session = await RunSession.open({ method: 'reward', name: config.name, config, runtimeConfig: config.runtime, loggingConfig: config.logging, events: this, trainerOptions: this.options }));
+    let roles: RoleSet | undefined;
     try {
+      roles = await launchRoles(
+        session.runtime,
+        [
+          modelRole(config, {
+            name: 'reward',
+            kind: 'reward',
+            head: 'reward',
+            weights: weightsFrom(config, config.init.from),
+            optimizer: { learningRate: trainer.learningRate, weightDecay: trainer.weightDecay, maxGradNorm: trainer.maxGradNorm },
+          }),
+        ],
+        config.runtime,
+        session.logger,
+      );
+      session.releaseOnAbort(() => roles?.destroy());
+      const reward = roles.group('reward', 'reward');
       const heldOut = Int32Array.from({ length: trainer.evalPairs }, (_, i) => HELD_OUT_OFFSET + i);
       const dataOffset = config.seed * DATA_STREAM_STRIDE;
       const bar = session.progress('reward model', trainer.steps, config.logging.progress);
@@ -66,11 +63,12 @@ export class RewardTrainer extends EventEmitter<TrainerEvents> {
         bar.tick(1, { loss: record.loss!.toFixed(3) });
       }
       bar.done();
-      const exported = await reward.callRank(0, 'exportModel');
-      saveModelFile(session.runDirectory, 'model', { ...exported, metadata: { stage: 'reward', run: config.name, task: config.task, heldOutAccuracy } });
-      return session.finish({ method: 'reward', steps: trainer.steps, heldOutAccuracy, wallSeconds: session.wallSeconds, model: `${session.runDirectory}/model` });
+      const model = await saveStageModel(reward, session.runDirectory, 'reward', config, { heldOutAccuracy });
+      return session.finish({ method: 'reward', steps: trainer.steps, heldOutAccuracy, wallSeconds: session.wallSeconds, model });
+    } catch (error) {
+      throw session.failure(error);
     } finally {
-      await roles.destroy();
+      await roles?.destroy();
       await session.close();
     }
   }

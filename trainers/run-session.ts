@@ -18,6 +18,7 @@ import {
   type ProgressBar,
   type RunSummary,
 } from '../runtime/index.ts';
+import { PosttrainError } from '../runtime/errors.ts';
 import type { LoggingConfig, RuntimeConfig } from './config-sections.ts';
 
 /** Events a trainer emits: `step` (one metrics record per step), `checkpoint`, `done` (the summary). */
@@ -35,6 +36,11 @@ export interface TrainerOptions {
   runDirectory?: string;
   /** Resume the metrics of this run from this step (set by checkpoint resume). */
   resumeFromStep?: number;
+  /**
+   * Aborting it releases the run's resources at once (its actors are killed and its placement groups removed in
+   * the same tick) and makes `train()` reject with TRAINING_ABORTED. The sweep launcher prunes trials this way.
+   */
+  signal?: AbortSignal;
 }
 
 export class RunSession {
@@ -48,6 +54,10 @@ export class RunSession {
   private readonly closeMetricsServer: (() => Promise<void>) | undefined;
   private readonly started = performance.now();
   private stopReason: string | undefined;
+  private readonly abortHandlers: (() => unknown)[] = [];
+  private readonly signal: AbortSignal | undefined;
+  private abortedByCaller = false;
+  private readonly onAbort = () => void this.abort();
   private readonly onSignal = (signal: NodeJS.Signals) => {
     this.stopReason = signal;
     this.logger.warn({ signal }, 'stop requested: finishing the step, then checkpointing and exiting');
@@ -62,6 +72,7 @@ export class RunSession {
     metrics: MetricsWriter;
     events: EventEmitter<TrainerEvents>;
     closeMetricsServer?: () => Promise<void>;
+    signal?: AbortSignal;
   }) {
     this.method = parts.method;
     this.runDirectory = parts.runDirectory;
@@ -71,6 +82,9 @@ export class RunSession {
     this.metrics = parts.metrics;
     this.events = parts.events;
     this.closeMetricsServer = parts.closeMetricsServer;
+    this.signal = parts.signal;
+    if (this.signal?.aborted) this.abortedByCaller = true;
+    this.signal?.addEventListener('abort', this.onAbort, { once: true });
     process.on('SIGTERM', this.onSignal);
     process.on('SIGINT', this.onSignal);
   }
@@ -118,7 +132,35 @@ export class RunSession {
       metrics,
       events: options.events,
       ...(closeMetricsServer ? { closeMetricsServer } : {}),
+      ...(trainerOptions.signal ? { signal: trainerOptions.signal } : {}),
     });
+  }
+
+  /**
+   * Runs `release` the moment the run is aborted (at once if it already was): the trainer registers the removal
+   * of its placement groups here, so an aborted trial frees its resources in the same tick.
+   */
+  releaseOnAbort(release: () => unknown): void {
+    if (this.abortedByCaller) void release();
+    else this.abortHandlers.push(release);
+  }
+
+  /** Aborts the run: releases its resources now and resolves once they are free. */
+  async abort(): Promise<void> {
+    this.abortedByCaller = true;
+    this.stopReason ??= 'aborted';
+    await Promise.allSettled(this.abortHandlers.splice(0).map((handler) => handler()));
+  }
+
+  /** Whether the caller aborted the run. */
+  get aborted(): boolean {
+    return this.abortedByCaller;
+  }
+
+  /** The error `train()` rejects with: TRAINING_ABORTED when the run was aborted, else the error itself. */
+  failure(error: unknown): unknown {
+    if (!this.aborted) return error;
+    return new PosttrainError('TRAINING_ABORTED', `run ${this.runDirectory} was aborted by its caller; its resources were released`, { cause: error });
   }
 
   /** A progress bar on a terminal (silent in CI and when stderr is not a terminal). */
@@ -155,6 +197,7 @@ export class RunSession {
 
   /** Closes the metrics files and shuts the runtime down if this session started it. */
   async close(): Promise<void> {
+    this.signal?.removeEventListener('abort', this.onAbort);
     process.off('SIGTERM', this.onSignal);
     process.off('SIGINT', this.onSignal);
     this.metrics.close();

@@ -3,13 +3,13 @@
  * Reads top to bottom: launch roles -> steps of (batch -> data-parallel update -> log) -> evaluate -> save.
  * The output, `<run>/model.{json,bin}`, is what the reward-model, PPO, DPO and GRPO stages start from.
  */
-import { EventEmitter } from 'node:events';
-import { saveModelFile } from '../models/model-file.ts';
 import type { RunSummary } from '../runtime/index.ts';
 import { evaluatePolicy } from './evaluation.ts';
-import { launchRoles } from './role-groups.ts';
+import { launchRoles, type RoleSet } from './role-groups.ts';
+import { saveStageModel } from './stage-output.ts';
 import { modelRole, rolloutRole, weightsFrom } from './role-requests.ts';
-import { RunSession, type TrainerEvents, type TrainerOptions } from './run-session.ts';
+import { RunSession, type TrainerOptions } from './run-session.ts';
+import { Trainer } from './trainer.ts';
 import { parseSftConfig, type SFTConfig, type SFTConfigInput } from './sft-config.ts';
 
 /** SFT examples used for held-out loss start here; training uses indices from 0. */
@@ -21,19 +21,14 @@ export const DATA_STREAM_STRIDE = 10_000_000;
  * @example
  * const summary = await new SFTTrainer({ task: { name: 'sentiment' }, trainer: { steps: 200 } }).train();
  */
-export class SFTTrainer extends EventEmitter<TrainerEvents> {
-  readonly config: SFTConfig;
-  private readonly options: TrainerOptions;
-
+export class SFTTrainer extends Trainer<SFTConfig> {
   constructor(config: SFTConfigInput, options: TrainerOptions = {}) {
-    super();
-    this.config = parseSftConfig(config);
-    this.options = options;
+    super(parseSftConfig(config), options);
   }
 
   async train(): Promise<RunSummary> {
     const { config } = this;
-    const session = await RunSession.open({
+    const session = (this.session = await RunSession.open({
       method: 'sft',
       name: config.name,
       config,
@@ -41,25 +36,27 @@ export class SFTTrainer extends EventEmitter<TrainerEvents> {
       loggingConfig: config.logging,
       events: this,
       trainerOptions: this.options,
-    });
-    const roles = await launchRoles(
-      session.runtime,
-      [
-        modelRole(config, {
-          name: 'policy',
-          kind: 'policy',
-          head: 'language',
-          weights: weightsFrom(config, config.init.from),
-          optimizer: { learningRate: config.trainer.learningRate, weightDecay: config.trainer.weightDecay, maxGradNorm: config.trainer.maxGradNorm },
-        }),
-        { ...rolloutRole(config, { temperature: 1 }), size: 1 },
-      ],
-      config.runtime,
-      session.logger,
-    );
-    const policy = roles.group('policy', 'policy');
-    const rollout = roles.group('rollout', 'rollout');
+    }));
+    let roles: RoleSet | undefined;
     try {
+      roles = await launchRoles(
+        session.runtime,
+        [
+          modelRole(config, {
+            name: 'policy',
+            kind: 'policy',
+            head: 'language',
+            weights: weightsFrom(config, config.init.from),
+            optimizer: { learningRate: config.trainer.learningRate, weightDecay: config.trainer.weightDecay, maxGradNorm: config.trainer.maxGradNorm },
+          }),
+          { ...rolloutRole(config, { temperature: 1 }), size: 1 },
+        ],
+        config.runtime,
+        session.logger,
+      );
+      session.releaseOnAbort(() => roles?.destroy());
+      const policy = roles.group('policy', 'policy');
+      const rollout = roles.group('rollout', 'rollout');
       // ---- the loop: one data-parallel step per batch of demonstrations
       const { steps, batchSize, evalEvery, evalExamples } = config.trainer;
       const heldOut = Int32Array.from({ length: evalExamples }, (_, i) => HELD_OUT_OFFSET + i);
@@ -83,18 +80,19 @@ export class SFTTrainer extends EventEmitter<TrainerEvents> {
 
       // ---- evaluate the gold reward of samples (the baseline later stages are measured against), save the model
       const evaluation = config.trainer.evalPrompts > 0 ? await evaluatePolicy({ policy, rollout }, { prompts: config.trainer.evalPrompts, samplesPerPrompt: config.trainer.evalSamplesPerPrompt }) : undefined;
-      const exported = await policy.callRank(0, 'exportModel');
-      saveModelFile(session.runDirectory, 'model', { ...exported, metadata: { stage: 'sft', run: config.name, task: config.task, heldOutLoss } });
+      const model = await saveStageModel(policy, session.runDirectory, 'sft', config, { heldOutLoss });
       return session.finish({
         method: 'sft',
         steps: config.trainer.steps,
         finalHeldOutLoss: heldOutLoss,
         ...(evaluation ? { finalGoldReward: evaluation.goldReward } : {}),
         wallSeconds: session.wallSeconds,
-        model: `${session.runDirectory}/model`,
+        model,
       });
+    } catch (error) {
+      throw session.failure(error);
     } finally {
-      await roles.destroy();
+      await roles?.destroy();
       await session.close();
     }
   }

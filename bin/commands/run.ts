@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import { setRootLogger, rootLogger } from '../../runtime/index.ts';
+import { planRecipe, runRecipe } from '../../trainers/recipe.ts';
+import { loadRecipeFile } from '../load-recipe.ts';
+import { collect, logLevel } from '../options.ts';
+
+/** `recipe run <file>`: validate the recipe, then run its stages, reusing stages whose output already exists. */
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description('run a recipe (e.g. recipes/ppo.ts: SFT -> reward model -> PPO)')
+    .argument('<recipe>', 'recipe file whose default export is the recipe')
+    .option('--set <path=value>', 'override a recipe field, e.g. --set stages.ppo.trainer.steps=20 (repeatable)', collect, [])
+    .option('--name <name>', 'run name (default: the recipe name); runs go to <runs-dir>/<name>')
+    .option('--runs-dir <dir>', 'parent directory of run directories (default: runs)')
+    .option('--force', 'rerun every stage even if its output exists for the same config')
+    .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent', logLevel)
+    .option('--dry-run', 'validate and print the plan without running')
+    .action(async (file: string, options: { set: string[]; name?: string; runsDir?: string; force?: boolean; logLevel?: string; dryRun?: boolean }) => {
+      const overrides = [...options.set];
+      if (options.name) overrides.push(`name=${JSON.stringify(options.name)}`);
+      if (options.runsDir) overrides.push(`logging.runsDirectory=${JSON.stringify(options.runsDir)}`);
+      if (options.logLevel) overrides.push(`logging.level=${JSON.stringify(options.logLevel)}`);
+      const plan = planRecipe(await loadRecipeFile(file, overrides));
+      if (options.logLevel) setRootLogger(rootLogger().child({}, { level: options.logLevel }));
+      if (options.dryRun) {
+        process.stdout.write(`${JSON.stringify({ name: plan.name, directory: plan.directory, stages: plan.stages.map((stage) => ({ stage: stage.stage, directory: stage.directory, hash: stage.hash })) }, null, 2)}\n`);
+        return;
+      }
+      const summary = await runRecipe(plan, { ...(options.force ? { force: true } : {}) });
+      process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    });
+}

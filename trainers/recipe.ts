@@ -1,0 +1,227 @@
+/**
+ * A recipe is a pipeline of stages sharing one task and one model shape: SFT -> reward model -> PPO, or
+ * SFT -> DPO, or SFT -> GRPO. Each stage is the method's own config (its `trainer`, `algo`, `rollout` sections);
+ * the shared sections (`task`, `model`, `runtime`, `checkpoint`, `logging`) are written once. Each stage starts
+ * from the models earlier stages wrote, and a stage whose model already exists for the same config is reused.
+ *
+ * Runs land in `<logging.runsDirectory>/<name>/<stage>/`, with the pipeline's `summary.json` beside them.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { modelFileExists, readModelHeader } from '../models/model-file.ts';
+import { ConfigError } from '../runtime/errors.ts';
+import { rootLogger, type RunSummary, type Runtime } from '../runtime/index.ts';
+import { checkpointSection, loggingSection, modelSection, runtimeSection, taskSection } from './config-sections.ts';
+import { configHash } from './config-hash.ts';
+import { parseDpoConfig } from './dpo-config.ts';
+import { DPOTrainer } from './dpo-trainer.ts';
+import { parseGrpoConfig } from './grpo-config.ts';
+import { GRPOTrainer } from './grpo-trainer.ts';
+import { parsePpoConfig } from './ppo-config.ts';
+import { PPOTrainer } from './ppo-trainer.ts';
+import { parseRewardConfig } from './reward-config.ts';
+import { RewardTrainer } from './reward-trainer.ts';
+import type { TrainerEvents, TrainerOptions } from './run-session.ts';
+import { parseSftConfig } from './sft-config.ts';
+import { SFTTrainer } from './sft-trainer.ts';
+import type { EventEmitter } from 'node:events';
+
+/** Stages run in this order; a recipe names the ones it wants. */
+export const STAGES = ['sft', 'reward', 'ppo', 'dpo', 'grpo'] as const;
+export type StageName = (typeof STAGES)[number];
+
+/** Keys a stage may set; the rest are the recipe's shared sections. */
+const STAGE_KEYS = ['seed', 'init', 'rollout', 'algo', 'trainer', 'runtime', 'checkpoint'] as const;
+
+/** One stage: the method's own sections (validated by the method's schema once merged). */
+const stageSection = z.record(z.string(), z.unknown()).describe('the method config sections: trainer, algo, rollout, init, seed, runtime, checkpoint');
+
+const recipeShape = z.strictObject({
+  /** Run name: `<logging.runsDirectory>/<name>/`. */
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
+  /** Seed every stage inherits unless it sets its own. */
+  seed: z.int().min(0).default(0),
+  task: taskSection,
+  model: modelSection.prefault({}),
+  runtime: runtimeSection.prefault({}),
+  checkpoint: checkpointSection.prefault({}),
+  logging: loggingSection.prefault({}),
+  stages: z.strictObject(Object.fromEntries(STAGES.map((stage) => [stage, stageSection.optional()])) as Record<StageName, z.ZodOptional<typeof stageSection>>),
+});
+
+export type RecipeInput = z.input<typeof recipeShape>;
+
+/** A planned stage: its method config (validated) and where its model goes. */
+export interface PlannedStage {
+  stage: StageName;
+  directory: string;
+  /** `<directory>/model`: the model file the stage writes. */
+  model: string;
+  config: Record<string, unknown>;
+  hash: string;
+}
+
+export interface RecipePlan {
+  name: string;
+  directory: string;
+  stages: PlannedStage[];
+}
+
+const PARSERS: Record<StageName, (input: unknown) => Record<string, unknown>> = {
+  sft: parseSftConfig,
+  reward: parseRewardConfig,
+  ppo: parsePpoConfig,
+  dpo: parseDpoConfig,
+  grpo: parseGrpoConfig,
+};
+
+type Trainer = EventEmitter<TrainerEvents> & { train(): Promise<RunSummary> };
+const TRAINERS: Record<StageName, new (config: never, options: TrainerOptions) => Trainer> = {
+  sft: SFTTrainer,
+  reward: RewardTrainer,
+  ppo: PPOTrainer,
+  dpo: DPOTrainer,
+  grpo: GRPOTrainer,
+};
+
+/** Identity, for type-checking recipe files: `export default defineRecipe({ ... })`. */
+export function defineRecipe(recipe: RecipeInput): RecipeInput {
+  return recipe;
+}
+
+/**
+ * Validates a recipe and plans its stages: every problem of every stage is reported at once, with paths as the
+ * user wrote them (`stages.ppo.algo.clipRange`, `task.name`).
+ */
+export function planRecipe(input: unknown): RecipePlan {
+  const parsed = recipeShape.safeParse(input);
+  const issues: { path: string; message: string }[] = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
+  // Even when the shared sections are wrong, check the stages too, so every problem is reported at once.
+  const recipe = parsed.success ? parsed.data : fallbackRecipe(input);
+  if (!recipe) throw new ConfigError(issues);
+  const directory = resolve(recipe.logging.runsDirectory, recipe.name);
+  const stages: PlannedStage[] = [];
+  const present = STAGES.filter((stage) => recipe.stages[stage] !== undefined);
+  if (present.length === 0 && parsed.success) issues.push({ path: 'stages', message: `name at least one stage: ${STAGES.join(', ')}` });
+  const modelOf = (stage: StageName) => (present.includes(stage) ? join(directory, stage, 'model') : undefined);
+
+  for (const stage of present) {
+    const own = recipe.stages[stage]!;
+    const misplaced = Object.keys(own).filter((key) => !(STAGE_KEYS as readonly string[]).includes(key));
+    for (const key of misplaced) {
+      const shared = ['task', 'model', 'logging', 'name'].includes(key);
+      issues.push({
+        path: `stages.${stage}.${key}`,
+        message: shared ? `${key} is shared by every stage: set it at the top of the recipe` : `unknown key "${key}"; a stage may set ${STAGE_KEYS.join(', ')}`,
+      });
+    }
+    if (misplaced.length > 0) continue;
+    const init = { ...defaultInit(stage, modelOf), ...((own.init as Record<string, unknown> | undefined) ?? {}) };
+    const input = {
+      name: `${recipe.name}-${stage}`,
+      seed: recipe.seed,
+      task: recipe.task,
+      model: recipe.model,
+      runtime: recipe.runtime,
+      checkpoint: recipe.checkpoint,
+      logging: recipe.logging,
+      ...own,
+      ...(Object.keys(init).length > 0 ? { init } : {}),
+    };
+    try {
+      const config = PARSERS[stage](input);
+      stages.push({ stage, directory: join(directory, stage), model: join(directory, stage, 'model'), config, hash: configHash(config) });
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      for (const issue of error.issues) issues.push({ path: stagePath(stage, issue.path, own), message: issue.message });
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(dedupe(issues));
+  return { name: recipe.name, directory, stages };
+}
+
+/**
+ * Runs a planned recipe stage by stage; a stage whose model file exists with the same config hash is reused.
+ * Returns the pipeline summary (also written to `<run>/summary.json`).
+ */
+export async function runRecipe(
+  plan: RecipePlan,
+  options: { runtime?: Runtime; onStep?: (stage: StageName, record: Record<string, unknown>) => void; force?: boolean } = {},
+): Promise<RunSummary> {
+  const logger = rootLogger().child({ run: plan.name });
+  mkdirSync(plan.directory, { recursive: true });
+  const summaries: Partial<Record<StageName, RunSummary>> = {};
+  for (const stage of plan.stages) {
+    if (!options.force && reusable(stage)) {
+      logger.info({ stage: stage.stage, model: stage.model }, 'reusing the stage output: its model exists for this exact config');
+      summaries[stage.stage] = { reused: true, model: stage.model };
+      continue;
+    }
+    const trainer = new TRAINERS[stage.stage](stage.config as never, { runDirectory: stage.directory, ...(options.runtime ? { runtime: options.runtime } : {}) });
+    if (options.onStep) trainer.on('step', (record) => options.onStep!(stage.stage, record));
+    summaries[stage.stage] = await trainer.train();
+  }
+  const last = plan.stages.at(-1)!;
+  const summary: RunSummary = { ...summaries[last.stage], stages: summaries, recipe: plan.name };
+  writeFileSync(join(plan.directory, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  return summary;
+}
+
+/** The raw recipe with defaults where its shared sections are unusable, or undefined when stages cannot be read. */
+function fallbackRecipe(input: unknown): z.output<typeof recipeShape> | undefined {
+  if (!input || typeof input !== 'object') return undefined;
+  const raw = input as Record<string, unknown>;
+  const stages = raw.stages;
+  if (!stages || typeof stages !== 'object' || Array.isArray(stages)) return undefined;
+  const section = <T>(schema: z.ZodType<T>, value: unknown): T => {
+    const result = schema.safeParse(value ?? {});
+    return result.success ? result.data : (value as T);
+  };
+  return {
+    name: typeof raw.name === 'string' ? raw.name : 'recipe',
+    seed: typeof raw.seed === 'number' ? raw.seed : 0,
+    task: raw.task as z.output<typeof taskSection>,
+    model: section(modelSection, raw.model),
+    runtime: section(runtimeSection, raw.runtime),
+    checkpoint: section(checkpointSection, raw.checkpoint),
+    logging: section(loggingSection, raw.logging),
+    stages: Object.fromEntries(STAGES.filter((stage) => stage in stages).map((stage) => [stage, (stages as Record<string, Record<string, unknown>>)[stage]])),
+  } as z.output<typeof recipeShape>;
+}
+
+function reusable(stage: PlannedStage): boolean {
+  const { directory, name } = { directory: stage.directory, name: 'model' };
+  if (!modelFileExists(directory, name) || !existsSync(join(directory, 'summary.json'))) return false;
+  return readModelHeader(directory, name).metadata.configHash === stage.hash;
+}
+
+/** Earlier stages' models feed later ones unless the recipe says otherwise. */
+function defaultInit(stage: StageName, modelOf: (stage: StageName) => string | undefined): Record<string, string> {
+  const sft = modelOf('sft');
+  const reward = modelOf('reward');
+  const init: Record<string, string> = {};
+  if (stage === 'reward' && sft) init.from = sft;
+  if ((stage === 'ppo' || stage === 'dpo' || stage === 'grpo') && sft) init.policy = sft;
+  if (stage === 'ppo' && reward) init.reward = reward;
+  return init;
+}
+
+/** Where a method-config issue lives in the recipe the user wrote. */
+function stagePath(stage: StageName, path: string, own: Record<string, unknown>): string {
+  const head = path.split('.')[0]!;
+  const stageOwned = (STAGE_KEYS as readonly string[]).includes(head) && (head === 'init' || head in own || ['rollout', 'algo', 'trainer'].includes(head));
+  return stageOwned || path === '' ? `stages.${stage}${path ? `.${path}` : ''}` : path;
+}
+
+function dedupe(issues: { path: string; message: string }[]): { path: string; message: string }[] {
+  const seen = new Set<string>();
+  return issues.filter((issue) => {
+    const key = `${issue.path}\u0000${issue.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
