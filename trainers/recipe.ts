@@ -58,7 +58,10 @@ export interface PlannedStage {
   directory: string;
   /** `<directory>/model`: the model file the stage writes. */
   model: string;
+  /** The stage's method config as validated (defaults filled, derived sizes computed). */
   config: Record<string, unknown>;
+  /** The method config input the trainer is built from. */
+  input: Record<string, unknown>;
   hash: string;
 }
 
@@ -133,7 +136,7 @@ export function planRecipe(input: unknown): RecipePlan {
     };
     try {
       const config = PARSERS[stage](input);
-      stages.push({ stage, directory: join(directory, stage), model: join(directory, stage, 'model'), config, hash: configHash(config) });
+      stages.push({ stage, directory: join(directory, stage), model: join(directory, stage, 'model'), config, input, hash: configHash(config) });
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       for (const issue of error.issues) issues.push({ path: stagePath(stage, issue.path, own), message: issue.message });
@@ -160,7 +163,7 @@ export async function runRecipe(
       summaries[stage.stage] = { reused: true, model: stage.model };
       continue;
     }
-    const trainer = new TRAINERS[stage.stage](stage.config as never, { runDirectory: stage.directory, ...(options.runtime ? { runtime: options.runtime } : {}) });
+    const trainer = new TRAINERS[stage.stage](stage.input as never, { runDirectory: stage.directory, ...(options.runtime ? { runtime: options.runtime } : {}) });
     if (options.onStep) trainer.on('step', (record) => options.onStep!(stage.stage, record));
     summaries[stage.stage] = await trainer.train();
   }
