@@ -27,6 +27,8 @@ export interface RolloutWorkerInit {
   sampling: SamplingOptions;
   /** Seed of this worker's sampling stream (the driver derives one per rank). */
   seed: number;
+  /** End a row at EOS (default true); false always generates the task's full completion length (benchmarks). */
+  stopAtEos?: boolean;
 }
 
 /** Which prompts to roll out. */
@@ -100,7 +102,7 @@ export class RolloutWorker {
     const generation = await generate(
       this.model,
       { tokens: batch.ids, batchSize: batch.batchSize, length: batch.length, attentionMask: batch.attentionMask },
-      { ...this.init.sampling, maxNewTokens: this.task.limits.completionTokens, rng: request.seed === undefined ? this.rng : new Rng(request.seed + this.init.rank), eosToken: EOS_ID, padToken: PAD_ID },
+      { ...this.init.sampling, maxNewTokens: this.task.limits.completionTokens, rng: request.seed === undefined ? this.rng : new Rng(request.seed + this.init.rank), ...(this.init.stopAtEos === false ? {} : { eosToken: EOS_ID }), padToken: PAD_ID },
     );
     const experience = experienceFromGeneration(generation, { weightVersion: this.weightVersion, weightChecksum: this.weightChecksum });
     experience.promptIndices = promptIndices;

@@ -13,8 +13,11 @@ import { ConfigError } from '../runtime/errors.ts';
 /** Which task supplies data, prompts and the gold reward. Task-specific options are checked by the task itself. */
 export const taskSection = z
   .looseObject({
-    /** `sentiment` (preference task: SFT corpus, prompts, preference pairs) or `arithmetic` (verifiable). */
-    name: z.enum(TASK_NAMES).describe('task: sentiment | arithmetic'),
+    /**
+     * `sentiment` (preference task: SFT corpus, prompts, preference pairs), `arithmetic` (verifiable reward), or
+     * `random-tokens` (the peer benchmark's workload; nothing to learn).
+     */
+    name: z.enum(TASK_NAMES).describe('task: sentiment | arithmetic | random-tokens'),
     /** Seed of the task's data (corpus, prompts, pairs, eval split). */
     seed: z.int().min(0).default(0).describe('seed of the task data'),
   })

@@ -27,10 +27,14 @@ export async function evaluatePolicy(
 ): Promise<EvaluationResult> {
   await syncRolloutWeights(roles.policy, roles.rollout);
   const indices = Int32Array.from({ length: options.prompts }, (_, index) => index);
+  // Fewer prompts than workers leaves some workers idle (an empty shard has nothing to generate).
   const shards = splitRows(indices, roles.rollout.size);
-  const results = await roles.rollout.scatter(
-    'generate',
-    shards.map((promptIndices) => [{ promptIndices, split: 'eval' as const, samplesPerPrompt: options.samplesPerPrompt, seed: EVALUATION_SEED }]),
+  const results = await Promise.all(
+    shards.flatMap((promptIndices, rank) =>
+      promptIndices.length === 0
+        ? []
+        : [roles.rollout.callRank(rank, 'generate', { promptIndices, split: 'eval', samplesPerPrompt: options.samplesPerPrompt, seed: EVALUATION_SEED })],
+    ),
   );
   let goldSum = 0;
   let samples = 0;

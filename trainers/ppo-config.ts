@@ -28,6 +28,8 @@ const rolloutSection = z.strictObject({
   topK: z.int().min(0).default(0),
   /** Nucleus sampling mass (1 = off). */
   topP: z.number().gt(0).max(1).default(1),
+  /** End rows at EOS; false always generates the task's full completion length (the peer benchmark does). */
+  stopAtEos: z.boolean().default(true),
 });
 
 // ------------------------------------------------------------------------------------------------ algorithm

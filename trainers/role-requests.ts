@@ -55,7 +55,7 @@ export function modelRole(
 }
 
 /** Rollout workers: `runtime.roles.rollout.groupSize` of them (default: as many as policy ranks). */
-export function rolloutRole(context: RoleContext, sampling: { temperature: number; topK?: number; topP?: number }): RoleRequest<'rollout'> {
+export function rolloutRole(context: RoleContext, sampling: { temperature: number; topK?: number; topP?: number; stopAtEos?: boolean }): RoleRequest<'rollout'> {
   const placement = context.runtime.roles.rollout;
   const size = placement?.groupSize ?? context.runtime.roles.policy?.groupSize ?? 1;
   return {
@@ -70,6 +70,7 @@ export function rolloutRole(context: RoleContext, sampling: { temperature: numbe
       task: context.task as TaskConfig,
       sampling: { temperature: sampling.temperature, ...(sampling.topK ? { topK: sampling.topK } : {}), ...(sampling.topP !== undefined && sampling.topP < 1 ? { topP: sampling.topP } : {}) },
       seed: context.seed * 1_000 + rank,
+      ...(sampling.stopAtEos === false ? { stopAtEos: false } : {}),
     }),
   };
 }

@@ -9,6 +9,7 @@
 import { ConfigError } from '../../runtime/errors.ts';
 import { ArithmeticTask, type ArithmeticTaskOptions } from './arithmetic-task.ts';
 import { SentimentTask, type SentimentTaskOptions } from './sentiment-task.ts';
+import { RandomTokensTask, type RandomTokensTaskOptions } from './random-tokens-task.ts';
 import type { Task } from './task.ts';
 
 export type { GoldRewardOptions, PreferencePair, PreferenceTask, RewardReference, SftExample, Task, TaskLimits } from './task.ts';
@@ -19,6 +20,7 @@ export { goldRewardsOfTokens, preferenceBatch, promptBatch, sequenceBatch } from
 export type { PreferenceBatch, SequenceBatch } from './batches.ts';
 export { SentimentTask, SentimentTaskOptions } from './sentiment-task.ts';
 export { ArithmeticTask, ArithmeticTaskOptions } from './arithmetic-task.ts';
+export { RandomTokensTask, RandomTokensTaskOptions } from './random-tokens-task.ts';
 export {
   bestGoldReward,
   corpusExpectedGoldReward,
@@ -28,10 +30,11 @@ export {
 } from './sentiment-gold.ts';
 
 /** The task names `createTask` knows. */
-export const TASK_NAMES = ['sentiment', 'arithmetic'] as const;
+export const TASK_NAMES = ['sentiment', 'arithmetic', 'random-tokens'] as const;
 export type TaskConfig =
   | ({ name: 'sentiment' } & SentimentTaskOptions)
-  | ({ name: 'arithmetic' } & ArithmeticTaskOptions);
+  | ({ name: 'arithmetic' } & ArithmeticTaskOptions)
+  | ({ name: 'random-tokens' } & RandomTokensTaskOptions);
 
 /**
  * Builds a task from its JSON description (the shape `task.toJSON()` writes), validating every option.
@@ -43,5 +46,6 @@ export function createTask(config: TaskConfig): Task {
   const { name, ...options } = config as { name?: unknown } & Record<string, unknown>;
   if (name === 'sentiment') return new SentimentTask(options);
   if (name === 'arithmetic') return new ArithmeticTask(options);
+  if (name === 'random-tokens') return new RandomTokensTask(options);
   throw new ConfigError([{ path: 'task.name', message: `unknown task ${JSON.stringify(name)}; allowed: ${TASK_NAMES.join(', ')}` }]);
 }
