@@ -11,12 +11,15 @@ import { ConfigError } from './errors.ts';
 export function parseConfig<Schema extends z.ZodType>(schema: Schema, input: unknown, prefix = ''): z.output<Schema> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  throw new ConfigError(
-    result.error.issues.map((issue) => {
-      const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
-      return { path, message: describeIssue(schema, issue) };
-    }),
-  );
+  throw new ConfigError(configIssues(schema, result.error, prefix));
+}
+
+/** A zod error as `{ path, message }` issues, unknown keys listed with the allowed ones. */
+export function configIssues(schema: z.ZodType, error: z.ZodError, prefix = ''): { path: string; message: string }[] {
+  return error.issues.map((issue) => ({
+    path: [prefix, ...issue.path.map(String)].filter(Boolean).join('.'),
+    message: describeIssue(schema, issue),
+  }));
 }
 
 function describeIssue(schema: z.ZodType, issue: z.core.$ZodIssue): string {

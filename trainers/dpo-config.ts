@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { parseConfig } from '../runtime/config-parse.ts';
-import { checkpointSection, deriveShapes, loggingSection, modelFileSchema, modelSection, runtimeSection, taskSection, type DerivedShapes } from './config-sections.ts';
+import { checkpointSection, deriveShapes, requireThat, loggingSection, modelFileSchema, modelSection, runtimeSection, taskSection, type DerivedShapes } from './config-sections.ts';
 
 const dpoAlgoSection = z.strictObject({
   /** KL strength beta (the paper: 0.1). */
@@ -39,7 +39,7 @@ export const dpoConfigSchema = z
     model: modelSection.prefault({}),
     init: z.strictObject({
       /** The SFT model the policy starts from. */
-      policy: modelFileSchema.optional().refine((path) => path !== undefined, 'DPO needs a starting policy: add an sft stage or set init.policy'),
+      policy: modelFileSchema.optional(),
       /** The frozen reference (default: the policy's start). */
       reference: modelFileSchema.optional(),
     }).prefault({}),
@@ -51,6 +51,7 @@ export const dpoConfigSchema = z
   })
   .transform((config, context) => {
     const derived = deriveShapes(config, context);
+    requireThat(context, config.init.policy !== undefined, ['init', 'policy'], 'DPO needs a starting policy: add an sft stage or set init.policy');
     if (config.task.name !== 'sentiment') {
       context.addIssue({ code: 'custom', path: ['task', 'name'], message: `DPO needs a preference task (sentiment), got ${config.task.name}` });
     }

@@ -52,7 +52,7 @@ export const grpoConfigSchema = z
     model: modelSection.prefault({}),
     init: z.strictObject({
       /** The SFT model the policy starts from. */
-      policy: modelFileSchema.optional().refine((path) => path !== undefined, 'GRPO needs a starting policy: add an sft stage or set init.policy'),
+      policy: modelFileSchema.optional(),
       /** The frozen reference (default: the policy's start). */
       reference: modelFileSchema.optional(),
       /** A reward model to score samples; omit to use the task's verifiable gold reward. */
@@ -67,6 +67,7 @@ export const grpoConfigSchema = z
   })
   .transform((config, context) => {
     const derived = deriveShapes(config, context);
+    requireThat(context, config.init.policy !== undefined, ['init', 'policy'], 'GRPO needs a starting policy: add an sft stage or set init.policy');
     const rows = config.rollout.promptsPerStep * config.rollout.samplesPerPrompt;
     const minibatchSize = rows / config.algo.minibatches;
     if (requireThat(context, Number.isInteger(minibatchSize), ['algo', 'minibatches'], `promptsPerStep x samplesPerPrompt (${rows}) must be divisible by algo.minibatches (${config.algo.minibatches})`)) {

@@ -98,11 +98,11 @@ export const ppoConfigSchema = z
     init: z
       .strictObject({
         /** The SFT model the policy starts from. */
-        policy: modelFileSchema.optional().refine((path) => path !== undefined, 'PPO needs a starting policy: add an sft stage or set init.policy'),
+        policy: modelFileSchema.optional(),
         /** The frozen reference (default: the policy's start). */
         reference: modelFileSchema.optional(),
         /** The trained reward model. */
-        reward: modelFileSchema.optional().refine((path) => path !== undefined, 'PPO needs a reward model: add a reward stage or set init.reward'),
+        reward: modelFileSchema.optional(),
         /** The value model's start (default: the reward model, as InstructGPT). */
         value: modelFileSchema.optional(),
       }).prefault({}),
@@ -115,6 +115,8 @@ export const ppoConfigSchema = z
   })
   .transform((config, context) => {
     const derived = deriveShapes(config, context);
+    requireThat(context, config.init.policy !== undefined, ['init', 'policy'], 'PPO needs a starting policy: add an sft stage or set init.policy');
+    requireThat(context, config.init.reward !== undefined, ['init', 'reward'], 'PPO needs a reward model: add a reward stage or set init.reward');
     const { rollout, algo, runtime } = config;
     const minibatchSize = rollout.batchSize / algo.minibatches;
     if (requireThat(context, Number.isInteger(minibatchSize), ['algo', 'minibatches'], `rollout.batchSize (${rollout.batchSize}) must be divisible by algo.minibatches (${algo.minibatches})`)) {

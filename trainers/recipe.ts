@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { modelFileExists, readModelHeader } from '../models/model-file.ts';
+import { configIssues } from '../runtime/config-parse.ts';
 import { ConfigError } from '../runtime/errors.ts';
 import { rootLogger, type RunSummary, type Runtime } from '../runtime/index.ts';
 import { checkpointSection, loggingSection, modelSection, runtimeSection, taskSection } from './config-sections.ts';
@@ -99,9 +100,7 @@ export function defineRecipe(recipe: RecipeInput): RecipeInput {
  */
 export function planRecipe(input: unknown): RecipePlan {
   const parsed = recipeShape.safeParse(input);
-  const issues: { path: string; message: string }[] = parsed.success
-    ? []
-    : parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
+  const issues: { path: string; message: string }[] = parsed.success ? [] : configIssues(recipeShape, parsed.error);
   // Even when the shared sections are wrong, check the stages too, so every problem is reported at once.
   const recipe = parsed.success ? parsed.data : fallbackRecipe(input);
   if (!recipe) throw new ConfigError(issues);
