@@ -9,6 +9,7 @@
  */
 import { AdaptiveKlController, FixedKlController } from '../algorithms/index.ts';
 import { Rng } from '../models/rng.ts';
+import { PosttrainError } from '../runtime/errors.ts';
 import type { ObjectRef, RunSummary } from '../runtime/index.ts';
 import type { RolloutResult } from '../rollout/rollout-worker.ts';
 import { evaluatePolicy, splitRows, syncRolloutWeights } from './evaluation.ts';
@@ -115,6 +116,9 @@ export class PPOTrainer extends Trainer<PPOConfig> {
         value.callRank(0, 'computeAdvantages', shards, { klCoef: klController.value, klEstimator: algo.klEstimator, gamma: algo.gamma, lambda: algo.lambda, whitenAdvantages: algo.whitenAdvantages }),
       );
       releaseAll(shards.flatMap((shard) => [shard.experience, shard.referenceLogProbs, shard.scores, shard.values]));
+      if (stats.weightChecksum !== weights.checksum) {
+        throw new PosttrainError('WEIGHTS_OUT_OF_SYNC', `step ${step}: experience was generated with weights ${stats.weightChecksum} (v${stats.weightVersion}), the policy published ${weights.checksum} (v${weights.version})`);
+      }
 
       // ---- train: the same minibatch plan for both roles; each is data-parallel across its ranks
       const plan = drawMinibatchPlan(rng, { batchSize: rolloutConfig.batchSize, epochs: algo.epochs, minibatchSize: config.derived.minibatchSize });
@@ -149,8 +153,8 @@ export class PPOTrainer extends Trainer<PPOConfig> {
         meanReturn: stats.meanReturn,
         responseLength: responseTokens / rolloutConfig.batchSize,
         generatedTokensPerSecond: responseTokens / phases.generate!,
-        weightVersion: weights.version,
-        weightChecksum: weights.checksum,
+        weightVersion: stats.weightVersion,
+        weightChecksum: stats.weightChecksum,
         phaseSeconds: phases,
       };
       if (trainer.evalEvery > 0 && step % trainer.evalEvery === 0 && step < trainer.steps) {

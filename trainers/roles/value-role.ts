@@ -43,6 +43,9 @@ export interface AdvantageStats {
   meanReturn: number;
   /** Mean old value at the first action. */
   meanValue: number;
+  /** The policy weights the experience was generated with, as recorded in the experience itself. */
+  weightVersion: number;
+  weightChecksum: string;
 }
 
 export class ValueRole extends ModelRole {
@@ -93,6 +96,8 @@ export class ValueRole extends ModelRole {
       modelReward: mean(experience.scores!),
       meanReturn: mean(firstColumn(experience.returns, batchSize, responseLength)),
       meanValue: mean(firstColumn(experience.values!, batchSize, responseLength)),
+      weightVersion: experience.weightVersion,
+      weightChecksum: experience.weightChecksum,
     };
     return { batch: await actorContext().runtime.put(experience), stats };
   }
