@@ -23,10 +23,10 @@ import { parsePpoConfig } from './ppo-config.ts';
 import { PPOTrainer } from './ppo-trainer.ts';
 import { parseRewardConfig } from './reward-config.ts';
 import { RewardTrainer } from './reward-trainer.ts';
-import type { TrainerEvents, TrainerOptions } from './run-session.ts';
+import type { TrainerOptions } from './run-session.ts';
+import type { Trainer } from './trainer.ts';
 import { parseSftConfig } from './sft-config.ts';
 import { SFTTrainer } from './sft-trainer.ts';
-import type { EventEmitter } from 'node:events';
 
 /** Stages run in this order; a recipe names the ones it wants. */
 export const STAGES = ['sft', 'reward', 'ppo', 'dpo', 'grpo'] as const;
@@ -80,8 +80,7 @@ const PARSERS: Record<StageName, (input: unknown) => Record<string, unknown>> = 
   grpo: parseGrpoConfig,
 };
 
-type Trainer = EventEmitter<TrainerEvents> & { train(): Promise<RunSummary> };
-const TRAINERS: Record<StageName, new (config: never, options: TrainerOptions) => Trainer> = {
+const TRAINERS: Record<StageName, new (config: never, options: TrainerOptions) => Trainer<unknown>> = {
   sft: SFTTrainer,
   reward: RewardTrainer,
   ppo: PPOTrainer,
