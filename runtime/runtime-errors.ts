@@ -12,8 +12,9 @@ import { PosttrainError } from './errors.ts';
 /** Why an actor's process ended. */
 export interface ActorDeathCause {
   /** `exit` (process exited with a code), `signal`, `oom`, `killed` (kill() or placement group removal), `reaped`
-   * (detached actor past its TTL), `owner-died`, `constructor-failed`, `restarts-exhausted`, `shutdown`. */
-  kind: 'exit' | 'signal' | 'oom' | 'killed' | 'reaped' | 'owner-died' | 'constructor-failed' | 'shutdown';
+   * (detached actor past its TTL), `owner-died`, `constructor-failed`, `restarts-exhausted`, `shutdown`,
+   * `node-lost` (cluster mode: its node stopped heartbeating or was fenced off). */
+  kind: 'exit' | 'signal' | 'oom' | 'killed' | 'reaped' | 'owner-died' | 'constructor-failed' | 'shutdown' | 'node-lost';
   /** Human-readable reason, e.g. `killed by SIGKILL`, `exited with code 3`, `out of memory (JavaScript heap)`. */
   reason: string;
   exitCode?: number | null;

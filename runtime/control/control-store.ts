@@ -76,6 +76,8 @@ export interface ActorRecord {
   incarnation: number;
   restarts: number;
   nodeId?: string;
+  /** The placement-group bundle it runs in (so a restarted head can re-reserve it there). */
+  bundle?: number;
   gpuIds: string[];
   /** Current incarnation's process id and call address. */
   clientId?: string;
