@@ -65,6 +65,7 @@ export async function startClusterDriver(options: RuntimeOptions): Promise<Clust
       onConnect: async (rpc) => rpc.notify('hello', JSON.stringify([{ role: 'driver', clientId, home: homeAddress }])),
     });
     await link.start();
+    home.useHomeStatus(async (address) => (await link.request<string | null>('homeStatus', [address])) ?? undefined);
     const control = new DriverControl(link, directory, home);
     const objects = new ObjectClient(clientId, 'driver', control, { shm: directories.shm, spill: directories.spill }, homeAddress);
     logger.info({ head: headAddress, driver: clientId, objects: homeAddress }, `joined the cluster at ${headAddress}`);

@@ -1,5 +1,6 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { PosttrainError } from '../errors.ts';
+import { registerErrorClass } from '../runtime-errors.ts';
 
 /**
  * Errors of cluster mode. Each names the component that failed (the head, a node agent, an object's home) and the
@@ -43,3 +44,6 @@ function hint(status: number): string {
   if (status === GrpcStatus.UNAVAILABLE) return ' (is it running, and reachable from here?)';
   return '';
 }
+
+registerErrorClass(ClusterSecurityError);
+registerErrorClass(GrpcCallError);

@@ -239,6 +239,19 @@ export class ClusterHead extends Head {
     return this.options.logger;
   }
 
+  /** Why an object home (a node's or a driver's address) is gone, if it is: for fetches that find it unreachable. */
+  homeLostReason(home: string): string | undefined {
+    for (let index = this.lostHomes.length - 1; index >= 0; index--) {
+      const [lost, reason] = this.lostHomes[index] as [string, string];
+      if (lost === home) return reason;
+    }
+    const node = this.options.store.listNodes().find((record) => record.address === home && !record.alive && !this.sessions.get(record.nodeId));
+    if (node) return `its node ${node.nodeId} (${home}) was lost: ${node.deathReason ?? 'declared dead'}`;
+    const job = this.options.store.listJobs().find((record) => record.address === home && record.state !== 'running');
+    if (job) return `its owner, driver ${job.jobId}, ended (${job.reason ?? job.state})`;
+    return undefined;
+  }
+
   // ---- drivers -------------------------------------------------------------------------------------------------
 
   driverHello(rpc: RpcConnection, clientId: string, home: string): void {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { PosttrainError } from '../errors.ts';
-import { errorFromData, type ErrorData } from '../runtime-errors.ts';
+import { errorFromData, registerErrorClass, type ErrorData } from '../runtime-errors.ts';
 import { RpcConnection, type Responder } from '../transport/rpc.ts';
 import { FrameKind, type Frame } from '../transport/transport.ts';
 import { decodeValue, encodeValue, viewBuffer } from '../value-codec.ts';
@@ -13,6 +13,7 @@ export class HeadUnavailableError extends PosttrainError {
     super('HEAD_UNAVAILABLE', message, { path: 'head' });
   }
 }
+registerErrorClass(HeadUnavailableError);
 
 export interface HeadLinkOptions {
   transport: GrpcTransport;
@@ -31,7 +32,7 @@ export interface HeadLinkOptions {
  * Requests that can be sent again after a reconnection without doing anything twice. Creating an actor or a
  * placement group is not one of them: if the head went away while creating one, the caller is told so.
  */
-const REPEATABLE = new Set(['getActor', 'resolveActor', 'killActor', 'waitPlacementGroup', 'removePlacementGroup', 'nodes', 'objectStoreUsage', 'getKey', 'putKey', 'heartbeat', 'goodbye']);
+const REPEATABLE = new Set(['getActor', 'resolveActor', 'killActor', 'waitPlacementGroup', 'removePlacementGroup', 'nodes', 'objectStoreUsage', 'getKey', 'putKey', 'goodbye', 'homeStatus']);
 
 interface PendingRequest {
   route: string;
@@ -76,18 +77,25 @@ export class HeadLink {
     if (this.closed) return Promise.reject(new HeadUnavailableError(`cannot send '${route}': the link to the head is closed`));
     return new Promise<T>((resolve, reject) => {
       const pending: PendingRequest = { route, args, resolve: resolve as (value: unknown) => void, reject };
-      const timeoutMs = this.options.requestTimeoutMs;
-      if (timeoutMs !== undefined) {
-        pending.timer = setTimeout(() => {
-          this.inFlight.delete(pending);
-          const index = this.waiting.indexOf(pending);
-          if (index >= 0) this.waiting.splice(index, 1);
-          reject(new HeadUnavailableError(`the head at ${this.options.address} did not answer '${route}' within ${timeoutMs} ms (it is down or unreachable)`));
-        }, timeoutMs);
-      }
       if (this.connected) this.send(pending);
-      else this.waiting.push(pending);
+      else this.wait(pending);
     });
+  }
+
+  /**
+   * Queue a request until the link is up again. Only this wait is bounded (`requestTimeoutMs`): once sent, a request
+   * may legitimately take long (waiting for a placement group, for an actor to start).
+   */
+  private wait(pending: PendingRequest): void {
+    this.waiting.push(pending);
+    const timeoutMs = this.options.requestTimeoutMs;
+    if (timeoutMs === undefined || pending.timer) return;
+    pending.timer = setTimeout(() => {
+      const index = this.waiting.indexOf(pending);
+      if (index < 0) return;
+      this.waiting.splice(index, 1);
+      pending.reject(new HeadUnavailableError(`the head at ${this.options.address} could not be reached for '${pending.route}' within ${timeoutMs} ms (it is down or unreachable)`));
+    }, timeoutMs);
   }
 
   notify(route: string, args: unknown[]): void {
@@ -138,13 +146,14 @@ export class HeadLink {
   }
 
   private send(pending: PendingRequest): void {
+    if (pending.timer) clearTimeout(pending.timer);
+    pending.timer = undefined;
     const rpc = this.rpc as RpcConnection;
     const encoded = encodeValue(pending.args);
     this.inFlight.add(pending);
     rpc.request(pending.route, encoded.json, encoded.buffers).then(
       (frame) => {
         if (!this.inFlight.delete(pending)) return;
-        if (pending.timer) clearTimeout(pending.timer);
         if (frame.kind === FrameKind.Error) pending.reject(errorFromData(JSON.parse(frame.body) as ErrorData));
         else pending.resolve(decodeValue(frame.body, (index, kind) => viewBuffer(frame.buffers[index] as Uint8Array, kind)));
       },
@@ -160,7 +169,7 @@ export class HeadLink {
     for (const pending of [...this.inFlight]) {
       this.inFlight.delete(pending);
       if (REPEATABLE.has(pending.route)) {
-        this.waiting.push(pending);
+        this.wait(pending);
       } else {
         if (pending.timer) clearTimeout(pending.timer);
         pending.reject(new HeadUnavailableError(`the head at ${this.options.address} went away during '${pending.route}'; it may or may not have been done (check, then retry)`));

@@ -37,6 +37,8 @@ const AGENT_LOCAL_ROUTES = new Set(['reserve', 'locate', 'workerSpec', 'workerRe
 /** Routes whose answer does not depend on who asks: an agent may ask them in its own name. */
 const CALLER_FREE_ROUTES = new Set(['getActor', 'resolveActor', 'killActor', 'waitPlacementGroup', 'removePlacementGroup', 'nodes', 'objectStoreUsage', 'putKey', 'getKey']);
 const NODE_ID = /^[A-Za-z0-9_.-]{1,100}$/;
+/** Largest frame the head accepts: actor constructor arguments pass through it, weights and experience never do. */
+const HEAD_MAX_FRAME_BYTES = 64 * 2 ** 20;
 const DRIVER_ID = /^driver-[0-9a-f]{8,32}$/;
 
 interface Peer {
@@ -80,7 +82,8 @@ export class HeadService {
     });
     head.recover();
     let service: HeadService | undefined;
-    const grpcOptions = resolveGrpcOptions({ ...options.grpc, security: options.security, logger });
+    // Control messages are small: a peer declaring a huge frame is cut off at once instead of being buffered.
+    const grpcOptions = resolveGrpcOptions({ maxFrameBytes: HEAD_MAX_FRAME_BYTES, ...options.grpc, security: options.security, logger });
     let server: GrpcServer;
     try {
       server = await GrpcServer.start({ host: options.host, port: options.port }, grpcOptions, { onChannel: (channel) => service?.serve(channel) }, 'the head');
@@ -129,12 +132,14 @@ export class HeadService {
       if (frame.route === 'heartbeat') return this.head.heartbeat({ ...(args[0] as HeartbeatReport), nodeId });
       if (AGENT_LOCAL_ROUTES.has(frame.route)) throw new PosttrainError('ROUTE_NOT_ALLOWED', `a node agent answers '${frame.route}' itself`);
       const [caller, ...rest] = args as [string, ...unknown[]];
+      if (frame.route === 'homeStatus') return this.head.homeLostReason(String(rest[0])) ?? null;
       if (caller === `node:${nodeId}` && CALLER_FREE_ROUTES.has(frame.route)) return serveControlRequest(this.head, caller, frame.route, rest);
       this.head.checkWorkerOf(nodeId, caller);
       return serveControlRequest(this.head, caller, frame.route, rest);
     }
     if (peer.role === 'driver') {
       if (frame.route === 'goodbye') return this.head.driverGoodbye(peer.id as string);
+      if (frame.route === 'homeStatus') return this.head.homeLostReason(String(args[0])) ?? null;
       if (AGENT_LOCAL_ROUTES.has(frame.route)) throw new PosttrainError('ROUTE_NOT_ALLOWED', `'${frame.route}' is for node agents and workers, not drivers`);
       return serveControlRequest(this.head, peer.id as string, frame.route, args);
     }

@@ -129,6 +129,7 @@ export class NodeAgent {
       },
     });
     this.server = new HeadServer(service, this.logger);
+    home.useHomeStatus(async (address) => (await this.link.request<string | null>('homeStatus', [`node:${options.nodeId}`, address])) ?? undefined);
   }
 
   static async start(options: NodeAgentOptions): Promise<NodeAgent> {
@@ -239,7 +240,8 @@ export class NodeAgent {
       this.cursor = reply.cursor;
       for (const [home, reason] of reply.lostHomes) if (home !== this.home.address) this.home.homeLost(home, reason);
     } catch (error) {
-      if ((error as { code?: string }).code !== 'NODE_FENCED') return;
+      // Only an answer about the current epoch counts: a late one about an epoch already replaced is stale.
+      if ((error as { code?: string }).code !== 'NODE_FENCED' || report.epoch !== this.epoch) return;
       await this.fenced((error as Error).message);
       try {
         const reply = await this.link.request<{ epoch: number; heartbeatMs: number }>('register', [{ nodeId: this.options.nodeId, resources: this.options.resources, gpuIds: this.gpuIds(), address: this.home.address, workers: [] }]);

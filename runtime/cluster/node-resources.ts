@@ -50,7 +50,7 @@ export function nodeResources(flags: NodeResourceFlags, env: NodeJS.ProcessEnv):
   const nodeId = flags.nodeName ?? env.POSTTRAIN_NODE_NAME ?? hostname();
   if (!/^[A-Za-z0-9_.-]{1,100}$/.test(nodeId)) issues.push({ path: '--node-name', message: `'${nodeId}' must be 1-100 letters, digits, _ . -` });
   if (issues.length > 0) throw new ConfigError(issues);
-  const resources = validateResources({ ...custom, CPU: cpus, GPU: gpus, memory }, 'resources');
+  const resources = validateResources({ CPU: cpus, GPU: gpus, memory, ...custom }, 'resources');
   const gpuIds = detected.length === gpus ? detected : Array.from({ length: gpus }, (_, index) => String(index));
   return { nodeId, resources, gpuIds };
 }

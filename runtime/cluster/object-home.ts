@@ -49,6 +49,8 @@ export class ObjectHome {
   private readonly fetchedBy = new Map<string, Set<string>>();
   private readonly lostHomes = new Map<string, string>();
   private forward = new Map<string, [string, ReferenceOperation[]][]>();
+  /** Asks the head whether a home is known to be gone (and why), when fetching from it fails. */
+  private homeStatus: ((home: string) => Promise<string | undefined>) | undefined;
   private forwardScheduled = false;
   readonly transfers = { served: 0, fetched: 0 };
 
@@ -64,7 +66,12 @@ export class ObjectHome {
       options.transport.options,
       {
         onChannel: (channel) => home?.serveChannel(channel),
-        onFetch: (request, call) => void home?.serveFetch(request, call),
+        onFetch: (request, call) => {
+          home?.serveFetch(request, call).catch((error: Error) => {
+            options.logger.warn({ err: error.message }, 'serving an object failed');
+            call.emit('error', { code: GrpcStatus.INTERNAL, details: error.message });
+          });
+        },
       },
       options.label,
     );
@@ -75,6 +82,11 @@ export class ObjectHome {
   /** Where other nodes reach this home: `grpc:host:port`. */
   get address(): string {
     return this.server.address;
+  }
+
+  /** Set once the link to the head exists: an unreachable home is looked up there before retrying. */
+  useHomeStatus(lookup: (home: string) => Promise<string | undefined>): void {
+    this.homeStatus = lookup;
   }
 
   async close(): Promise<void> {
@@ -236,6 +248,12 @@ export class ObjectHome {
       } catch (error) {
         const { code, details } = statusOf(error);
         if (code === GrpcStatus.NOT_FOUND) return this.markLost(id, hint, details.replace(/^(lost|unknown): /, ''));
+        // An unreachable home may be a node the head has declared dead: then the object is lost, and that says why.
+        const gone = isRetryable(code) ? await this.homeStatus?.(hint.home).catch(() => undefined) : undefined;
+        if (gone !== undefined) {
+          this.homeLost(hint.home, gone);
+          return this.markLost(id, hint, gone);
+        }
         if (!isRetryable(code) || Date.now() + delay > deadline) {
           return this.markLost(id, hint, `it could not be fetched from its home ${hint.home}: ${statusName(code)}: ${details}`);
         }
@@ -254,18 +272,28 @@ export class ObjectHome {
   private fetchOnce(id: string, home: string): Promise<void> {
     const directory = this.options.directory;
     const stream = this.options.transport.fetch(home, Buffer.from(JSON.stringify({ id, home: this.address })));
+    const stallMs = this.options.fetchTimeoutMs ?? 30_000;
     return new Promise((resolve, reject) => {
       let fd: number | undefined;
       let path = '';
       let expected = -1;
       let received = 0;
+      // A home that stops sending (partitioned mid-transfer) is given up on and retried.
+      let stall = setTimeout(() => stalled(), stallMs);
+      const stalled = () => {
+        stream.cancel();
+        fail({ code: GrpcStatus.DEADLINE_EXCEEDED, details: `no data from ${home} for ${stallMs} ms` });
+      };
       const fail = (error: unknown) => {
+        clearTimeout(stall);
         if (fd !== undefined) closeSync(fd);
         fd = undefined;
         if (path !== '') rmSync(`${path}.partial`, { force: true });
         reject(error);
       };
       stream.on('data', (message: Buffer) => {
+        clearTimeout(stall);
+        stall = setTimeout(() => stalled(), stallMs);
         try {
           if (expected < 0) {
             expected = (JSON.parse(message.toString('utf8')) as { bytes: number }).bytes;
@@ -282,7 +310,11 @@ export class ObjectHome {
       });
       stream.on('error', fail);
       stream.on('end', () => {
-        if (fd === undefined) return;
+        clearTimeout(stall);
+        if (fd === undefined) {
+          if (expected < 0) reject({ code: GrpcStatus.DATA_LOSS, details: `the transfer of ${id} ended before its header` });
+          return;
+        }
         closeSync(fd);
         fd = undefined;
         if (received !== expected) {

@@ -45,6 +45,8 @@ export function channelArguments(options: ResolvedGrpcOptions): Record<string, n
     'grpc.keepalive_time_ms': options.keepaliveMs,
     'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs,
     'grpc.keepalive_permit_without_calls': 1,
+    // HTTP/2's default 64 KiB receive window caps a stream at window / round trip; object transfers need more.
+    'grpc-node.flow_control_window': 16 * 2 ** 20,
     // gRPC's reconnect backoff defaults to 1 s growing to 120 s; a restarted head must be found within seconds.
     'grpc.initial_reconnect_backoff_ms': 100,
     'grpc.max_reconnect_backoff_ms': 1_000,
