@@ -1,4 +1,3 @@
-import { status as GrpcStatus } from '@grpc/grpc-js';
 import { PosttrainError } from '../errors.ts';
 import { registerErrorClass } from '../runtime-errors.ts';
 
@@ -15,9 +14,17 @@ export class ClusterSecurityError extends PosttrainError {
   }
 }
 
+/** gRPC's status codes by number (kept here so that the runtime's public errors do not load gRPC). */
+const STATUS_NAMES = [
+  'OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED',
+  'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED',
+];
+const UNAUTHENTICATED = 16;
+const UNAVAILABLE = 14;
+
 /** Name of a gRPC status code (`UNAVAILABLE`), for messages and error codes. */
 export function statusName(code: number): string {
-  return (GrpcStatus as unknown as Record<number, string>)[code] ?? `STATUS_${code}`;
+  return STATUS_NAMES[code] ?? `STATUS_${code}`;
 }
 
 /**
@@ -40,10 +47,18 @@ export class GrpcCallError extends PosttrainError {
 }
 
 function hint(status: number): string {
-  if (status === GrpcStatus.UNAUTHENTICATED) return ' (every process of a cluster needs the same token: POSTTRAIN_TOKEN or POSTTRAIN_TOKEN_FILE)';
-  if (status === GrpcStatus.UNAVAILABLE) return ' (is it running, and reachable from here?)';
+  if (status === UNAUTHENTICATED) return ' (every process of a cluster needs the same token: POSTTRAIN_TOKEN or POSTTRAIN_TOKEN_FILE)';
+  if (status === UNAVAILABLE) return ' (is it running, and reachable from here?)';
   return '';
 }
 
 registerErrorClass(ClusterSecurityError);
 registerErrorClass(GrpcCallError);
+
+/** The head could not be reached in time, or went away while a request that cannot be repeated was in flight. */
+export class HeadUnavailableError extends PosttrainError {
+  constructor(message: string) {
+    super('HEAD_UNAVAILABLE', message, { path: 'head' });
+  }
+}
+registerErrorClass(HeadUnavailableError);

@@ -110,7 +110,7 @@ export class ClusterHead extends Head {
     refused = (clientId, reason) => {
       const assigned = this.workers.get(clientId);
       const live = assigned === undefined ? undefined : this.actors.get(assigned.actorId);
-      if (live) live.constructorError = reason;
+      if (live) live.startError = reason;
     };
     this.sweeper = setInterval(() => this.sweep(), Math.min(clusterOptions.heartbeatMs, 250));
     this.sweeper.unref();

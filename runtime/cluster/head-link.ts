@@ -1,19 +1,12 @@
 import type { Logger } from 'pino';
-import { PosttrainError } from '../errors.ts';
-import { errorFromData, registerErrorClass, type ErrorData } from '../runtime-errors.ts';
+import { errorFromData, type ErrorData } from '../runtime-errors.ts';
 import { RpcConnection, type Responder } from '../transport/rpc.ts';
 import { FrameKind, type Frame } from '../transport/transport.ts';
 import { decodeValue, encodeValue, viewBuffer } from '../value-codec.ts';
-import { GrpcCallError } from './cluster-errors.ts';
+import { GrpcCallError, HeadUnavailableError } from './cluster-errors.ts';
 import type { GrpcTransport } from './grpc/grpc-transport.ts';
 
-/** The head could not be reached in time, or went away while a request that cannot be repeated was in flight. */
-export class HeadUnavailableError extends PosttrainError {
-  constructor(message: string) {
-    super('HEAD_UNAVAILABLE', message, { path: 'head' });
-  }
-}
-registerErrorClass(HeadUnavailableError);
+export { HeadUnavailableError };
 
 export interface HeadLinkOptions {
   transport: GrpcTransport;

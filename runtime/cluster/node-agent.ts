@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { PosttrainError } from '../errors.ts';
 import { ModuleAllowList } from '../module-allow-list.ts';
+import { ActorModuleNotAllowedError } from '../runtime-errors.ts';
 import type { ActorDeathCause } from '../runtime-errors.ts';
 import type { Resources } from '../resources.ts';
 import type { ObjectStoreOptions } from '../runtime-options.ts';
@@ -261,7 +263,13 @@ export class NodeAgent {
         const start = args[0] as StartWorkerRequest;
         if (this.workers.has(start.clientId)) return null;
         // The head checked the path; this node checks it against its own allow-list, on its own disk.
-        start.assignment.spec.module = this.allowList.check(start.assignment.spec.module);
+        try {
+          start.assignment.spec.module = this.allowList.check(start.assignment.spec.module);
+        } catch (error) {
+          if (!(error instanceof ActorModuleNotAllowedError)) throw error;
+          this.logger.warn({ actor: start.displayName, module: start.assignment.spec.module }, `refused to start ${start.displayName}: its module is outside this node's allow-list`);
+          throw new PosttrainError('ACTOR_MODULE_NOT_ALLOWED', `node ${this.options.nodeId} runs only modules under ${this.allowList.roots.join(', ')} (its --actor-module-root), not ${start.assignment.spec.module}`, { path: start.assignment.spec.module });
+        }
         const worker = this.pool.start(
           {
             clientId: start.clientId,

@@ -80,7 +80,7 @@ export class RemoteLauncher implements WorkerLauncher {
     this.nodes.request(request.nodeId, 'startWorker', [start]).catch((error: Error) => {
       if (!this.handles.has(clientId)) return;
       this.onRefused(clientId, error.message);
-      this.exited(clientId, { kind: 'exit', reason: `its node could not start it: ${error.message}`, exitCode: null, signal: null });
+      this.exited(clientId, { kind: 'exit', reason: error.message, exitCode: null, signal: null });
     });
     return handle;
   }

@@ -423,7 +423,9 @@ export class Head implements ControlPlane {
   private workerExited(live: LiveActor, clientId: string, incarnation: number, exitCause: ActorDeathCause): void {
     const record = live.record;
     this.workers.delete(clientId);
-    const cause: ActorDeathCause = live.constructorError !== undefined
+    const cause: ActorDeathCause = live.startError !== undefined
+      ? { kind: 'constructor-failed', reason: `its node could not start it: ${live.startError}` }
+      : live.constructorError !== undefined
       ? { kind: 'constructor-failed', reason: `its constructor failed: ${live.constructorError}` }
       : live.killCause
         ? { ...live.killCause, exitCode: exitCause.exitCode ?? null, signal: exitCause.signal ?? null }
@@ -433,7 +435,7 @@ export class Head implements ControlPlane {
     const unexpected = isUnexpectedDeath(cause);
     this.options.logger[unexpected ? 'warn' : 'info']({ actor: record.displayName, role: record.spec.role, node: record.nodeId, incarnation, cause: cause.reason }, `actor ${record.displayName} ended: ${cause.reason}`);
     this.ownerDied(clientId, record.displayName);
-    const canRestart = !this.closing && live.killCause === undefined && live.constructorError === undefined && live.creation.settled;
+    const canRestart = !this.closing && live.killCause === undefined && live.constructorError === undefined && live.startError === undefined && live.creation.settled;
     if (canRestart && record.restarts < record.spec.maxRestarts) {
       record.restarts++;
       record.state = 'restarting';

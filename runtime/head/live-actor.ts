@@ -16,6 +16,8 @@ export interface LiveActor {
   /** Set by kill() or placement-group removal: the actor is not restarted and dies with this cause. */
   killCause?: ActorDeathCause;
   constructorError?: string;
+  /** Cluster mode: the node refused to start the worker (e.g. its allow-list); reported instead of a constructor error. */
+  startError?: string;
   creation: { resolve: (info: ActorInfo) => void; reject: (error: Error) => void; settled: boolean };
   waiters: { after: number; resolve: (resolution: ActorResolution) => void }[];
 }
