@@ -8,6 +8,8 @@
  *   also reported: the same with `data` events, and both directions at once (what a 2-rank ring needs).
  * - `shm` between two local processes, 64 MiB and the bench-S gradient size (420,000 floats, 1.68 MB), against
  *   memcpy (Float32Array.set of 64 MiB) in this process.
+ * - cross-node object `get` of 64 MiB (`object_get_gb_per_s`) on a real cluster (head and two nodes started by
+ *   `recipe cluster` in namespaces), next to the raw TCP figure between namespaces measured above.
  *
  * Bandwidths follow NCCL-tests (https://github.com/NVIDIA/nccl-tests/blob/master/doc/PERFORMANCE.md):
  * algbw = bytes / time and, for allreduce, busbw = algbw * 2(n-1)/n, which is comparable to a link's bandwidth.
@@ -193,6 +195,50 @@ async function clusterFigures(rounds: number, rawMebibytes: number): Promise<Rec
   }
 }
 
+/**
+ * Cross-node object `get`: a head and two node agents (`recipe cluster`) in network namespaces; an actor on node-0
+ * puts fresh 64 MiB Float32Arrays, an actor on node-1 gets each once and times it (gRPC fetch into node-1's shared
+ * memory, then the local read), and, for reference, an actor on node-0 times a local get of the same objects.
+ */
+async function objectGetFigures(rounds: number): Promise<Record<string, unknown>> {
+  const { startTestCluster } = await import('../test/cluster/cluster-harness.ts');
+  const cluster = await startTestCluster({ nodes: [{ name: 'node-0', resources: { CPU: 2 } }, { name: 'node-1', resources: { CPU: 2 } }] });
+  try {
+    const runtime = await cluster.driver({ namespace: 'bench' });
+    try {
+      const module = new URL('./_object-actor.ts', import.meta.url);
+      const on = (node: string) => runtime.createActor<typeof import('./_object-actor.ts').ObjectBench>({ module, exportName: 'ObjectBench', resources: { CPU: 0.5, [`node:${node}`]: 0.01 } });
+      const [owner, local, remote] = await Promise.all([on('node-0'), on('node-0'), on('node-1')]);
+      const remoteSeconds: number[] = [];
+      const localSeconds: number[] = [];
+      for (let round = 0; round < rounds + 1; round++) {
+        const ref = await owner.call('make', LARGE_ELEMENTS, round + 1);
+        const fetched = await remote.call('timeGet', ref);
+        const read = await local.call('timeGet', ref);
+        if (fetched.last !== round + 1 || read.last !== round + 1) throw new Error('object get returned the wrong bytes');
+        // The first round warms up connections and code paths.
+        if (round > 0) {
+          remoteSeconds.push(fetched.seconds);
+          localSeconds.push(read.seconds);
+        }
+        ref.release();
+      }
+      const perSecond = (seconds: number[]): number => round((LARGE_ELEMENTS * 4) / median(seconds) / GIGA);
+      return {
+        bytes: LARGE_ELEMENTS * 4,
+        cross_node_get_gb_per_s: perSecond(remoteSeconds),
+        cross_node_get_seconds: remoteSeconds.map((value) => round(value, 4)),
+        same_node_get_gb_per_s: perSecond(localSeconds),
+        transport: 'gRPC server stream of the stored object file in 4 MiB messages, bearer token, no TLS',
+      };
+    } finally {
+      await runtime.shutdown();
+    }
+  } finally {
+    cluster.destroy();
+  }
+}
+
 export async function main(args: string[]): Promise<void> {
   const option = (name: string, fallback: number): number => {
     const index = args.indexOf(`--${name}`);
@@ -206,6 +252,7 @@ export async function main(args: string[]): Promise<void> {
   const shm = await shmFigures(iterations);
   const support = netnsSupport();
   const cluster = support.ok ? await clusterFigures(rounds, rawMebibytes) : undefined;
+  const objects = support.ok ? await objectGetFigures(rounds) : undefined;
   const tcpLarge = cluster?.large as { busbw_gb_per_s: number } | undefined;
   const raw = cluster?.raw_tcp_gb_per_s as number | undefined;
   const result = {
@@ -222,8 +269,9 @@ export async function main(args: string[]): Promise<void> {
     allreduce_fraction_of_raw_tcp_bidirectional: tcpLarge && cluster ? round(tcpLarge.busbw_gb_per_s / (cluster.raw_tcp_bidirectional_gb_per_s_each_way as number)) : null,
     shm_allreduce_bus_gb_per_s: { '64MiB': (shm.large as { busbw_gb_per_s: number }).busbw_gb_per_s, '1.68MB': (shm.small as { busbw_gb_per_s: number }).busbw_gb_per_s },
     memcpy_gb_per_s: memcpy,
-    object_get_gb_per_s: null,
-    object_get_note: 'cross-node object get needs the cluster runtime (issue 7), which is not built yet',
+    object_get_gb_per_s: objects?.cross_node_get_gb_per_s ?? null,
+    object_get_fraction_of_raw_tcp: objects && raw ? round((objects.cross_node_get_gb_per_s as number) / raw) : null,
+    objects: objects ?? { skipped: 'reason' in support ? support.reason : 'unknown' },
     tcp: cluster ? { world_size: 2, hosts: 'two network namespaces on one bridge', chunk_bytes: 1024 * 1024, ...cluster } : { skipped: 'reason' in support ? support.reason : 'unknown' },
     shm: { world_size: 2, ranks: 'two local processes', ...shm },
   };

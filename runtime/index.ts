@@ -3,7 +3,9 @@
  * See README "Runtime" and ../shared/ARCHITECTURE.md section 2.
  */
 export { Runtime, type ActorGroupOptions, type PlacementGroupOptions } from './runtime.ts';
-export type { RuntimeOptions, NodeOptions, ObjectStoreOptions, ActorOptions } from './runtime-options.ts';
+export type { RuntimeOptions, NodeOptions, ObjectStoreOptions, ActorOptions, ClusterTimeouts } from './runtime-options.ts';
+export type { TlsFiles } from './cluster/grpc/cluster-security.ts';
+export { ClusterSecurityError, GrpcCallError, HeadUnavailableError } from './cluster/cluster-errors.ts';
 export { ActorHandle, type ActorClass, type CallOptions, type HealthReport, type MethodName, type MethodArgs, type MethodResult } from './actor/actor-handle.ts';
 export { ActorGroup } from './actor/actor-group.ts';
 export { PlacementGroup } from './actor/placement-group.ts';

@@ -26,12 +26,15 @@ export class ModuleAllowList {
     return new ModuleAllowList([...new Set([projectRoot(process.cwd()), posttrainRoot])]);
   }
 
-  /** The module's canonical `file:` URL, or an `ActorModuleNotAllowedError`. */
-  check(module: string | URL): string {
+  /**
+   * The module's canonical `file:` URL, or an `ActorModuleNotAllowedError`. `mustExist: false` checks the path
+   * only (a cluster head, which may not hold the user's code; the node that runs the actor checks it fully).
+   */
+  check(module: string | URL, options: { mustExist?: boolean } = {}): string {
     const url = toFileUrl(module);
     const path = realpathOrSelf(fileURLToPath(url));
     if (!this.roots.some((root) => path.startsWith(root))) throw new ActorModuleNotAllowedError(path, this.roots);
-    if (!existsSync(path)) throw new ConfigError([{ path: 'module', message: `actor module ${path} does not exist` }]);
+    if ((options.mustExist ?? true) && !existsSync(path)) throw new ConfigError([{ path: 'module', message: `actor module ${path} does not exist` }]);
     return pathToFileURL(path).href;
   }
 }

@@ -140,6 +140,32 @@ export class ResourcePool {
     return { units, gpus };
   }
 
+  /**
+   * Take `request` on the named GPU devices (a restarted cluster head re-reserving what running actors already
+   * use, so that `CUDA_VISIBLE_DEVICES` and the books agree); undefined when they are not free.
+   */
+  allocateDevices(request: Resources, gpuIds: readonly string[]): Allocation | undefined {
+    const wantedGpu = toUnits(request.GPU ?? 0);
+    if (gpuIds.length === 0 || wantedGpu === 0) return this.allocate(request);
+    const perDevice = wantedGpu >= RESOURCE_SCALE ? RESOURCE_SCALE : wantedGpu;
+    const gpus = new Map<number, number>();
+    for (const id of gpuIds) {
+      const index = this.gpuIds.indexOf(id);
+      if (index < 0 || (this.gpuFree[index] ?? 0) < perDevice) return undefined;
+      gpus.set(index, perDevice);
+    }
+    const units = new Map<string, number>();
+    for (const [name, amount] of Object.entries(request)) {
+      const wanted = toUnits(amount);
+      if (wanted === 0) continue;
+      if ((this.free.get(name) ?? 0) < wanted) return undefined;
+      units.set(name, wanted);
+    }
+    for (const [name, wanted] of units) this.free.set(name, (this.free.get(name) ?? 0) - wanted);
+    for (const [index, taken] of gpus) this.gpuFree[index] = (this.gpuFree[index] ?? 0) - taken;
+    return { units, gpus };
+  }
+
   release(allocation: Allocation): void {
     for (const [name, units] of allocation.units) this.free.set(name, (this.free.get(name) ?? 0) + units);
     for (const [index, units] of allocation.gpus) this.gpuFree[index] = (this.gpuFree[index] ?? 0) + units;

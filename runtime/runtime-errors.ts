@@ -1,4 +1,4 @@
-import { PosttrainError } from './errors.ts';
+import { ConfigError, PosttrainError } from './errors.ts';
 
 /**
  * The runtime's errors. Each names the component at fault (an actor and its role, an object and its owner, a
@@ -12,8 +12,9 @@ import { PosttrainError } from './errors.ts';
 /** Why an actor's process ended. */
 export interface ActorDeathCause {
   /** `exit` (process exited with a code), `signal`, `oom`, `killed` (kill() or placement group removal), `reaped`
-   * (detached actor past its TTL), `owner-died`, `constructor-failed`, `restarts-exhausted`, `shutdown`. */
-  kind: 'exit' | 'signal' | 'oom' | 'killed' | 'reaped' | 'owner-died' | 'constructor-failed' | 'shutdown';
+   * (detached actor past its TTL), `owner-died`, `constructor-failed`, `restarts-exhausted`, `shutdown`,
+   * `node-lost` (cluster mode: its node stopped heartbeating or was fenced off). */
+  kind: 'exit' | 'signal' | 'oom' | 'killed' | 'reaped' | 'owner-died' | 'constructor-failed' | 'shutdown' | 'node-lost';
   /** Human-readable reason, e.g. `killed by SIGKILL`, `exited with code 3`, `out of memory (JavaScript heap)`. */
   reason: string;
   exitCode?: number | null;
@@ -199,7 +200,16 @@ export function errorToData(error: unknown): ErrorData {
     return { name: error.name, message: error.message, code: error.code, details: { objectId: error.objectId, owner: error.owner } };
   }
   if (error instanceof PosttrainError) {
-    return { name: error.name, message: error.message, code: error.code, ...(error.path === undefined ? {} : { path: error.path }), ...(error.stack === undefined ? {} : { stack: error.stack }) };
+    // The class's own data fields (a ConfigError's issues, a timeout's unplaced bundles) travel with it.
+    const fields = Object.fromEntries(Object.entries(error).filter(([key]) => key !== 'name' && key !== 'code' && key !== 'path'));
+    return {
+      name: error.name,
+      message: error.message,
+      code: error.code,
+      ...(error.path === undefined ? {} : { path: error.path }),
+      ...(error.stack === undefined ? {} : { stack: error.stack }),
+      ...(Object.keys(fields).length === 0 ? {} : { details: fields }),
+    };
   }
   if (error instanceof Error) {
     return { name: error.name, message: error.message, ...(error.stack === undefined ? {} : { stack: error.stack }) };
@@ -233,10 +243,50 @@ export function errorFromData(data: ErrorData, context: { actor?: string; method
     error.message = data.message;
     return error;
   }
+  const known = data.code === undefined ? undefined : errorClasses.get(data.name);
+  if (known) {
+    // Same class, same fields, without re-running a constructor whose arguments did not travel.
+    const error = Object.create(known.prototype) as PosttrainError;
+    Object.defineProperty(error, 'message', { value: data.message, writable: true, configurable: true });
+    Object.assign(error, data.details ?? {}, { name: data.name, code: data.code, path: data.path });
+    error.stack = data.stack ?? `${data.name}: ${data.message}`;
+    return error;
+  }
   if (data.code !== undefined) return new RemotePosttrainError(data);
   if (context.actor !== undefined && context.method !== undefined) return new ActorMethodError(context.actor, context.method, data);
   const error = new Error(data.message);
   error.name = data.name;
   if (data.stack !== undefined) error.stack = data.stack;
   return error;
+}
+
+const errorClasses = new Map<string, abstract new (...args: never[]) => PosttrainError>();
+
+/**
+ * Let `errorFromData` rebuild errors of this class as the class itself, so that `instanceof` works on errors that
+ * crossed a process or machine boundary (a cluster head's `InfeasibleResourcesError` in the driver).
+ *
+ * @example
+ * registerErrorClass(GrpcCallError);
+ */
+export function registerErrorClass(errorClass: abstract new (...args: never[]) => PosttrainError): void {
+  errorClasses.set(errorClass.name, errorClass);
+}
+
+for (const errorClass of [
+  ConfigError,
+  ActorMethodError,
+  ActorCreationError,
+  InfeasibleResourcesError,
+  PlacementGroupInfeasibleError,
+  PlacementGroupTimeoutError,
+  PlacementGroupRemovedError,
+  ObjectStoreError,
+  ActorModuleNotAllowedError,
+  NamingError,
+  CallTimeoutError,
+  RuntimeClosedError,
+  TransportError,
+]) {
+  registerErrorClass(errorClass);
 }

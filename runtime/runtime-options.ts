@@ -8,11 +8,28 @@ import type { ActorCreateSpec } from './control/control-plane.ts';
 import type { ActorClass } from './actor/actor-handle.ts';
 import type { PlacementGroup } from './actor/placement-group.ts';
 import type { EncodedValue } from './value-codec.ts';
+import type { TlsFiles } from './cluster/grpc/cluster-security.ts';
 
 /** Options of `Runtime.start`. Every field is optional: `Runtime.start()` is the embedded default. */
 export interface RuntimeOptions {
-  /** Address of a cluster head (`host:port`). Cluster mode arrives with the gRPC transport; omit for embedded. */
+  /**
+   * Address of a cluster head (`host:port`, started with `recipe cluster start --head`): the driver joins that
+   * cluster instead of starting the embedded runtime. `nodes` and `prestartWorkers` are the nodes' business then.
+   */
   address?: string;
+  /** Cluster mode: the bearer token (default: `POSTTRAIN_TOKEN`, or the file named by `POSTTRAIN_TOKEN_FILE`). */
+  token?: string;
+  /** Cluster mode: a file holding the token. */
+  tokenFile?: string;
+  /** Cluster mode: TLS (default: `POSTTRAIN_TLS_CERT`, `POSTTRAIN_TLS_KEY`, `POSTTRAIN_TLS_CA`). */
+  tls?: TlsFiles;
+  /**
+   * Cluster mode: the address nodes reach this driver at to fetch the objects it puts (default: the local address
+   * of the route to the head).
+   */
+  host?: string;
+  /** Cluster mode: timers, mostly for tests (keepalive, connect and fetch timeouts, how long requests wait for the head). */
+  clusterTimeouts?: ClusterTimeouts;
   /** Namespace for named actors and placement groups created or looked up without one. Never implied. */
   namespace?: string;
   /**
@@ -34,6 +51,18 @@ export interface RuntimeOptions {
    * start-up (~0.5 s here). GPU actors and actors with their own env or flags always get a fresh process.
    */
   prestartWorkers?: number;
+}
+
+export interface ClusterTimeouts {
+  /** HTTP/2 ping interval both ways (default 10 s): a silent peer is dropped after this plus `keepaliveTimeoutMs`. */
+  keepaliveMs?: number;
+  keepaliveTimeoutMs?: number;
+  /** How long connecting retries an unavailable peer (default 10 s). */
+  connectTimeoutMs?: number;
+  /** How long fetching an object from an unreachable node is retried before it counts as lost (default 30 s). */
+  objectFetchTimeoutMs?: number;
+  /** How long a request waits for the head while it is unreachable (default 60 s). */
+  headRequestTimeoutMs?: number;
 }
 
 export interface NodeOptions {

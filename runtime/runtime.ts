@@ -65,10 +65,12 @@ export class Runtime {
 
   /** @internal Use `Runtime.start()`; workers build theirs in the bootstrap. */
   constructor(
-    base: { clientId: string; clientName: string; control: ControlPlane; objects: ObjectClient; logger: Logger },
+    base: { clientId: string; clientName: string; control: ControlPlane; objects: ObjectClient; logger: Logger; nodeId?: string },
     /** Namespace used when a named thing is given none. */
     readonly namespace: string | undefined,
     private readonly embedded?: Embedded,
+    /** Cluster mode (a driver of a remote head): how to leave the cluster. */
+    private readonly cluster?: { close(): Promise<void> },
   ) {
     this.services = {
       ...base,
@@ -78,8 +80,19 @@ export class Runtime {
     };
   }
 
-  /** Start the embedded runtime (head + logical nodes in this process tree). */
+  /**
+   * Start the embedded runtime (head + logical nodes in this process tree), or, with `address`, join a cluster
+   * as its driver (`recipe cluster start --head` / `recipe cluster join`).
+   */
   static async start(options: RuntimeOptions = {}): Promise<Runtime> {
+    if (options.namespace !== undefined && (typeof options.namespace !== 'string' || options.namespace === '')) {
+      throw new ConfigError([{ path: 'namespace', message: 'must be a non-empty string' }]);
+    }
+    if (options.address !== undefined) {
+      const { startClusterDriver } = await import('./cluster/cluster-driver.ts');
+      const driver = await startClusterDriver(options);
+      return new Runtime(driver.base, options.namespace, undefined, driver);
+    }
     // Loaded on demand so that worker processes, which never start a head, do not pay for it at start-up.
     const { startEmbedded } = await import('./embedded.ts');
     const started = await startEmbedded(options);
@@ -93,6 +106,10 @@ export class Runtime {
     for (const connection of this.connections.values()) connection.close();
     this.connections.clear();
     this.services.objects.flush();
+    if (this.cluster) {
+      await this.cluster.close();
+      this.services.logger.info('left the cluster');
+    }
     if (this.embedded) {
       await this.embedded.head.close();
       await this.embedded.server.close();
@@ -175,13 +192,31 @@ export class Runtime {
     return this.services.control.nodes();
   }
 
+  /**
+   * Publish a small value for others to find (cluster-wide, kept in the head's control store): e.g. rank 0 of a
+   * collective group publishes its unique id, and the other ranks `getKey` it.
+   */
+  putKey(namespace: string, key: string, value: string): Promise<void> {
+    return this.services.control.putKey(namespace, key, value);
+  }
+
+  /** Read a published value; with `timeoutMs`, wait up to that long for it to appear (polling every 50 ms). */
+  async getKey(namespace: string, key: string, options: { timeoutMs?: number } = {}): Promise<string | undefined> {
+    const deadline = Date.now() + (options.timeoutMs ?? 0);
+    for (;;) {
+      const value = await this.services.control.getKey(namespace, key);
+      if (value !== undefined || Date.now() >= deadline) return value;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   objectStoreUsage(): Promise<ObjectStoreUsage> {
     return this.services.control.objectStoreUsage();
   }
 
   /** The Prometheus registry (driver of the embedded runtime only). */
   get metrics(): Registry {
-    if (!this.embedded) throw new ConfigError([{ path: 'metrics', message: 'metrics live in the driver process' }]);
+    if (!this.embedded) throw new ConfigError([{ path: 'metrics', message: this.cluster ? 'in cluster mode the runtime metrics are not collected in the driver (see README "Cluster mode")' : 'metrics live in the driver process' }]);
     return this.embedded.metrics.registry;
   }
 

@@ -97,8 +97,10 @@ export class ActorConnection {
     }
     const info = resolution.info;
     this.info = info;
-    transportFor(info.address)
-      .connect(info.address)
+    // A worker on the actor's own node calls it over the local channel; everyone else over the network.
+    const address = info.localAddress !== undefined && this.services.nodeId !== undefined && info.nodeId === this.services.nodeId ? info.localAddress : info.address;
+    transportFor(address)
+      .connect(address, `actor ${info.displayName}`)
       .then(
         (channel) => {
           if (this.state === 'closed') {

@@ -33,6 +33,8 @@ export interface ProcessServices {
   isHandle(value: object): value is SendableHandle;
   /** Call latency observer (the driver feeds its metrics registry). */
   observeCall?(role: string, method: string, seconds: number): void;
+  /** Cluster mode: the node this process runs on (calls to actors on it use their local address). */
+  nodeId?: string;
 }
 
 /**

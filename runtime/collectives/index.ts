@@ -9,3 +9,4 @@ export { availableBackends, createCommunicator } from './create-communicator.ts'
 export { CollectiveError, CollectiveTimeoutError, type CollectiveErrorCode } from './errors.ts';
 export { segmentBounds } from './partition.ts';
 export { createUniqueId, parseUniqueId, type UniqueId, type UniqueIdData, type UniqueIdOptions } from './unique-id.ts';
+export { joinGroup, UNIQUE_ID_NAMESPACE, type JoinGroupOptions, type UniqueIdBoard } from './join-group.ts';

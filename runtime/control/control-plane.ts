@@ -26,6 +26,9 @@ export interface ControlPlane extends ObjectControl {
   removePlacementGroup(groupId: string): Promise<void>;
   nodes(): Promise<NodeInfo[]>;
   objectStoreUsage(): Promise<ObjectStoreUsage>;
+  /** Publish a small shared value (e.g. a collective group's unique id) under `namespace/key`. */
+  putKey(namespace: string, key: string, value: string): Promise<void>;
+  getKey(namespace: string, key: string): Promise<string | undefined>;
 }
 
 export type PlacementStrategy = 'PACK' | 'SPREAD' | 'STRICT_PACK' | 'STRICT_SPREAD';
@@ -67,6 +70,8 @@ export interface ActorInfo {
   incarnation: number;
   /** Transport address of the worker's call listener. */
   address: string;
+  /** Cluster mode: the same listener for callers on the worker's own node (a Unix socket). */
+  localAddress?: string;
   /** Process id of the current incarnation (refs sent to it are announced for this id). */
   clientId: string;
   nodeId: string;
@@ -100,4 +105,10 @@ export interface NodeInfo {
   free: Resources;
   gpuIds: string[];
   alive: boolean;
+  /** Cluster mode: the node agent's address, its registration epoch, and why it was declared dead. */
+  address?: string;
+  epoch?: number;
+  deathReason?: string;
+  /** Cluster mode: object transfers this node served to other nodes and fetched from them (as last reported). */
+  objectTransfers?: { served: number; fetched: number };
 }

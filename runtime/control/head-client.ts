@@ -3,7 +3,8 @@ import { FrameKind } from '../transport/transport.ts';
 import type { RpcConnection } from '../transport/rpc.ts';
 import { decodeValue, encodeValue, viewBuffer } from '../value-codec.ts';
 import type { ObjectStatus, ObjectStoreUsage, ReferenceOperation } from '../object-store/object-directory.ts';
-import type { ObjectLocation } from '../object-store/object-ref.ts';
+import type { ObjectHint, ObjectLocation } from '../object-store/object-ref.ts';
+import type { WorkerAssignment } from '../head/worker-pool.ts';
 import type {
   ActorCreateSpec,
   ActorInfo,
@@ -40,8 +41,8 @@ export class HeadClient implements ControlPlane {
     this.rpc.notify('references', JSON.stringify([operations]));
   }
 
-  locate(id: string): Promise<ObjectStatus> {
-    return this.call('locate', id);
+  locate(id: string, hint?: ObjectHint): Promise<ObjectStatus> {
+    return this.call('locate', id, hint ?? null);
   }
 
   objectStoreUsage(): Promise<ObjectStoreUsage> {
@@ -84,13 +85,21 @@ export class HeadClient implements ControlPlane {
     return this.call('nodes');
   }
 
+  async putKey(namespace: string, key: string, value: string): Promise<void> {
+    await this.call('putKey', namespace, key, value);
+  }
+
+  async getKey(namespace: string, key: string): Promise<string | undefined> {
+    return (await this.call<string | null>('getKey', namespace, key)) ?? undefined;
+  }
+
   /** Worker start-up: what to construct. */
-  workerSpec(): Promise<{ spec: ActorCreateSpec; actorId: string; displayName: string; incarnation: number; nodeId: string; gpuIds: string[]; namespace?: string }> {
+  workerSpec(): Promise<WorkerAssignment> {
     return this.call('workerSpec');
   }
 
-  async workerReady(address: string): Promise<void> {
-    await this.call('workerReady', address);
+  async workerReady(address: string, localAddress?: string): Promise<void> {
+    await this.call('workerReady', address, localAddress ?? null);
   }
 
   async workerFailed(reason: string): Promise<void> {

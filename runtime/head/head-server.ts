@@ -4,9 +4,92 @@ import { RpcConnection, type Responder } from '../transport/rpc.ts';
 import { transportFor } from '../transport/transports.ts';
 import type { Frame, Listener } from '../transport/transport.ts';
 import { decodeValue, encodeValue, viewBuffer } from '../value-codec.ts';
+import type { ControlPlane } from '../control/control-plane.ts';
 import type { ReferenceOperation } from '../object-store/object-directory.ts';
-import type { ObjectLocation } from '../object-store/object-ref.ts';
-import type { Head } from './head.ts';
+import type { ObjectLocation, ObjectHint } from '../object-store/object-ref.ts';
+import type { WorkerAssignment } from './worker-pool.ts';
+
+/** What the head (or, on a cluster node, the node agent standing in for it) does for the processes it serves. */
+export interface HeadService extends ControlPlane {
+  workerSpec(clientId: string): Promise<WorkerAssignment>;
+  workerReady(clientId: string, address: string, localAddress?: string): void;
+  workerFailed(clientId: string, reason: string): void;
+}
+
+/**
+ * Answer one control request of `caller`. Shared by the local channel (workers) and a cluster head's gRPC
+ * channels (drivers, node agents on behalf of their workers). The caller's identity is never taken from the
+ * arguments it sends.
+ */
+export async function serveControlRequest(service: HeadService, caller: string, route: string, args: unknown[]): Promise<unknown> {
+  switch (route) {
+    case 'reserve':
+      return service.reserve(caller, args[1] as string, args[2] as number);
+    case 'locate':
+      return service.locate(args[0] as string, (args[1] as ObjectHint | null) ?? undefined);
+    case 'objectStoreUsage':
+      return service.objectStoreUsage();
+    case 'createActor':
+      return service.createActor(caller, args[1] as never);
+    case 'getActor':
+      return (await service.getActor(args[0] as string, args[1] as string)) ?? null;
+    case 'resolveActor':
+      return service.resolveActor(args[0] as string, args[1] as number);
+    case 'killActor':
+      return service.killActor(args[0] as string, args[1] as { restart: boolean });
+    case 'createPlacementGroup':
+      return service.createPlacementGroup(caller, args[1] as never);
+    case 'waitPlacementGroup':
+      return service.waitPlacementGroup(args[0] as string, (args[1] as number | null) ?? undefined);
+    case 'removePlacementGroup':
+      return service.removePlacementGroup(args[0] as string);
+    case 'nodes':
+      return service.nodes();
+    case 'putKey':
+      return service.putKey(args[0] as string, args[1] as string, args[2] as string);
+    case 'getKey':
+      return (await service.getKey(args[0] as string, args[1] as string)) ?? null;
+    case 'workerSpec':
+      return service.workerSpec(caller);
+    case 'workerReady':
+      return service.workerReady(caller, args[0] as string, (args[1] as string | null) ?? undefined);
+    case 'workerFailed':
+      return service.workerFailed(caller, args[0] as string);
+    default:
+      throw new Error(`unknown control request '${route}'`);
+  }
+}
+
+/** Apply one control notification of `caller` (reference operations, relocations, TTL touches). */
+export function serveControlNotification(service: HeadService, caller: string, route: string, args: unknown[]): void {
+  switch (route) {
+    case 'references':
+      service.references(caller, args[0] as ReferenceOperation[]);
+      return;
+    case 'relocate':
+      service.relocate(args[0] as string, args[1] as ObjectLocation);
+      return;
+    case 'touchActor':
+      service.touchActor(args[0] as string);
+      return;
+  }
+}
+
+/** Decode a request frame's argument list. */
+export function frameArguments(frame: Frame): unknown[] {
+  return decodeValue(frame.body, (index, kind) => viewBuffer(frame.buffers[index] as Uint8Array, kind)) as unknown[];
+}
+
+/** Send a result (or the error, as data the caller rebuilds into the same class). */
+export function respondWith(respond: Responder, work: Promise<unknown>): void {
+  work.then(
+    (result) => {
+      const encoded = encodeValue(result ?? null);
+      respond.ok(encoded.json, encoded.buffers);
+    },
+    (error: unknown) => respond.error(JSON.stringify(errorToData(error))),
+  );
+}
 
 /**
  * Serves the head to worker processes over the local channel. A request's body is the encoded argument list
@@ -17,12 +100,12 @@ export class HeadServer {
   private listener: Listener | undefined;
   private readonly connections = new Set<RpcConnection>();
 
-  constructor(private readonly head: Head, private readonly logger: Logger) {}
+  constructor(private readonly head: HeadService, private readonly logger: Logger) {}
 
   async listen(address: string): Promise<string> {
     this.listener = await transportFor(address).listen(address, (channel) => {
       const connection = new RpcConnection(channel, {
-        onRequest: (frame, respond, rpc) => void this.request(frame, respond, rpc),
+        onRequest: (frame, respond, rpc) => respondWith(respond, this.request(frame, rpc)),
         onNotify: (frame, rpc) => this.notify(frame, rpc),
         onClose: (rpc) => this.connections.delete(rpc),
       });
@@ -36,82 +119,18 @@ export class HeadServer {
     await this.listener?.close();
   }
 
-  private async request(frame: Frame, respond: Responder, rpc: RpcConnection): Promise<void> {
-    try {
-      const args = decodeValue(frame.body, (index, kind) => viewBuffer(frame.buffers[index] as Uint8Array, kind)) as unknown[];
-      const caller = rpc.peerId ?? 'unknown';
-      const head = this.head;
-      let result: unknown;
-      switch (frame.route) {
-        case 'reserve':
-          result = await head.reserve(caller, args[1] as string, args[2] as number);
-          break;
-        case 'locate':
-          result = await head.locate(args[0] as string);
-          break;
-        case 'objectStoreUsage':
-          result = await head.objectStoreUsage();
-          break;
-        case 'createActor':
-          result = await head.createActor(caller, args[1] as never);
-          break;
-        case 'getActor':
-          result = (await head.getActor(args[0] as string, args[1] as string)) ?? null;
-          break;
-        case 'resolveActor':
-          result = await head.resolveActor(args[0] as string, args[1] as number);
-          break;
-        case 'killActor':
-          result = await head.killActor(args[0] as string, args[1] as { restart: boolean });
-          break;
-        case 'createPlacementGroup':
-          result = await head.createPlacementGroup(caller, args[1] as never);
-          break;
-        case 'waitPlacementGroup':
-          result = await head.waitPlacementGroup(args[0] as string, (args[1] as number | null) ?? undefined);
-          break;
-        case 'removePlacementGroup':
-          result = await head.removePlacementGroup(args[0] as string);
-          break;
-        case 'nodes':
-          result = await head.nodes();
-          break;
-        case 'workerSpec':
-          result = await head.workerSpec(caller);
-          break;
-        case 'workerReady':
-          result = head.workerReady(caller, args[0] as string);
-          break;
-        case 'workerFailed':
-          result = head.workerFailed(caller, args[0] as string);
-          break;
-        default:
-          throw new Error(`unknown head request '${frame.route}'`);
-      }
-      const encoded = encodeValue(result ?? null);
-      respond.ok(encoded.json, encoded.buffers);
-    } catch (error) {
-      respond.error(JSON.stringify(errorToData(error)));
-    }
+  private async request(frame: Frame, rpc: RpcConnection): Promise<unknown> {
+    return serveControlRequest(this.head, rpc.peerId ?? 'unknown', frame.route, frameArguments(frame));
   }
 
   private notify(frame: Frame, rpc: RpcConnection): void {
     try {
       const args = JSON.parse(frame.body) as unknown[];
-      switch (frame.route) {
-        case 'hello':
-          rpc.peerId = args[0] as string;
-          return;
-        case 'references':
-          this.head.references(rpc.peerId ?? 'unknown', args[0] as ReferenceOperation[]);
-          return;
-        case 'relocate':
-          this.head.relocate(args[0] as string, args[1] as ObjectLocation);
-          return;
-        case 'touchActor':
-          this.head.touchActor(args[0] as string);
-          return;
+      if (frame.route === 'hello') {
+        rpc.peerId = args[0] as string;
+        return;
       }
+      serveControlNotification(this.head, rpc.peerId ?? 'unknown', frame.route, args);
     } catch (error) {
       this.logger.error({ err: error, route: frame.route }, 'bad notification from a worker');
     }

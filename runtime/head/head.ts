@@ -8,7 +8,7 @@ import {
   formatResources,
   type ActorDeathCause,
 } from '../runtime-errors.ts';
-import { ResourcePool, type Allocation, type Resources } from '../resources.ts';
+import { ResourcePool, type Resources } from '../resources.ts';
 import type { ModuleAllowList } from '../module-allow-list.ts';
 import type { ObjectDirectory, ObjectStatus, ReferenceOperation } from '../object-store/object-directory.ts';
 import type { ObjectLocation } from '../object-store/object-ref.ts';
@@ -24,23 +24,30 @@ import type {
 import type { ActorRecord, ControlStore } from '../control/control-store.ts';
 import { PlacementGroupManager } from './placement-group-manager.ts';
 import type { PlacementNode } from './placement.ts';
-import type { WorkerProcess } from './worker-process.ts';
-import { WorkerPool, type WorkerAssignment } from './worker-pool.ts';
+import type { WorkerExitListener, WorkerHandle, WorkerLauncher } from './worker-launcher.ts';
+import type { WorkerAssignment } from './worker-pool.ts';
 import { checkActorFeasible } from './feasibility.ts';
+import { actorInfo, isUnexpectedDeath, resolutionOf, wakeWaiters, type LiveActor } from './live-actor.ts';
+
+export interface HeadNode {
+  nodeId: string;
+  resources: Resources;
+  gpuIds?: string[];
+}
 
 export interface HeadOptions {
-  nodes: { nodeId: string; resources: Resources; gpuIds?: string[] }[];
+  /** Nodes known from the start (the embedded runtime's logical nodes); a cluster head adds them as they join. */
+  nodes: HeadNode[];
   store: ControlStore;
-  objects: ObjectDirectory;
+  /** The embedded runtime's object directory. A cluster head has none: objects live on the nodes. */
+  objects?: ObjectDirectory;
   allowList: ModuleAllowList;
+  /** Whether an actor's module must exist where the head runs (false for a cluster head: nodes check it). */
+  modulesAreLocal?: boolean;
   logger: Logger;
-  socketDirectory: string;
-  shmDirectory: string;
-  spillDirectory: string;
   reaperIntervalMs: number;
-  workerExecArgv: string[];
-  /** Booted workers kept waiting for actors (0 turns prestarting off). */
-  prestartWorkers: number;
+  /** Makes the launcher that starts workers; `onExit` must be called once for every worker it started. */
+  launcher: (onExit: WorkerExitListener) => WorkerLauncher;
 }
 
 const MAX_DEAD_REMEMBERED = 1_000;
@@ -48,84 +55,112 @@ const MAX_DEAD_REMEMBERED = 1_000;
 /** An actor waiting for resources is reported after this long, and again every minute, with what is missing. */
 const PENDING_WARNING_MS = 10_000;
 
-interface LiveActor {
-  record: ActorRecord;
-  /** When it started waiting for resources, and when that was last reported. */
-  pendingSinceMs?: number;
-  pendingWarnedMs?: number;
-  pool?: ResourcePool;
-  allocation?: Allocation;
-  process?: WorkerProcess;
-  /** Set by kill() or placement-group removal: the actor is not restarted and dies with this cause. */
-  killCause?: ActorDeathCause;
-  constructorError?: string;
-  creation: { resolve: (info: ActorInfo) => void; reject: (error: Error) => void; settled: boolean };
-  waiters: { after: number; resolve: (resolution: ActorResolution) => void }[];
-}
-
 /**
- * The embedded head: nodes and their resources, the actor table and scheduler, placement groups, named things,
- * the object directory and the detached-actor reaper. It runs inside the driver's process (so placement-group
- * bookkeeping and the driver's own store operations are function calls), and serves workers over the local
- * channel through `HeadServer`. It implements `ControlPlane`, the same interface a remote head will implement.
+ * The head: nodes and their resources, the actor table and scheduler, placement groups, named things, the
+ * detached-actor reaper, and (embedded) the object directory. The embedded runtime runs it inside the driver's
+ * process and serves workers over the local channel through `HeadServer`; a cluster head (`ClusterHead`) adds
+ * nodes as they join, starts workers through their node agents and keeps its tables in SQLite. Both go through
+ * the same scheduling code, so placement groups and resources behave the same on logical and real nodes. It
+ * implements `ControlPlane`, the interface every process uses.
  */
 export class Head implements ControlPlane {
-  /** Where workers reach the head; set once its server listens. */
-  set headAddress(address: string) {
-    this.pool.headAddress = address;
-  }
-
-  private readonly nodeList: PlacementNode[];
-  private readonly actors = new Map<string, LiveActor>();
+  protected readonly nodeList: PlacementNode[] = [];
+  protected readonly actors = new Map<string, LiveActor>();
   /** Worker process id -> the actor incarnation it runs. */
-  private readonly workers = new Map<string, { actorId: string; incarnation: number }>();
-  private readonly pendingActors: string[] = [];
+  protected readonly workers = new Map<string, { actorId: string; incarnation: number }>();
+  protected readonly pendingActors: string[] = [];
   private readonly dead: string[] = [];
-  private readonly groups: PlacementGroupManager;
+  protected readonly groups: PlacementGroupManager;
   private readonly reaper: NodeJS.Timeout;
-  private readonly pool: WorkerPool;
-  private nextActor = 1;
-  private closing = false;
+  protected readonly launcher: WorkerLauncher;
+  protected closing = false;
 
-  constructor(private readonly options: HeadOptions) {
-    this.nodeList = options.nodes.map((node) => {
-      options.store.putNode({ nodeId: node.nodeId, resources: node.resources, gpuIds: node.gpuIds ?? [], alive: true });
-      return { nodeId: node.nodeId, pool: new ResourcePool(node.resources, node.gpuIds) };
-    });
+  constructor(protected readonly options: HeadOptions) {
     this.groups = new PlacementGroupManager(this.nodeList, options.store, () => this.schedulePendingActors());
-    this.pool = new WorkerPool(options, (clientId, cause) => this.processExited(clientId, cause));
+    for (const node of options.nodes) this.addNode(node);
+    this.launcher = options.launcher((clientId, cause) => this.processExited(clientId, cause));
     this.reaper = setInterval(() => this.reapDetached(), options.reaperIntervalMs);
     this.reaper.unref();
   }
 
-  // ---- objects -------------------------------------------------------------------------------------------------
+  // ---- objects (embedded only) ---------------------------------------------------------------------------------
 
   reserve(owner: string, ownerName: string, bytes: number): Promise<{ id: string; location: ObjectLocation }> {
-    return Promise.resolve(this.options.objects.reserve(owner, ownerName, bytes));
+    return Promise.resolve(this.objectDirectory().reserve(owner, ownerName, bytes));
   }
 
   relocate(id: string, location: ObjectLocation): void {
-    this.options.objects.relocate(id, location);
+    this.objectDirectory().relocate(id, location);
   }
 
   references(client: string, operations: ReferenceOperation[]): void {
-    this.options.objects.apply(client, operations);
+    this.objectDirectory().apply(client, operations);
   }
 
   locate(id: string): Promise<ObjectStatus> {
-    return Promise.resolve(this.options.objects.locate(id));
+    return Promise.resolve(this.objectDirectory().locate(id));
   }
 
   async objectStoreUsage() {
-    return this.options.objects.usage();
+    return this.objectDirectory().usage();
+  }
+
+  private objectDirectory(): ObjectDirectory {
+    if (!this.options.objects) throw new ConfigError([{ path: 'objects', message: 'a cluster head keeps no objects: they live on the nodes that put them' }]);
+    return this.options.objects;
+  }
+
+  // ---- nodes ---------------------------------------------------------------------------------------------------
+
+  /** A node joins (logical nodes at start; cluster nodes when they register). */
+  addNode(node: HeadNode): void {
+    if (this.nodeList.some((existing) => existing.nodeId === node.nodeId)) throw new ConfigError([{ path: 'nodeId', message: `node '${node.nodeId}' is already registered` }]);
+    this.nodeList.push({ nodeId: node.nodeId, pool: new ResourcePool(node.resources, node.gpuIds) });
+    this.options.store.putNode({ nodeId: node.nodeId, resources: node.resources, gpuIds: node.gpuIds ?? [], alive: true });
+    this.schedulePending();
+  }
+
+  /**
+   * A node is gone (its heartbeat stopped, or it came back under a new epoch). Nothing new is placed on it; its
+   * actors die with cause `node-lost` (restarted elsewhere when `maxRestarts` allows); placement-group bundles it
+   * held are placed again where resources allow.
+   */
+  nodeLost(nodeId: string, reason: string): void {
+    const index = this.nodeList.findIndex((node) => node.nodeId === nodeId);
+    if (index < 0) return;
+    this.nodeList.splice(index, 1);
+    const cause: ActorDeathCause = { kind: 'node-lost', reason };
+    this.options.logger.warn({ node: nodeId, reason }, reason);
+    for (const live of this.actors.values()) {
+      if (live.record.nodeId !== nodeId || live.record.state === 'dead' || live.record.state === 'pending') continue;
+      // The reservation went with the node; a restart is scheduled afresh.
+      live.allocation = undefined;
+      live.pool = undefined;
+      const clientId = live.record.clientId;
+      const assigned = clientId === undefined ? undefined : this.workers.get(clientId);
+      if (clientId !== undefined && assigned) this.workerExited(live, clientId, assigned.incarnation, cause);
+      else this.finalize(live, cause);
+    }
+    this.groups.nodeLost(nodeId);
+    this.schedulePending();
+  }
+
+  async nodes(): Promise<NodeInfo[]> {
+    return this.nodeList.map((node) => ({
+      nodeId: node.nodeId,
+      total: node.pool.totalResources(),
+      free: node.pool.freeResources(),
+      gpuIds: [...node.pool.gpuIds],
+      alive: true,
+    }));
   }
 
   // ---- actors --------------------------------------------------------------------------------------------------
 
   createActor(creator: string, spec: ActorCreateSpec): Promise<ActorInfo> {
     if (this.closing) return Promise.reject(new RuntimeClosedError('createActor'));
-    const module = this.options.allowList.check(spec.module);
-    const actorId = `a${this.nextActor++}`;
+    const module = this.options.allowList.check(spec.module, { mustExist: this.options.modulesAreLocal ?? true });
+    const actorId = `a${this.options.store.nextSequence('actor')}`;
     const displayName = spec.name ?? `${spec.role}-${actorId}`;
     checkActorFeasible(this.nodeList, this.groups, spec, displayName);
     if (spec.name !== undefined) {
@@ -164,7 +199,7 @@ export class Head implements ControlPlane {
     const live = actorId === undefined ? undefined : this.actors.get(actorId);
     if (!live) return undefined;
     live.record.lastActivityMs = Date.now();
-    if (live.record.state === 'alive') return this.info(live);
+    if (live.record.state === 'alive') return actorInfo(live.record);
     const resolution = await this.resolveActor(live.record.actorId, 0);
     return resolution.state === 'alive' ? resolution.info : undefined;
   }
@@ -174,7 +209,7 @@ export class Head implements ControlPlane {
     if (!live) {
       return Promise.resolve({ state: 'dead', displayName: actorId, role: 'unknown', cause: { kind: 'exit', reason: 'no such actor (it ended long ago or never existed)' }, restartsExhausted: false, maxRestarts: 0 });
     }
-    const now = this.resolution(live, afterIncarnation);
+    const now = resolutionOf(live.record, afterIncarnation);
     if (now) return Promise.resolve(now);
     return new Promise((resolve) => live.waiters.push({ after: afterIncarnation, resolve }));
   }
@@ -191,6 +226,16 @@ export class Head implements ControlPlane {
   touchActor(actorId: string): void {
     const live = this.actors.get(actorId);
     if (live) live.record.lastActivityMs = Date.now();
+  }
+
+  /** A process that created actors or placement groups is gone: its non-detached actors and its groups go too. */
+  ownerDied(owner: string, ownerName: string): void {
+    for (const owned of this.actors.values()) {
+      if (owned.record.owner === owner && !owned.record.spec.detached && owned.record.state !== 'dead') {
+        this.kill(owned, { kind: 'owner-died', reason: `its owner '${ownerName}' died` });
+      }
+    }
+    for (const groupId of this.groups.ownedBy(owner)) void this.removePlacementGroup(groupId);
   }
 
   // ---- placement groups ----------------------------------------------------------------------------------------
@@ -216,24 +261,24 @@ export class Head implements ControlPlane {
     this.schedulePending();
   }
 
-  async nodes(): Promise<NodeInfo[]> {
-    return this.nodeList.map((node) => ({
-      nodeId: node.nodeId,
-      total: node.pool.totalResources(),
-      free: node.pool.freeResources(),
-      gpuIds: [...node.pool.gpuIds],
-      alive: true,
-    }));
+  // ---- small shared values -------------------------------------------------------------------------------------
+
+  async putKey(namespace: string, key: string, value: string): Promise<void> {
+    this.options.store.putKey(namespace, key, value);
   }
 
-  // ---- workers (called by HeadServer) --------------------------------------------------------------------------
+  async getKey(namespace: string, key: string): Promise<string | undefined> {
+    return this.options.store.getKey(namespace, key);
+  }
+
+  // ---- workers (called by HeadServer, or by node agents in a cluster) ------------------------------------------
 
   /** What a worker is to run; a prestarted worker waits here until an actor is assigned to it. */
   workerSpec(clientId: string): Promise<WorkerAssignment> {
-    return this.pool.waitForAssignment(clientId) ?? Promise.resolve(this.assignment(this.liveForWorker(clientId)));
+    return this.launcher.waitForAssignment?.(clientId) ?? Promise.resolve(this.assignment(this.liveForWorker(clientId)));
   }
 
-  private assignment(live: LiveActor): WorkerAssignment {
+  protected assignment(live: LiveActor): WorkerAssignment {
     const record = live.record;
     return {
       spec: record.spec,
@@ -246,52 +291,58 @@ export class Head implements ControlPlane {
     };
   }
 
-  workerReady(clientId: string, address: string): void {
+  workerReady(clientId: string, address: string, localAddress?: string): void {
     const live = this.liveForWorker(clientId);
     if (live.record.clientId !== clientId || live.record.state === 'dead') return;
     live.record.state = 'alive';
     live.record.address = address;
+    if (localAddress !== undefined) live.record.localAddress = localAddress;
     live.record.lastActivityMs = Date.now();
     this.options.store.putActor(live.record);
-    const info = this.info(live);
+    const info = actorInfo(live.record);
     if (!live.creation.settled) {
       live.creation.settled = true;
       live.creation.resolve(info);
     }
-    this.wake(live);
+    wakeWaiters(live);
   }
 
   workerFailed(clientId: string, reason: string): void {
     const live = this.liveForWorker(clientId);
     live.constructorError = reason;
-    live.process?.kill('SIGKILL');
+    live.process?.kill();
   }
 
-  /** Stop every worker and reject whatever waits. */
-  async close(): Promise<void> {
+  /** A worker ended (reported by the launcher, or by node-loss handling). */
+  processExited(clientId: string, cause: ActorDeathCause): void {
+    const assigned = this.workers.get(clientId);
+    const live = assigned === undefined ? undefined : this.actors.get(assigned.actorId);
+    if (assigned && live) this.workerExited(live, clientId, assigned.incarnation, cause);
+  }
+
+  /**
+   * Stop: reject whatever waits and, unless `keepWorkers` (a cluster head stopping or restarting, whose actors keep
+   * running on their nodes), kill every worker.
+   */
+  async close(options: { keepWorkers?: boolean } = {}): Promise<void> {
     this.closing = true;
     clearInterval(this.reaper);
     this.groups.closeAll();
-    const exits: Promise<void>[] = [];
-    exits.push(this.pool.close());
+    const exits: Promise<void>[] = [this.launcher.close()];
     for (const live of this.actors.values()) {
       if (!live.creation.settled) {
         live.creation.settled = true;
         live.creation.reject(new RuntimeClosedError(`creating actor '${live.record.displayName}'`));
       }
-      const child = live.process?.child;
-      if (child && child.exitCode === null && child.signalCode === null) {
-        exits.push(new Promise((resolve) => child.once('exit', () => resolve())));
+      if (options.keepWorkers) continue;
+      const worker = live.process;
+      if (worker?.running) {
+        exits.push(worker.exited);
         live.killCause ??= { kind: 'shutdown', reason: 'the runtime shut down' };
-        child.kill('SIGKILL');
+        worker.kill();
       }
     }
     await Promise.all(exits);
-  }
-
-  /** Boot the prestarted workers (after the head's server listens). */
-  refillPool(): void {
-    this.pool.refill();
   }
 
   /** Actors per state, for metrics. */
@@ -307,7 +358,7 @@ export class Head implements ControlPlane {
 
   // ---- internals -----------------------------------------------------------------------------------------------
 
-  private trySchedule(live: LiveActor): boolean {
+  protected trySchedule(live: LiveActor): boolean {
     const spec = live.record.spec;
     let pool: ResourcePool | undefined;
     let nodeId: string | undefined;
@@ -323,6 +374,7 @@ export class Head implements ControlPlane {
       if (index === undefined) return false;
       pool = group.bundlePools[index];
       nodeId = group.record.bundleNodes[index];
+      live.record.bundle = index;
     } else {
       const node = this.leastLoaded(spec.resources);
       if (!node) return false;
@@ -339,7 +391,7 @@ export class Head implements ControlPlane {
     return true;
   }
 
-  /** The fitting node with the most free CPU (ties: node order): spreads actors over logical nodes by default. */
+  /** The fitting node with the most free CPU (ties: node order): spreads actors over nodes by default. */
   private leastLoaded(resources: Resources): PlacementNode | undefined {
     let best: PlacementNode | undefined;
     for (const node of this.nodeList) {
@@ -357,49 +409,45 @@ export class Head implements ControlPlane {
     const incarnation = record.incarnation;
     const logger = this.options.logger.child({ actor: record.displayName, role: record.spec.role, node: record.nodeId });
     const plain = record.gpuIds.length === 0 && Object.keys(record.spec.env).length === 0 && record.spec.execArgv.length === 0;
-    const started = this.pool.start(
-      plain,
-      { env: record.spec.env, execArgv: record.spec.execArgv, gpuIds: record.gpuIds, logger, displayName: record.displayName },
+    const started = this.launcher.start(
+      { nodeId: record.nodeId ?? '', actorId: record.actorId, incarnation, plain, env: record.spec.env, execArgv: record.spec.execArgv, gpuIds: record.gpuIds, logger, displayName: record.displayName },
       () => this.assignment(live),
     );
     this.workers.set(started.clientId, { actorId: record.actorId, incarnation });
     record.clientId = started.clientId;
-    live.process = started.process;
-    record.pid = started.process.pid;
+    live.process = started;
+    record.pid = started.pid;
     this.options.store.putActor(record);
-  }
-
-  private processExited(clientId: string, cause: ActorDeathCause): void {
-    const assigned = this.workers.get(clientId);
-    const live = assigned === undefined ? undefined : this.actors.get(assigned.actorId);
-    if (assigned && live) this.workerExited(live, clientId, assigned.incarnation, cause);
   }
 
   private workerExited(live: LiveActor, clientId: string, incarnation: number, exitCause: ActorDeathCause): void {
     const record = live.record;
     this.workers.delete(clientId);
-    const cause: ActorDeathCause = live.constructorError !== undefined
+    const cause: ActorDeathCause = live.startError !== undefined
+      ? { kind: 'constructor-failed', reason: `its node could not start it: ${live.startError}` }
+      : live.constructorError !== undefined
       ? { kind: 'constructor-failed', reason: `its constructor failed: ${live.constructorError}` }
       : live.killCause
         ? { ...live.killCause, exitCode: exitCause.exitCode ?? null, signal: exitCause.signal ?? null }
         : exitCause;
     record.deaths[incarnation] = cause;
-    this.options.objects.processDied(clientId, `${record.displayName} ${cause.reason}`);
-    const unexpected = cause.kind === 'exit' || cause.kind === 'signal' || cause.kind === 'oom';
+    this.options.objects?.processDied(clientId, `${record.displayName} ${cause.reason}`);
+    const unexpected = isUnexpectedDeath(cause);
     this.options.logger[unexpected ? 'warn' : 'info']({ actor: record.displayName, role: record.spec.role, node: record.nodeId, incarnation, cause: cause.reason }, `actor ${record.displayName} ended: ${cause.reason}`);
-    for (const owned of this.actors.values()) {
-      if (owned.record.owner === clientId && !owned.record.spec.detached && owned.record.state !== 'dead') {
-        this.kill(owned, { kind: 'owner-died', reason: `its owner '${record.displayName}' died` });
-      }
-    }
-    for (const groupId of this.groups.ownedBy(clientId)) void this.removePlacementGroup(groupId);
-    const canRestart = !this.closing && live.killCause === undefined && live.constructorError === undefined && live.creation.settled;
+    this.ownerDied(clientId, record.displayName);
+    const canRestart = !this.closing && live.killCause === undefined && live.constructorError === undefined && live.startError === undefined && live.creation.settled;
     if (canRestart && record.restarts < record.spec.maxRestarts) {
       record.restarts++;
       record.state = 'restarting';
       this.options.logger.info({ actor: record.displayName, role: record.spec.role, restart: record.restarts }, `restarting actor ${record.displayName} (${record.restarts} of ${record.spec.maxRestarts})`);
-      this.startWorker(live);
-      this.wake(live);
+      if (live.allocation) {
+        this.startWorker(live);
+      } else {
+        // Its node is gone: it waits for room elsewhere like a new actor.
+        this.options.store.putActor(record);
+        this.pendingActors.push(record.actorId);
+      }
+      wakeWaiters(live);
       return;
     }
     const creationError = !live.creation.settled ? new ActorCreationError(record.displayName, cause.reason) : undefined;
@@ -407,7 +455,7 @@ export class Head implements ControlPlane {
   }
 
   /** Mark dead for good: free resources and the name, reject creation and wake waiters. */
-  private finalize(live: LiveActor, cause: ActorDeathCause, creationError?: Error): void {
+  protected finalize(live: LiveActor, cause: ActorDeathCause, creationError?: Error): void {
     const record = live.record;
     if (record.state === 'dead') return;
     record.state = 'dead';
@@ -426,7 +474,7 @@ export class Head implements ControlPlane {
       live.creation.settled = true;
       live.creation.reject(creationError ?? new ActorCreationError(record.displayName, cause.reason));
     }
-    this.wake(live);
+    wakeWaiters(live);
     this.forgetOldDead(record.actorId);
     this.schedulePending();
   }
@@ -435,7 +483,7 @@ export class Head implements ControlPlane {
    * Dead actors are remembered so that late callers learn why they died; the oldest are forgotten beyond a bound
    * so that a long sweep creating thousands of actors does not grow the driver.
    */
-  private forgetOldDead(actorId: string): void {
+  protected forgetOldDead(actorId: string): void {
     this.dead.push(actorId);
     while (this.dead.length > MAX_DEAD_REMEMBERED) {
       const oldest = this.dead.shift() as string;
@@ -444,39 +492,13 @@ export class Head implements ControlPlane {
     }
   }
 
-  private kill(live: LiveActor, cause: ActorDeathCause | undefined, creationError?: Error): void {
+  protected kill(live: LiveActor, cause: ActorDeathCause | undefined, creationError?: Error): void {
     if (cause !== undefined) live.killCause = cause;
-    const child = live.process?.child;
-    const running = child !== undefined && child.exitCode === null && child.signalCode === null;
-    if (running) live.process?.kill('SIGKILL');
+    if (live.process?.running && this.workers.has(live.process.clientId)) live.process.kill();
     else if (cause !== undefined) this.finalize(live, cause, creationError);
   }
 
-  private resolution(live: LiveActor, after: number): ActorResolution | undefined {
-    const record = live.record;
-    const previousDeath = record.deaths[after];
-    const extra = previousDeath === undefined ? {} : { previousDeath };
-    if (record.state === 'dead') {
-      const cause = record.finalCause ?? { kind: 'exit', reason: 'unknown' };
-      const crashed = cause.kind === 'exit' || cause.kind === 'signal' || cause.kind === 'oom';
-      const restartsExhausted = crashed && record.spec.maxRestarts > 0 && record.restarts >= record.spec.maxRestarts;
-      return { state: 'dead', displayName: record.displayName, role: record.spec.role, cause, restartsExhausted, maxRestarts: record.spec.maxRestarts, ...extra };
-    }
-    if (record.state === 'alive' && record.incarnation > after) return { state: 'alive', info: this.info(live), ...extra };
-    return undefined;
-  }
-
-  private wake(live: LiveActor): void {
-    const waiting = live.waiters;
-    live.waiters = [];
-    for (const waiter of waiting) {
-      const resolution = this.resolution(live, waiter.after);
-      if (resolution) waiter.resolve(resolution);
-      else live.waiters.push(waiter);
-    }
-  }
-
-  private schedulePending(): void {
+  protected schedulePending(): void {
     this.groups.retryPending();
     this.schedulePendingActors();
   }
@@ -521,26 +543,10 @@ export class Head implements ControlPlane {
     }
   }
 
-  private liveForWorker(clientId: string): LiveActor {
+  protected liveForWorker(clientId: string): LiveActor {
     const actorId = this.workers.get(clientId)?.actorId;
     const live = actorId === undefined ? undefined : this.actors.get(actorId);
     if (!live) throw new ConfigError([{ path: 'clientId', message: `unknown worker ${clientId}` }]);
     return live;
-  }
-
-  private info(live: LiveActor): ActorInfo {
-    const record = live.record;
-    return {
-      actorId: record.actorId,
-      displayName: record.displayName,
-      role: record.spec.role,
-      ...(record.spec.namespace === undefined ? {} : { namespace: record.spec.namespace }),
-      maxTaskRetries: record.spec.maxTaskRetries,
-      incarnation: record.incarnation,
-      address: record.address ?? '',
-      clientId: record.clientId ?? '',
-      nodeId: record.nodeId ?? '',
-      gpuIds: record.gpuIds,
-    };
   }
 }

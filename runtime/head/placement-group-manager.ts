@@ -6,7 +6,7 @@ import {
   PlacementGroupTimeoutError,
   RuntimeClosedError,
 } from '../runtime-errors.ts';
-import { ResourcePool, validateResources, type Allocation } from '../resources.ts';
+import { ResourcePool, validateResources, type Allocation, type Resources } from '../resources.ts';
 import type { PlacementGroupInfo, PlacementGroupSpec, PlacementStrategy } from '../control/control-plane.ts';
 import type { ControlStore, PlacementGroupRecord } from '../control/control-store.ts';
 import { freePerNode, infeasibility, placeBundles, type PlacementNode } from './placement.ts';
@@ -15,7 +15,8 @@ const STRATEGIES: readonly PlacementStrategy[] = ['PACK', 'SPREAD', 'STRICT_PACK
 
 interface LiveGroup {
   record: PlacementGroupRecord;
-  allocations: Allocation[];
+  /** Per bundle; undefined while the bundle is not placed (a group being placed again after a node loss). */
+  allocations: (Allocation | undefined)[];
   /** One pool per bundle, carved out of its node's pool; actors in the bundle allocate from it. */
   bundlePools: ResourcePool[];
   waiters: { resolve: (info: PlacementGroupInfo) => void; reject: (error: Error) => void; timer?: NodeJS.Timeout }[];
@@ -29,7 +30,6 @@ interface LiveGroup {
 export class PlacementGroupManager {
   private readonly groups = new Map<string, LiveGroup>();
   private readonly pending: string[] = [];
-  private nextId = 1;
 
   constructor(
     private readonly nodes: readonly PlacementNode[],
@@ -55,7 +55,7 @@ export class PlacementGroupManager {
       }
       return checked;
     });
-    const groupId = `pg${this.nextId++}`;
+    const groupId = `pg${this.store.nextSequence('placement-group')}`;
     const displayName = spec.name ?? groupId;
     if (spec.name !== undefined) {
       if (spec.namespace === undefined) {
@@ -109,9 +109,9 @@ export class PlacementGroupManager {
   remove(groupId: string): boolean {
     const group = this.groups.get(groupId);
     if (!group || group.record.state === 'removed') return false;
-    if (group.record.state === 'created') {
-      group.allocations.forEach((allocation, index) => this.nodeOf(group.record.bundleNodes[index])?.pool.release(allocation));
-    }
+    group.allocations.forEach((allocation, index) => {
+      if (allocation) this.nodeOf(group.record.bundleNodes[index])?.pool.release(allocation);
+    });
     const queued = this.pending.indexOf(groupId);
     if (queued >= 0) this.pending.splice(queued, 1);
     group.record.state = 'removed';
@@ -154,14 +154,67 @@ export class PlacementGroupManager {
     }
   }
 
+  /**
+   * A node is gone: the bundles it held are placed again (with the group's strategy, next to or apart from the
+   * bundles that survived) as soon as resources allow. Until then the group is `pending` and `ready()` waits.
+   */
+  nodeLost(nodeId: string): void {
+    for (const group of this.groups.values()) {
+      const lost = group.record.bundleNodes.map((node, index) => (node === nodeId ? index : -1)).filter((index) => index >= 0);
+      if (lost.length === 0) continue;
+      for (const index of lost) {
+        group.allocations[index] = undefined;
+        group.record.bundleNodes[index] = undefined;
+        group.bundlePools[index] = new ResourcePool({});
+      }
+      group.record.state = 'pending';
+      this.store.putPlacementGroup(group.record);
+      if (!this.pending.includes(group.record.groupId)) this.pending.push(group.record.groupId);
+    }
+    this.retryPending();
+  }
+
+  /**
+   * Take back a group a restarted head found in its store: its bundles are reserved again on the nodes that held
+   * them (which must have been re-added); bundles whose node is gone are placed again.
+   */
+  restore(record: PlacementGroupRecord): void {
+    const group: LiveGroup = { record, allocations: record.bundles.map(() => undefined), bundlePools: record.bundles.map(() => new ResourcePool({})), waiters: [] };
+    this.groups.set(record.groupId, group);
+    record.bundleNodes.forEach((nodeId, index) => {
+      const node = this.nodeOf(nodeId);
+      const allocation = node?.pool.allocate(record.bundles[index] as Resources);
+      if (node && allocation) {
+        group.allocations[index] = allocation;
+        group.bundlePools[index] = ResourcePool.fromAllocation(allocation, node.pool);
+      } else {
+        record.bundleNodes[index] = undefined;
+      }
+    });
+    if (record.bundleNodes.some((node) => node === undefined)) {
+      record.state = 'pending';
+      this.pending.push(record.groupId);
+    }
+  }
+
   private tryPlace(group: LiveGroup): boolean {
-    const result = placeBundles(this.nodes, group.record.bundles, group.record.strategy);
+    const missing = group.record.bundleNodes.map((node, index) => (node === undefined ? index : -1)).filter((index) => index >= 0);
+    const placed = new Set(group.record.bundleNodes.filter((node) => node !== undefined));
+    const strategy = group.record.strategy;
+    // Survivors constrain the rest: STRICT_PACK stays on their node, STRICT_SPREAD avoids theirs.
+    const candidates = placed.size === 0 ? this.nodes
+      : strategy === 'STRICT_PACK' ? this.nodes.filter((node) => placed.has(node.nodeId))
+        : strategy === 'STRICT_SPREAD' ? this.nodes.filter((node) => !placed.has(node.nodeId))
+          : this.nodes;
+    const result = placeBundles(candidates, missing.map((index) => group.record.bundles[index] as Resources), strategy);
     if (!result.ok) return false;
-    group.allocations = result.allocations;
-    group.record.bundleNodes = result.nodes.map((index) => (this.nodes[index] as PlacementNode).nodeId);
-    group.bundlePools = result.allocations.map((allocation, index) =>
-      ResourcePool.fromAllocation(allocation, (this.nodes[result.nodes[index] as number] as PlacementNode).pool),
-    );
+    missing.forEach((bundle, position) => {
+      const node = candidates[result.nodes[position] as number] as PlacementNode;
+      const allocation = result.allocations[position] as Allocation;
+      group.allocations[bundle] = allocation;
+      group.record.bundleNodes[bundle] = node.nodeId;
+      group.bundlePools[bundle] = ResourcePool.fromAllocation(allocation, node.pool);
+    });
     group.record.state = 'created';
     this.store.putPlacementGroup(group.record);
     const waiters = group.waiters;

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { ActorDeathCause } from '../runtime-errors.ts';
 import type { ActorCreateSpec } from '../control/control-plane.ts';
-import { WorkerProcess } from './worker-process.ts';
+import type { LaunchRequest, WorkerExitListener, WorkerLauncher } from './worker-launcher.ts';
+import { WorkerProcess, type WorkerClusterBootstrap } from './worker-process.ts';
 
 /** What a worker runs, as the head tells it at start-up. */
 export interface WorkerAssignment {
@@ -13,11 +13,12 @@ export interface WorkerAssignment {
   nodeId: string;
   gpuIds: string[];
   namespace?: string;
+  /** Set when a prestarted worker takes an id given by a cluster head: it says hello again under this id. */
+  clientId?: string;
 }
 
 /** A booted worker with no actor yet; `assign` is set once it has asked for its work. */
 interface IdleWorker {
-  clientId: string;
   process: WorkerProcess;
   assign?: (assignment: WorkerAssignment) => void;
 }
@@ -30,14 +31,19 @@ export interface WorkerPoolOptions {
   workerExecArgv: string[];
   /** Booted workers kept waiting for actors (0 turns prestarting off). */
   prestartWorkers: number;
+  /** Prefix of the ids the pool gives its workers (default `w`). */
+  idPrefix?: string;
+  /** Set on cluster nodes (see `WorkerClusterBootstrap`). */
+  cluster?: WorkerClusterBootstrap;
 }
 
 /**
- * Starts worker processes, and keeps `prestartWorkers` of them booted ahead of need so that creating or restarting
- * a CPU actor skips Node's and tsx's start-up (~0.5 s on two cores). A prestarted worker cannot serve an actor that
- * needs GPUs or its own environment or flags: `CUDA_VISIBLE_DEVICES` must be set before anything loads.
+ * Starts worker processes on this machine, and keeps `prestartWorkers` of them booted ahead of need so that
+ * creating or restarting a CPU actor skips Node's and tsx's start-up (~0.5 s on two cores). A prestarted worker
+ * cannot serve an actor that needs GPUs or its own environment or flags: `CUDA_VISIBLE_DEVICES` must be set before
+ * anything loads.
  */
-export class WorkerPool {
+export class WorkerPool implements WorkerLauncher {
   headAddress = '';
   private readonly idle: IdleWorker[] = [];
   private nextWorker = 1;
@@ -46,44 +52,51 @@ export class WorkerPool {
   constructor(
     private readonly options: WorkerPoolOptions,
     /** A worker that was given an actor ended. */
-    private readonly onExit: (clientId: string, cause: ActorDeathCause) => void,
+    private readonly onExit: WorkerExitListener,
   ) {}
 
   /**
    * A process for an actor: a prestarted one when the actor is plain (a booted one first, else one still booting,
    * which is further along than a new process), or a new one. `assignment` is handed over when the worker asks.
+   * `request.clientId` (cluster nodes) names the process; otherwise the pool names it.
    */
-  start(
-    plain: boolean,
-    options: { env: Record<string, string>; execArgv: string[]; gpuIds: string[]; logger: Logger; displayName: string },
-    assignment: () => WorkerAssignment,
-  ): { clientId: string; process: WorkerProcess } {
+  start(request: LaunchRequest & { clientId?: string }, assignment: () => WorkerAssignment): WorkerProcess {
     const ready = this.idle.findIndex((worker) => worker.assign !== undefined);
-    const index = !plain ? -1 : ready >= 0 ? ready : this.idle.length > 0 ? 0 : -1;
-    if (index < 0) {
-      const clientId = `w${this.nextWorker++}`;
-      return { clientId, process: this.spawn(clientId, options, false) };
-    }
+    const index = !request.plain ? -1 : ready >= 0 ? ready : this.idle.length > 0 ? 0 : -1;
+    if (index < 0) return this.spawn(request.clientId ?? this.newId(), request, false);
     const [worker] = this.idle.splice(index, 1) as [IdleWorker];
-    worker.process.assign(options.displayName, options.logger);
-    // A worker that has not asked yet gets its assignment from `assignmentFor` when it does.
-    worker.assign?.(assignment());
+    const renamed = request.clientId !== undefined && request.clientId !== worker.process.clientId;
+    if (request.clientId !== undefined) worker.process.clientId = request.clientId;
+    worker.process.assign(request.displayName, request.logger);
+    const withId = () => (renamed ? { ...assignment(), clientId: worker.process.clientId } : assignment());
+    // A worker that has not asked yet gets its assignment from `waitForAssignment` when it does.
+    if (worker.assign) worker.assign(withId());
+    else this.pendingAssignments.set(worker.process, withId);
     setImmediate(() => this.refill());
-    return { clientId: worker.clientId, process: worker.process };
+    return worker.process;
   }
+
+  /** Assignments of workers taken from the pool before they asked for work. */
+  private readonly pendingAssignments = new Map<WorkerProcess, () => WorkerAssignment>();
 
   /** For a prestarted worker asking for work: resolves when an actor is assigned. Undefined for other workers. */
   waitForAssignment(clientId: string): Promise<WorkerAssignment> | undefined {
-    const idle = this.idle.find((worker) => worker.clientId === clientId);
+    for (const [process, assignment] of this.pendingAssignments) {
+      if (process.clientId === clientId || process.bootId === clientId) {
+        this.pendingAssignments.delete(process);
+        return Promise.resolve(assignment());
+      }
+    }
+    const idle = this.idle.find((worker) => worker.process.bootId === clientId);
     if (!idle) return undefined;
     return new Promise((resolve) => (idle.assign = resolve));
   }
 
   refill(): void {
     while (!this.closing && this.idle.length < this.options.prestartWorkers) {
-      const clientId = `w${this.nextWorker++}`;
+      const clientId = this.newId();
       const process = this.spawn(clientId, { env: {}, execArgv: [], gpuIds: [], logger: this.options.logger.child({ worker: clientId }), displayName: `idle ${clientId}` }, true);
-      this.idle.push({ clientId, process });
+      this.idle.push({ process });
     }
   }
 
@@ -92,17 +105,20 @@ export class WorkerPool {
     this.closing = true;
     await Promise.all(
       this.idle.splice(0).map((worker) => {
-        const child = worker.process.child;
-        if (child.exitCode !== null || child.signalCode !== null) return undefined;
-        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        child.kill('SIGKILL');
-        return exited;
+        if (!worker.process.running) return undefined;
+        worker.process.kill('SIGKILL');
+        return worker.process.exited;
       }),
     );
   }
 
+  private newId(): string {
+    return `${this.options.idPrefix ?? 'w'}${this.nextWorker++}`;
+  }
+
   private spawn(clientId: string, options: { env: Record<string, string>; execArgv: string[]; gpuIds: string[]; logger: Logger; displayName: string }, idle: boolean): WorkerProcess {
-    return new WorkerProcess(
+    const process: WorkerProcess = new WorkerProcess(
+      clientId,
       {
         headAddress: this.headAddress,
         clientId,
@@ -110,17 +126,20 @@ export class WorkerPool {
         shmDirectory: this.options.shmDirectory,
         spillDirectory: this.options.spillDirectory,
         logLevel: this.options.logger.level,
+        ...(this.options.cluster === undefined ? {} : { cluster: this.options.cluster }),
       },
       { ...options, execArgv: [...this.options.workerExecArgv, ...options.execArgv] },
       (cause) => {
-        const index = idle ? this.idle.findIndex((worker) => worker.clientId === clientId) : -1;
+        this.pendingAssignments.delete(process);
+        const index = idle ? this.idle.findIndex((worker) => worker.process === process) : -1;
         if (index < 0) {
-          this.onExit(clientId, cause);
+          this.onExit(process.clientId, cause);
           return;
         }
         this.idle.splice(index, 1);
         if (!this.closing) this.options.logger.warn({ worker: clientId, cause: cause.reason }, 'a prestarted worker died before it was used');
       },
     );
+    return process;
   }
 }

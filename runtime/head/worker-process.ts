@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { ActorDeathCause } from '../runtime-errors.ts';
+import type { WorkerHandle } from './worker-launcher.ts';
 
 /** Everything a worker needs at start-up, passed in `POSTTRAIN_WORKER` (JSON). */
 export interface WorkerBootstrap {
@@ -12,6 +13,19 @@ export interface WorkerBootstrap {
   shmDirectory: string;
   spillDirectory: string;
   logLevel: string;
+  /** Set on cluster nodes: how to serve callers on other machines (a gRPC listener) and reach other nodes. */
+  cluster?: WorkerClusterBootstrap;
+}
+
+/** A cluster worker's gRPC settings: the host to listen on, the token and TLS files, transport timers. */
+export interface WorkerClusterBootstrap {
+  listenHost: string;
+  token?: string;
+  tls?: { certFile: string; keyFile: string; caFile?: string; requireClientCertificate?: boolean };
+  keepaliveMs?: number;
+  keepaliveTimeoutMs?: number;
+  /** This node's object home (where objects put here are fetched by other nodes). */
+  objectHome: string;
 }
 
 const workerMain = fileURLToPath(new URL('../worker/worker-main.ts', import.meta.url));
@@ -25,20 +39,26 @@ const tsxLoader = import.meta.resolve('tsx');
  * JSON lines from the worker's own logger are re-emitted at their level with their fields. No line is dropped or
  * deduplicated.
  */
-export class WorkerProcess {
+export class WorkerProcess implements WorkerHandle {
   readonly child: ChildProcess;
+  readonly exited: Promise<void>;
   private readonly stderrTail: string[] = [];
   private readonly oomKillsAtStart: number | undefined;
   private logger: Logger;
   private displayName: string;
+  /** The id the process booted with (what it says hello with before it is assigned). */
+  readonly bootId: string;
 
   constructor(
+    /** The id the process is known by; a prestarted worker takes its actor's id when it is assigned (cluster nodes). */
+    public clientId: string,
     bootstrap: WorkerBootstrap,
     options: { env: Record<string, string>; execArgv: string[]; gpuIds: string[] | undefined; logger: Logger; displayName: string },
     onExit: (cause: ActorDeathCause) => void,
   ) {
     this.logger = options.logger;
     this.displayName = options.displayName;
+    this.bootId = clientId;
     const env: Record<string, string | undefined> = { ...process.env, ...options.env, POSTTRAIN_WORKER: JSON.stringify(bootstrap) };
     // An actor without GPUs sees none, so that it cannot grab a device another actor was given.
     if (options.gpuIds !== undefined) env.CUDA_VISIBLE_DEVICES = options.gpuIds.join(',');
@@ -55,9 +75,12 @@ export class WorkerProcess {
       emit(this.logger, line, 'stderr', this.displayName);
     });
     let exited = false;
+    let markExited: () => void = () => {};
+    this.exited = new Promise((resolve) => (markExited = resolve));
     const finish = (code: number | null, signal: NodeJS.Signals | null) => {
       if (exited) return;
       exited = true;
+      markExited();
       onExit(this.cause(code, signal));
     };
     this.child.once('exit', finish);
@@ -75,6 +98,10 @@ export class WorkerProcess {
 
   get pid(): number | undefined {
     return this.child.pid;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {

@@ -4,7 +4,7 @@ import { ObjectLostError, ObjectStoreError } from '../runtime-errors.ts';
 import { encodeValue, type ValueHooks } from '../value-codec.ts';
 import type { ObjectStatus, ReferenceOperation } from './object-directory.ts';
 import { objectFileBytes, readObjectFile, writeObjectFile } from './object-file.ts';
-import { ObjectRef, type GetOptions, type ObjectLocation, type ObjectResolver } from './object-ref.ts';
+import { ObjectRef, type GetOptions, type ObjectHint, type ObjectLocation, type ObjectResolver } from './object-ref.ts';
 
 /** What a process needs from the head to use the store (in-process on the driver, over RPC in a worker). */
 export interface ObjectControl {
@@ -12,7 +12,8 @@ export interface ObjectControl {
   relocate(id: string, location: ObjectLocation): void;
   /** Report reference operations (batched by the caller). */
   references(client: string, operations: ReferenceOperation[]): void;
-  locate(id: string): Promise<ObjectStatus>;
+  /** Where the object is; `hint` (cluster mode) names its home when it is owned on another node. */
+  locate(id: string, hint?: ObjectHint): Promise<ObjectStatus>;
 }
 
 /** Wire form of a ref inside a value: enough to read it and to name its owner, plus the transfer token. */
@@ -23,6 +24,8 @@ export interface RefData {
   location: ObjectLocation;
   bytes: number;
   token: string;
+  /** Cluster mode: the object's home (see `ObjectRef.home`). */
+  home?: string;
 }
 
 /**
@@ -47,6 +50,8 @@ export class ObjectClient implements ObjectResolver {
     readonly clientName: string,
     private readonly control: ObjectControl,
     private readonly directories: { shm: string; spill: string },
+    /** Cluster mode: this node's object home, stamped on every object put here. */
+    private readonly home?: string,
   ) {}
 
   async put<T>(value: T): Promise<ObjectRef<T>> {
@@ -69,7 +74,7 @@ export class ObjectClient implements ObjectResolver {
       }
       this.control.relocate(id, location);
     }
-    return this.track(new ObjectRef<T>(id, this.clientId, this.clientName, location, bytes, this));
+    return this.track(new ObjectRef<T>(id, this.clientId, this.clientName, location, bytes, this, this.home));
   }
 
   async get(ref: ObjectRef<unknown>, options: GetOptions = {}): Promise<unknown> {
@@ -87,7 +92,8 @@ export class ObjectClient implements ObjectResolver {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       }
     }
-    const status = await this.control.locate(ref.id);
+    // On another node's object, the node fetches a copy here first (once, however many processes ask).
+    const status = await this.control.locate(ref.id, this.isForeign(ref.home) ? { home: ref.home as string, ownerName: ref.ownerName } : undefined);
     if (status.status === 'lost') throw new ObjectLostError(ref.id, status.owner, `its owner ${status.owner} died (${status.reason})`);
     if (status.status === 'present') return readObjectFile(this.path(ref.id, status.location), refusingRefs, options.into);
     throw new ObjectLostError(ref.id, ref.ownerName, 'it was freed (every ref to it was released) or its owner died');
@@ -103,13 +109,18 @@ export class ObjectClient implements ObjectResolver {
     if (ref.isReleased) throw new ObjectStoreError('REF_RELEASED', `cannot send ${ref.id} after it was released (${ref.releasedBecause})`, ref.id);
     const token = `${this.clientId}:${this.nextToken++}`;
     this.report(['t', ref.id, token, target]);
-    return { id: ref.id, owner: ref.owner, ownerName: ref.ownerName, location: ref.location, bytes: ref.bytes, token };
+    return { id: ref.id, owner: ref.owner, ownerName: ref.ownerName, location: ref.location, bytes: ref.bytes, token, ...(ref.home === undefined ? {} : { home: ref.home }) };
   }
 
   /** A ref arrived in a call or a result: this process now holds it. */
   decodeRef(data: RefData): ObjectRef<unknown> {
-    this.report(['c', data.id, data.token]);
-    return this.track(new ObjectRef(data.id, data.owner, data.ownerName, data.location, data.bytes, this));
+    // A claim of another node's object names its home, so that this node can count the ref there too.
+    this.report(this.isForeign(data.home) ? ['c', data.id, data.token, data.home as string, data.ownerName] : ['c', data.id, data.token]);
+    return this.track(new ObjectRef(data.id, data.owner, data.ownerName, data.location, data.bytes, this, data.home));
+  }
+
+  private isForeign(home: string | undefined): boolean {
+    return home !== undefined && home !== this.home;
   }
 
   /** Send queued reference operations now (before the process exits or the runtime shuts down). */

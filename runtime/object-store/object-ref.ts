@@ -3,6 +3,13 @@ import type { TypedArray } from '../value-codec.ts';
 /** Where an object's bytes are: shared memory, or the spill directory on disk. */
 export type ObjectLocation = 'shm' | 'spill';
 
+/** Cluster mode: where an object owned on another node is fetched from (its home) and whose it is. */
+export interface ObjectHint {
+  /** gRPC address of the owner's node agent (or driver). */
+  home: string;
+  ownerName: string;
+}
+
 /** The store operations an ObjectRef needs from its process (see `object-client.ts`). */
 export interface ObjectResolver {
   get(ref: ObjectRef<unknown>, options?: GetOptions): Promise<unknown>;
@@ -45,6 +52,8 @@ export class ObjectRef<T = unknown> {
     /** Size of the stored object in bytes. */
     readonly bytes: number,
     private readonly resolver: ObjectResolver,
+    /** Cluster mode: the address the object is fetched from by other nodes (its owner's node agent or driver). */
+    readonly home?: string,
   ) {}
 
   /** Read the value (from shared memory in this process; no copy through any other process). */

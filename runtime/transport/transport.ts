@@ -22,10 +22,11 @@
  * const channel = await transport.connect(listener.address);
  */
 export interface Transport {
-  /** `unix`, `tcp`, `memory`, later `grpc`. */
+  /** `unix`, `tcp`, `memory`, `grpc`. */
   readonly scheme: string;
   listen(address: string, onChannel: (channel: Channel) => void): Promise<Listener>;
-  connect(address: string): Promise<Channel>;
+  /** `component` names the peer in errors (`head`, `actor policy-0`), where the transport reports its own. */
+  connect(address: string, component?: string): Promise<Channel>;
 }
 
 export interface Listener {

@@ -13,7 +13,8 @@ import { RpcConnection } from '../transport/rpc.ts';
 import { transportFor } from '../transport/transports.ts';
 import { decodeValue, viewBuffer } from '../value-codec.ts';
 import type { ActorHandleData } from '../actor/call-codec.ts';
-import type { WorkerBootstrap } from '../head/worker-process.ts';
+import type { WorkerBootstrap, WorkerClusterBootstrap } from '../head/worker-process.ts';
+import type { Channel } from '../transport/transport.ts';
 import { ActorHost } from './actor-host.ts';
 
 const bootstrap = JSON.parse(process.env.POSTTRAIN_WORKER ?? 'null') as WorkerBootstrap | null;
@@ -24,17 +25,22 @@ if (!bootstrap) {
 delete process.env.POSTTRAIN_WORKER;
 
 const baseLogger = pino({ level: bootstrap.logLevel, base: undefined }, pino.destination({ fd: 2, sync: true }));
+// On a cluster node, other machines call this actor over gRPC (loaded only there: embedded workers start faster).
+const cluster = bootstrap.cluster === undefined ? undefined : await import('../cluster/worker-cluster.ts').then((module) => module.startWorkerCluster(bootstrap.cluster as WorkerClusterBootstrap, baseLogger));
 const channel = await transportFor(bootstrap.headAddress).connect(bootstrap.headAddress);
 const headRpc = new RpcConnection(channel, { onClose: () => process.exit(0) });
 headRpc.notify('hello', JSON.stringify([bootstrap.clientId]));
 const control = new HeadClient(headRpc);
 const start = await control.workerSpec();
+// A prestarted worker on a cluster node takes the id the head chose for this actor incarnation.
+const clientId = start.clientId ?? bootstrap.clientId;
+if (clientId !== bootstrap.clientId) headRpc.notify('hello', JSON.stringify([clientId]));
 const { spec } = start;
 const logger = baseLogger.child({ node: start.nodeId, actor: start.displayName, role: spec.role });
 setRootLogger(logger);
 
-const objects = new ObjectClient(bootstrap.clientId, start.displayName, control, { shm: bootstrap.shmDirectory, spill: bootstrap.spillDirectory });
-const runtime = new Runtime({ clientId: bootstrap.clientId, clientName: start.displayName, control, objects, logger }, start.namespace);
+const objects = new ObjectClient(clientId, start.displayName, control, { shm: bootstrap.shmDirectory, spill: bootstrap.spillDirectory }, bootstrap.cluster?.objectHome);
+const runtime = new Runtime({ clientId, clientName: start.displayName, control, objects, logger, ...(cluster ? { nodeId: start.nodeId } : {}) }, start.namespace);
 setActorContext({
   runtime,
   actorId: start.actorId,
@@ -70,12 +76,18 @@ try {
 }
 
 const host = new ActorHost(instance, spec, start.displayName, start.actorId, runtime.services);
-const listener = await transportFor(bootstrap.listenAddress).listen(bootstrap.listenAddress, (callChannel) => {
+const serveCalls = (callChannel: Channel) => {
   new RpcConnection(callChannel, {
     onRequest: (frame, respond, connection) => host.handle(frame, respond, connection),
     onNotify: (frame, connection) => {
       if (frame.route === 'hello') connection.peerId = (JSON.parse(frame.body) as string[])[0];
     },
   });
-});
-await control.workerReady(listener.address);
+};
+const listener = await transportFor(bootstrap.listenAddress).listen(bootstrap.listenAddress, serveCalls);
+if (cluster) {
+  const remote = await cluster.listen(serveCalls);
+  await control.workerReady(remote, listener.address);
+} else {
+  await control.workerReady(listener.address);
+}

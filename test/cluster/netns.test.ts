@@ -1,4 +1,5 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -104,6 +105,28 @@ describe.skipIf(!netnsAvailable())('network-namespace hosts', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe('SIGTERM');
     expect(listOurNamespaces().filter((name) => name.startsWith(prefix))).toEqual([]);
+  });
+
+  it('attachTestProcess puts this process on a bridge of its own /24, reachable both ways, and removes it at teardown', async () => {
+    const attached = createNetnsCluster({ hosts: 1, attachTestProcess: true });
+    try {
+      const [host] = attached.hosts as [NetnsHost];
+      expect(attached.testAddress).toMatch(/^198\.18\.([1-9]|[1-9]\d|1\d\d|2[0-4]\d|250)\.254$/);
+      expect(attached.subnet).toBe(`${host.address.split('.').slice(0, 3).join('.')}.0/24`);
+      const server = await startEchoServer(attached, host);
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(7000, host.address);
+        let out = '';
+        socket.on('data', (data: Buffer) => (out += data));
+        socket.on('end', () => resolve(out));
+        socket.on('error', reject);
+      });
+      expect(answer).toBe(attached.testAddress);
+      server.kill();
+    } finally {
+      attached.destroy();
+    }
+    expect(execFileSync('ip', ['-4', '-o', 'addr', 'show'], { encoding: 'utf8' })).not.toContain(attached.testAddress);
   });
 
   it('destroy kills the processes it started and deletes every namespace it created', async () => {

@@ -2,7 +2,9 @@
  * Several hosts on one machine: each host is a Linux network namespace with its own address, wired by a veth pair
  * to a bridge that lives in a namespace of its own (the "switch"). Nothing is connected to the machine's real
  * network, so test traffic cannot leave the bridge; addresses come from 198.18.0.0/15, the range reserved for
- * benchmarking (RFC 2544), so they can never be mistaken for real hosts.
+ * benchmarking (RFC 2544), so they can never be mistaken for real hosts. With `attachTestProcess`, the machine's
+ * own namespace gets one more port on the bridge (`198.18.<n>.254` on a /24 of the cluster's own), so that a test
+ * can be a cluster driver itself; the hosts still have no route anywhere but their /24.
  *
  * ```
  *   <prefix>-h0 (198.18.0.1) eth0 ──veth── h0 ┐
@@ -41,6 +43,13 @@ export interface NetnsCluster {
   /** Unique to this cluster, e.g. `ptc-k3x9-a1b2`. */
   readonly prefix: string;
   readonly hosts: NetnsHost[];
+  /** The /24 the hosts live in, e.g. `198.18.0.0/24`. */
+  readonly subnet: string;
+  /**
+   * With `attachTestProcess`: this machine's own address on the bridge (`198.18.<n>.254`), so that the test process
+   * itself (a driver) can talk to the hosts without running inside a namespace. Undefined otherwise.
+   */
+  readonly testAddress: string | undefined;
   /** Start `command` inside `host`'s namespace (`ip netns exec`); the child is killed at teardown. */
   spawn(host: NetnsHost, command: string, args: string[], options?: SpawnOptions): ChildProcess;
   /** Run `command` inside `host`'s namespace and return its stdout. */
@@ -102,6 +111,16 @@ export function cleanupStaleNamespaces(): string[] {
   return deleted;
 }
 
+/** A /24 in 198.18.1-250.0 that no interface of this machine's namespace uses yet. */
+function freeSubnet(): number {
+  const used = ip(['-4', '-o', 'addr', 'show']);
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const third = 1 + Math.floor(Math.random() * 250);
+    if (!used.includes(` 198.18.${third}.`)) return third;
+  }
+  throw new Error('no free 198.18.x.0/24 left for another attached test cluster');
+}
+
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -134,7 +153,7 @@ function installExitHandlers(): void {
  * Build `hosts` hosts on one bridge. Stale namespaces from dead runs are removed first. If any step fails, what
  * was built is deleted before the error is thrown.
  */
-export function createNetnsCluster(options: { hosts: number }): NetnsCluster {
+export function createNetnsCluster(options: { hosts: number; attachTestProcess?: boolean }): NetnsCluster {
   if (!Number.isInteger(options.hosts) || options.hosts < 1 || options.hosts > 250) {
     throw new RangeError(`hosts must be an integer from 1 to 250, got ${options.hosts}`);
   }
@@ -142,18 +161,25 @@ export function createNetnsCluster(options: { hosts: number }): NetnsCluster {
   installExitHandlers();
   const prefix = `${NAMESPACE_PREFIX}${process.pid.toString(36)}-${randomBytes(2).toString('hex')}`;
   const switchNamespace = `${prefix}-sw`;
+  // An attached cluster gets a /24 of its own (the machine's namespace gets a route to it, so two attached
+  // clusters, e.g. of two test files running at once, must not share one); others all use 198.18.0.0/24.
+  const third = options.attachTestProcess ? freeSubnet() : 0;
   const hosts: NetnsHost[] = Array.from({ length: options.hosts }, (_, index) => ({
     index,
     namespace: `${prefix}-h${index}`,
-    address: `198.18.0.${index + 1}`,
+    address: `198.18.${third}.${index + 1}`,
   }));
+  const testAddress = options.attachTestProcess ? `198.18.${third}.254` : undefined;
   const children = new Set<ChildProcess>();
   const created: string[] = [];
+  let localLink: string | undefined;
   let destroyed = false;
 
   const cluster: NetnsCluster = {
     prefix,
     hosts,
+    subnet: `198.18.${third}.0/24`,
+    testAddress,
     spawn(host, command, args, spawnOptions = {}) {
       const child = spawn('ip', ['netns', 'exec', host.namespace, command, ...args], spawnOptions);
       children.add(child);
@@ -173,6 +199,14 @@ export function createNetnsCluster(options: { hosts: number }): NetnsCluster {
       if (destroyed) return;
       destroyed = true;
       for (const child of children) child.kill('SIGKILL');
+      // Namespaces are freed asynchronously by the kernel; this machine's end of the veth goes now.
+      if (localLink !== undefined) {
+        try {
+          ip(['link', 'del', localLink]);
+        } catch {
+          // Already gone with its peer.
+        }
+      }
       for (const name of [...created].reverse()) {
         try {
           ip(['netns', 'del', name]);
@@ -201,6 +235,16 @@ export function createNetnsCluster(options: { hosts: number }): NetnsCluster {
       ip(['-n', host.namespace, 'link', 'set', 'lo', 'up']);
       ip(['-n', host.namespace, 'addr', 'add', `${host.address}/24`, 'dev', 'eth0']);
       ip(['-n', host.namespace, 'link', 'set', 'eth0', 'up']);
+    }
+    if (testAddress !== undefined) {
+      // One veth from this machine's namespace to the bridge; it dies with the switch namespace at teardown.
+      const local = `ptc${randomBytes(4).toString('hex')}`;
+      ip(['link', 'add', local, 'type', 'veth', 'peer', 'name', 'test', 'netns', switchNamespace]);
+      localLink = local;
+      ip(['-n', switchNamespace, 'link', 'set', 'test', 'master', 'br0']);
+      ip(['-n', switchNamespace, 'link', 'set', 'test', 'up']);
+      ip(['addr', 'add', `${testAddress}/24`, 'dev', local]);
+      ip(['link', 'set', local, 'up']);
     }
   } catch (error) {
     cluster.destroy();

@@ -1,0 +1,191 @@
+import { status as GrpcStatus, type ClientDuplexStream, type ServerDuplexStream } from '@grpc/grpc-js';
+import { TransportError } from '../../runtime-errors.ts';
+import { encodeFrame, FrameDecoder } from '../../transport/frame-codec.ts';
+import type { Channel, Frame } from '../../transport/transport.ts';
+import { statusName } from '../cluster-errors.ts';
+
+/** Sizing of the byte stream a channel rides on. */
+export interface GrpcChannelLimits {
+  /** Largest gRPC message either side sends or accepts; frames larger than this are cut into several messages. */
+  messageBytes: number;
+  /** Largest frame accepted from the peer (its declared length is checked before anything is buffered). */
+  maxFrameBytes: number;
+}
+
+type Stream = ClientDuplexStream<Buffer, Buffer> | ServerDuplexStream<Buffer, Buffer>;
+
+/** Small chunks sent in one tick are copied into one message; anything this large goes out as it is (in pieces). */
+const COPY_LIMIT = 64 * 1024;
+
+/**
+ * A transport channel over one bidirectional gRPC stream. The stream is treated as a byte stream: the frames of
+ * `frame-codec.ts` are written into it (many small frames of a tick coalesced into one gRPC message, a large frame
+ * cut into messages of at most `messageBytes`) and read back with the same incremental decoder the socket channel
+ * uses, so both channels share one wire format and its checks. A malformed or oversized frame from the peer ends
+ * the stream with INVALID_ARGUMENT / RESOURCE_EXHAUSTED (never an exception in the process).
+ *
+ * @example
+ * const channel = new GrpcChannel(call, 'client', { messageBytes: 4 << 20, maxFrameBytes: 1 << 30 }, 'head at grpc:10.0.0.1:6380');
+ */
+export class GrpcChannel implements Channel {
+  private handler: ((frame: Frame) => void) | undefined;
+  private held: Frame[] = [];
+  private closeHandlers: ((error?: Error) => void)[] = [];
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private inFlightBytes = 0;
+  private flushScheduled = false;
+  private closedFlag = false;
+  private finished = false;
+  private closeError: Error | undefined;
+  private readonly decoder: FrameDecoder;
+
+  constructor(
+    private readonly stream: Stream,
+    private readonly side: 'client' | 'server',
+    private readonly limits: GrpcChannelLimits,
+    /** Who is on the other end, for error messages. */
+    readonly peer: string,
+  ) {
+    this.decoder = new FrameDecoder(limits.maxFrameBytes);
+    stream.on('data', (chunk: Buffer) => {
+      if (this.finished) return;
+      try {
+        this.decoder.push(chunk, (frame) => this.deliver(frame));
+      } catch (error) {
+        this.reject(error as TransportError);
+      }
+    });
+    stream.on('end', () => {
+      // The peer half-closed: the channel is over. A server answers by completing the call with status OK.
+      if (this.side === 'server' && !this.closedFlag) this.close();
+      this.finish();
+    });
+    stream.on('error', (error: Error & { code?: number; details?: string }) => {
+      const code = typeof error.code === 'number' ? error.code : GrpcStatus.UNKNOWN;
+      this.finish(new TransportError('CHANNEL_CLOSED', `gRPC stream with ${peer} ended: ${statusName(code)}: ${error.details ?? error.message}`, peer));
+    });
+    stream.on('close', () => this.finish(this.closedFlag ? undefined : new TransportError('CHANNEL_CLOSED', `gRPC stream with ${peer} closed`, peer)));
+    if (side === 'server') {
+      stream.on('cancelled', () => this.finish(new TransportError('CHANNEL_CLOSED', `${peer} went away (call cancelled)`, peer)));
+      stream.on('finish', () => this.finish());
+    }
+  }
+
+  get closed(): boolean {
+    return this.closedFlag;
+  }
+
+  get bufferedBytes(): number {
+    return this.pendingBytes + this.inFlightBytes;
+  }
+
+  send(frame: Frame): void {
+    if (this.closedFlag) throw new TransportError('CHANNEL_CLOSED', `cannot send '${frame.route}': the channel is closed`);
+    const chunks = encodeFrame(frame);
+    for (let index = 0; index < chunks.length; index++) {
+      const chunk = chunks[index] as Uint8Array;
+      // The header is ours; the caller's buffers are copied so that it may reuse them as soon as send returns.
+      this.pending.push(index === 0 ? chunk : Buffer.from(chunk));
+      this.pendingBytes += chunk.byteLength;
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(() => this.flush());
+    }
+  }
+
+  onFrame(handler: (frame: Frame) => void): void {
+    this.handler = handler;
+    const held = this.held;
+    this.held = [];
+    for (const frame of held) handler(frame);
+  }
+
+  onClose(handler: (error?: Error) => void): void {
+    if (this.finished) handler(this.closeError);
+    else this.closeHandlers.push(handler);
+  }
+
+  close(): void {
+    if (this.closedFlag) return;
+    this.flush();
+    this.closedFlag = true;
+    this.stream.end();
+    // A client's channel is over once the server completes the call; a peer that never answers is cut off.
+    const timer = setTimeout(() => {
+      if (this.side === 'client') (this.stream as ClientDuplexStream<Buffer, Buffer>).cancel();
+      this.finish();
+    }, 2_000);
+    timer.unref();
+  }
+
+  private deliver(frame: Frame): void {
+    if (this.handler) this.handler(frame);
+    else this.held.push(frame);
+  }
+
+  /** Write what this tick queued: runs of small chunks joined into one message, large chunks cut to message size. */
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.pending.length === 0 || this.finished) {
+      this.pending = [];
+      this.pendingBytes = 0;
+      return;
+    }
+    const chunks = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    const limit = this.limits.messageBytes;
+    let run: Uint8Array[] = [];
+    let runBytes = 0;
+    const writeRun = () => {
+      if (runBytes === 0) return;
+      this.write(run.length === 1 ? Buffer.from((run[0] as Uint8Array).buffer, (run[0] as Uint8Array).byteOffset, runBytes) : Buffer.concat(run, runBytes));
+      run = [];
+      runBytes = 0;
+    };
+    for (const chunk of chunks) {
+      if (chunk.byteLength >= COPY_LIMIT) {
+        writeRun();
+        const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        for (let offset = 0; offset < bytes.length; offset += limit) this.write(bytes.subarray(offset, offset + limit));
+      } else {
+        if (runBytes + chunk.byteLength > limit) writeRun();
+        run.push(chunk);
+        runBytes += chunk.byteLength;
+      }
+    }
+    writeRun();
+  }
+
+  private write(message: Buffer): void {
+    const bytes = message.length;
+    this.inFlightBytes += bytes;
+    this.stream.write(message, () => {
+      this.inFlightBytes -= bytes;
+    });
+  }
+
+  /** The peer sent something that is not a frame (or too large a one): end the call with a status that says so. */
+  private reject(error: TransportError): void {
+    const code = error.code === 'FRAME_TOO_LARGE' ? GrpcStatus.RESOURCE_EXHAUSTED : GrpcStatus.INVALID_ARGUMENT;
+    this.closeError = error;
+    this.closedFlag = true;
+    if (this.side === 'server') this.stream.emit('error', { code, details: error.message });
+    else (this.stream as ClientDuplexStream<Buffer, Buffer>).cancel();
+    this.finish(error);
+  }
+
+  private finish(error?: Error): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.closedFlag = true;
+    if (this.closeError === undefined) this.closeError = error;
+    this.pending = [];
+    this.pendingBytes = 0;
+    const handlers = this.closeHandlers;
+    this.closeHandlers = [];
+    for (const handler of handlers) handler(this.closeError);
+  }
+}
