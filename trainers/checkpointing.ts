@@ -65,6 +65,8 @@ export interface LandedCheckpoint extends CheckpointRecord {
   stallSeconds: number;
   /** Seconds from the copy to `latest` written. */
   uploadSeconds: number;
+  /** Upload attempts (more than one when the store failed for a while). */
+  attempts: number;
 }
 
 /** Where a resumed run continues from, for summary.json. */
@@ -182,7 +184,7 @@ export class RunCheckpoints {
     this.marker = record;
     const stallSeconds = this.stalls.get(event.step) ?? 0;
     this.stalls.delete(event.step);
-    this.options.onLanded?.({ ...record, bytes: event.bytes, stallSeconds, uploadSeconds: event.uploadMs / 1000 });
+    this.options.onLanded?.({ ...record, bytes: event.bytes, stallSeconds, uploadSeconds: event.uploadMs / 1000, attempts: event.attempts });
   }
 }
 

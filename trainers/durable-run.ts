@@ -112,6 +112,7 @@ export class DurableRun {
       }
     } finally {
       this.watcher?.stop();
+      this.replacer.close();
     }
   }
 
@@ -133,7 +134,7 @@ export class DurableRun {
   async stepDone(step: number, driverState: DriverState): Promise<void> {
     this.lastCompletedStep = step;
     this.failoversWithoutProgress = 0;
-    this.session.faults?.stepDone(step);
+    await this.session.faults?.stepDone(step);
     await this.watcher?.check();
     const due = this.config.everySteps > 0 && step % this.config.everySteps === 0;
     const stopping = this.session.stopRequested !== undefined;

@@ -1,8 +1,10 @@
 /**
  * Faults on purpose, for tests and benchmarks (`TrainerOptions.faults`; never part of a config): kill a role's
- * worker process at a chosen step, and make the checkpoint store fail for a while. (A spot notice is served by a
- * fake metadata server: see `checkpoint.spotNoticeUrl` and test/faults/.)
+ * worker process at a chosen step, make the checkpoint store fail for a while, slow every step down (so a test can
+ * span a long outage with few steps). A spot notice is served by a fake metadata server instead: see
+ * `checkpoint.spotNoticeUrl` and test/faults/fake-metadata-server.ts.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CheckpointError, type CheckpointStore, type StoredObject } from '../runtime/checkpoint/index.ts';
 import type { Logger } from '../runtime/index.ts';
 import type { RoleSet } from './role-groups.ts';
@@ -12,6 +14,8 @@ export interface FaultPlan {
   kill?: { role: string; rank?: number; atStep: number; afterMs?: number; onKill?: (killed: { pid: number; at: number }) => void };
   /** From the end of step `atStep`, every checkpoint store call fails (as an unreachable server does) for `forMs`. */
   storeOutage?: { atStep: number; forMs: number };
+  /** Every step ends this much later (a slow node). */
+  stepDelayMs?: number;
 }
 
 /**
@@ -47,13 +51,14 @@ export class FaultInjector {
     else setTimeout(fire, kill.afterMs).unref();
   }
 
-  /** After step `step`: starts the store outage when this is its step. */
-  stepDone(step: number): void {
+  /** After step `step`: starts the store outage when this is its step; waits out the step delay. */
+  async stepDone(step: number): Promise<void> {
     const outage = this.plan.storeOutage;
     if (outage && step === outage.atStep) {
       this.outageUntil = Date.now() + outage.forMs;
       this.logger.warn({ step, forMs: outage.forMs }, 'fault injection: the checkpoint store is unreachable from now on');
     }
+    if (this.plan.stepDelayMs) await sleep(this.plan.stepDelayMs);
   }
 
   /** The store, failing while an outage lasts. */

@@ -62,6 +62,7 @@ export class HostReplacer {
   /** Placement-group bundle of each host, by actor id. */
   private readonly bundles = new Map<string, number>();
   private readonly starting = new Set<Promise<void>>();
+  private closed = false;
 
   constructor(runtime: Runtime, roles: RoleSet, logger: Logger) {
     this.runtime = runtime;
@@ -86,6 +87,11 @@ export class HostReplacer {
     await Promise.all(
       this.roles.layouts.flatMap((layout, group) => Array.from({ length: layout.spares }, (_, index) => this.startSpare(group, layout.ranks + index))),
     );
+  }
+
+  /** From now on a spare that fails to start is expected (the run is ending and its placement groups go away). */
+  close(): void {
+    this.closed = true;
   }
 
   /** Resolves when spares started in the background are ready (or failed to start). */
@@ -189,7 +195,10 @@ export class HostReplacer {
 
   private startSpareInBackground(group: number, bundle: number): void {
     const starting = this.startSpare(group, bundle)
-      .catch((error: unknown) => this.logger.warn({ err: error, group, bundle }, 'a replacement warm spare failed to start; the group has one spare fewer'))
+      .catch((error: unknown) => {
+        if (this.closed) return;
+        this.logger.warn({ err: error, group, bundle }, 'a replacement warm spare failed to start; the group has one spare fewer');
+      })
       .finally(() => this.starting.delete(starting));
     this.starting.add(starting);
   }

@@ -53,7 +53,7 @@ export function tinyPpoConfig(root: string, overrides: Partial<PPOConfigInput> =
     algo: { epochs: 1, minibatches: 2 },
     trainer: { steps: 20, learningRate: 1e-3, evalEvery: 0, evalPrompts: 4, evalSamplesPerPrompt: 1 },
     checkpoint: { everySteps: 50 },
-    logging: { runsDirectory: join(root, 'runs'), level: 'warn', progress: false },
+    logging: { runsDirectory: join(root, 'runs'), level: 'error', progress: false },
     ...overrides,
   };
 }
