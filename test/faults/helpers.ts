@@ -8,7 +8,8 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GPT } from '../../models/gpt.ts';
+import { GPT, type HeadKind } from '../../models/gpt.ts';
+import type { GPTConfig } from '../../models/gpt-config.ts';
 import { saveModelFile } from '../../models/model-file.ts';
 import type { MetricsRecord } from '../../runtime/index.ts';
 import { parsePpoConfig, type PPOConfigInput } from '../../trainers/ppo-config.ts';
@@ -29,12 +30,14 @@ export function temporaryDirectory(name: string): string {
 /** `<root>/init/policy` and `<root>/init/reward`: seeded fresh models a PPO run can start from. */
 export function writeStartingModels(root: string): { policy: string; reward: string } {
   const { gpt } = parsePpoConfig(tinyPpoConfig(root)).derived;
-  const directory = join(root, 'init');
-  for (const [name, head, seed] of [['policy', 'language', 1], ['reward', 'reward', 2]] as const) {
-    const model = new GPT(gpt, { head, seed });
-    saveModelFile(directory, name, { config: model.config, head, weights: model.parameters.data, manifest: model.parameters.manifest, metadata: { stage: 'test' } });
-  }
-  return { policy: join(directory, 'policy'), reward: join(directory, 'reward') };
+  return { policy: writeModel(join(root, 'init', 'policy'), gpt, 'language', 1), reward: writeModel(join(root, 'init', 'reward'), gpt, 'reward', 2) };
+}
+
+/** A seeded fresh model written as a model file at `path` (without extension); returns `path`. */
+export function writeModel(path: string, gpt: GPTConfig, head: HeadKind, seed: number): string {
+  const model = new GPT(gpt, { head, seed });
+  saveModelFile(join(path, '..'), path.split('/').at(-1)!, { config: model.config, head, weights: model.parameters.data, manifest: model.parameters.manifest, metadata: { stage: 'test' } });
+  return path;
 }
 
 /**
