@@ -170,9 +170,14 @@ export async function runRecipe(
     const input = options.force ? { ...stage.input, checkpoint: { ...(stage.input.checkpoint as object), resume: 'never' } } : stage.input;
     const trainer = new TRAINERS[stage.stage](input as never, { runDirectory: stage.directory, ...(options.runtime ? { runtime: options.runtime } : {}) });
     if (options.onStep) trainer.on('step', (record) => options.onStep!(stage.stage, record));
-    summaries[stage.stage] = await trainer.train();
+    const stageSummary = (summaries[stage.stage] = await trainer.train());
+    if (stageSummary.stoppedBy !== undefined) {
+      // Later stages would start from an unfinished model: stop here; `recipe resume` continues this stage.
+      logger.warn({ stage: stage.stage, stoppedBy: stageSummary.stoppedBy }, `stage ${stage.stage} stopped early; the pipeline stops here (continue it with recipe resume)`);
+      break;
+    }
   }
-  const last = plan.stages.at(-1)!;
+  const last = plan.stages.filter((stage) => summaries[stage.stage] !== undefined).at(-1)!;
   const summary: RunSummary = { ...summaries[last.stage], stages: summaries, recipe: plan.name };
   writeFileSync(join(plan.directory, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   return summary;
