@@ -3,6 +3,7 @@
  * bin/commands/<name>.ts. Exit codes: 0 done, 1 a failure while running, 2 a usage or recipe error.
  */
 import { Command, CommanderError } from 'commander';
+import { registerResumeCommand } from './commands/resume.ts';
 import { registerRunCommand } from './commands/run.ts';
 import { registerClusterCommand } from './commands/cluster.ts';
 import { EXIT_USAGE, reportError } from './cli-errors.ts';
@@ -15,6 +16,7 @@ program
   .exitOverride();
 
 registerRunCommand(program);
+registerResumeCommand(program);
 registerClusterCommand(program);
 
 try {

@@ -5,7 +5,8 @@
  */
 import type { RunSummary } from '../runtime/index.ts';
 import { parseDpoConfig, type DPOConfig, type DPOConfigInput } from './dpo-config.ts';
-import { evaluatePolicy } from './evaluation.ts';
+import { DurableRun } from './durable-run.ts';
+import { evaluatePolicy, type EvaluationResult } from './evaluation.ts';
 import { sumOverRanks } from './rank-stats.ts';
 import { launchRoles, type RoleSet } from './role-groups.ts';
 import { modelRole, rolloutRole, weightsFrom } from './role-requests.ts';
@@ -46,50 +47,58 @@ export class DPOTrainer extends Trainer<DPOConfig> {
         session.logger,
       );
       session.releaseOnAbort(() => roles?.destroy());
-      const policy = roles.group('policy', 'policy');
-      const reference = roles.group('reference', 'reference');
-      const rollout = roles.group('rollout', 'rollout');
-      const evaluate = () => evaluatePolicy({ policy, rollout, reference }, { prompts: trainer.evalPrompts, samplesPerPrompt: trainer.evalSamplesPerPrompt });
+      const durable = await DurableRun.open(session, roles, config.checkpoint);
+      return await durable.run(async (resumed) => {
+        const policy = durable.roles.group('policy', 'policy');
+        const reference = durable.roles.group('reference', 'reference');
+        const rollout = durable.roles.group('rollout', 'rollout');
+        const evaluate = () => evaluatePolicy({ policy, rollout, reference }, { prompts: trainer.evalPrompts, samplesPerPrompt: trainer.evalSamplesPerPrompt });
 
-      const baseline = await evaluate();
-      const bar = session.progress('dpo', trainer.steps, config.logging.progress);
-      let steps = 0;
-      for (let step = 1; step <= trainer.steps && !session.stopRequested; step++) {
-        const started = performance.now();
-        // ---- the reference scores this step's pairs once; every policy rank reads the scores it needs
-        const indices = Int32Array.from({ length: trainer.batchSize }, (_, i) => config.seed * DATA_STREAM_STRIDE + (step - 1) * trainer.batchSize + i);
-        const referenceLogProbs = await reference.callRank(0, 'pairLogProbs', indices, trainer.labelNoise);
-        const scored = performance.now();
-        // ---- one data-parallel DPO step (Rafailov et al. 2023, Eq. 7)
-        const ranks = await policy.callAll('trainDpo', indices, referenceLogProbs, { beta: algo.beta, variant: algo.variant, labelSmoothing: algo.labelSmoothing, labelNoise: trainer.labelNoise });
-        referenceLogProbs.release();
-        const record: Record<string, unknown> = {
-          step,
-          ...sumOverRanks(ranks, ['gradNorm']),
-          phaseSeconds: { score: (scored - started) / 1000, train: (performance.now() - scored) / 1000 },
-        };
-        if (trainer.evalEvery > 0 && step % trainer.evalEvery === 0 && step < trainer.steps) {
-          const evaluation = await evaluate();
-          Object.assign(record, { goldReward: evaluation.goldReward, kl: evaluation.kl });
+        // Driver state a checkpoint holds: the baseline evaluation and the steps done (the data cursor is the step).
+        const saved = resumed?.driver as { baseline: EvaluationResult; steps: number } | undefined;
+        const baseline = saved?.baseline ?? (await evaluate());
+        const bar = session.progress('dpo', trainer.steps, config.logging.progress);
+        let steps = saved?.steps ?? 0;
+        const driverState = () => ({ baseline, steps });
+        for (let step = await durable.start(driverState); step <= trainer.steps && !session.stopRequested; step++) {
+          const started = performance.now();
+          // ---- the reference scores this step's pairs once; every policy rank reads the scores it needs
+          const indices = Int32Array.from({ length: trainer.batchSize }, (_, i) => config.seed * DATA_STREAM_STRIDE + (step - 1) * trainer.batchSize + i);
+          const referenceLogProbs = await reference.callRank(0, 'pairLogProbs', indices, trainer.labelNoise);
+          const scored = performance.now();
+          // ---- one data-parallel DPO step (Rafailov et al. 2023, Eq. 7)
+          const ranks = await policy.callAll('trainDpo', indices, referenceLogProbs, { beta: algo.beta, variant: algo.variant, labelSmoothing: algo.labelSmoothing, labelNoise: trainer.labelNoise });
+          referenceLogProbs.release();
+          const record: Record<string, unknown> = {
+            step,
+            ...sumOverRanks(ranks, ['gradNorm']),
+            phaseSeconds: { score: (scored - started) / 1000, train: (performance.now() - scored) / 1000 },
+          };
+          if (trainer.evalEvery > 0 && step % trainer.evalEvery === 0 && step < trainer.steps) {
+            const evaluation = await evaluate();
+            Object.assign(record, { goldReward: evaluation.goldReward, kl: evaluation.kl });
+          }
+          session.recordStep(record as { step: number });
+          bar.tick(1, { loss: (record.loss as number).toFixed(3) });
+          steps = step;
+          await durable.stepDone(step, driverState);
         }
-        session.recordStep(record as { step: number });
-        bar.tick(1, { loss: (record.loss as number).toFixed(3) });
-        steps = step;
-      }
-      bar.done();
-      const final = await evaluate();
-      const model = await saveStageModel(policy, session.runDirectory, 'dpo', config as unknown as Record<string, unknown>);
-      return session.finish({
-        method: 'dpo',
-        baselineGoldReward: baseline.goldReward,
-        finalGoldReward: final.goldReward,
-        meanKl: final.kl,
-        finalKl: final.kl,
-        steps,
-        wallSeconds: session.wallSeconds,
-        model,
-      label: `beta=${algo.beta}`,
-        ...(session.stopRequested ? { stoppedBy: session.stopRequested } : {}),
+        bar.done();
+        await durable.finish(driverState);
+        const final = await evaluate();
+        const model = await saveStageModel(policy, session.runDirectory, 'dpo', config as unknown as Record<string, unknown>);
+        return session.finish({
+          method: 'dpo',
+          baselineGoldReward: baseline.goldReward,
+          finalGoldReward: final.goldReward,
+          meanKl: final.kl,
+          finalKl: final.kl,
+          steps,
+          wallSeconds: session.wallSeconds,
+          model,
+        label: `beta=${algo.beta}`,
+          ...(session.stopRequested ? { stoppedBy: session.stopRequested } : {}),
+        });
       });
     } catch (error) {
       throw session.failure(error);

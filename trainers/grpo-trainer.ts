@@ -9,7 +9,8 @@
  */
 import { Rng } from '../models/rng.ts';
 import type { RunSummary } from '../runtime/index.ts';
-import { evaluatePolicy, splitRows, syncRolloutWeights } from './evaluation.ts';
+import { DurableRun } from './durable-run.ts';
+import { evaluatePolicy, splitRows, syncRolloutWeights, type EvaluationResult } from './evaluation.ts';
 import { parseGrpoConfig, type GRPOConfig, type GRPOConfigInput } from './grpo-config.ts';
 import { sumOverRanks } from './rank-stats.ts';
 import { launchRoles, type RoleSet } from './role-groups.ts';
@@ -19,6 +20,7 @@ import { saveStageModel } from './stage-output.ts';
 import { RunSession, type TrainerOptions } from './run-session.ts';
 import { Trainer } from './trainer.ts';
 import { DATA_STREAM_STRIDE } from './sft-trainer.ts';
+import type { TrainingState } from './training-state.ts';
 
 /**
  * @example
@@ -53,7 +55,8 @@ export class GRPOTrainer extends Trainer<GRPOConfig> {
         session.logger,
       );
       session.releaseOnAbort(() => roles?.destroy());
-      return await this.loop(session, roles);
+      const durable = await DurableRun.open(session, roles, config.checkpoint);
+      return await durable.run((resumed) => this.loop(session, durable, resumed));
     } catch (error) {
       throw session.failure(error);
     } finally {
@@ -62,20 +65,24 @@ export class GRPOTrainer extends Trainer<GRPOConfig> {
     }
   }
 
-  private async loop(session: RunSession, roles: RoleSet): Promise<RunSummary> {
+  private async loop(session: RunSession, durable: DurableRun, resumed: TrainingState | undefined): Promise<RunSummary> {
     const { config } = this;
+    const { roles } = durable;
     const { rollout: rolloutConfig, algo, trainer } = config;
     const policy = roles.group('policy', 'policy');
     const reference = roles.group('reference', 'reference');
     const reward = roles.groups.has('reward') ? roles.group('reward', 'reward') : undefined;
     const rollout = roles.group('rollout', 'rollout');
-    const rng = new Rng(config.seed);
     const evaluate = () => evaluatePolicy({ policy, rollout, reference }, { prompts: trainer.evalPrompts, samplesPerPrompt: trainer.evalSamplesPerPrompt });
 
-    const baseline = await evaluate();
+    // ---- driver state: fresh, or as the checkpoint (resume) or recovery point (fail-over) left it
+    const saved = resumed?.driver as { rng: number[]; baseline: EvaluationResult; steps: number } | undefined;
+    const rng = saved ? Rng.fromState(saved.rng) : new Rng(config.seed);
+    const baseline = saved?.baseline ?? (await evaluate());
     const bar = session.progress('grpo', trainer.steps, config.logging.progress);
-    let steps = 0;
-    for (let step = 1; step <= trainer.steps && !session.stopRequested; step++) {
+    let steps = saved?.steps ?? 0;
+    const driverState = () => ({ rng: rng.state(), baseline, steps });
+    for (let step = await durable.start(driverState); step <= trainer.steps && !session.stopRequested; step++) {
       const phases: Record<string, number> = {};
       let mark = performance.now();
       const lap = (phase: string) => {
@@ -143,8 +150,12 @@ export class GRPOTrainer extends Trainer<GRPOConfig> {
       session.recordStep(record as { step: number });
       bar.tick(1, { reward: (record.goldReward as number).toFixed(3) });
       steps = step;
+
+      // ---- checkpoint (every checkpoint.everySteps, and on a stop request)
+      await durable.stepDone(step, driverState);
     }
     bar.done();
+    await durable.finish(driverState);
     const final = await evaluate();
     const model = await saveStageModel(policy, session.runDirectory, 'grpo', config as unknown as Record<string, unknown>);
     return session.finish({

@@ -7,12 +7,13 @@
  *   sync weights -> rollout -> score (reference, reward, value in parallel) -> advantages (on the value role)
  *   -> epochs x minibatches of policy and value updates (data-parallel) -> log -> evaluate -> checkpoint
  */
-import { AdaptiveKlController, FixedKlController } from '../algorithms/index.ts';
+import { AdaptiveKlController, FixedKlController, type KlControllerState } from '../algorithms/index.ts';
 import { Rng } from '../models/rng.ts';
 import { PosttrainError } from '../runtime/errors.ts';
 import type { ObjectRef, RunSummary } from '../runtime/index.ts';
 import type { RolloutResult } from '../rollout/rollout-worker.ts';
-import { evaluatePolicy, splitRows, syncRolloutWeights } from './evaluation.ts';
+import { DurableRun } from './durable-run.ts';
+import { evaluatePolicy, splitRows, syncRolloutWeights, type EvaluationResult } from './evaluation.ts';
 import { parsePpoConfig, type PPOConfig, type PPOConfigInput } from './ppo-config.ts';
 import { launchRoles, type RoleGroup, type RoleSet } from './role-groups.ts';
 import { modelRole, rolloutRole, weightsFrom } from './role-requests.ts';
@@ -23,6 +24,17 @@ import { RunSession, type TrainerOptions } from './run-session.ts';
 import { Trainer } from './trainer.ts';
 import { DATA_STREAM_STRIDE } from './sft-trainer.ts';
 import { sumOverRanks } from './rank-stats.ts';
+import type { TrainingState } from './training-state.ts';
+
+/** What the PPO driver holds between steps; checkpoints save it, resume and fail-over restore it. */
+interface PpoDriverState {
+  rng: number[];
+  klController: KlControllerState;
+  klHistory: number[];
+  generatedTokens: number;
+  generateSeconds: number;
+  baseline: EvaluationResult;
+}
 
 /**
  * @example
@@ -42,7 +54,8 @@ export class PPOTrainer extends Trainer<PPOConfig> {
     try {
       roles = await launchRoles(session.runtime, this.roleRequests(), config.runtime, session.logger);
       session.releaseOnAbort(() => roles?.destroy());
-      return await this.loop(session, roles);
+      const durable = await DurableRun.open(session, roles, config.checkpoint);
+      return await durable.run((resumed) => this.loop(session, durable, resumed));
     } catch (error) {
       throw session.failure(error);
     } finally {
@@ -70,29 +83,35 @@ export class PPOTrainer extends Trainer<PPOConfig> {
     ];
   }
 
-  private async loop(session: RunSession, roles: RoleSet): Promise<RunSummary> {
+  private async loop(session: RunSession, durable: DurableRun, resumed: TrainingState | undefined): Promise<RunSummary> {
     const { config } = this;
+    const { roles } = durable;
     const { rollout: rolloutConfig, algo, trainer } = config;
     const policy = roles.group('policy', 'policy');
     const reference = roles.group('reference', 'reference');
     const reward = roles.group('reward', 'reward');
     const value = roles.group('value', 'value');
     const rollout = roles.group('rollout', 'rollout');
-    const klController = algo.adaptiveKl
-      ? new AdaptiveKlController({ initial: algo.klCoef, target: algo.adaptiveKl.target, horizon: algo.adaptiveKl.horizon })
-      : new FixedKlController(algo.klCoef);
-    const rng = new Rng(config.seed);
     const evaluate = () => evaluatePolicy({ policy, rollout, reference }, { prompts: trainer.evalPrompts, samplesPerPrompt: trainer.evalSamplesPerPrompt });
 
-    const baseline = await evaluate();
-    session.logger.info({ goldReward: baseline.goldReward }, 'baseline (the starting policy) evaluated');
+    // ---- driver state: fresh, or as the checkpoint (resume) or recovery point (fail-over) left it
+    const saved = resumed?.driver as PpoDriverState | undefined;
+    const klController = saved
+      ? klControllerFromState(saved.klController)
+      : algo.adaptiveKl
+        ? new AdaptiveKlController({ initial: algo.klCoef, target: algo.adaptiveKl.target, horizon: algo.adaptiveKl.horizon })
+        : new FixedKlController(algo.klCoef);
+    const rng = saved ? Rng.fromState(saved.rng) : new Rng(config.seed);
+    const baseline = saved?.baseline ?? (await evaluate());
+    if (!saved) session.logger.info({ goldReward: baseline.goldReward }, 'baseline (the starting policy) evaluated');
     const bar = session.progress('ppo', trainer.steps, config.logging.progress);
-    const klHistory: number[] = [];
-    let generatedTokens = 0;
-    let generateSeconds = 0;
+    const klHistory: number[] = saved?.klHistory ?? [];
+    let generatedTokens = saved?.generatedTokens ?? 0;
+    let generateSeconds = saved?.generateSeconds ?? 0;
     let lastEvaluation = baseline;
+    const driverState = (): PpoDriverState => ({ rng: rng.state(), klController: klController.state(), klHistory, generatedTokens, generateSeconds, baseline });
 
-    for (let step = 1; step <= trainer.steps && !session.stopRequested; step++) {
+    for (let step = await durable.start(driverState); step <= trainer.steps && !session.stopRequested; step++) {
       const phases: Record<string, number> = {};
       const timed = async <T>(phase: string, work: () => Promise<T>): Promise<T> => {
         const started = performance.now();
@@ -163,8 +182,12 @@ export class PPOTrainer extends Trainer<PPOConfig> {
       }
       session.recordStep(record);
       bar.tick(1, { gold: record.goldReward.toFixed(3), kl: record.kl.toFixed(3) });
+
+      // ---- checkpoint (every checkpoint.everySteps, and on a stop request)
+      await durable.stepDone(step, driverState);
     }
     bar.done();
+    await durable.finish(driverState);
 
     const final = await evaluate();
     const model = await saveStageModel(policy, session.runDirectory, 'ppo', config as unknown as Record<string, unknown>);
@@ -198,6 +221,10 @@ async function scoreShard(
     roles.value.callRank(index % roles.value.size, 'values', experience),
   ]);
   return { experience, referenceLogProbs, scores, values };
+}
+
+function klControllerFromState(state: KlControllerState): AdaptiveKlController | FixedKlController {
+  return state.kind === 'adaptive' ? AdaptiveKlController.fromState(state) : new FixedKlController(state.value);
 }
 
 function releaseAll(refs: ObjectRef<unknown>[]): void {

@@ -6,7 +6,7 @@
  *
  * Runs land in `<logging.runsDirectory>/<name>/<stage>/`, with the pipeline's `summary.json` beside them.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { modelFileExists, readModelHeader } from '../models/model-file.ts';
@@ -70,6 +70,8 @@ export interface RecipePlan {
   name: string;
   directory: string;
   stages: PlannedStage[];
+  /** The recipe as given (overrides applied): `runRecipe` keeps it as `<run>/recipe.json` for `recipe resume`. */
+  recipe: unknown;
 }
 
 const PARSERS: Record<StageName, (input: unknown) => Record<string, unknown>> = {
@@ -141,7 +143,7 @@ export function planRecipe(input: unknown): RecipePlan {
     }
   }
   if (issues.length > 0) throw new ConfigError(dedupe(issues));
-  return { name: recipe.name, directory, stages };
+  return { name: recipe.name, directory, stages, recipe: input };
 }
 
 /**
@@ -154,6 +156,7 @@ export async function runRecipe(
 ): Promise<RunSummary> {
   const logger = rootLogger().child({ run: plan.name });
   mkdirSync(plan.directory, { recursive: true });
+  writeFileSync(join(plan.directory, 'recipe.json'), `${JSON.stringify(plan.recipe, null, 2)}\n`);
   const summaries: Partial<Record<StageName, RunSummary>> = {};
   for (const stage of plan.stages) {
     if (!options.force && reusable(stage)) {
@@ -161,11 +164,18 @@ export async function runRecipe(
       summaries[stage.stage] = { reused: true, model: stage.model };
       continue;
     }
-    const trainer = new TRAINERS[stage.stage](stage.input as never, { runDirectory: stage.directory, ...(options.runtime ? { runtime: options.runtime } : {}) });
+    // An unfinished stage resumes from its newest checkpoint (checkpoint.resume 'auto'); --force starts it over.
+    const input = options.force ? { ...stage.input, checkpoint: { ...(stage.input.checkpoint as object), resume: 'never' } } : stage.input;
+    const trainer = new TRAINERS[stage.stage](input as never, { runDirectory: stage.directory, ...(options.runtime ? { runtime: options.runtime } : {}) });
     if (options.onStep) trainer.on('step', (record) => options.onStep!(stage.stage, record));
-    summaries[stage.stage] = await trainer.train();
+    const stageSummary = (summaries[stage.stage] = await trainer.train());
+    if (stageSummary.stoppedBy !== undefined) {
+      // Later stages would start from an unfinished model: stop here; `recipe resume` continues this stage.
+      logger.warn({ stage: stage.stage, stoppedBy: stageSummary.stoppedBy }, `stage ${stage.stage} stopped early; the pipeline stops here (continue it with recipe resume)`);
+      break;
+    }
   }
-  const last = plan.stages.at(-1)!;
+  const last = plan.stages.filter((stage) => summaries[stage.stage] !== undefined).at(-1)!;
   const summary: RunSummary = { ...summaries[last.stage], stages: summaries, recipe: plan.name };
   writeFileSync(join(plan.directory, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   return summary;
@@ -196,6 +206,8 @@ function fallbackRecipe(input: unknown): z.output<typeof recipeShape> | undefine
 function reusable(stage: PlannedStage): boolean {
   const { directory, name } = { directory: stage.directory, name: 'model' };
   if (!modelFileExists(directory, name) || !existsSync(join(directory, 'summary.json'))) return false;
+  // A stage stopped early (SIGTERM, a spot notice) wrote a model but is not done: it resumes instead.
+  if ((JSON.parse(readFileSync(join(directory, 'summary.json'), 'utf8')) as RunSummary).stoppedBy !== undefined) return false;
   return readModelHeader(directory, name).metadata.configHash === stage.hash;
 }
 

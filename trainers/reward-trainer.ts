@@ -3,6 +3,7 @@
  * Reads top to bottom: launch the reward role -> steps of (pairs -> data-parallel update -> log) -> save.
  */
 import type { RunSummary } from '../runtime/index.ts';
+import { DurableRun } from './durable-run.ts';
 import { parseRewardConfig, type RewardConfig, type RewardConfigInput } from './reward-config.ts';
 import { launchRoles, type RoleSet } from './role-groups.ts';
 import { saveStageModel } from './stage-output.ts';
@@ -41,30 +42,37 @@ export class RewardTrainer extends Trainer<RewardConfig> {
         session.logger,
       );
       session.releaseOnAbort(() => roles?.destroy());
-      const reward = roles.group('reward', 'reward');
-      const heldOut = Int32Array.from({ length: trainer.evalPairs }, (_, i) => HELD_OUT_OFFSET + i);
-      const dataOffset = config.seed * DATA_STREAM_STRIDE;
-      const bar = session.progress('reward model', trainer.steps, config.logging.progress);
-      let heldOutAccuracy = Number.NaN;
-      for (let step = 1; step <= trainer.steps && !session.stopRequested; step++) {
-        const started = performance.now();
-        const indices = Int32Array.from({ length: trainer.batchSize }, (_, i) => dataOffset + (step - 1) * trainer.batchSize + i);
-        const ranks = await reward.callAll('trainPairs', indices, { labelNoise: trainer.labelNoise, ...(trainer.margin > 0 ? { margin: trainer.margin } : {}) });
-        const record: Record<string, number> = {
-          loss: ranks.reduce((sum, rank) => sum + rank.loss, 0),
-          accuracy: ranks.reduce((sum, rank) => sum + rank.accuracy, 0),
-          gradNorm: ranks[0]!.gradNorm,
-        };
-        if ((trainer.evalEvery > 0 && step % trainer.evalEvery === 0) || step === trainer.steps) {
-          heldOutAccuracy = (await reward.callRank(0, 'evaluatePairs', heldOut)).accuracy;
-          record.heldOutAccuracy = heldOutAccuracy;
+      const durable = await DurableRun.open(session, roles, config.checkpoint);
+      return await durable.run(async (resumed) => {
+        const reward = durable.roles.group('reward', 'reward');
+        const heldOut = Int32Array.from({ length: trainer.evalPairs }, (_, i) => HELD_OUT_OFFSET + i);
+        const dataOffset = config.seed * DATA_STREAM_STRIDE;
+        const bar = session.progress('reward model', trainer.steps, config.logging.progress);
+        // Driver state a checkpoint holds: the last held-out accuracy (the data cursor is the step).
+        let heldOutAccuracy = (resumed?.driver as { heldOutAccuracy?: number } | undefined)?.heldOutAccuracy ?? Number.NaN;
+        const driverState = () => ({ heldOutAccuracy });
+        for (let step = await durable.start(driverState); step <= trainer.steps && !session.stopRequested; step++) {
+          const started = performance.now();
+          const indices = Int32Array.from({ length: trainer.batchSize }, (_, i) => dataOffset + (step - 1) * trainer.batchSize + i);
+          const ranks = await reward.callAll('trainPairs', indices, { labelNoise: trainer.labelNoise, ...(trainer.margin > 0 ? { margin: trainer.margin } : {}) });
+          const record: Record<string, number> = {
+            loss: ranks.reduce((sum, rank) => sum + rank.loss, 0),
+            accuracy: ranks.reduce((sum, rank) => sum + rank.accuracy, 0),
+            gradNorm: ranks[0]!.gradNorm,
+          };
+          if ((trainer.evalEvery > 0 && step % trainer.evalEvery === 0) || step === trainer.steps) {
+            heldOutAccuracy = (await reward.callRank(0, 'evaluatePairs', heldOut)).accuracy;
+            record.heldOutAccuracy = heldOutAccuracy;
+          }
+          session.recordStep({ step, ...record, phaseSeconds: { train: (performance.now() - started) / 1000 } });
+          bar.tick(1, { loss: record.loss!.toFixed(3) });
+          await durable.stepDone(step, driverState);
         }
-        session.recordStep({ step, ...record, phaseSeconds: { train: (performance.now() - started) / 1000 } });
-        bar.tick(1, { loss: record.loss!.toFixed(3) });
-      }
-      bar.done();
-      const model = await saveStageModel(reward, session.runDirectory, 'reward', config, { heldOutAccuracy });
-      return session.finish({ method: 'reward', steps: trainer.steps, heldOutAccuracy, wallSeconds: session.wallSeconds, model });
+        bar.done();
+        await durable.finish(driverState);
+        const model = await saveStageModel(reward, session.runDirectory, 'reward', config, { heldOutAccuracy });
+        return session.finish({ method: 'reward', steps: trainer.steps, heldOutAccuracy, wallSeconds: session.wallSeconds, model });
+      });
     } catch (error) {
       throw session.failure(error);
     } finally {

@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { ConfigError } from '../runtime/errors.ts';
 import type { ActorGroup, ActorHandle, Logger, PlacementGroup, Resources, Runtime } from '../runtime/index.ts';
 import type { RuntimeConfig } from './config-sections.ts';
-import type { RoleHost, RoleInit, RoleInstance, RoleKind } from './roles/role-host.ts';
+import type { RoleHost, RoleHostOptions, RoleInit, RoleInstance, RoleKind } from './roles/role-host.ts';
 
 /** Async methods of a role object. */
 type RoleMethod<T> = { [M in keyof T]: T[M] extends (...args: never[]) => Promise<unknown> ? M : never }[keyof T] & string;
@@ -62,11 +62,27 @@ export interface RoleRequest<K extends RoleKind = RoleKind> {
   init: (rank: number) => RoleInit<K>;
 }
 
+/** How one colocation group's hosts were launched: enough to launch another (a warm spare or a replacement). */
+export interface HostLayout {
+  /** The roles every host of the group holds (rank r holds those with `size > r`). */
+  members: RoleRequest[];
+  resources: Resources;
+  hostOptions: RoleHostOptions;
+  /** Hosts of the group's ranks; bundles `ranks` and up are for warm spares. */
+  ranks: number;
+  spares: number;
+}
+
+/** The module of the actor class every role runs in. */
+export const ROLE_HOST_MODULE = new URL('./roles/role-host.ts', import.meta.url);
+
 /** The launched roles and everything that holds them up. */
 export class RoleSet {
   readonly groups = new Map<string, RoleGroup>();
   readonly placementGroups: PlacementGroup[] = [];
   readonly hostGroups: ActorGroup<RoleHost>[] = [];
+  /** Per host group, how its hosts were launched. */
+  readonly layouts: HostLayout[] = [];
   /** Which colocation group each role is in (host group index). */
   readonly hostGroupOf = new Map<string, number>();
 
@@ -100,19 +116,24 @@ export async function launchRoles(runtime: Runtime, requests: RoleRequest[], con
       const members = names.map((name) => requestOf(requests, name));
       const hostCount = Math.max(...members.map((member) => member.size));
       const resources = mergeResources(members.map((member) => member.resources ?? { CPU: 1 }));
-      const placementGroup = await runtime.createPlacementGroup({ bundles: Array.from({ length: hostCount }, () => resources), strategy: 'PACK' });
+      // Warm spares (trainers/spares.ts) get bundles of their own after the ranks'.
+      const spares = Math.max(...members.map((member) => config.roles[member.name]?.spares ?? 0));
+      const placementGroup = await runtime.createPlacementGroup({ bundles: Array.from({ length: hostCount + spares }, () => resources), strategy: 'PACK' });
       roles.placementGroups.push(placementGroup);
       await placementGroup.ready({ timeoutMs: 120_000 });
+      const hostOptions: RoleHostOptions = { backend: config.backend, threads };
       const hosts = await runtime.createActorGroup<typeof RoleHost>({
-        module: new URL('./roles/role-host.ts', import.meta.url),
+        module: ROLE_HOST_MODULE,
         exportName: 'RoleHost',
         role: names.join('+'),
         size: hostCount,
-        args: [{ backend: config.backend, threads }],
+        args: [hostOptions],
         placementGroup,
+        bundleIndex: (rank) => rank,
         resources,
       });
       roles.hostGroups.push(hosts);
+      roles.layouts.push({ members, resources, hostOptions, ranks: hostCount, spares });
       for (const member of members) {
         const memberHosts = Array.from({ length: member.size }, (_, rank) => hosts.rank(rank));
         await Promise.all(memberHosts.map((host, rank) => host.call('addRole', member.name, member.kind, member.init(rank) as never)));
@@ -129,9 +150,12 @@ export async function launchRoles(runtime: Runtime, requests: RoleRequest[], con
   return roles;
 }
 
-/** Forms (or re-forms) the data-parallel collective of a role: rank 0 makes the id, every rank joins at once. */
-export async function formCollective(group: RoleGroup, placementGroup?: PlacementGroup): Promise<void> {
-  const nodes = new Set(placementGroup?.bundleNodes.slice(0, group.size) ?? []);
+/**
+ * Forms (or re-forms) the data-parallel collective of a role: rank 0 makes the id, every rank joins at once.
+ * `bundles` are the placement-group bundles the ranks run in (default: bundle i for rank i).
+ */
+export async function formCollective(group: RoleGroup, placementGroup?: PlacementGroup, bundles?: number[]): Promise<void> {
+  const nodes = new Set((bundles ?? Array.from({ length: group.size }, (_, rank) => rank)).map((bundle) => placementGroup?.bundleNodes[bundle]));
   const backend = nodes.size <= 1 ? 'shm' : 'tcp';
   const model = group as RoleGroup<'policy'>;
   const uniqueId = await model.callRank(0, 'createCollectiveId', backend);

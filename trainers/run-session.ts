@@ -2,7 +2,8 @@
  * The plumbing every trainer shares, kept out of the trainers so that each reads top to bottom as its algorithm:
  * the run directory (config.json, metrics.jsonl, summary.json, TensorBoard events), the runtime (started here
  * unless the caller brings one), logging with the run and stage on every line, progress on a terminal, step
- * events for programmatic users, and stop requests from signals.
+ * events for programmatic users, stop requests from signals, and the run's checkpoints (opened here, before the
+ * metrics, so that a resumed run keeps its metrics up to the checkpoint's step).
  */
 import { EventEmitter } from 'node:events';
 import { join, resolve } from 'node:path';
@@ -19,12 +20,20 @@ import {
   type RunSummary,
 } from '../runtime/index.ts';
 import { PosttrainError } from '../runtime/errors.ts';
+import { RunCheckpoints, type CheckpointedConfig, type LandedCheckpoint } from './checkpointing.ts';
+import type { CheckpointWriterOptions } from '../runtime/checkpoint/index.ts';
 import type { LoggingConfig, RuntimeConfig } from './config-sections.ts';
+import { FaultInjector, type FaultPlan } from './fault-injection.ts';
+import type { FailoverRecord } from './durable-run.ts';
 
-/** Events a trainer emits: `step` (one metrics record per step), `checkpoint`, `done` (the summary). */
+/**
+ * Events a trainer emits: `step` (one metrics record per step), `checkpoint` (one has landed in the store),
+ * `failover` (a dead role host was replaced and the run went on), `done` (the summary).
+ */
 export interface TrainerEvents {
   step: [MetricsRecord];
-  checkpoint: [{ step: number; uri: string }];
+  checkpoint: [LandedCheckpoint];
+  failover: [FailoverRecord];
   done: [RunSummary];
 }
 
@@ -34,8 +43,14 @@ export interface TrainerOptions {
   runtime?: Runtime;
   /** Write the run here instead of `<logging.runsDirectory>/<name>`. */
   runDirectory?: string;
-  /** Resume the metrics of this run from this step (set by checkpoint resume). */
+  /** Keep the metrics of this run up to this step (default: the step of the checkpoint resumed from, if any). */
   resumeFromStep?: number;
+  /** The sweep trial this run is: saved in its checkpoints and part of their name in the store. */
+  trialId?: number | string;
+  /** Faults on purpose, for tests and benchmarks: kill a role's worker at a step, make the checkpoint store fail. */
+  faults?: FaultPlan;
+  /** Tuning of checkpoint upload retries (default: retry transient failures for 15 min, backoff 1 s to 30 s). */
+  checkpointWriter?: Pick<CheckpointWriterOptions, 'retryForMs' | 'initialBackoffMs' | 'maxBackoffMs'>;
   /**
    * Aborting it releases the run's resources at once (its actors are killed and its placement groups removed in
    * the same tick) and makes `train()` reject with TRAINING_ABORTED. The sweep launcher prunes trials this way.
@@ -48,7 +63,12 @@ export class RunSession {
   readonly runDirectory: string;
   readonly runtime: Runtime;
   readonly logger: Logger;
-  readonly metrics: MetricsWriter;
+  /** The run's checkpoint store and writer, and the state it resumes from. */
+  readonly checkpoints: RunCheckpoints;
+  readonly faults: FaultInjector | undefined;
+  private metrics: MetricsWriter;
+  private readonly reopenMetrics: (resumeFromStep: number) => MetricsWriter;
+  private readonly failovers: FailoverRecord[] = [];
   private readonly ownsRuntime: boolean;
   private readonly events: EventEmitter<TrainerEvents>;
   private readonly closeMetricsServer: (() => Promise<void>) | undefined;
@@ -70,6 +90,9 @@ export class RunSession {
     ownsRuntime: boolean;
     logger: Logger;
     metrics: MetricsWriter;
+    reopenMetrics: (resumeFromStep: number) => MetricsWriter;
+    checkpoints: RunCheckpoints;
+    faults: FaultInjector | undefined;
     events: EventEmitter<TrainerEvents>;
     closeMetricsServer?: () => Promise<void>;
     signal?: AbortSignal;
@@ -80,6 +103,9 @@ export class RunSession {
     this.ownsRuntime = parts.ownsRuntime;
     this.logger = parts.logger;
     this.metrics = parts.metrics;
+    this.reopenMetrics = parts.reopenMetrics;
+    this.checkpoints = parts.checkpoints;
+    this.faults = parts.faults;
     this.events = parts.events;
     this.closeMetricsServer = parts.closeMetricsServer;
     this.signal = parts.signal;
@@ -89,11 +115,11 @@ export class RunSession {
     process.on('SIGINT', this.onSignal);
   }
 
-  /** Opens the run directory, writes the resolved config and starts (or adopts) the runtime. */
+  /** Opens the run directory and its checkpoints, writes the resolved config and starts (or adopts) the runtime. */
   static async open(options: {
     method: string;
     name: string;
-    config: unknown;
+    config: CheckpointedConfig;
     runtimeConfig: RuntimeConfig;
     loggingConfig: LoggingConfig;
     events: EventEmitter<TrainerEvents>;
@@ -103,6 +129,18 @@ export class RunSession {
     const runDirectory = resolve(trainerOptions.runDirectory ?? join(loggingConfig.runsDirectory, options.name));
     const logger = rootLogger().child({ run: options.name, stage: options.method });
     logger.level = loggingConfig.level;
+    const faults = trainerOptions.faults ? new FaultInjector(trainerOptions.faults, logger) : undefined;
+    const events = options.events;
+    const checkpoints = await RunCheckpoints.open({
+      method: options.method,
+      config: options.config,
+      runDirectory,
+      logger,
+      ...(trainerOptions.trialId === undefined ? {} : { trialId: trainerOptions.trialId }),
+      ...(trainerOptions.checkpointWriter ? { writer: trainerOptions.checkpointWriter } : {}),
+      ...(faults ? { wrapStore: (store) => faults.wrapStore(store) } : {}),
+      onLanded: (landed) => events.emit('checkpoint', landed),
+    });
     const runtime =
       trainerOptions.runtime ??
       (await Runtime.start({
@@ -111,11 +149,11 @@ export class RunSession {
         ...(runtimeConfig.address ? { address: runtimeConfig.address } : {}),
         ...(runtimeConfig.nodes ? { nodes: runtimeConfig.nodes.map((node) => ({ ...node })) } : {}),
       }));
-    const metrics = MetricsWriter.open(runDirectory, {
-      stage: options.method,
-      trainingMetrics: createTrainingMetrics(runtime.metrics, { run: options.name }),
-      ...(trainerOptions.resumeFromStep === undefined ? { overwrite: true } : { resumeFromStep: trainerOptions.resumeFromStep }),
-    });
+    const trainingMetrics = createTrainingMetrics(runtime.metrics, { run: options.name });
+    // One stage per run directory, its lines without a `stage` field: truncation must not filter by stage.
+    const reopenMetrics = (resumeFromStep: number) => MetricsWriter.open(runDirectory, { trainingMetrics, resumeFromStep });
+    const resumeFromStep = trainerOptions.resumeFromStep ?? checkpoints.resumed?.step;
+    const metrics = resumeFromStep === undefined ? MetricsWriter.open(runDirectory, { stage: options.method, trainingMetrics, overwrite: true }) : reopenMetrics(resumeFromStep);
     metrics.writeConfig(options.config);
     let closeMetricsServer: (() => Promise<void>) | undefined;
     if (loggingConfig.metricsPort !== undefined) {
@@ -130,6 +168,9 @@ export class RunSession {
       ownsRuntime: trainerOptions.runtime === undefined,
       logger,
       metrics,
+      reopenMetrics,
+      checkpoints,
+      faults,
       events: options.events,
       ...(closeMetricsServer ? { closeMetricsServer } : {}),
       ...(trainerOptions.signal ? { signal: trainerOptions.signal } : {}),
@@ -168,10 +209,24 @@ export class RunSession {
     return createProgress({ enabled: enabled && process.stderr.isTTY === true }).stage(name, total);
   }
 
-  /** Appends a metrics line and tells step listeners. */
+  /** Appends a metrics line (with `checkpoint: { step, uri }` when one landed since the last line) and tells step listeners. */
   recordStep(record: MetricsRecord): void {
-    this.metrics.append(record);
-    this.events.emit('step', record);
+    const landed = this.checkpoints.takeMarker();
+    const line = landed ? { ...record, checkpoint: landed } : record;
+    this.metrics.append(line);
+    this.events.emit('step', line);
+  }
+
+  /** Drops the metrics lines after `step`: the run goes back there (a fail-over restored an older state). */
+  rewindMetrics(step: number): void {
+    this.metrics.close();
+    this.metrics = this.reopenMetrics(step);
+  }
+
+  /** Records a fail-over for summary.json and tells listeners. */
+  noteFailover(record: FailoverRecord): void {
+    this.failovers.push(record);
+    this.events.emit('failover', record);
   }
 
   /** Why the run should stop early (a signal or a spot notice), or undefined to go on. */
@@ -188,11 +243,19 @@ export class RunSession {
     return (performance.now() - this.started) / 1000;
   }
 
-  /** Writes summary.json and tells listeners. */
+  /** Writes summary.json (with the run's last checkpoint, where it resumed from, its fail-overs) and tells listeners. */
   finish(summary: RunSummary): RunSummary {
-    this.metrics.writeSummary(summary);
-    this.events.emit('done', summary);
-    return summary;
+    const { lastCheckpoint, resumedFrom } = this.checkpoints;
+    const complete: RunSummary = {
+      ...summary,
+      ...(this.stopReason && summary.stoppedBy === undefined ? { stoppedBy: this.stopReason } : {}),
+      ...(lastCheckpoint ? { lastCheckpoint } : {}),
+      ...(resumedFrom ? { resumedFrom } : {}),
+      ...(this.failovers.length > 0 ? { failovers: this.failovers } : {}),
+    };
+    this.metrics.writeSummary(complete);
+    this.events.emit('done', complete);
+    return complete;
   }
 
   /** Closes the metrics files and shuts the runtime down if this session started it. */
@@ -200,6 +263,8 @@ export class RunSession {
     this.signal?.removeEventListener('abort', this.onAbort);
     process.off('SIGTERM', this.onSignal);
     process.off('SIGINT', this.onSignal);
+    // Waits for checkpoint uploads still running: the last checkpoint is what a later resume needs.
+    await this.checkpoints.close();
     this.metrics.close();
     await this.closeMetricsServer?.();
     if (this.ownsRuntime) await this.runtime.shutdown();

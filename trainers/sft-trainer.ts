@@ -4,6 +4,7 @@
  * The output, `<run>/model.{json,bin}`, is what the reward-model, PPO, DPO and GRPO stages start from.
  */
 import type { RunSummary } from '../runtime/index.ts';
+import { DurableRun } from './durable-run.ts';
 import { evaluatePolicy } from './evaluation.ts';
 import { launchRoles, type RoleSet } from './role-groups.ts';
 import { saveStageModel } from './stage-output.ts';
@@ -55,39 +56,46 @@ export class SFTTrainer extends Trainer<SFTConfig> {
         session.logger,
       );
       session.releaseOnAbort(() => roles?.destroy());
-      const policy = roles.group('policy', 'policy');
-      const rollout = roles.group('rollout', 'rollout');
-      // ---- the loop: one data-parallel step per batch of demonstrations
-      const { steps, batchSize, evalEvery, evalExamples } = config.trainer;
-      const heldOut = Int32Array.from({ length: evalExamples }, (_, i) => HELD_OUT_OFFSET + i);
-      const bar = session.progress('sft', steps, config.logging.progress);
-      let heldOutLoss = Number.NaN;
-      const dataOffset = config.seed * DATA_STREAM_STRIDE;
-      for (let step = 1; step <= steps && !session.stopRequested; step++) {
-        const started = performance.now();
-        const indices = Int32Array.from({ length: batchSize }, (_, i) => dataOffset + (step - 1) * batchSize + i);
-        const ranks = await policy.callAll('trainSft', indices);
-        const loss = ranks.reduce((sum, rank) => sum + rank.loss, 0);
-        const record: Record<string, number> = { loss, gradNorm: ranks[0]!.gradNorm };
-        if ((evalEvery > 0 && step % evalEvery === 0) || step === steps) {
-          heldOutLoss = (await policy.callRank(0, 'evaluateSft', heldOut)).loss;
-          record.heldOutLoss = heldOutLoss;
+      const durable = await DurableRun.open(session, roles, config.checkpoint);
+      return await durable.run(async (resumed) => {
+        const policy = durable.roles.group('policy', 'policy');
+        const rollout = durable.roles.group('rollout', 'rollout');
+        // ---- the loop: one data-parallel step per batch of demonstrations
+        const { steps, batchSize, evalEvery, evalExamples } = config.trainer;
+        const heldOut = Int32Array.from({ length: evalExamples }, (_, i) => HELD_OUT_OFFSET + i);
+        const bar = session.progress('sft', steps, config.logging.progress);
+        // Driver state a checkpoint holds: the last held-out loss (the data cursor is the step).
+        let heldOutLoss = (resumed?.driver as { heldOutLoss?: number } | undefined)?.heldOutLoss ?? Number.NaN;
+        const driverState = () => ({ heldOutLoss });
+        const dataOffset = config.seed * DATA_STREAM_STRIDE;
+        for (let step = await durable.start(driverState); step <= steps && !session.stopRequested; step++) {
+          const started = performance.now();
+          const indices = Int32Array.from({ length: batchSize }, (_, i) => dataOffset + (step - 1) * batchSize + i);
+          const ranks = await policy.callAll('trainSft', indices);
+          const loss = ranks.reduce((sum, rank) => sum + rank.loss, 0);
+          const record: Record<string, number> = { loss, gradNorm: ranks[0]!.gradNorm };
+          if ((evalEvery > 0 && step % evalEvery === 0) || step === steps) {
+            heldOutLoss = (await policy.callRank(0, 'evaluateSft', heldOut)).loss;
+            record.heldOutLoss = heldOutLoss;
+          }
+          session.recordStep({ step, ...record, phaseSeconds: { train: (performance.now() - started) / 1000 } });
+          bar.tick(1, { loss: loss.toFixed(3) });
+          await durable.stepDone(step, driverState);
         }
-        session.recordStep({ step, ...record, phaseSeconds: { train: (performance.now() - started) / 1000 } });
-        bar.tick(1, { loss: loss.toFixed(3) });
-      }
-      bar.done();
+        bar.done();
+        await durable.finish(driverState);
 
-      // ---- evaluate the gold reward of samples (the baseline later stages are measured against), save the model
-      const evaluation = config.trainer.evalPrompts > 0 ? await evaluatePolicy({ policy, rollout }, { prompts: config.trainer.evalPrompts, samplesPerPrompt: config.trainer.evalSamplesPerPrompt }) : undefined;
-      const model = await saveStageModel(policy, session.runDirectory, 'sft', config, { heldOutLoss });
-      return session.finish({
-        method: 'sft',
-        steps: config.trainer.steps,
-        finalHeldOutLoss: heldOutLoss,
-        ...(evaluation ? { finalGoldReward: evaluation.goldReward } : {}),
-        wallSeconds: session.wallSeconds,
-        model,
+        // ---- evaluate the gold reward of samples (the baseline later stages are measured against), save the model
+        const evaluation = config.trainer.evalPrompts > 0 ? await evaluatePolicy({ policy, rollout }, { prompts: config.trainer.evalPrompts, samplesPerPrompt: config.trainer.evalSamplesPerPrompt }) : undefined;
+        const model = await saveStageModel(policy, session.runDirectory, 'sft', config, { heldOutLoss });
+        return session.finish({
+          method: 'sft',
+          steps: config.trainer.steps,
+          finalHeldOutLoss: heldOutLoss,
+          ...(evaluation ? { finalGoldReward: evaluation.goldReward } : {}),
+          wallSeconds: session.wallSeconds,
+          model,
+        });
       });
     } catch (error) {
       throw session.failure(error);
