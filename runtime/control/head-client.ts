@@ -8,6 +8,7 @@ import type {
   ActorCreateSpec,
   ActorInfo,
   ActorResolution,
+  ActorSummary,
   ControlPlane,
   NodeInfo,
   PlacementGroupInfo,
@@ -82,6 +83,14 @@ export class HeadClient implements ControlPlane {
 
   nodes(): Promise<NodeInfo[]> {
     return this.call('nodes');
+  }
+
+  listActors(): Promise<ActorSummary[]> {
+    return this.call('listActors');
+  }
+
+  listPlacementGroups(): Promise<PlacementGroupInfo[]> {
+    return this.call('listPlacementGroups');
   }
 
   /** Worker start-up: what to construct. */

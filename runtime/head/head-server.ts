@@ -76,6 +76,12 @@ export class HeadServer {
         case 'nodes':
           result = await head.nodes();
           break;
+        case 'listActors':
+          result = await head.listActors();
+          break;
+        case 'listPlacementGroups':
+          result = await head.listPlacementGroups();
+          break;
         case 'workerSpec':
           result = await head.workerSpec(caller);
           break;

@@ -16,6 +16,7 @@ import type {
   ActorCreateSpec,
   ActorInfo,
   ActorResolution,
+  ActorSummary,
   ControlPlane,
   NodeInfo,
   PlacementGroupInfo,
@@ -224,6 +225,27 @@ export class Head implements ControlPlane {
       gpuIds: [...node.pool.gpuIds],
       alive: true,
     }));
+  }
+
+  async listActors(): Promise<ActorSummary[]> {
+    const rows: ActorSummary[] = [];
+    for (const { record } of this.actors.values()) {
+      if (record.state === 'dead') continue;
+      rows.push({
+        actorId: record.actorId,
+        displayName: record.displayName,
+        role: record.spec.role,
+        state: record.state,
+        ...(record.nodeId === undefined ? {} : { nodeId: record.nodeId }),
+        ...(record.spec.placementGroupId === undefined ? {} : { placementGroupId: record.spec.placementGroupId }),
+        resources: record.spec.resources,
+      });
+    }
+    return rows;
+  }
+
+  async listPlacementGroups(): Promise<PlacementGroupInfo[]> {
+    return this.groups.list();
   }
 
   // ---- workers (called by HeadServer) --------------------------------------------------------------------------
