@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerRunCommand } from './commands/run.ts';
+import { registerSweepCommand } from './commands/sweep.ts';
 import { EXIT_USAGE, reportError } from './cli-errors.ts';
 
 const program = new Command();
@@ -14,6 +15,7 @@ program
   .exitOverride();
 
 registerRunCommand(program);
+registerSweepCommand(program);
 
 try {
   await program.parseAsync(process.argv);
