@@ -2,12 +2,13 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Runtime } from '../../runtime/index.ts';
+import { ConfigError, Runtime } from '../../runtime/index.ts';
 import { type FrozenTrial, loadStudy, parseSweepConfig, RELEASE_MS_KEY } from '../../tune/index.ts';
 import { launchSweep, type SweepReport } from '../../tune/sweep-launcher.ts';
 import { RUN_DIRECTORY_KEY } from '../../tune/trial-runner.ts';
 import tinyPpo from '../tune/fixtures/tiny-ppo-recipe.ts';
 import { describeWithOptuna, optuna } from '../interop/optuna.ts';
+import { eventually } from '../runtime/helpers.ts';
 
 /**
  * The sweep of issue 6's done-means: 16 PPO trials, 4 at a time on 4 logical GPUs of one runtime, median pruner.
@@ -110,6 +111,19 @@ describe('a 16-trial PPO sweep, 4 trials at a time on logical GPUs, median prune
     const best = trials.filter((trial) => trial.state === 'COMPLETE').sort((a, b) => b.value! - a.value!)[0]!;
     expect(written.best).toMatchObject({ number: best.number, value: best.value });
     expect(written.trials).toEqual(report.trials);
+  });
+
+  it('stops the whole sweep on a metric the trainer does not log, releasing the trials it started', async () => {
+    const misspelt = parseSweepConfig({ ...config, name: 'tiny-ppo-misspelt', metric: 'goldRewards', nTrials: 4, concurrency: 2 });
+    const error = await launchSweep({ config: misspelt, baseRecipe: tinyPpo, runtime, runsDirectory: join(directory, 'runs') }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues).toEqual([{ path: 'metric', message: expect.stringMatching(/^goldRewards is not a metric of the ppo stage's steps; it logs goldReward, modelReward, kl, /) }]);
+    const started = loadStudy({ storage, studyName: 'tiny-ppo-misspelt' }).trials;
+    expect(started.length).toBeGreaterThan(0);
+    expect(started.filter((trial) => trial.state === 'RUNNING' || trial.state === 'COMPLETE')).toEqual([]);
+    expect(await eventually(() => runtime.listActors(), (actors) => actors.length === 0)).toEqual([]);
+    expect(await runtime.listPlacementGroups()).toEqual([]);
+    for (const node of await runtime.nodes()) expect(node.free).toEqual(node.total);
   });
 });
 
