@@ -59,7 +59,7 @@ export {
   sweepConfigSchema,
 } from './sweep-config.ts';
 export { formatSweepProgress } from './sweep-progress.ts';
-export { type LeakReport, leakedSince, type RuntimeSnapshot, snapshotRuntime, trialsThatFit } from './runtime-checks.ts';
+export { actorsOfRemovedGroupsGone, type LeakReport, leakedSince, type RuntimeSnapshot, snapshotRuntime, trialsThatFit } from './runtime-checks.ts';
 export {
   RELEASE_MS_KEY,
   runSweep,

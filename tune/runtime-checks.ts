@@ -2,6 +2,7 @@
  * What a sweep checks through the runtime: whether its trials fit at once, and whether they left anything behind
  * (live actors, placement groups, reserved resources) once they ended.
  */
+import { PosttrainError } from '../runtime/errors.ts';
 import type { NodeInfo, Resources, Runtime } from '../runtime/index.ts';
 
 /** The runtime before trials start: what already ran there is not the sweep's to account for. */
@@ -50,6 +51,29 @@ export async function leakedSince(runtime: Runtime, before: RuntimeSnapshot, set
     };
     if ((report.actors === 0 && report.placementGroups === 0 && report.resourcesFree) || Date.now() > deadline) return report;
     await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/**
+ * Resolves once no actor is left alive in a placement group that no longer exists: removing a group frees its
+ * reservation at once and SIGKILLs its actors, and this waits for those processes to have exited. Rejects after
+ * `timeoutMs` naming the survivors.
+ *
+ * @example
+ * await trainer.abort();            // placement groups removed
+ * await actorsOfRemovedGroupsGone(runtime); // and their processes gone
+ */
+export async function actorsOfRemovedGroupsGone(runtime: Runtime, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [actors, groups] = await Promise.all([runtime.listActors(), runtime.listPlacementGroups()]);
+    const existing = new Set(groups.map((group) => group.groupId));
+    const orphans = actors.filter((actor) => actor.placementGroupId !== undefined && !existing.has(actor.placementGroupId));
+    if (orphans.length === 0) return;
+    if (Date.now() > deadline) {
+      throw new PosttrainError('RELEASE_TIMEOUT', `actors ${orphans.map((actor) => actor.displayName).join(', ')} were still alive ${timeoutMs} ms after their placement groups were removed`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2));
   }
 }
 

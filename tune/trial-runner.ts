@@ -1,12 +1,14 @@
 /**
  * A sweep trial as a training run: the tuned stage's trainer, built from the trial's values, runs on the sweep's
  * shared runtime in its own placement group(s) and run directory. Every `reportInterval` steps the metric goes to
- * the pruner; a prune aborts the trainer, which kills its actors and removes its placement groups in the same tick.
+ * the pruner; a prune aborts the trainer, which kills its actors and removes its placement groups in the same tick,
+ * and the trial counts as released (`release_ms`) once those processes have exited.
  */
 import { ConfigError, PosttrainError } from '../runtime/errors.ts';
 import type { MetricsRecord, ProgressBar, Runtime, RunSummary } from '../runtime/index.ts';
 import { DPOTrainer, GRPOTrainer, PPOTrainer, RewardTrainer, SFTTrainer, type StageName, type TrainerOptions } from '../trainers/index.ts';
 import type { Trainer } from '../trainers/trainer.ts';
+import { actorsOfRemovedGroupsGone } from './runtime-checks.ts';
 import type { SweepPlan } from './sweep-plan.ts';
 import type { SweepTrial, TrialResult, TrialSignals } from './sweep-runner.ts';
 
@@ -53,7 +55,11 @@ export function trainerTrial(options: TrainerTrialOptions): (trial: SweepTrial, 
     const runDirectory = plan.trialDirectory(trial.number);
     trial.trial.setUserAttr(RUN_DIRECTORY_KEY, runDirectory);
     const trainer = new TRAINERS[plan.stage](plan.trialInput(trial.params, trial.number) as never, { runtime, runDirectory, signal: signals.signal });
-    signals.onRelease(() => trainer.abort());
+    // Released = reservation freed (at once, when the placement groups are removed) and the trial's processes gone.
+    signals.onRelease(async () => {
+      await trainer.abort();
+      await actorsOfRemovedGroupsGone(runtime);
+    });
     const steps = (trainer.config as { trainer: { steps: number } }).trainer.steps;
     const bar = options.trialBar?.(trial.number, steps);
 
