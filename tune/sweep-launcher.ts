@@ -7,10 +7,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, PosttrainError } from '../runtime/errors.ts';
 import { type Logger, type Progress, rootLogger, type Runtime, Runtime as RuntimeClass, type RunSummary } from '../runtime/index.ts';
-import { runRecipe } from '../trainers/index.ts';
 import type { ParamValue } from './distributions.ts';
 import { createStudy, type Study } from './study.ts';
 import { prunerFromConfig, samplerFromConfig, type SweepConfig } from './sweep-config.ts';
+import { runSharedStages } from './shared-stages.ts';
 import { planSweep, type SweepPlan } from './sweep-plan.ts';
 import { retriedNumbers } from './sweep-recovery.ts';
 import { RELEASE_MS_KEY, runSweep } from './sweep-runner.ts';
@@ -77,8 +77,7 @@ export async function launchSweep(options: LaunchSweepOptions): Promise<SweepRep
   try {
     await checkCapacity(config, plan, runtime);
     mkdirSync(plan.directory, { recursive: true });
-    const shared = plan.sharedStages.length > 0 ? await runRecipe({ ...plan.recipe, stages: plan.sharedStages }, { runtime }) : undefined;
-    const sharedStages = (shared?.stages ?? {}) as Record<string, RunSummary>;
+    const sharedStages = await runSharedStages(plan, runtime, logger, options.signal);
 
     const before = await snapshotRuntime(runtime);
     const stop = new AbortController();

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { ConfigError } from '../../runtime/errors.ts';
 import type { NodeInfo } from '../../runtime/index.ts';
 import { parseSweepConfig, trialsThatFit } from '../../tune/index.ts';
 import { quantile } from '../../tune/sweep-launcher.ts';
+import { stoppedEarly } from '../../tune/shared-stages.ts';
 import { planSweep } from '../../tune/sweep-plan.ts';
 import { finalKey } from '../../tune/trial-runner.ts';
 import tinyPpo from './fixtures/tiny-ppo-recipe.ts';
@@ -89,6 +90,25 @@ describe('planning a sweep over a recipe', () => {
     expect(problems({ ...sweep, metric: 'evalGoldReward' })).toEqual([expect.stringMatching(/^metric: evalGoldReward is only logged on evaluation steps, and stages\.ppo\.trainer\.evalEvery is 0/)]);
     expect(problems({ ...sweep, metric: 'evalGoldReward', overrides: { 'stages.ppo.trainer.evalEvery': 2 } })).toEqual([]);
     expect(problems(sweep, 'not a recipe')).toEqual(['baseRecipe: test/tune/fixtures/tiny-ppo-recipe.ts must default-export a recipe object']);
+  });
+});
+
+describe('shared stages', () => {
+  it('counts a stage run that stopped before its planned steps as not reusable', () => {
+    const plan = planSweep(parseSweepConfig(sweep), tinyPpo, { runsDirectory: mkdtempSync(join(tmpdir(), 'posttrain-shared-')) });
+    const sft = plan.sharedStages[0]!;
+    mkdirSync(sft.directory, { recursive: true });
+    const write = (summary: object, lastStep: number) => {
+      writeFileSync(join(sft.directory, 'summary.json'), JSON.stringify(summary));
+      writeFileSync(join(sft.directory, 'metrics.jsonl'), `${Array.from({ length: lastStep }, (_, index) => JSON.stringify({ step: index + 1 })).join('\n')}\n`);
+    };
+    expect(stoppedEarly(sft)).toBeUndefined();
+    write({ steps: 10 }, 10);
+    expect(stoppedEarly(sft)).toBeUndefined();
+    write({ steps: 10 }, 4);
+    expect(stoppedEarly(sft)).toBe('stopped at step 4 of 10');
+    write({ steps: 10, stoppedBy: 'SIGINT' }, 10);
+    expect(stoppedEarly(sft)).toBe('SIGINT');
   });
 });
 
