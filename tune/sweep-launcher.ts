@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, PosttrainError } from '../runtime/errors.ts';
-import { type Logger, type Progress, rootLogger, type Runtime, Runtime as RuntimeClass, type RunSummary } from '../runtime/index.ts';
+import { type Logger, rootLogger, type Runtime, Runtime as RuntimeClass, type RunSummary } from '../runtime/index.ts';
 import type { ParamValue } from './distributions.ts';
 import { createStudy, type Study } from './study.ts';
 import { prunerFromConfig, samplerFromConfig, type SweepConfig } from './sweep-config.ts';
@@ -32,7 +32,7 @@ export interface LaunchSweepOptions {
   /** Aborting stops the sweep: running trials are released, failed and queued again for `--resume`. */
   signal?: AbortSignal;
   /** Progress bars (default: on a terminal, never in CI). */
-  progress?: Progress;
+  progress?: boolean;
   logger?: Logger;
 }
 
@@ -85,7 +85,7 @@ export async function launchSweep(options: LaunchSweepOptions): Promise<SweepRep
     if (options.signal?.aborted) forward();
     options.signal?.addEventListener('abort', forward, { once: true });
     let problem: PosttrainError | undefined;
-    const view = createSweepView({ total: config.nTrials, logger, ...(options.progress ? { progress: options.progress } : {}) });
+    const view = createSweepView({ total: config.nTrials, logger, ...(options.progress === undefined ? {} : { enabled: options.progress }) });
     let result;
     try {
       result = await runSweep({
