@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { registerResumeCommand } from './commands/resume.ts';
 import { registerRunCommand } from './commands/run.ts';
 import { registerClusterCommand } from './commands/cluster.ts';
+import { registerSweepCommand } from './commands/sweep.ts';
 import { EXIT_USAGE, reportError } from './cli-errors.ts';
 
 const program = new Command();
@@ -18,6 +19,7 @@ program
 registerRunCommand(program);
 registerResumeCommand(program);
 registerClusterCommand(program);
+registerSweepCommand(program);
 
 try {
   await program.parseAsync(process.argv);

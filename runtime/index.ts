@@ -14,7 +14,7 @@ export type { ObjectStoreUsage } from './object-store/object-directory.ts';
 export { checkSharedMemory, type StatFs } from './object-store/shm-check.ts';
 export { actorContext, inActor, type ActorContext } from './actor-context.ts';
 export { MINIMUM_ACTOR_CPU, validateResources, type Resources } from './resources.ts';
-export type { PlacementStrategy, NodeInfo } from './control/control-plane.ts';
+export type { ActorSummary, PlacementGroupInfo, PlacementStrategy, NodeInfo } from './control/control-plane.ts';
 export type { ControlStore } from './control/control-store.ts';
 export { MemoryControlStore } from './control/control-store.ts';
 export type { Transport, Channel, Listener, Frame } from './transport/transport.ts';

@@ -7,7 +7,7 @@ import { ActorHandle, type ActorClass } from './actor/actor-handle.ts';
 import type { ActorConnection } from './actor/actor-connection.ts';
 import { encodeForPeer, type ActorHandleData, type ProcessServices } from './actor/call-codec.ts';
 import { PlacementGroup } from './actor/placement-group.ts';
-import type { ControlPlane, NodeInfo, PlacementStrategy } from './control/control-plane.ts';
+import type { ActorSummary, ControlPlane, NodeInfo, PlacementGroupInfo, PlacementStrategy } from './control/control-plane.ts';
 import type { Head } from './head/head.ts';
 import type { HeadServer } from './head/head-server.ts';
 import type { RuntimeMetrics } from './metrics.ts';
@@ -208,6 +208,19 @@ export class Runtime {
       if (value !== undefined || Date.now() >= deadline) return value;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+  }
+
+  /**
+   * Actors that are not dead yet, across the runtime (not only this process's). A leak check after a sweep:
+   * `(await runtime.listActors()).length === 0`.
+   */
+  listActors(): Promise<ActorSummary[]> {
+    return this.services.control.listActors();
+  }
+
+  /** Placement groups that hold (or wait for) a reservation; removed groups are gone from the list. */
+  listPlacementGroups(): Promise<PlacementGroupInfo[]> {
+    return this.services.control.listPlacementGroups();
   }
 
   objectStoreUsage(): Promise<ObjectStoreUsage> {

@@ -1,5 +1,7 @@
 /**
- * posttrain's HPO: Optuna-compatible SQLite studies, samplers, pruners and the generic sweep launcher.
+ * posttrain's HPO: Optuna-compatible SQLite studies, samplers, pruners and the generic sweep core. The
+ * trainer-backed launcher (`recipe sweep`) is `tune/sweep-launcher.ts`: it loads the trainers (and the tensor
+ * engine), so it is imported on its own rather than from here.
  *
  * @example
  * import { createStudy, TpeSampler, MedianPruner } from './tune/index.ts';
@@ -57,6 +59,7 @@ export {
   sweepConfigSchema,
 } from './sweep-config.ts';
 export { formatSweepProgress } from './sweep-progress.ts';
+export { actorsOfRemovedGroupsGone, type LeakReport, leakedSince, type RuntimeSnapshot, snapshotRuntime, trialsThatFit } from './runtime-checks.ts';
 export {
   RELEASE_MS_KEY,
   runSweep,

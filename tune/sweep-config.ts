@@ -67,26 +67,40 @@ export const prunerConfigSchema = z.discriminatedUnion('type', [
  * export default {
  *   name: 'ppo-lr-kl',
  *   baseRecipe: 'recipes/ppo.ts',
- *   space: { 'algo.learningRate': { type: 'float', low: 1e-6, high: 1e-4, log: true } },
- *   metric: 'reward/mean',
+ *   space: { 'stages.ppo.trainer.learningRate': { type: 'float', low: 1e-5, high: 1e-3, log: true } },
+ *   metric: 'goldReward',
  *   direction: 'maximize',
  *   nTrials: 16,
  *   concurrency: 4,
+ *   nodes: [{ resources: { CPU: 2, GPU: 4 } }],
+ *   trial: { resources: { CPU: 0.5, GPU: 1 }, threads: 1 },
  * };
  */
 export const sweepConfigSchema = z
   .strictObject({
     // ---- what is tuned
-    /** Study name in the storage; a resumed sweep finds its study by it. */
-    name: z.string().min(1).max(512),
-    /** Path of the recipe every trial starts from. */
+    /** Study name in the storage (a resumed sweep finds its study by it) and the sweep's run directory. */
+    name: z.string().max(512).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only (it also names the run directory runs/<name>/)'),
+    /** Path of the recipe every trial starts from (relative to the current directory, like every path on the command line). */
     baseRecipe: z.string().min(1),
-    /** Parameter (dotted recipe path) -> range or choices. */
+    /**
+     * Parameter -> range or choices. Names are dotted paths into the base recipe's tuned (last) stage, e.g.
+     * `stages.ppo.trainer.learningRate`; any field the stage's config accepts may be searched, set in the recipe or not.
+     */
     space: searchSpaceSchema,
+    /**
+     * Fixed values (dotted recipe paths) applied to the base recipe before anything runs, e.g.
+     * `{ 'stages.ppo.trainer.steps': 20 }` for partial runs; may also shrink the shared stages.
+     */
+    overrides: z.record(z.string(), z.unknown()).default({}),
     // ---- how
     sampler: samplerConfigSchema.default({ type: 'tpe', nStartupTrials: 10, nEiCandidates: 24 }),
     pruner: prunerConfigSchema.default({ type: 'median', nStartupTrials: 5, nWarmupSteps: 0, intervalSteps: 1 }),
-    /** The recipe metric reported to the pruner and optimised (e.g. `reward/mean`). */
+    /**
+     * The step metric reported to the pruner (e.g. `goldReward`, or `evalGoldReward` on evaluation steps). The
+     * trial's value is the run summary's `final<Metric>` when it has one (both -> `finalGoldReward`), else the
+     * last report.
+     */
     metric: z.string().min(1),
     direction: z.enum(['minimize', 'maximize']),
     // ---- how much
@@ -94,8 +108,25 @@ export const sweepConfigSchema = z
     nTrials: z.number().int().min(1),
     /** Trials running at once, each in its own placement group. */
     concurrency: z.number().int().min(1).default(1),
-    /** Training steps between metric reports (each report is one pruning check). */
+    /**
+     * Training steps between metric reports (each report is one pruning check). A report is the mean of the
+     * metric over the steps since the previous one, so a noisy per-batch metric does not prune on one bad batch.
+     */
     reportInterval: z.number().int().min(1).default(10),
+    // ---- where trials run
+    /** Logical nodes of the sweep's shared runtime, e.g. `[{ resources: { CPU: 2, GPU: 4 } }]` (default: the base recipe's). */
+    nodes: z.array(z.strictObject({ name: z.string().optional(), resources: z.record(z.string(), z.number().min(0)) })).min(1).optional(),
+    trial: z
+      .strictObject({
+        /**
+         * What each role host of a trial reserves, e.g. `{ CPU: 0.5, GPU: 1 }`. With the default `colocate: 'all'`
+         * a trial is one host, so this is the trial's whole reservation (its own placement group).
+         */
+        resources: z.record(z.string(), z.number().min(0)).optional(),
+        /** Tensor threads per trial worker (default: the machine's cores / concurrency, at least 1). */
+        threads: z.number().int().min(1).max(256).optional(),
+      })
+      .prefault({}),
     // ---- where
     /** `sqlite:///relative.db` or `sqlite:////absolute.db`; `recipe sweep --storage URL` overrides it. */
     storage: z.string().min(1).default(DEFAULT_SWEEP_STORAGE),

@@ -1,4 +1,4 @@
-import type { ActorCreateSpec, ActorInfo, ActorResolution, ControlPlane, NodeInfo, PlacementGroupInfo, PlacementGroupSpec } from '../control/control-plane.ts';
+import type { ActorCreateSpec, ActorInfo, ActorSummary, ActorResolution, ControlPlane, NodeInfo, PlacementGroupInfo, PlacementGroupSpec } from '../control/control-plane.ts';
 import type { ObjectDirectory, ObjectStatus, ObjectStoreUsage, ReferenceOperation } from '../object-store/object-directory.ts';
 import type { ObjectHint, ObjectLocation } from '../object-store/object-ref.ts';
 import type { HeadLink } from './head-link.ts';
@@ -73,6 +73,14 @@ export class DriverControl implements ControlPlane {
 
   nodes(): Promise<NodeInfo[]> {
     return this.link.request('nodes', []);
+  }
+
+  listActors(): Promise<ActorSummary[]> {
+    return this.link.request('listActors', []);
+  }
+
+  listPlacementGroups(): Promise<PlacementGroupInfo[]> {
+    return this.link.request('listPlacementGroups', []);
   }
 
   async putKey(namespace: string, key: string, value: string): Promise<void> {

@@ -35,7 +35,7 @@ export interface HeadServiceOptions {
 /** Routes only the head itself may answer for a node agent (the agent serves these to its workers). */
 const AGENT_LOCAL_ROUTES = new Set(['reserve', 'locate', 'workerSpec', 'workerReady', 'workerFailed', 'register', 'heartbeat']);
 /** Routes whose answer does not depend on who asks: an agent may ask them in its own name. */
-const CALLER_FREE_ROUTES = new Set(['getActor', 'resolveActor', 'killActor', 'waitPlacementGroup', 'removePlacementGroup', 'nodes', 'objectStoreUsage', 'putKey', 'getKey']);
+const CALLER_FREE_ROUTES = new Set(['getActor', 'resolveActor', 'killActor', 'waitPlacementGroup', 'removePlacementGroup', 'nodes', 'objectStoreUsage', 'putKey', 'getKey', 'listActors', 'listPlacementGroups']);
 const NODE_ID = /^[A-Za-z0-9_.-]{1,100}$/;
 /** Largest frame the head accepts: actor constructor arguments pass through it, weights and experience never do. */
 const HEAD_MAX_FRAME_BYTES = 64 * 2 ** 20;

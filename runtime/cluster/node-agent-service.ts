@@ -1,4 +1,4 @@
-import type { ActorCreateSpec, ActorInfo, ActorResolution, NodeInfo, PlacementGroupInfo, PlacementGroupSpec } from '../control/control-plane.ts';
+import type { ActorCreateSpec, ActorInfo, ActorSummary, ActorResolution, NodeInfo, PlacementGroupInfo, PlacementGroupSpec } from '../control/control-plane.ts';
 import type { HeadService } from '../head/head-server.ts';
 import type { WorkerAssignment } from '../head/worker-pool.ts';
 import type { ObjectDirectory, ObjectStatus, ObjectStoreUsage, ReferenceOperation } from '../object-store/object-directory.ts';
@@ -90,6 +90,14 @@ export class NodeAgentService implements HeadService {
 
   nodes(): Promise<NodeInfo[]> {
     return this.forward('nodes', this.self, []);
+  }
+
+  listActors(): Promise<ActorSummary[]> {
+    return this.forward('listActors', this.self, []);
+  }
+
+  listPlacementGroups(): Promise<PlacementGroupInfo[]> {
+    return this.forward('listPlacementGroups', this.self, []);
   }
 
   async putKey(namespace: string, key: string, value: string): Promise<void> {

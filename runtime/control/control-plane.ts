@@ -25,6 +25,10 @@ export interface ControlPlane extends ObjectControl {
   waitPlacementGroup(groupId: string, timeoutMs: number | undefined): Promise<PlacementGroupInfo>;
   removePlacementGroup(groupId: string): Promise<void>;
   nodes(): Promise<NodeInfo[]>;
+  /** Actors that are not dead yet (pending, starting, alive or restarting). */
+  listActors(): Promise<ActorSummary[]>;
+  /** Placement groups that are not removed (pending or created). */
+  listPlacementGroups(): Promise<PlacementGroupInfo[]>;
   objectStoreUsage(): Promise<ObjectStoreUsage>;
   /** Publish a small shared value (e.g. a collective group's unique id) under `namespace/key`. */
   putKey(namespace: string, key: string, value: string): Promise<void>;
@@ -97,6 +101,17 @@ export interface PlacementGroupInfo {
   bundles: Resources[];
   /** Node of each bundle once created. */
   bundleNodes: (string | undefined)[];
+}
+
+/** One row of `listActors()`: what an operator (or a leak check) needs to know about a live actor. */
+export interface ActorSummary {
+  actorId: string;
+  displayName: string;
+  role: string;
+  state: 'pending' | 'starting' | 'alive' | 'restarting';
+  nodeId?: string;
+  placementGroupId?: string;
+  resources: Resources;
 }
 
 export interface NodeInfo {

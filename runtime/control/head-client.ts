@@ -9,6 +9,7 @@ import type {
   ActorCreateSpec,
   ActorInfo,
   ActorResolution,
+  ActorSummary,
   ControlPlane,
   NodeInfo,
   PlacementGroupInfo,
@@ -91,6 +92,14 @@ export class HeadClient implements ControlPlane {
 
   async getKey(namespace: string, key: string): Promise<string | undefined> {
     return (await this.call<string | null>('getKey', namespace, key)) ?? undefined;
+  }
+
+  listActors(): Promise<ActorSummary[]> {
+    return this.call('listActors');
+  }
+
+  listPlacementGroups(): Promise<PlacementGroupInfo[]> {
+    return this.call('listPlacementGroups');
   }
 
   /** Worker start-up: what to construct. */

@@ -45,6 +45,10 @@ export async function serveControlRequest(service: HeadService, caller: string, 
       return service.removePlacementGroup(args[0] as string);
     case 'nodes':
       return service.nodes();
+    case 'listActors':
+      return service.listActors();
+    case 'listPlacementGroups':
+      return service.listPlacementGroups();
     case 'putKey':
       return service.putKey(args[0] as string, args[1] as string, args[2] as string);
     case 'getKey':

@@ -16,6 +16,7 @@ import type {
   ActorCreateSpec,
   ActorInfo,
   ActorResolution,
+  ActorSummary,
   ControlPlane,
   NodeInfo,
   PlacementGroupInfo,
@@ -272,6 +273,28 @@ export class Head implements ControlPlane {
   }
 
   // ---- workers (called by HeadServer, or by node agents in a cluster) ------------------------------------------
+  async listActors(): Promise<ActorSummary[]> {
+    const rows: ActorSummary[] = [];
+    for (const { record } of this.actors.values()) {
+      if (record.state === 'dead') continue;
+      rows.push({
+        actorId: record.actorId,
+        displayName: record.displayName,
+        role: record.spec.role,
+        state: record.state,
+        ...(record.nodeId === undefined ? {} : { nodeId: record.nodeId }),
+        ...(record.spec.placementGroupId === undefined ? {} : { placementGroupId: record.spec.placementGroupId }),
+        resources: record.spec.resources,
+      });
+    }
+    return rows;
+  }
+
+  async listPlacementGroups(): Promise<PlacementGroupInfo[]> {
+    return this.groups.list();
+  }
+
+  // ---- workers (called by HeadServer) --------------------------------------------------------------------------
 
   /** What a worker is to run; a prestarted worker waits here until an actor is assigned to it. */
   workerSpec(clientId: string): Promise<WorkerAssignment> {

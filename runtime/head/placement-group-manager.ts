@@ -140,6 +140,11 @@ export class PlacementGroupManager {
     return this.groups.get(groupId);
   }
 
+  /** Every group not removed. */
+  list(): PlacementGroupInfo[] {
+    return [...this.groups.values()].map((group) => info(group.record));
+  }
+
   ownedBy(owner: string): string[] {
     return [...this.groups.values()].filter((group) => group.record.owner === owner).map((group) => group.record.groupId);
   }
