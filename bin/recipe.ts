@@ -3,7 +3,9 @@
  * bin/commands/<name>.ts. Exit codes: 0 done, 1 a failure while running, 2 a usage or recipe error.
  */
 import { Command, CommanderError } from 'commander';
+import { registerReportCommand } from './commands/report.ts';
 import { registerRunCommand } from './commands/run.ts';
+import { registerStatusCommand } from './commands/status.ts';
 import { EXIT_USAGE, reportError } from './cli-errors.ts';
 
 const program = new Command();
@@ -14,6 +16,8 @@ program
   .exitOverride();
 
 registerRunCommand(program);
+registerStatusCommand(program);
+registerReportCommand(program);
 
 try {
   await program.parseAsync(process.argv);

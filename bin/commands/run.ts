@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { setRootLogger, rootLogger } from '../../runtime/index.ts';
-import { planRecipe, runRecipe } from '../../trainers/recipe.ts';
 import { loadRecipeFile } from '../load-recipe.ts';
 import { collect, logLevel } from '../options.ts';
 
@@ -17,6 +16,8 @@ export function registerRunCommand(program: Command): void {
     .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent', logLevel)
     .option('--dry-run', 'validate and print the plan without running')
     .action(async (file: string, options: { set: string[]; name?: string; runsDir?: string; force?: boolean; logLevel?: string; dryRun?: boolean }) => {
+      // Loaded here, not at the top: the trainers pull in the tensor engine, which `recipe status` does not need.
+      const { planRecipe, runRecipe } = await import('../../trainers/recipe.ts');
       const overrides = [...options.set];
       if (options.name) overrides.push(`name=${JSON.stringify(options.name)}`);
       if (options.runsDir) overrides.push(`logging.runsDirectory=${JSON.stringify(options.runsDir)}`);
