@@ -26,15 +26,15 @@ export function resolveRunTarget(argument: string, what: 'status' | 'report'): R
     throw new ConfigError([{ path: 'target', message: `${target} is a file but not a SQLite sweep database; give a run directory or a sweep database` }]);
   }
   const kind = runDirectoryKind(target);
-  if (kind) return { kind, path: target };
-  const holdsRuns = fs.readdirSync(target, { withFileTypes: true }).some((entry) => entry.isDirectory() && runDirectoryKind(path.join(target, entry.name)) !== undefined);
-  if (holdsRuns && what === 'status') return { kind: 'runs-directory', path: target };
+  if (kind === 'run' || kind === 'pipeline') return { kind, path: target };
+  if (kind === 'runs' && what === 'status') return { kind: 'runs-directory', path: target };
   throw new ConfigError([
     {
       path: 'target',
-      message: holdsRuns
-        ? `${target} is a directory of runs; name one of them (recipe status ${argument} lists them)`
-        : `${target} holds no run: a run directory has metrics.jsonl, config.json or session.json, a recipe's directory has one such directory per stage`,
+      message:
+        kind === 'runs'
+          ? `${target} is a directory of runs; name one of them (recipe status ${argument} lists them)`
+          : `${target} holds no run: a run directory has metrics.jsonl, config.json or session.json, a recipe's directory has one such directory per stage`,
     },
   ]);
 }

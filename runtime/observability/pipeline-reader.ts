@@ -11,18 +11,42 @@ const RUN_FILES = [METRICS_FILE, CONFIG_FILE, SESSION_FILE];
 
 /**
  * What a directory holds: a `run` (a trainer's run directory: metrics.jsonl, config.json or session.json), a
- * `pipeline` (a recipe's directory: one run directory per stage, plus the recipe's summary.json), or neither.
+ * `pipeline` (a recipe's directory: its summary.json names the recipe, or each run directory in it is named after
+ * the stage that wrote it, as `runs/ppo/sft`, `runs/ppo/reward`), `runs` (a directory of runs and recipes), or
+ * undefined.
  *
  * @example
  * runDirectoryKind('runs/ppo');     // 'pipeline': runs/ppo/sft, runs/ppo/reward, runs/ppo/ppo
  * runDirectoryKind('runs/ppo/ppo'); // 'run'
+ * runDirectoryKind('runs');         // 'runs'
  */
-export function runDirectoryKind(dir: string): 'run' | 'pipeline' | undefined {
+export function runDirectoryKind(dir: string, depth = 2): 'run' | 'pipeline' | 'runs' | undefined {
   if (!isDirectory(dir)) return undefined;
   if (RUN_FILES.some((file) => fs.existsSync(path.join(dir, file)))) return 'run';
-  if (stageDirectories(dir).length > 0) return 'pipeline';
+  const summary = readJsonQuietly(path.join(dir, SUMMARY_FILE)) as RunSummary | undefined;
+  const runs = stageDirectories(dir);
+  if (typeof summary?.recipe === 'string' || (runs.length > 0 && runs.every((name) => namedAfterItsStage(path.join(dir, name))))) return 'pipeline';
+  // A directory of runs may group them in directories of its own (runs/frontier/ppo-kl0.05): look two levels down.
+  const entries = depth > 0 ? fs.readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory()) : [];
+  if (runs.length > 0 || entries.some((entry) => runDirectoryKind(path.join(dir, entry.name), depth - 1) !== undefined)) return 'runs';
   // A run whose process has written nothing but its summary (or a frontier point) is still a run.
-  return fs.existsSync(path.join(dir, SUMMARY_FILE)) ? 'run' : undefined;
+  return summary ? 'run' : undefined;
+}
+
+/** A recipe writes stage `ppo` into `<recipe>/ppo/`, and the stage's session and summary say `method: 'ppo'`. */
+function namedAfterItsStage(runDir: string): boolean {
+  const name = path.basename(runDir);
+  const session = readJsonQuietly(path.join(runDir, SESSION_FILE)) as { method?: unknown } | undefined;
+  const summary = readJsonQuietly(path.join(runDir, SUMMARY_FILE)) as { method?: unknown } | undefined;
+  return session?.method === name || summary?.method === name;
+}
+
+function readJsonQuietly(file: string): unknown {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -54,19 +54,25 @@ export function summarizeRunsDirectory(runsDir: string, options: { now?: number 
     throw new PosttrainError('RUN_NOT_FOUND', `no runs directory at ${dir}`, { path: dir });
   }
   const rows: { activity: number; cells: string[] }[] = [];
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    if (!entry.isDirectory()) continue;
-    const full = path.join(dir, entry.name);
-    const kind = runDirectoryKind(full);
-    if (kind === 'pipeline') {
-      const pipeline = readPipeline(full);
-      const current = pipeline.stages.find((stage) => !stage.summary) ?? pipeline.stages.at(-1);
-      if (current) rows.push(row(entry.name, current, current.name, pipeline.stages.every((stage) => stage.summary) ? 'finished' : undefined, options.now));
-    } else if (kind === 'run') {
-      const run = readRun(full);
-      rows.push(row(entry.name, run, String(run.session?.method ?? run.summary?.method ?? run.config?.method ?? '-'), undefined, options.now));
+  const visit = (directory: string, prefix: string): void => {
+    for (const entry of fs.readdirSync(directory, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      const full = path.join(directory, entry.name);
+      const name = `${prefix}${entry.name}`;
+      const kind = runDirectoryKind(full);
+      if (kind === 'pipeline') {
+        const pipeline = readPipeline(full);
+        const current = pipeline.stages.find((stage) => !stage.summary) ?? pipeline.stages.at(-1);
+        if (current) rows.push(row(name, current, current.name, pipeline.stages.every((stage) => stage.summary) ? 'finished' : undefined, options.now));
+      } else if (kind === 'run') {
+        const run = readRun(full);
+        rows.push(row(name, run, String(run.session?.method ?? run.summary?.method ?? run.config?.method ?? '-'), undefined, options.now));
+      } else if (kind === 'runs') {
+        visit(full, `${name}/`);
+      }
     }
-  }
+  };
+  visit(dir, '');
   if (rows.length === 0) return `no runs in ${dir}`;
   rows.sort((a, b) => b.activity - a.activity);
   const header = ['run', 'stage', 'state', 'step', 'steps/s', 'checkpoint'];
