@@ -28,7 +28,7 @@ export function rootLogger(): Logger {
   if (root) return root;
   const level = process.env.POSTTRAIN_LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info');
   const pretty = process.stderr.isTTY === true && process.env.POSTTRAIN_LOG_FORMAT !== 'json';
-  const format = pretty ? prettyFactory({ translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', colorize: true }) : undefined;
+  const format = pretty ? prettyFactory({ translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', colorize: true, singleLine: true }) : undefined;
   root = pino(
     {
       level,

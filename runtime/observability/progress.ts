@@ -105,6 +105,8 @@ export function createProgress(options: ProgressOptions = {}): Progress {
           if (finished) return;
           finished = true;
           bar.update(bar.getTotal());
+          // Freeze its clock: a finished bar that stays on screen under live ones keeps its own duration.
+          bar.stop();
           active -= 1;
           // The multi-bar keeps a redraw timer alive; stop it once nothing is running so the process can exit.
           if (active === 0) stopBars();
