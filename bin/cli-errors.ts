@@ -10,7 +10,7 @@ export const EXIT_FAILURE = 1;
 
 export function reportError(error: unknown, context: string): number {
   if (error instanceof ConfigError) {
-    process.stderr.write(`${context}: invalid recipe, override or option:\n${error.issues.map((issue) => `  ${issue.path || '(root)'}: ${issue.message}`).join('\n')}\n`);
+    process.stderr.write(`${context}: invalid recipe, argument or option:\n${error.issues.map((issue) => `  ${issue.path || '(root)'}: ${issue.message}`).join('\n')}\n`);
     return EXIT_USAGE;
   }
   if (error instanceof PosttrainError) {

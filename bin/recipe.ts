@@ -7,6 +7,8 @@ import { registerResumeCommand } from './commands/resume.ts';
 import { registerRunCommand } from './commands/run.ts';
 import { registerClusterCommand } from './commands/cluster.ts';
 import { registerSweepCommand } from './commands/sweep.ts';
+import { registerReportCommand } from './commands/report.ts';
+import { registerStatusCommand } from './commands/status.ts';
 import { EXIT_USAGE, reportError } from './cli-errors.ts';
 
 const program = new Command();
@@ -20,6 +22,8 @@ registerRunCommand(program);
 registerResumeCommand(program);
 registerClusterCommand(program);
 registerSweepCommand(program);
+registerStatusCommand(program);
+registerReportCommand(program);
 
 try {
   await program.parseAsync(process.argv);

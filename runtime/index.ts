@@ -38,7 +38,7 @@ export {
   type ActorDeathCause,
 } from './runtime-errors.ts';
 export { PosttrainError, ConfigError } from './errors.ts';
-export { rootLogger, setRootLogger, type Logger } from './logging.ts';
+export { forwardRecord, redirectLogLines, rootLogger, setRootLogger, withLiveContext, type Logger } from './logging.ts';
 export { parseConfig, applyOverrides } from './config-parse.ts';
 export * from './checkpoint/index.ts';
 export * from './observability/index.ts';

@@ -4,8 +4,9 @@
  * `RoleGroup`s, which read like the roles themselves: `policy.callAll('trainPolicy', batchRef, plan, options)`.
  */
 import { availableParallelism } from 'node:os';
+import { COLLECTIVE_METRICS } from '../runtime/collectives/collective-metrics.ts';
 import { ConfigError } from '../runtime/errors.ts';
-import type { ActorGroup, ActorHandle, Logger, PlacementGroup, Resources, Runtime } from '../runtime/index.ts';
+import { addRemoteMetrics, type ActorGroup, type ActorHandle, type Logger, type PlacementGroup, type Resources, type Runtime } from '../runtime/index.ts';
 import type { RuntimeConfig } from './config-sections.ts';
 import type { RoleHost, RoleHostOptions, RoleInit, RoleInstance, RoleKind } from './roles/role-host.ts';
 
@@ -85,6 +86,8 @@ export class RoleSet {
   readonly layouts: HostLayout[] = [];
   /** Which colocation group each role is in (host group index). */
   readonly hostGroupOf = new Map<string, number>();
+  /** Stops serving the hosts' collective timings on the driver's `/metrics`. */
+  detachMetrics: () => void = () => {};
 
   group<K extends RoleKind>(name: string, kind: K): RoleGroup<K> {
     const group = this.groups.get(name);
@@ -94,6 +97,7 @@ export class RoleSet {
 
   /** Kills every host and frees every reservation. */
   async destroy(): Promise<void> {
+    this.detachMetrics();
     await Promise.allSettled(this.placementGroups.map((group) => group.remove()));
   }
 }
@@ -143,11 +147,32 @@ export async function launchRoles(runtime: Runtime, requests: RoleRequest[], con
       }
       logger.info({ roles: names, hosts: hostCount, threads, resources }, 'roles launched');
     }
+    roles.detachMetrics = serveCollectiveMetrics(runtime, roles.hostGroups);
   } catch (error) {
     await roles.destroy();
     throw error;
   }
   return roles;
+}
+
+/**
+ * The hosts' collective timings on the driver's `/metrics`, one series per host, labelled with the host group's
+ * roles and the rank (stable when a warm spare takes a rank over). Only the embedded driver has a registry.
+ */
+function serveCollectiveMetrics(runtime: Runtime, hostGroups: ActorGroup<RoleHost>[]): () => void {
+  let registry;
+  try {
+    registry = runtime.metrics;
+  } catch {
+    return () => {};
+  }
+  const sources = hostGroups.flatMap((group) =>
+    Array.from({ length: group.size }, (_, rank) => ({
+      labels: { roles: group.role, rank: String(rank) },
+      fetch: () => group.rank(rank).withOptions({ concurrencyGroup: 'health' }).call('metricsSnapshot'),
+    })),
+  );
+  return addRemoteMetrics(registry, COLLECTIVE_METRICS, sources);
 }
 
 /**

@@ -1,19 +1,22 @@
 /**
  * The plumbing every trainer shares, kept out of the trainers so that each reads top to bottom as its algorithm:
- * the run directory (config.json, metrics.jsonl, summary.json, TensorBoard events), the runtime (started here
- * unless the caller brings one), logging with the run and stage on every line, progress on a terminal, step
- * events for programmatic users, stop requests from signals, and the run's checkpoints (opened here, before the
- * metrics, so that a resumed run keeps its metrics up to the checkpoint's step).
+ * the run directory (config.json, metrics.jsonl, summary.json, TensorBoard events, session.json), the runtime
+ * (started here unless the caller brings one), logging with the run, stage and current step on every line,
+ * progress on a terminal, Prometheus metrics, step events for programmatic users, stop requests from signals, and
+ * the run's checkpoints (opened here, before the metrics, so that a resumed run keeps its metrics up to the
+ * checkpoint's step).
  */
 import { EventEmitter } from 'node:events';
 import { join, resolve } from 'node:path';
 import {
-  createProgress,
   createTrainingMetrics,
   MetricsWriter,
   Runtime,
   rootLogger,
+  sharedProgress,
   startMetricsServer,
+  withLiveContext,
+  writeSessionFile,
   type Logger,
   type MetricsRecord,
   type ProgressBar,
@@ -51,6 +54,8 @@ export interface TrainerOptions {
   faults?: FaultPlan;
   /** Tuning of checkpoint upload retries (default: retry transient failures for 15 min, backoff 1 s to 30 s). */
   checkpointWriter?: Pick<CheckpointWriterOptions, 'retryForMs' | 'initialBackoffMs' | 'maxBackoffMs'>;
+  /** Fields on every log line of the run, e.g. `{ trial: 7 }` from the sweep launcher. */
+  logContext?: Record<string, string | number>;
   /**
    * Aborting it releases the run's resources at once (its actors are killed and its placement groups removed in
    * the same tick) and makes `train()` reject with TRAINING_ABORTED. The sweep launcher prunes trials this way.
@@ -77,6 +82,11 @@ export class RunSession {
   private readonly abortHandlers: (() => unknown)[] = [];
   private readonly signal: AbortSignal | undefined;
   private abortedByCaller = false;
+  /** The step loop's state, for the `step` on log lines: the last recorded step and whether the loop runs. */
+  private readonly stepState: { last: number; looping: boolean };
+  private loopBar: ProgressBar | undefined;
+  /** Whether the loop's bar is drawn (then step lines are `debug`: the bar already shows the progress). */
+  private barShown = false;
   private readonly onAbort = () => void this.abort();
   private readonly onSignal = (signal: NodeJS.Signals) => {
     this.stopReason = signal;
@@ -96,6 +106,7 @@ export class RunSession {
     events: EventEmitter<TrainerEvents>;
     closeMetricsServer?: () => Promise<void>;
     signal?: AbortSignal;
+    stepState: { last: number; looping: boolean };
   }) {
     this.method = parts.method;
     this.runDirectory = parts.runDirectory;
@@ -109,6 +120,7 @@ export class RunSession {
     this.events = parts.events;
     this.closeMetricsServer = parts.closeMetricsServer;
     this.signal = parts.signal;
+    this.stepState = parts.stepState;
     if (this.signal?.aborted) this.abortedByCaller = true;
     this.signal?.addEventListener('abort', this.onAbort, { once: true });
     process.on('SIGTERM', this.onSignal);
@@ -127,7 +139,14 @@ export class RunSession {
   }): Promise<RunSession> {
     const { trainerOptions, runtimeConfig, loggingConfig } = options;
     const runDirectory = resolve(trainerOptions.runDirectory ?? join(loggingConfig.runsDirectory, options.name));
-    const logger = rootLogger().child({ run: options.name, stage: options.method });
+    // Lines logged while a step runs carry its number; lines from the runtime and the role workers (re-emitted
+    // through children of this logger) included.
+    const stepState = { last: trainerOptions.resumeFromStep ?? 0, looping: false };
+    const logger = withLiveContext(rootLogger(), () => (stepState.looping ? { step: stepState.last + 1 } : {}), {
+      run: options.name,
+      stage: options.method,
+      ...trainerOptions.logContext,
+    });
     logger.level = loggingConfig.level;
     const faults = trainerOptions.faults ? new FaultInjector(trainerOptions.faults, logger) : undefined;
     const events = options.events;
@@ -149,18 +168,21 @@ export class RunSession {
         ...(runtimeConfig.address ? { address: runtimeConfig.address } : {}),
         ...(runtimeConfig.nodes ? { nodes: runtimeConfig.nodes.map((node) => ({ ...node })) } : {}),
       }));
-    const trainingMetrics = createTrainingMetrics(runtime.metrics, { run: options.name });
+    const trainingMetrics = createTrainingMetrics(runtime.metrics, { run: options.name, stage: options.method });
     // One stage per run directory, its lines without a `stage` field: truncation must not filter by stage.
     const reopenMetrics = (resumeFromStep: number) => MetricsWriter.open(runDirectory, { trainingMetrics, resumeFromStep });
     const resumeFromStep = trainerOptions.resumeFromStep ?? checkpoints.resumed?.step;
     const metrics = resumeFromStep === undefined ? MetricsWriter.open(runDirectory, { stage: options.method, trainingMetrics, overwrite: true }) : reopenMetrics(resumeFromStep);
     metrics.writeConfig(options.config);
     let closeMetricsServer: (() => Promise<void>) | undefined;
+    let metricsUrl: string | undefined;
     if (loggingConfig.metricsPort !== undefined) {
       const server = await startMetricsServer({ registry: runtime.metrics, port: loggingConfig.metricsPort });
       logger.info({ url: server.url }, 'serving Prometheus metrics');
       closeMetricsServer = server.close;
+      metricsUrl = server.url;
     }
+    writeSessionFile(runDirectory, { method: options.method, name: options.name, ...(metricsUrl ? { metricsUrl } : {}) });
     return new RunSession({
       method: options.method,
       runDirectory,
@@ -174,6 +196,7 @@ export class RunSession {
       events: options.events,
       ...(closeMetricsServer ? { closeMetricsServer } : {}),
       ...(trainerOptions.signal ? { signal: trainerOptions.signal } : {}),
+      stepState,
     });
   }
 
@@ -204,16 +227,37 @@ export class RunSession {
     return new PosttrainError('TRAINING_ABORTED', `run ${this.runDirectory} was aborted by its caller; its resources were released`, { cause: error });
   }
 
-  /** A progress bar on a terminal (silent in CI and when stderr is not a terminal). */
+  /**
+   * The step loop's progress bar (drawn on a terminal, silent in CI and when stderr is not a terminal). The loop
+   * runs from here to the bar's `done()`: log lines in between carry the step being taken.
+   */
   progress(name: string, total: number, enabled: boolean): ProgressBar {
-    return createProgress({ enabled: enabled && process.stderr.isTTY === true }).stage(name, total);
+    const display = sharedProgress();
+    const bar = enabled && display.enabled ? display.stage(name, total) : QUIET_BAR;
+    this.stepState.looping = true;
+    const loopBar: ProgressBar = {
+      tick: (count, fields) => bar.tick(count, fields),
+      done: () => {
+        this.stepState.looping = false;
+        if (this.loopBar === loopBar) this.loopBar = undefined;
+        bar.done();
+      },
+    };
+    this.loopBar = loopBar;
+    this.barShown = bar !== QUIET_BAR;
+    return loopBar;
   }
 
-  /** Appends a metrics line (with `checkpoint: { step, uri }` when one landed since the last line) and tells step listeners. */
+  /**
+   * Appends a metrics line (with `checkpoint: { step, uri }` when one landed since the last line), logs it and
+   * tells step listeners. The log line is `info` when no bar shows the progress (a log file, CI), `debug` under a bar.
+   */
   recordStep(record: MetricsRecord): void {
     const landed = this.checkpoints.takeMarker();
     const line = landed ? { ...record, checkpoint: landed } : record;
     this.metrics.append(line);
+    this.stepState.last = record.step;
+    this.logger[this.barShown ? 'debug' : 'info'](stepFields(record), 'step');
     this.events.emit('step', line);
   }
 
@@ -221,6 +265,7 @@ export class RunSession {
   rewindMetrics(step: number): void {
     this.metrics.close();
     this.metrics = this.reopenMetrics(step);
+    this.stepState.last = step;
   }
 
   /** Records a fail-over for summary.json and tells listeners. */
@@ -254,12 +299,14 @@ export class RunSession {
       ...(this.failovers.length > 0 ? { failovers: this.failovers } : {}),
     };
     this.metrics.writeSummary(complete);
+    this.logger.info(stepFields(complete as Record<string, unknown>), 'finished');
     this.events.emit('done', complete);
     return complete;
   }
 
   /** Closes the metrics files and shuts the runtime down if this session started it. */
   async close(): Promise<void> {
+    this.loopBar?.done();
     this.signal?.removeEventListener('abort', this.onAbort);
     process.off('SIGTERM', this.onSignal);
     process.off('SIGINT', this.onSignal);
@@ -269,4 +316,15 @@ export class RunSession {
     await this.closeMetricsServer?.();
     if (this.ownsRuntime) await this.runtime.shutdown();
   }
+}
+
+const QUIET_BAR: ProgressBar = { tick: () => {}, done: () => {} };
+
+/** The numbers of a record worth a log line: top-level finite numbers (not the phase breakdown or bookkeeping). */
+function stepFields(record: Record<string, unknown>): Record<string, number> {
+  const fields: Record<string, number> = {};
+  for (const [key, value] of Object.entries(record)) {
+    if (typeof value === 'number' && Number.isFinite(value) && key !== 'wallTime') fields[key] = value;
+  }
+  return fields;
 }

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { setRootLogger, rootLogger } from '../../runtime/index.ts';
-import { planRecipe, runRecipe } from '../../trainers/recipe.ts';
+import { setRootLogger, rootLogger, sharedProgress } from '../../runtime/index.ts';
 import { loadRecipeFile } from '../load-recipe.ts';
 import { collect, logLevel } from '../options.ts';
 
@@ -17,6 +16,8 @@ export function registerRunCommand(program: Command): void {
     .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent', logLevel)
     .option('--dry-run', 'validate and print the plan without running')
     .action(async (file: string, options: { set: string[]; name?: string; runsDir?: string; force?: boolean; logLevel?: string; dryRun?: boolean }) => {
+      // Loaded here, not at the top: the trainers pull in the tensor engine, which `recipe status` does not need.
+      const { planRecipe, runRecipe } = await import('../../trainers/recipe.ts');
       const overrides = [...options.set];
       if (options.name) overrides.push(`name=${JSON.stringify(options.name)}`);
       if (options.runsDir) overrides.push(`logging.runsDirectory=${JSON.stringify(options.runsDir)}`);
@@ -27,7 +28,21 @@ export function registerRunCommand(program: Command): void {
         process.stdout.write(`${JSON.stringify({ name: plan.name, directory: plan.directory, stages: plan.stages.map((stage) => ({ stage: stage.stage, directory: stage.directory, hash: stage.hash })) }, null, 2)}\n`);
         return;
       }
-      const summary = await runRecipe(plan, { ...(options.force ? { force: true } : {}) });
+      // One bar for the recipe's stages above each stage's own step bar (on a terminal only).
+      const stagesBar = sharedProgress().stage(`recipe ${plan.name}`, plan.stages.length);
+      let stagesDone = 0;
+      const onStep = (stage: string) => {
+        const index = plan.stages.findIndex((planned) => planned.stage === stage);
+        if (index > stagesDone) stagesBar.tick(index - stagesDone, { stage });
+        stagesDone = Math.max(stagesDone, index);
+      };
+      let summary;
+      try {
+        summary = await runRecipe(plan, { onStep, ...(options.force ? { force: true } : {}) });
+        stagesBar.tick(plan.stages.length - stagesDone);
+      } finally {
+        stagesBar.done();
+      }
       process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     });
 }

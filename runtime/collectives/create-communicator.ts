@@ -1,3 +1,4 @@
+import { instrumentCommunicator } from './collective-metrics.ts';
 import type { CollectiveBackendName, Communicator, CommunicatorOptions } from './communicator.ts';
 import { loadNcclAddon } from './nccl/nccl-availability.ts';
 import { NcclCommunicator } from './nccl/nccl-communicator.ts';
@@ -15,7 +16,8 @@ const backends: { [Name in CollectiveBackendName]: (id: Extract<UniqueIdData, { 
 /**
  * Join the group named by `uniqueId` as `rank` of `worldSize` (NCCL's `ncclCommInitRank`). Every rank calls this
  * with the same id and world size; it resolves once all of them are connected, and rejects after `timeoutMs`
- * (default 5 minutes) with a `CollectiveTimeoutError` naming the ranks that did not join.
+ * (default 5 minutes) with a `CollectiveTimeoutError` naming the ranks that did not join. Every operation of the
+ * communicator is timed into this process's collective metrics (`collective-metrics.ts`).
  *
  * Re-forming after a member died: communicators are not resizable. The survivors `destroy()` theirs, one process
  * (the new rank 0 or the driver) creates a NEW unique id, and every member of the new membership (survivors plus a
@@ -30,7 +32,8 @@ const backends: { [Name in CollectiveBackendName]: (id: Extract<UniqueIdData, { 
 export async function createCommunicator(uniqueId: UniqueId, options: CommunicatorOptions): Promise<Communicator> {
   const id = parseUniqueId(uniqueId);
   const resolved = resolveCommunicatorOptions(options);
-  return (backends[id.backend] as (id: UniqueIdData, options: ResolvedCommunicatorOptions) => Promise<Communicator>)(id, resolved);
+  const communicator = await (backends[id.backend] as (id: UniqueIdData, options: ResolvedCommunicatorOptions) => Promise<Communicator>)(id, resolved);
+  return instrumentCommunicator(communicator);
 }
 
 /**

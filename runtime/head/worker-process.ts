@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { forwardRecord } from '../logging.ts';
 import type { ActorDeathCause } from '../runtime-errors.ts';
 import type { WorkerHandle } from './worker-launcher.ts';
 
@@ -36,8 +37,8 @@ const tsxLoader = import.meta.resolve('tsx');
  * One actor incarnation's process: `node --import tsx worker-main.ts`, with `CUDA_VISIBLE_DEVICES` in its
  * environment from the first instruction (a GPU engine reads it when it loads, so setting it later is too late).
  * Its stdout and stderr are read line by line into the driver's log, each line carrying the actor's name; pino
- * JSON lines from the worker's own logger are re-emitted at their level with their fields. No line is dropped or
- * deduplicated.
+ * JSON lines from the worker's own logger are re-emitted at their level with their fields (`forwardRecord`: the
+ * actor's name, role and node appear once). No line is dropped or deduplicated.
  */
 export class WorkerProcess implements WorkerHandle {
   readonly child: ChildProcess;
@@ -146,17 +147,10 @@ function forwardLines(stream: NodeJS.ReadableStream, onLine: (line: string) => v
   });
 }
 
-const LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
-
 function emit(log: Logger, line: string, stream: 'stdout' | 'stderr', displayName: string): void {
   if (line.startsWith('{')) {
     try {
-      const record = JSON.parse(line) as Record<string, unknown>;
-      if (typeof record.level === 'number' && typeof record.msg === 'string') {
-        const { level, msg, time: _time, pid: _pid, hostname: _hostname, ...fields } = record;
-        log[LEVELS[level as number] ?? 'info'](fields, msg as string);
-        return;
-      }
+      if (forwardRecord(log, JSON.parse(line) as Record<string, unknown>)) return;
     } catch {
       // Not a log record: forward as text.
     }

@@ -3,7 +3,8 @@
  * the reports agree on them. Two families:
  *
  * - a run directory `runs/<name>/`: `config.json` (the resolved config, free-form here), `metrics.jsonl` (one
- *   `MetricsRecord` per line) and `summary.json` (a `RunSummary`, written when the run ends);
+ *   `MetricsRecord` per line), `session.json` (the process running it) and `summary.json` (a `RunSummary`,
+ *   written when the run ends); a recipe's directory holds one such directory per stage and its own summary;
  * - a sweep database: SQLite with Optuna's RDB schema (the `Optuna*Row` types mirror its tables).
  *
  * Checkpoint convention (for `recipe status`): a metrics line MAY carry `checkpoint: { step, uri }` on the step at
@@ -72,6 +73,18 @@ export interface RunSummary {
   [field: string]: unknown;
 }
 
+/** `session.json`: the process running (or that ran) a run, written when the run starts. */
+export interface SessionInfo {
+  pid: number;
+  hostname: string;
+  /** Unix time in seconds. */
+  startedAt: number;
+  method?: string;
+  name?: string;
+  /** The run's Prometheus endpoint, when it serves one. */
+  metricsUrl?: string;
+}
+
 /** A run directory as read back from disk. */
 export interface RunData {
   /** Absolute path of the run directory. */
@@ -81,6 +94,18 @@ export interface RunData {
   config: Record<string, unknown> | undefined;
   metrics: MetricsRecord[];
   summary: RunSummary | undefined;
+  /** `session.json`, when the run was started by a trainer that writes one. */
+  session?: SessionInfo;
+}
+
+/** A recipe's directory as read back: `runs/<name>/` with one run directory per stage. */
+export interface PipelineData {
+  dir: string;
+  name: string;
+  /** The recipe's `summary.json` (the last stage's summary plus `stages`), once it finished. */
+  summary: RunSummary | undefined;
+  /** Each stage's run, in the order the stages ran. */
+  stages: RunData[];
 }
 
 /** Optuna `trials.state`, stored by name. */

@@ -17,8 +17,10 @@ export type {
   OptunaTrialValueRow,
   OptunaValueType,
   PhaseSeconds,
+  PipelineData,
   RunData,
   RunSummary,
+  SessionInfo,
   SweepData,
   SweepTrial,
 } from './formats.ts';
@@ -31,8 +33,13 @@ export { frameRecord, readRecords } from './tensorboard/tfrecord.ts';
 export { crc32c, maskedCrc32c } from './tensorboard/crc32c.ts';
 export { isLoopback, startMetricsServer, type MetricsServer, type MetricsServerOptions } from './metrics-server.ts';
 export { createTrainingMetrics, type TrainingMetrics } from './training-metrics.ts';
-export { createProgress, type Progress, type ProgressBar, type ProgressFields, type ProgressOptions } from './progress.ts';
+export { createProgress, sharedProgress, type Progress, type ProgressBar, type ProgressFields, type ProgressOptions } from './progress.ts';
 export { writeRunReport, runReportBody, type ReportOptions, type ReportResult } from './report/run-report.ts';
 export { writeSweepReport, sweepReportBody } from './report/sweep-report.ts';
 export { writeFrontierReport, frontierSection } from './report/frontier-report.ts';
-export { formatSweepStatus, lastCheckpoint, summarizeRun, summarizeSweep } from './status.ts';
+export { formatRunStatus, formatSweepStatus, lastCheckpoint, plannedSteps, runState, stepsPerSecond, summarizeRun, summarizeSweep } from './status.ts';
+export { SESSION_FILE, sessionAlive, writeSessionFile } from './session-file.ts';
+export { readPipeline, runDirectoryKind } from './pipeline-reader.ts';
+export { formatPipelineStatus, summarizePipeline, summarizeRunsDirectory } from './status-overview.ts';
+export { writePipelineReport, pipelineReportBody } from './report/pipeline-report.ts';
+export { addRemoteMetrics, type MetricsSnapshot, type RemoteMetricDescriptor, type RemoteMetricsSource } from './remote-metrics.ts';

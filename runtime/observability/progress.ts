@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import { redirectLogLines } from '../logging.ts';
 
 /** Options for `createProgress`. */
 export interface ProgressOptions {
@@ -9,6 +10,11 @@ export interface ProgressOptions {
    * (or `false`/`0`): a log file or CI console gets no control characters.
    */
   enabled?: boolean;
+  /**
+   * While bars are drawn, print this process's log lines above them instead of letting them tear the bars
+   * (default: when `stream` is `process.stderr`, where the logs go).
+   */
+  captureLogs?: boolean;
 }
 
 /** Extra numbers shown after a bar, e.g. `{ reward: 0.52, kl: 0.01 }`. */
@@ -48,11 +54,28 @@ export function createProgress(options: ProgressOptions = {}): Progress {
   const stream = options.stream ?? process.stderr;
   const enabled = options.enabled ?? (Boolean(stream.isTTY) && !runningInCi());
   if (!enabled) return { enabled, stage: () => QUIET_BAR, log: () => {}, stop: () => {} };
+  const captureLogs = options.captureLogs ?? stream === process.stderr;
 
   let multiBar: cliProgress.MultiBar | undefined;
+  let restoreLogs: (() => void) | undefined;
   let active = 0;
-  const bars = (): cliProgress.MultiBar =>
-    (multiBar ??= new cliProgress.MultiBar(
+  const printAbove = (line: string): void => {
+    if (!multiBar) return void stream.write(line);
+    multiBar.log(line.endsWith('\n') ? line : `${line}\n`);
+    // Flush now rather than at the next redraw: a line still buffered when the process dies would be lost.
+    multiBar.update();
+  };
+  const stopBars = (): void => {
+    restoreLogs?.();
+    restoreLogs = undefined;
+    multiBar?.stop();
+    multiBar = undefined;
+    active = 0;
+  };
+  const bars = (): cliProgress.MultiBar => {
+    if (multiBar) return multiBar;
+    if (captureLogs) restoreLogs = redirectLogLines(printAbove);
+    return (multiBar = new cliProgress.MultiBar(
       {
         stream,
         format: '{name} |{bar}| {value}/{total} {percentage}% | {duration_formatted} < {eta_formatted} {fields}',
@@ -65,6 +88,7 @@ export function createProgress(options: ProgressOptions = {}): Progress {
       },
       cliProgress.Presets.shades_classic,
     ));
+  };
 
   return {
     enabled,
@@ -81,25 +105,32 @@ export function createProgress(options: ProgressOptions = {}): Progress {
           if (finished) return;
           finished = true;
           bar.update(bar.getTotal());
+          // Freeze its clock: a finished bar that stays on screen under live ones keeps its own duration.
+          bar.stop();
           active -= 1;
           // The multi-bar keeps a redraw timer alive; stop it once nothing is running so the process can exit.
-          if (active === 0) {
-            multiBar?.stop();
-            multiBar = undefined;
-          }
+          if (active === 0) stopBars();
         },
       };
     },
     log(line) {
-      if (multiBar) multiBar.log(line.endsWith('\n') ? line : `${line}\n`);
-      else stream.write(line.endsWith('\n') ? line : `${line}\n`);
+      printAbove(line.endsWith('\n') ? line : `${line}\n`);
     },
-    stop() {
-      multiBar?.stop();
-      multiBar = undefined;
-      active = 0;
-    },
+    stop: stopBars,
   };
+}
+
+let shared: Progress | undefined;
+
+/**
+ * The process's one progress display on stderr: the recipe's stage bar, a trainer's step bar and a sweep's trial
+ * bars are lines of the same display (two displays on one terminal would overwrite each other).
+ *
+ * @example
+ * const bar = sharedProgress().stage('ppo', 200);
+ */
+export function sharedProgress(): Progress {
+  return (shared ??= createProgress());
 }
 
 /** `name value` pairs, numbers to 4 significant digits. */

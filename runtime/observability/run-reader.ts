@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PosttrainError } from '../errors.ts';
-import type { MetricsRecord, RunData, RunSummary } from './formats.ts';
+import type { MetricsRecord, RunData, RunSummary, SessionInfo } from './formats.ts';
 import { CONFIG_FILE, METRICS_FILE, SUMMARY_FILE } from './metrics-writer.ts';
+import { SESSION_FILE } from './session-file.ts';
 
 /**
  * Read a run directory: `config.json`, `metrics.jsonl` and `summary.json`, each optional (a run that just started
@@ -18,12 +19,14 @@ export function readRun(dir: string): RunData {
   if (!fs.existsSync(runDir) || !fs.statSync(runDir).isDirectory()) {
     throw new PosttrainError('RUN_NOT_FOUND', `no run directory at ${runDir}`, { path: runDir });
   }
+  const session = readJson(path.join(runDir, SESSION_FILE)) as SessionInfo | undefined;
   return {
     dir: runDir,
     name: path.basename(runDir),
     config: readJson(path.join(runDir, CONFIG_FILE)) as Record<string, unknown> | undefined,
     metrics: readMetrics(path.join(runDir, METRICS_FILE)),
     summary: readJson(path.join(runDir, SUMMARY_FILE)) as RunSummary | undefined,
+    ...(session ? { session } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import { formatNumber } from './charts/scale.ts';
 import type { CheckpointRecord, OptunaTrialState, RunData, SweepData } from './formats.ts';
 import { readRun } from './run-reader.ts';
+import { sessionAlive } from './session-file.ts';
 import { bestTrial, readSweep } from './sweep-reader.ts';
 
 /** A run without a new metrics line for this long is reported as possibly stalled. */
@@ -36,25 +37,25 @@ export function lastCheckpoint(run: RunData): CheckpointRecord | undefined {
  * console.log(summarizeRun('runs/ppo-1'));
  */
 export function summarizeRun(runDir: string, options: { now?: number } = {}): string {
-  const run = readRun(runDir);
-  const now = options.now ?? Date.now() / 1000;
-  const lines = [`run ${run.name} (${run.dir})`];
+  return formatRunStatus(readRun(runDir), options);
+}
+
+/**
+ * `summarizeRun` on a run already read.
+ *
+ * @example
+ * formatRunStatus(readRun('runs/ppo-1'), { now: Date.now() / 1000 });
+ */
+export function formatRunStatus(run: RunData, options: { now?: number; title?: string } = {}): string {
+  const lines = [options.title ?? `run ${run.name} (${run.dir})`];
   const last = run.metrics[run.metrics.length - 1];
   const summary = run.summary;
-  if (summary) {
-    const wall = typeof summary.wallSeconds === 'number' ? ` in ${formatDuration(summary.wallSeconds)}` : '';
-    lines.push(`  state        finished${wall}`);
-  } else if (last) {
-    const age = typeof last.wallTime === 'number' ? now - last.wallTime : undefined;
-    const ageText = age === undefined ? '' : `, last update ${formatDuration(Math.max(age, 0))} ago`;
-    const stalled = age !== undefined && age > STALLED_AFTER_SECONDS ? ' (stalled or stopped?)' : '';
-    lines.push(`  state        running${ageText}${stalled}`);
-  } else {
-    lines.push('  state        started, no metrics yet');
-  }
+  lines.push(`  state        ${runState(run, options.now)}`);
+  if (!summary && run.session?.metricsUrl && sessionAlive(run.session)) lines.push(`  metrics      ${run.session.metricsUrl}`);
   if (last) {
     const stage = typeof last.stage === 'string' ? ` (stage ${last.stage})` : '';
-    lines.push(`  step         ${last.step}${stage}`);
+    const total = plannedSteps(run);
+    lines.push(`  step         ${last.step}${total === undefined ? '' : ` of ${total}`}${stage}`);
     const rate = stepsPerSecond(run);
     const tokens = typeof last.generatedTokensPerSecond === 'number' ? `, ${formatNumber(last.generatedTokensPerSecond)} generated tokens/s` : '';
     if (rate !== undefined || tokens) {
@@ -75,8 +76,40 @@ export function summarizeRun(runDir: string, options: { now?: number } = {}): st
   return lines.join('\n');
 }
 
+/**
+ * One phrase for where a run is: `finished in 3m02s`; `running, last update 4s ago` (`(stalled or stopped?)` after
+ * five silent minutes); `stopped: process 123 exited without writing a summary ...` when session.json names a
+ * process of this host that is gone; `started, no metrics yet`.
+ *
+ * @example
+ * runState(readRun('runs/ppo-1')); // 'finished in 12m40s'
+ */
+export function runState(run: RunData, now = Date.now() / 1000): string {
+  const summary = run.summary;
+  if (summary) {
+    const wall = typeof summary.wallSeconds === 'number' ? ` in ${formatDuration(summary.wallSeconds)}` : '';
+    const stopped = typeof summary.stoppedBy === 'string' ? ` (stopped early by ${summary.stoppedBy})` : '';
+    return `finished${wall}${stopped}`;
+  }
+  const alive = run.session ? sessionAlive(run.session) : undefined;
+  if (alive === false) return `stopped: process ${run.session?.pid} exited without writing a summary (killed, crashed or interrupted)`;
+  const last = run.metrics[run.metrics.length - 1];
+  if (!last) return 'started, no metrics yet';
+  const age = typeof last.wallTime === 'number' ? now - last.wallTime : undefined;
+  const ageText = age === undefined ? '' : `, last update ${formatDuration(Math.max(age, 0))} ago`;
+  // On another host (or without session.json) silence is the only sign that a run has died.
+  const stalled = age !== undefined && age > STALLED_AFTER_SECONDS ? ' (stalled or stopped?)' : '';
+  return `running${ageText}${stalled}`;
+}
+
+/** The step count the run's config asks for (`trainer.steps`), when it says. */
+export function plannedSteps(run: RunData): number | undefined {
+  const steps = (run.config?.trainer as { steps?: unknown } | undefined)?.steps;
+  return typeof steps === 'number' ? steps : undefined;
+}
+
 /** Steps per second over the most recent lines that carry a wall time. */
-function stepsPerSecond(run: RunData): number | undefined {
+export function stepsPerSecond(run: RunData): number | undefined {
   const timed = run.metrics.filter((record) => typeof record.wallTime === 'number').slice(-RATE_WINDOW);
   if (timed.length < 2) return undefined;
   const first = timed[0] as { step: number; wallTime: number };

@@ -24,14 +24,15 @@ export interface TrainingMetrics {
 /**
  * Register training metrics on `registry`: `posttrain_training_step`, `posttrain_training_steps_total`, one gauge per
  * headline field (gold/model reward, KL, losses, clip fraction, entropy, tokens/s, weight version) and
- * `posttrain_phase_seconds{phase}` / `posttrain_phase_seconds_total{phase}`, all labelled with `run` and `stage`.
+ * `posttrain_phase_seconds{phase}` / `posttrain_phase_seconds_total{phase}`, all labelled with `run` and `stage`
+ * (a record's own `stage`, else `options.stage`).
  * Calling it twice on one registry reuses the metrics already there.
  *
  * @example
  * const metrics = createTrainingMetrics(registry, { run: 'ppo-1' });
  * metrics.observe({ step: 3, goldReward: 0.5, kl: 0.01 });
  */
-export function createTrainingMetrics(registry: Registry, options: { run?: string } = {}): TrainingMetrics {
+export function createTrainingMetrics(registry: Registry, options: { run?: string; stage?: string } = {}): TrainingMetrics {
   const gauge = (name: string, help: string, labelNames: readonly string[] = LABELS): Gauge =>
     (registry.getSingleMetric(name) as Gauge | undefined) ??
     new Gauge({ name, help, labelNames, registers: [registry] });
@@ -50,7 +51,7 @@ export function createTrainingMetrics(registry: Registry, options: { run?: strin
 
   return {
     observe(record) {
-      const labels = { run: options.run ?? '', stage: record.stage ?? '' };
+      const labels = { run: options.run ?? '', stage: record.stage ?? options.stage ?? '' };
       step.set(labels, record.step);
       steps.inc(labels);
       for (const [field, metric] of fields) {

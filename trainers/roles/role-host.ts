@@ -6,6 +6,7 @@
  * into `host.invoke('policy', 'trainPolicy', [...])` on each rank's host.
  */
 import { initEngine, type BackendName, type EngineChoice } from '../../models/engine.ts';
+import { collectiveMetricsSnapshot } from '../../runtime/collectives/collective-metrics.ts';
 import { PosttrainError } from '../../runtime/errors.ts';
 import { actorContext } from '../../runtime/index.ts';
 import { RolloutWorker } from '../../rollout/rollout-worker.ts';
@@ -76,5 +77,10 @@ export class RoleHost {
   /** Role names held here. */
   async roleNames(): Promise<string[]> {
     return [...this.roles.keys()];
+  }
+
+  /** This process's collective timings (prom-client JSON), which the driver serves on its `/metrics`. */
+  async metricsSnapshot(): Promise<Awaited<ReturnType<typeof collectiveMetricsSnapshot>>> {
+    return collectiveMetricsSnapshot();
   }
 }

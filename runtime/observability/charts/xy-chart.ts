@@ -94,7 +94,12 @@ export function xyChart(spec: XYChartSpec): string {
       const counted = hasPath ? '' : ` data-points="${finite.length}"`;
       const tags = finite
         .filter((point) => point.tag)
-        .map((point) => `<text class="point-tag" x="${px(x(point.x) + 6)}" y="${px(y(point.y) - 6)}">${escapeHtml(point.tag as string)}</text>`)
+        .map((point) => {
+          // A tag near the right edge is written leftwards of its point so it stays inside the plot.
+          const nearRight = x(point.x) > layout.width - layout.right - 90;
+          const anchor = nearRight ? ' text-anchor="end"' : '';
+          return `<text class="point-tag" x="${px(x(point.x) + (nearRight ? -6 : 6))}" y="${px(y(point.y) - 6)}"${anchor}>${escapeHtml(point.tag as string)}</text>`;
+        })
         .join('');
       drawn.push(`<g class="markers" data-series="${seriesName}"${counted}>${markers}${tags}</g>`);
     }

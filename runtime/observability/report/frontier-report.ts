@@ -10,10 +10,11 @@ import { htmlPage, section, table } from './page.ts';
 import type { ReportOptions, ReportResult } from './run-report.ts';
 
 /**
- * Write the reward-KL frontier of several runs: final gold reward against mean KL to the reference, one point per
- * run and one connected series per method (PPO at several KL coefficients, DPO at several betas), the comparison of
- * the DPO paper's Figure 2 (Rafailov et al. 2023). Runs read `summary.json`: `meanKl`, `finalGoldReward`, and
- * `method` / `label` to group and name the points (falling back to `config.method` and the run name).
+ * Write the reward-KL frontier of several runs: final gold reward against KL to the reference, one point per run
+ * and one connected series per method (PPO at several KL coefficients, DPO at several betas), the comparison of the
+ * DPO paper's Figure 2 (Rafailov et al. 2023). Runs read `summary.json`: `finalGoldReward`, `finalKl` (the KL on
+ * the held-out prompts the gold reward was measured on; `meanKl` when a run has no final KL), and `method` /
+ * `label` to group and name the points (falling back to `config.method` and the run name).
  *
  * @example
  * writeFrontierReport(['runs/ppo-kl0.02', 'runs/ppo-kl0.1', 'runs/dpo-beta0.1'], { out: 'frontier.html' });
@@ -43,7 +44,8 @@ export function writeFrontierReport(runDirs: string[], options: ReportOptions = 
 export function frontierSection(runs: RunData[]): { html: string; charts: string[] } {
   const points = runs.map((run) => ({
     run,
-    kl: run.summary?.meanKl,
+    // The same held-out prompts for both axes when the run measured it; PPO's mean KL over training otherwise.
+    kl: typeof run.summary?.finalKl === 'number' ? run.summary.finalKl : run.summary?.meanKl,
     gold: run.summary?.finalGoldReward,
     method: String(run.summary?.method ?? run.config?.method ?? 'runs'),
     label: String(run.summary?.label ?? run.name),
@@ -56,7 +58,7 @@ export function frontierSection(runs: RunData[]): { html: string; charts: string
   if (usable.length === 0) {
     throw new PosttrainError(
       'FRONTIER_NO_DATA',
-      `no run has summary.json with numeric meanKl and finalGoldReward: ${skipped.map((point) => point.run.dir).join(', ')}`,
+      `no run has summary.json with numeric finalKl (or meanKl) and finalGoldReward: ${skipped.map((point) => point.run.dir).join(', ')}`,
       { path: 'summary.json' },
     );
   }
@@ -75,7 +77,7 @@ export function frontierSection(runs: RunData[]): { html: string; charts: string
   const chart = xyChart({
     id: 'frontier',
     title: 'Gold reward vs KL to the reference',
-    xLabel: 'mean KL(pi || pi_ref)',
+    xLabel: 'KL(pi || pi_ref)',
     yLabel: 'final gold reward',
     series,
     wide: true,
@@ -95,9 +97,9 @@ export function frontierSection(runs: RunData[]): { html: string; charts: string
       ],
     }));
   const skippedNote = skipped.length
-    ? `<p class="note">Skipped (no meanKl / finalGoldReward in summary.json): ${skipped.map((point) => point.run.name).join(', ')}</p>`
+    ? `<p class="note">Skipped (no finalKl or meanKl, or no finalGoldReward in summary.json): ${skipped.map((point) => point.run.name).join(', ')}</p>`
     : '';
   const html = section('Reward-KL frontier', `<div class="grid">${chart}</div>`)
-    + section('Runs', table(['run', 'method', 'label', 'mean KL', 'final gold reward', 'gain over baseline'], rows, [0, 1, 2]) + skippedNote);
+    + section('Runs', table(['run', 'method', 'label', 'KL', 'final gold reward', 'gain over baseline'], rows, [0, 1, 2]) + skippedNote);
   return { html, charts: ['frontier'] };
 }

@@ -66,29 +66,34 @@ export function writeRunReport(runDir: string, options: ReportOptions = {}): Rep
 }
 
 /**
- * The body of a run report (sections and charts), for embedding in other pages.
+ * The body of a run report (sections and charts), for embedding in other pages. With `stage`, lines without a
+ * `stage` field are that stage's (chart ids get its prefix), as in a recipe's page.
  *
  * @example
  * const { html } = runReportBody(readRun('runs/ppo-1'));
  * fs.writeFileSync('page.html', htmlPage({ title: 'PPO', body: html }));
  */
-export function runReportBody(run: RunData): { html: string; charts: string[] } {
+export function runReportBody(run: RunData, options: { stage?: string } = {}): { html: string; charts: string[] } {
   const charts: string[] = [];
-  const parts: string[] = [headline(run)];
-  const stages = groupByStage(run.metrics);
-  if (run.metrics.length === 0) parts.push(section('Curves', '<p class="empty">No metrics logged yet.</p>'));
-  for (const [stage, records] of stages) {
+  const curves: { title: string; html: string }[] = [];
+  for (const [stage, records] of groupByStage(run.metrics, options.stage)) {
     const figures = stageCharts(run, stage, records);
     charts.push(...figures.map((figure) => figure.id));
-    const title = stage ? `Stage ${stage}` : 'Curves';
     const smoothed = records.length >= SMOOTH_FROM_POINTS
       ? `<p class="note">Faint lines: raw values; solid: exponential moving average (weight ${SMOOTHING_WEIGHT}, as TensorBoard). Hover a chart to read values.</p>`
       : '';
-    parts.push(section(`${title} (${records.length} steps)`, `${smoothed}<div class="grid">${figures.map((figure) => figure.html).join('')}</div>`));
+    curves.push({ title: `${stage ? `Stage ${stage}` : 'Curves'} (${records.length} steps)`, html: `${smoothed}<div class="grid">${figures.map((figure) => figure.html).join('')}</div>` });
   }
-  if (run.config) {
-    parts.push(section('Config', `<details><summary>config.json</summary><pre>${escapeHtml(JSON.stringify(run.config, null, 2))}</pre></details>`));
+  if (run.metrics.length === 0) curves.push({ title: options.stage ? `Stage ${options.stage}` : 'Curves', html: '<p class="empty">No metrics logged yet.</p>' });
+  const config = run.config ? `<details><summary>config.json</summary><pre>${escapeHtml(JSON.stringify(run.config, null, 2))}</pre></details>` : '';
+  if (options.stage) {
+    // One stage of a recipe's page: its heading, its figures, its curves and its config in one section.
+    const [first, ...rest] = curves;
+    const html = section(first!.title, `${headline(run)}${first!.html}${config}`) + rest.map((part) => section(part.title, part.html)).join('\n');
+    return { html, charts };
   }
+  const parts = [headline(run), ...curves.map((part) => section(part.title, part.html))];
+  if (config) parts.push(section('Config', config));
   return { html: parts.join('\n'), charts };
 }
 
@@ -123,10 +128,10 @@ function headline(run: RunData): string {
   return entries.length ? cards(entries) : '';
 }
 
-function groupByStage(records: MetricsRecord[]): Map<string, MetricsRecord[]> {
+function groupByStage(records: MetricsRecord[], defaultStage = ''): Map<string, MetricsRecord[]> {
   const stages = new Map<string, MetricsRecord[]>();
   for (const record of records) {
-    const stage = typeof record.stage === 'string' ? record.stage : '';
+    const stage = typeof record.stage === 'string' ? record.stage : defaultStage;
     const list = stages.get(stage) ?? [];
     list.push(record);
     stages.set(stage, list);

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { redirectLogLines, rootLogger } from '../../../runtime/logging.ts';
 import { createProgress } from '../../../runtime/observability/index.ts';
 
 /** A stream that says it is a terminal and records what is written to it. */
@@ -69,5 +70,33 @@ describe('progress bars', () => {
     second.done();
     expect(terminal.text()).toContain('trial 0');
     expect(terminal.text()).toContain('trial 1');
+  });
+
+  it('print log lines above the bars while they are drawn, whole, and give the log back when they stop', () => {
+    vi.stubEnv('CI', '');
+    const elsewhere: string[] = [];
+    const restore = redirectLogLines((line) => elsewhere.push(line));
+    const terminal = fakeTerminal(true);
+    const progress = createProgress({ stream: terminal, captureLogs: true });
+    const logger = rootLogger().child({ run: 'ppo-1' }, { level: 'info' });
+    try {
+      const bar = progress.stage('ppo', 10);
+      bar.tick(4);
+      logger.info({ step: 5 }, 'checkpoint saved');
+      const text = terminal.text();
+      // The line reaches the bars' stream at once (not at the next redraw), unbroken, and the bar is redrawn below it.
+      const line = text.split('\n').find((candidate) => candidate.includes('checkpoint saved'));
+      expect(line).toBeDefined();
+      expect(JSON.parse(line!.slice(line!.indexOf('{')))).toMatchObject({ run: 'ppo-1', step: 5, msg: 'checkpoint saved' });
+      expect(text.slice(text.indexOf('checkpoint saved'))).toContain('4/10');
+      expect(elsewhere).toEqual([]);
+      bar.done();
+      const afterStop = terminal.text().length;
+      logger.info('after the bars');
+      expect(terminal.text().length).toBe(afterStop);
+      expect(elsewhere.map((entry) => JSON.parse(entry).msg)).toEqual(['after the bars']);
+    } finally {
+      restore();
+    }
   });
 });

@@ -87,7 +87,18 @@ describe('frontier report', () => {
     expect(result.charts).toEqual(['frontier']);
     expect(html).toMatch(/data-chart="frontier" data-kind="xy" data-points="3"/);
     expect(html).toContain('SFT baseline 0.3');
-    expect(html).toContain('Skipped (no meanKl / finalGoldReward in summary.json): broken');
+    expect(html).toContain('Skipped (no finalKl or meanKl, or no finalGoldReward in summary.json): broken');
     expect(() => writeFrontierReport([runs[3] as string])).toThrow(expect.objectContaining({ code: 'FRONTIER_NO_DATA' }));
+  });
+
+  it('puts a run at its final KL on the held-out prompts when it has one (both axes measured alike), else its mean KL', () => {
+    const root = temporaryDirectory('frontier-final-kl');
+    const runs = [
+      writeFrontierRun(path.join(root, 'ppo'), { method: 'ppo', label: 'kl=0.05', meanKl: 4.4, finalKl: 8.5, finalGoldReward: -0.28 }),
+      writeFrontierRun(path.join(root, 'old'), { method: 'ppo', label: 'kl=0.1', meanKl: 2, finalGoldReward: -0.4 }),
+    ];
+    const html = fs.readFileSync(writeFrontierReport(runs, { out: path.join(root, 'frontier.html') }).path, 'utf8');
+    expect(html).toContain('ppo kl=0.05: KL 8.5, gold reward -0.28');
+    expect(html).toContain('ppo kl=0.1: KL 2, gold reward -0.4');
   });
 });
