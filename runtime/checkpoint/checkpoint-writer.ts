@@ -111,7 +111,11 @@ export class CheckpointWriter {
     this.initialBackoffMs = options.initialBackoffMs ?? 1_000;
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
     this.maxPending = options.maxPending ?? 1;
-    this.logger = (options.logger ?? rootLogger()).child({ component: 'checkpoint', run: options.run });
+    // Log lines name the checkpoint run once: a parent logger of the same run already binds it (no key twice).
+    const parent = options.logger ?? rootLogger();
+    const boundRun = parent.bindings().run as unknown;
+    const runField = boundRun === undefined ? { run: options.run } : boundRun === options.run ? {} : { checkpointRun: options.run };
+    this.logger = parent.child({ component: 'checkpoint', ...runField });
     this.onEvent = options.onEvent;
     if (!(this.keep >= 1)) throw new CheckpointError('CHECKPOINT_INPUT_INVALID', `keep must be at least 1, got ${this.keep}`, { path: 'checkpoint.keep' });
     if (!Number.isInteger(this.maxPending) || this.maxPending < 0) {

@@ -146,7 +146,7 @@ describe('recipe sweep on bad input', () => {
     );
     const bad = run(file);
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/recipe sweep: invalid recipe, override or option:\n {2}space\.stages\.ppo\.algo\.klCoeff: the base recipe's ppo stage has no field algo\.klCoeff/);
+    expect(bad.stderr).toMatch(/recipe sweep: invalid recipe, argument or option:\n {2}space\.stages\.ppo\.algo\.klCoeff: the base recipe's ppo stage has no field algo\.klCoeff/);
     expect(bad.stderr).not.toMatch(/ at /);
 
     const missing = join(directory, 'missing-base.ts');
