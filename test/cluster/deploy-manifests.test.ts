@@ -13,6 +13,8 @@ import type { IEnvVar } from 'kubernetes-models/v1/EnvVar';
 import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
 import { describe, expect, it } from 'vitest';
 import { registerClusterCommand } from '../../bin/commands/cluster.ts';
+import { loadRecipeFile } from '../../bin/load-recipe.ts';
+import { planRecipe } from '../../trainers/recipe.ts';
 import { nodeResources } from '../../runtime/cluster/node-resources.ts';
 
 /**
@@ -181,6 +183,20 @@ describe('Kubernetes manifests in deploy/', () => {
     const driverArgs = mainContainer(one('Job', 'driver')).args ?? [];
     const address = driverArgs.find((arg) => arg.startsWith('runtime.address='));
     expect(address?.slice('runtime.address='.length)).toMatch(namespaced);
+  });
+
+  it("the driver Job's recipe and --set overrides, as the kubelet expands them, make a valid plan that targets the cluster", async () => {
+    const job = one('Job', 'driver');
+    const container = mainContainer(job);
+    const env = kubeletEnvironment(container, 'posttrain-ppo-abcde');
+    const args = (container.args ?? []).map((argument) => argument.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (_, name: string) => env[name] ?? ''));
+    expect(args.slice(0, 2)).toEqual(['run', 'recipes/ppo.ts']);
+    const overrides = args.flatMap((argument, index) => (args[index - 1] === '--set' ? [argument] : []));
+    const recipe = (await loadRecipeFile(path.join(deployDirectory, '..', args[1] as string), overrides)) as { runtime: { address: string }; checkpoint: { uri: string } };
+    expect(() => planRecipe(recipe)).not.toThrow();
+    const service = one('Service', 'head');
+    expect(recipe.runtime.address).toBe(`${service.metadata.name}:${(service.spec.ports as { port: number }[])[0]?.port}`);
+    expect(recipe.checkpoint.uri).toMatch(/^s3:\/\//);
   });
 
   it('every process reads the token from the same Secret, never from a literal', () => {
