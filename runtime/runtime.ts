@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { ConfigError } from './errors.ts';
 import { NamingError } from './runtime-errors.ts';
 import { ActorGroup } from './actor/actor-group.ts';
@@ -62,6 +62,8 @@ export class Runtime {
   private readonly connections = new Map<string, ActorConnection>();
   readonly services: ProcessServices;
   private closed = false;
+  /** A cluster driver's own registry (created on first use). */
+  private driverRegistry: Registry | undefined;
 
   /** @internal Use `Runtime.start()`; workers build theirs in the bootstrap. */
   constructor(
@@ -227,10 +229,15 @@ export class Runtime {
     return this.services.control.objectStoreUsage();
   }
 
-  /** The Prometheus registry (driver of the embedded runtime only). */
+  /**
+   * The driver's Prometheus registry. Embedded: the runtime's metrics (actors, calls, object store) plus whatever
+   * the driver adds. Cluster driver: only what the driver adds (a trainer's step metrics, its role hosts' remote
+   * metrics); the runtime's own metrics live on the head and the nodes. Worker processes have none.
+   */
   get metrics(): Registry {
-    if (!this.embedded) throw new ConfigError([{ path: 'metrics', message: this.cluster ? 'in cluster mode the runtime metrics are not collected in the driver (see README "Cluster mode")' : 'metrics live in the driver process' }]);
-    return this.embedded.metrics.registry;
+    if (this.embedded) return this.embedded.metrics.registry;
+    if (this.cluster) return (this.driverRegistry ??= new Registry());
+    throw new ConfigError([{ path: 'metrics', message: 'metrics live in the driver process' }]);
   }
 
   get logger(): Logger {
