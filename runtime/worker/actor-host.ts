@@ -151,11 +151,18 @@ export class ActorHost {
    */
   private reportBlocking(method: string, blockedMs: number): void {
     if (blockedMs < BLOCKING_WARNING_MS) return;
-    this.services.logger.warn(
+    // Warned once per method: a method that blocks by design (a training step in a role host) would otherwise
+    // repeat the line every call and bury the run's own log. Later occurrences go to `debug`.
+    const first = !this.blockingReported.has(method);
+    this.blockingReported.add(method);
+    this.services.logger[first ? 'warn' : 'debug'](
       { method, blockedMs: Math.round(blockedMs) },
-      `method '${method}' held the event loop for ${Math.round(blockedMs)} ms without yielding; health checks and other calls waited`,
+      `method '${method}' held the event loop for ${Math.round(blockedMs)} ms without yielding; health checks and other calls waited` +
+        (first ? ' (reported once per method; later ones at debug level)' : ''),
     );
   }
+
+  private readonly blockingReported = new Set<string>();
 
   private builtinHealth(): HealthReport {
     const busy: Record<string, number> = {};
