@@ -12,13 +12,13 @@ const task = { name: 'sentiment' } as const;
 const logging = { runsDirectory: 'runs/programmatic', level: 'warn' } as const;
 
 const sft = await new SFTTrainer({ name: 'sft', task, logging, trainer: { steps: steps(300), batchSize: 64 } }).train();
-const reward = await new RewardTrainer({ name: 'reward', task, logging, init: { from: sft.model as string }, trainer: { steps: steps(150), batchSize: 64 } }).train();
+const reward = await new RewardTrainer({ name: 'reward', task, logging, init: { from: sft.model }, trainer: { steps: steps(150), batchSize: 64 } }).train();
 
 const ppo = new PPOTrainer({
   name: 'ppo',
   task,
   logging,
-  init: { policy: sft.model as string, reward: reward.model as string },
+  init: { policy: sft.model, reward: reward.model },
   rollout: { batchSize: 64 },
   algo: { klCoef: 0.1 },
   trainer: { steps: steps(30), learningRate: 1e-4 },

@@ -70,6 +70,8 @@ export interface RunSummary {
   /** Short label for a point in comparisons, e.g. `beta=0.1`. */
   label?: string;
   lastCheckpoint?: CheckpointRecord;
+  /** The stage's output model file (`<run>/model`): the `init` of the next stage. */
+  model?: string;
   [field: string]: unknown;
 }
 
