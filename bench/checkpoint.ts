@@ -1,18 +1,24 @@
 /**
- * `npm run bench -- checkpoint [--iterations N]`: the checkpoint of the bench-S PPO trainable roles (policy and
- * value: flat weights + Adam's two moments each), saved through the real CheckpointWriter to a loopback S3 server
- * (s3rver) and to a file:// directory.
+ * `npm run bench -- checkpoint [--iterations N] [--steps 16] [--every 2]`: what checkpointing the bench-S PPO
+ * trainable roles (policy and value: flat weights + Adam's two moments each) costs.
  *
- * Prints one JSON object:
- * - `checkpoint_bytes`: bytes of one checkpoint (shards + state.json);
- * - `snapshot_ms`: median time `save()` blocks the caller (the in-memory copy: the training stall);
+ * Through the real trainer (bench/_checkpoint-stall.ts): a PPO run of `--steps` steps checkpointing every `--every`
+ * steps to a loopback S3 server (s3rver).
+ * - `checkpoint_bytes`: bytes of one checkpoint as the trainer writes it (shards + state.json);
+ * - `stall_fraction`: median training stall per checkpoint (what the step loop awaits: reading the roles' weights,
+ *   optimizer moments and RNGs from the role actors, and the writer's in-memory copy) / median wall time of a clean
+ *   step of the same run (no checkpoint before it, no upload in flight). Target: < 0.05 with asynchronous upload;
+ * - `stall_fraction_every_100_steps`: the same stall amortised over 100 steps (the default `checkpoint.everySteps`);
+ * - `trainer_run`: the samples, how many uploads landed while later steps ran, and the wall time of a step that
+ *   runs while an upload is in flight (minus the stall), the indirect cost of the background upload here.
+ *
+ * In isolation, through the real CheckpointWriter, with random shards of the same sizes:
  * - `upload_gb_per_s`: checkpoint bytes / median time from `save()` to `latest` written on s3rver (hashing included);
+ * - `snapshot_ms`: median time `save()` blocks the caller (the in-memory copy alone);
  * - `memcpy_gb_per_s`: copying the same bytes into preallocated memory, the physical reference for the snapshot
  *   (the snapshot also allocates its copy);
  * - `raw_put_gb_per_s`: the same objects put straight through the store (the server's own pace, the reference for
- *   the upload);
- * - `stall_fraction`: null here: it needs a trainer's step time (snapshot_ms / (everySteps * step_ms)), which the
- *   trainer integration reports.
+ *   the upload); `file_upload_gb_per_s`: the same saves to a file:// directory.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -20,6 +26,8 @@ import { join } from 'node:path';
 import { Rng } from '../models/rng.ts';
 import { CheckpointWriter, openCheckpointStore, sha256Hex, type CheckpointStore } from '../runtime/checkpoint/index.ts';
 import { LoopbackS3Server } from '../test/runtime/checkpoint/s3-server.ts';
+import { measureTrainerStall } from './_checkpoint-stall.ts';
+import { parseFlags } from './_peer.ts';
 
 /** bench-S (../shared/peers/torch_rlhf_step.py): vocab 64, context 64, d_model 128, 2 layers, MLP 4x, untied head. */
 const VOCAB = 64;
@@ -76,9 +84,15 @@ async function measureRawPuts(store: CheckpointStore, shards: Record<string, Flo
 }
 
 export async function main(args: string[]): Promise<void> {
-  const iterationsFlag = args.indexOf('--iterations');
-  const iterations = iterationsFlag >= 0 ? Number(args[iterationsFlag + 1]) : 5;
-  if (!Number.isInteger(iterations) || iterations < 1) throw new Error(`--iterations must be a positive integer, got ${args[iterationsFlag + 1]}`);
+  const flags = parseFlags(args);
+  const positive = (name: string, fallback: number, minimum = 1): number => {
+    const value = Number(flags[name] ?? fallback);
+    if (!Number.isInteger(value) || value < minimum) throw new Error(`--${name} must be an integer >= ${minimum}, got ${flags[name]}`);
+    return value;
+  };
+  const iterations = positive('iterations', 5);
+  const everySteps = positive('every', 2);
+  const steps = positive('steps', 16, 2 * everySteps + 2);
 
   const rng = new Rng(20240601);
   const policyParameters = parameterCount(VOCAB);
@@ -113,17 +127,42 @@ export async function main(args: string[]): Promise<void> {
     await s3Store.close();
     const fileStore = openCheckpointStore(`file://${fileRoot}`, { file: { logger: { warn: () => {} } as never } });
     const file = await measureSaves(fileStore, shards, iterations);
+    const run = await measureTrainerStall({ steps, everySteps });
 
     const stateBytes = JSON.stringify({ step: 100, rng: [1, 2, 3, 4], dataCursor: 0 }).length;
     const checkpointBytes = shardBytes + stateBytes;
     const gbPerSecond = (bytes: number, ms: number) => Number((bytes / 1e9 / (ms / 1000)).toFixed(3));
     const snapshotMedian = median(s3.snapshotMs.concat(file.snapshotMs));
+    const stallSeconds = median(run.stallSeconds);
+    const stepSeconds = median(run.cleanStepSeconds);
+    const milliseconds = (seconds: number[]) => seconds.map((each) => Number((each * 1000).toFixed(1)));
+    const fraction = (value: number) => Number(value.toPrecision(3));
     process.stdout.write(
       `${JSON.stringify({
         bench: 'checkpoint',
         machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, load_average_1m: Number(loadavg()[0]!.toFixed(2)), note: 'measured under load on a shared machine' },
         roles: { policy_parameters: policyParameters, value_parameters: valueParameters, shards: Object.keys(shards) },
-        checkpoint_bytes: checkpointBytes,
+        checkpoint_bytes: run.checkpointBytes,
+        stall_fraction: fraction(stallSeconds / stepSeconds),
+        stall_fraction_is: 'median stall per checkpoint / median wall time of a clean step (no checkpoint before it, no upload in flight), both from one real bench-S PPO run (rollout batch 16) checkpointing to loopback s3rver',
+        stall_fraction_every_100_steps: fraction(stallSeconds / (100 * stepSeconds)),
+        stall_target: 'stall_fraction < 0.05 with asynchronous upload',
+        trainer_run: {
+          steps: run.steps,
+          checkpoint_every_steps: run.everySteps,
+          stall_ms: Number((stallSeconds * 1000).toFixed(1)),
+          stall_ms_samples: milliseconds(run.stallSeconds),
+          step_ms: Number((stepSeconds * 1000).toFixed(1)),
+          step_ms_samples: milliseconds(run.cleanStepSeconds),
+          step_with_upload_in_flight_ms: Number((median(run.stepWithUploadSeconds) * 1000).toFixed(1)),
+          step_with_upload_in_flight_ms_samples: milliseconds(run.stepWithUploadSeconds),
+          upload_ms_samples: milliseconds(run.uploadSeconds),
+          upload_gb_per_s_while_training: gbPerSecond(run.checkpointBytes, median(run.uploadSeconds) * 1000),
+          checkpoints_before_the_last_step: run.checkpointsDuringTraining,
+          landed_within_the_next_step: run.landedWithinNextStep,
+          landed_while_steps_ran: run.landedWhileStepsRan,
+        },
+        synthetic_checkpoint_bytes: checkpointBytes,
         snapshot_ms: Number(snapshotMedian.toFixed(3)),
         snapshot_ms_samples: s3.snapshotMs.concat(file.snapshotMs).map((each) => Number(each.toFixed(3))),
         snapshot_gb_per_s: gbPerSecond(shardBytes, snapshotMedian),
@@ -135,8 +174,6 @@ export async function main(args: string[]): Promise<void> {
         upload_target: 's3rver on loopback (objects on local disk), path-style, through CheckpointWriter: sha256 + put objects + manifest + latest',
         file_upload_gb_per_s: gbPerSecond(checkpointBytes, median(file.uploadMs)),
         iterations,
-        stall_fraction: null,
-        stall_fraction_note: 'needs a trainer step time: stall_fraction = snapshot_ms / (checkpoint.everySteps * step_ms); reported by the trainer integration',
       })}\n`,
     );
   } finally {

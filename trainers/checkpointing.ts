@@ -69,6 +69,12 @@ export interface LandedCheckpoint extends CheckpointRecord {
   attempts: number;
 }
 
+/**
+ * What the metrics line after a checkpoint landed carries (`checkpoint: { step, uri, bytes, stallSeconds,
+ * uploadSeconds }`): where it is, and what it cost, so that a run's own metrics say how much checkpointing stalls it.
+ */
+export type CheckpointMarker = CheckpointRecord & Pick<LandedCheckpoint, 'bytes' | 'stallSeconds' | 'uploadSeconds'>;
+
 /** Where a resumed run continues from, for summary.json. */
 export interface ResumedFrom extends CheckpointRecord {
   /** Newer checkpoints that failed verification, newest first: what failed and why. */
@@ -99,7 +105,7 @@ export class RunCheckpoints {
   private readonly writer: CheckpointWriter;
   private readonly options: RunCheckpointsOptions;
   private readonly stalls = new Map<number, number>();
-  private marker: CheckpointRecord | undefined;
+  private marker: CheckpointMarker | undefined;
 
   private constructor(options: RunCheckpointsOptions, store: CheckpointStore, run: string, resumed: { state: TrainingState; from: ResumedFrom } | undefined) {
     this.options = options;
@@ -159,8 +165,8 @@ export class RunCheckpoints {
     return handle;
   }
 
-  /** The checkpoint that landed since the last call, for the next metrics line (`checkpoint: { step, uri }`). */
-  takeMarker(): CheckpointRecord | undefined {
+  /** The checkpoint that landed since the last call, for the next metrics line (`checkpoint: { step, uri, ... }`). */
+  takeMarker(): CheckpointMarker | undefined {
     const marker = this.marker;
     this.marker = undefined;
     return marker;
@@ -180,11 +186,12 @@ export class RunCheckpoints {
   private observe(event: CheckpointEvent): void {
     if (event.type !== 'saved') return;
     const record: CheckpointRecord = { step: event.step, uri: `${this.store.uri}/${checkpointPrefix(this.run, event.step)}` };
-    this.lastCheckpoint = record;
-    this.marker = record;
     const stallSeconds = this.stalls.get(event.step) ?? 0;
     this.stalls.delete(event.step);
-    this.options.onLanded?.({ ...record, bytes: event.bytes, stallSeconds, uploadSeconds: event.uploadMs / 1000, attempts: event.attempts });
+    const cost = { bytes: event.bytes, stallSeconds, uploadSeconds: event.uploadMs / 1000 };
+    this.lastCheckpoint = record;
+    this.marker = { ...record, ...cost };
+    this.options.onLanded?.({ ...record, ...cost, attempts: event.attempts });
   }
 }
 

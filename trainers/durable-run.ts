@@ -134,6 +134,7 @@ export class DurableRun {
   async stepDone(step: number, driverState: DriverState): Promise<void> {
     this.lastCompletedStep = step;
     this.failoversWithoutProgress = 0;
+    this.replacer.refill();
     await this.session.faults?.stepDone(step);
     await this.watcher?.check();
     const due = this.config.everySteps > 0 && step % this.config.everySteps === 0;

@@ -249,8 +249,9 @@ export class RunSession {
   }
 
   /**
-   * Appends a metrics line (with `checkpoint: { step, uri }` when one landed since the last line), logs it and
-   * tells step listeners. The log line is `info` when no bar shows the progress (a log file, CI), `debug` under a bar.
+   * Appends a metrics line (with `checkpoint: { step, uri, bytes, stallSeconds, uploadSeconds }` when one landed
+   * since the last line), logs it and tells step listeners. The log line is `info` when no bar shows the progress
+   * (a log file, CI), `debug` under a bar.
    */
   recordStep(record: MetricsRecord): void {
     const landed = this.checkpoints.takeMarker();

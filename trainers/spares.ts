@@ -17,7 +17,9 @@
  *  3. Re-form the collectives of the group's data-parallel roles: rank 0 creates a NEW unique id and every member,
  *     survivors and newcomer, joins with its rank (a survivor's old communicator, aborted by the death, is
  *     destroyed in joinCollective). Communicators are never resized, only re-formed.
- *  4. Start a new spare in the background, in the bundle the dead host freed.
+ *  4. Once the retried step has completed (`refill`, called by DurableRun after every step), start a new spare in
+ *     the background, in the bundle the dead host freed. Not at once: booting a spare (process, engine, models)
+ *     competes for the node's cores with the retried step, which is what the run is waiting for.
  * The caller then restores every stateful role, survivors included (they may have taken part of the failed step),
  * from the newest recovery point and continues after it (durable-run.ts).
  */
@@ -62,6 +64,8 @@ export class HostReplacer {
   /** Placement-group bundle of each host, by actor id. */
   private readonly bundles = new Map<string, number>();
   private readonly starting = new Set<Promise<void>>();
+  /** Bundles freed by spares that took over, to get a new spare once the run has completed a step again. */
+  private readonly refills: { group: number; bundle: number }[] = [];
   private closed = false;
 
   constructor(runtime: Runtime, roles: RoleSet, logger: Logger) {
@@ -134,9 +138,15 @@ export class HostReplacer {
       this.logger.warn({ roles: each.roles, rank: each.rank, via, cause: each.cause }, `rank ${each.rank} of ${each.roles.join('+')} replaced by ${via === 'spare' ? 'a warm spare' : 'a new host'}`);
     }
     for (const group of new Set(dead.map((each) => each.group))) await this.reformCollectives(group);
-    // A spare that took over leaves its bundle to the next spare; a relaunched host took the freed bundle itself.
-    for (const { group, bundle } of freedBundles) this.startSpareInBackground(group, bundle);
+    // A spare that took over leaves its bundle to the next spare (started by `refill`); a relaunched host took the
+    // freed bundle itself.
+    this.refills.push(...freedBundles);
     return replaced;
+  }
+
+  /** After a completed step: starts, in the background, the spares that replace those that took over (step 4). */
+  refill(): void {
+    for (const { group, bundle } of this.refills.splice(0)) this.startSpareInBackground(group, bundle);
   }
 
   private rolesOf(group: number, rank: number): string[] {

@@ -56,8 +56,15 @@ it('saves to s3:// (through a store outage), resumes from the newest checkpoint,
   expect(landed[0]!.attempts).toBeGreaterThan(1); // it was retried until the outage ended
   expect(landed[1]!.attempts).toBe(1);
   expect(firstSummary.lastCheckpoint).toEqual({ step: 20, uri: `s3://${server.bucket}/runs/ppo/step-000020/` });
-  // The checkpoint of step 10 landed while later steps ran: a later metrics line records it.
-  expect(readMetrics(runDirectory).find((record) => record.checkpoint)?.checkpoint).toEqual({ step: 10, uri: landed[0]!.uri });
+  // The checkpoint of step 10 landed while later steps ran: a later metrics line records it, with what it cost.
+  expect(readMetrics(runDirectory).find((record) => record.checkpoint)?.checkpoint).toEqual({
+    step: 10,
+    uri: landed[0]!.uri,
+    bytes: landed[0]!.bytes,
+    stallSeconds: landed[0]!.stallSeconds,
+    uploadSeconds: landed[0]!.uploadSeconds,
+  });
+  expect(landed[0]!.stallSeconds).toBeGreaterThan(0);
   const saved = await loadCheckpoint(store, 'ppo', 20);
   expect(Object.keys(saved.shards).sort()).toEqual(['policy/rank-0/optimizer.bin', 'policy/rank-0/weights.bin', 'value/rank-0/optimizer.bin', 'value/rank-0/weights.bin']);
   expect(saved.state).toMatchObject({ step: 20, method: 'ppo', dataCursor: { step: 20 }, roles: { policy: { weightVersion: 40, optimizerStep: 40 } } });
