@@ -1,14 +1,16 @@
 /**
- * `npm run bench -- failover [--repeats 2] [--steps 14] [--kill-at 11]`: the time from SIGKILL of the worker that
+ * `npm run bench -- failover [--repeats 2] [--every 10] [--kill-at 15] [--steps 18]`: the time from SIGKILL of the worker that
  * holds the policy to the next completed step of a real PPO run (bench-S, rollout batch 16, every role colocated in
  * one worker, as on a laptop), with one warm spare and without.
  *
  * - `failover_seconds_with_spare`: a warm spare (process up, engine initialised, models built) takes over, every
  *   stateful role goes back to the previous step's state, and the failed step is retried.
  * - `failover_seconds_cold`: a new worker is started and its roles built from their model files, and the run goes
- *   back to its newest checkpoint. Checkpoints are every 5 steps and the kill lands 10 ms into step 11, right
- *   after the checkpoint of step 10: no step is redone but the failed one, the most favourable case for the cold
- *   path (on average it also redoes everySteps / 2 steps).
+ *   back to its newest checkpoint. Checkpoints are every `--every` steps and the kill lands 10 ms into step
+ *   `--kill-at`; the default (every 10, kill at 15) puts the kill halfway through a checkpoint interval, where a
+ *   failure at a random moment lands on average, so the cold path redoes half an interval (4 steps) besides the
+ *   failed one. `--every 5 --kill-at 11` is the cold path's best case (the kill right after a checkpoint). With
+ *   the production cadence (every 100 steps) the cold path redoes ~50 steps on average.
  * Both are medians over `--repeats` runs (each a fresh trainer); `step_seconds` is the median step time of the
  * same runs before the kill, so either figure can be read in steps.
  */
@@ -26,7 +28,7 @@ interface Measurement {
   replacementSeconds: number;
 }
 
-async function measure(runtime: Runtime, root: string, name: string, options: { spares: number; steps: number; killAt: number }): Promise<Measurement> {
+async function measure(runtime: Runtime, root: string, name: string, options: { spares: number; steps: number; killAt: number; every: number }): Promise<Measurement> {
   let killedAt: number | undefined;
   let failoverSeconds: number | undefined;
   const stepEnds: number[] = [];
@@ -34,7 +36,7 @@ async function measure(runtime: Runtime, root: string, name: string, options: { 
     benchPpoConfig(root, {
       name,
       trainer: { steps: options.steps, learningRate: 1e-4, evalEvery: 0, evalPrompts: 4, evalSamplesPerPrompt: 1 },
-      checkpoint: { everySteps: 5 },
+      checkpoint: { everySteps: options.every },
       runtime: { roles: { policy: { spares: options.spares } } },
     }),
     { runtime, faults: { kill: { role: 'policy', atStep: options.killAt, afterMs: 10, onKill: ({ at }) => (killedAt = at) } } },
@@ -54,8 +56,9 @@ async function measure(runtime: Runtime, root: string, name: string, options: { 
 export async function main(args: string[]): Promise<void> {
   const flags = parseFlags(args);
   const repeats = Number(flags.repeats ?? 2);
-  const steps = Number(flags.steps ?? 14);
-  const killAt = Number(flags['kill-at'] ?? 11);
+  const every = Number(flags.every ?? 10);
+  const killAt = Number(flags['kill-at'] ?? 15);
+  const steps = Number(flags.steps ?? killAt + 3);
   const root = benchPpoRoot('failover');
   const runtime = await Runtime.start({ namespace: 'bench-failover' });
   try {
@@ -63,8 +66,8 @@ export async function main(args: string[]): Promise<void> {
     const cold: Measurement[] = [];
     // Interleaved, so that load drift on a shared machine hits both paths alike.
     for (let repeat = 0; repeat < repeats; repeat++) {
-      spare.push(await measure(runtime, root, `spare-${repeat}`, { spares: 1, steps, killAt }));
-      cold.push(await measure(runtime, root, `cold-${repeat}`, { spares: 0, steps, killAt }));
+      spare.push(await measure(runtime, root, `spare-${repeat}`, { spares: 1, steps, killAt, every }));
+      cold.push(await measure(runtime, root, `cold-${repeat}`, { spares: 0, steps, killAt, every }));
     }
     const withSpare = median(spare.map((each) => each.failoverSeconds));
     const withoutSpare = median(cold.map((each) => each.failoverSeconds));
@@ -73,7 +76,7 @@ export async function main(args: string[]): Promise<void> {
       `${JSON.stringify({
         bench: 'failover',
         machine: machineInfo(),
-        setup: { model: 'bench-S', task: 'sentiment', rolloutBatch: 16, colocate: 'all', checkpointEverySteps: 5, killAtStep: killAt, killAfterMs: 10, repeats },
+        setup: { model: 'bench-S', task: 'sentiment', rolloutBatch: 16, colocate: 'all', checkpointEverySteps: every, killAtStep: killAt, stepsRedoneCold: (killAt - 1) % every, killAfterMs: 10, repeats },
         failover_seconds_with_spare: round(withSpare),
         failover_seconds_cold: round(withoutSpare),
         cold_over_spare: round(withoutSpare / withSpare),
