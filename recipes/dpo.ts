@@ -13,9 +13,10 @@ export default defineRecipe({
   stages: {
     sft: { trainer: { steps: 300, batchSize: 64 } },
     dpo: {
-      // beta 0.1 as the paper; lr 1e-4 measured on bench-S (gold reward -0.27 -> 0.29 in 60 steps).
+      // beta 0.1 as the paper. lr 5e-5 (measured, seed 0): gold reward -0.27 -> 0.39 at KL 0.61 in 120 steps; at
+      // 1e-4 it peaks at 0.32 by step 80, then the policy drifts (KL 3.8) and ends at -0.10.
       algo: { beta: 0.1 },
-      trainer: { steps: 120, batchSize: 32, learningRate: 1e-4, labelNoise: 0.1, evalEvery: 40 },
+      trainer: { steps: 120, batchSize: 32, learningRate: 5e-5, labelNoise: 0.1, evalEvery: 40 },
     },
   },
 });
