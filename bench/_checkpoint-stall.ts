@@ -1,6 +1,6 @@
 /**
- * The training stall of checkpointing, measured through the real trainer: a bench-S PPO run (rollout batch 16,
- * every role colocated in one worker) that checkpoints every `everySteps` steps to a loopback S3 server (s3rver).
+ * The training stall of checkpointing, measured through the real trainer: a bench-S PPO run (every role colocated
+ * in one worker) that checkpoints every `everySteps` steps to a loopback S3 server (s3rver).
  *
  * - The stall of one checkpoint is what the step loop awaits before the next step (trainers/durable-run.ts
  *   `stepDone`): reading every trainable role's flat weights and Adam moments and every sampler RNG from the role
@@ -46,11 +46,11 @@ interface Landing {
 
 /**
  * @example
- * const stall = await measureTrainerStall({ steps: 16, everySteps: 2 });
+ * const stall = await measureTrainerStall({ steps: 10, everySteps: 2, rolloutBatch: 64 });
  * median(stall.stallSeconds) / median(stall.cleanStepSeconds); // the stall as a share of a step
  */
-export async function measureTrainerStall(options: { steps: number; everySteps: number }): Promise<StallMeasurement> {
-  const { steps, everySteps } = options;
+export async function measureTrainerStall(options: { steps: number; everySteps: number; rolloutBatch: number }): Promise<StallMeasurement> {
+  const { steps, everySteps, rolloutBatch } = options;
   const server = await LoopbackS3Server.start();
   // The trainer finds credentials through the standard AWS chain; s3rver accepts its default pair.
   process.env.AWS_ACCESS_KEY_ID ??= 'S3RVER';
@@ -61,6 +61,7 @@ export async function measureTrainerStall(options: { steps: number; everySteps: 
     const trainer = new PPOTrainer(
       benchPpoConfig(root, {
         name: 'stall',
+        rollout: { batchSize: rolloutBatch },
         trainer: { steps, learningRate: 1e-4, evalEvery: 0, evalPrompts: 4, evalSamplesPerPrompt: 1 },
         checkpoint: { uri: `s3://${server.bucket}/bench`, endpoint: server.endpoint, forcePathStyle: true, region: 'us-east-1', everySteps, keep: 2, resume: 'never' },
       }),

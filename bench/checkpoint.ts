@@ -1,9 +1,11 @@
 /**
- * `npm run bench -- checkpoint [--iterations N] [--steps 16] [--every 2]`: what checkpointing the bench-S PPO
+ * `npm run bench -- checkpoint [--iterations N] [--steps 10] [--every 2] [--rollout-batch 64]`: what checkpointing the bench-S PPO
  * trainable roles (policy and value: flat weights + Adam's two moments each) costs.
  *
  * Through the real trainer (bench/_checkpoint-stall.ts): a PPO run of `--steps` steps checkpointing every `--every`
- * steps to a loopback S3 server (s3rver).
+ * steps to a loopback S3 server (s3rver). Its steps have the bench-S PPO iteration's rollout batch (64 prompts, as
+ * ../shared/peers/torch_rlhf_step.py and `ppo-iteration`); `--rollout-batch 16` gives shorter steps, against which
+ * the same stall is a larger share.
  * - `checkpoint_bytes`: bytes of one checkpoint as the trainer writes it (shards + state.json);
  * - `stall_fraction`: median training stall per checkpoint (what the step loop awaits: reading the roles' weights,
  *   optimizer moments and RNGs from the role actors, and the writer's in-memory copy) / median wall time of a clean
@@ -92,7 +94,8 @@ export async function main(args: string[]): Promise<void> {
   };
   const iterations = positive('iterations', 5);
   const everySteps = positive('every', 2);
-  const steps = positive('steps', 16, 2 * everySteps + 2);
+  const steps = positive('steps', 10, 2 * everySteps + 2);
+  const rolloutBatch = positive('rollout-batch', 64);
 
   const rng = new Rng(20240601);
   const policyParameters = parameterCount(VOCAB);
@@ -127,7 +130,7 @@ export async function main(args: string[]): Promise<void> {
     await s3Store.close();
     const fileStore = openCheckpointStore(`file://${fileRoot}`, { file: { logger: { warn: () => {} } as never } });
     const file = await measureSaves(fileStore, shards, iterations);
-    const run = await measureTrainerStall({ steps, everySteps });
+    const run = await measureTrainerStall({ steps, everySteps, rolloutBatch });
 
     const stateBytes = JSON.stringify({ step: 100, rng: [1, 2, 3, 4], dataCursor: 0 }).length;
     const checkpointBytes = shardBytes + stateBytes;
@@ -140,11 +143,12 @@ export async function main(args: string[]): Promise<void> {
     process.stdout.write(
       `${JSON.stringify({
         bench: 'checkpoint',
-        machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, load_average_1m: Number(loadavg()[0]!.toFixed(2)), note: 'measured under load on a shared machine' },
+        machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, load_average_1m: Number(loadavg()[0]!.toFixed(2)), note: 'compare figures from the same run only' },
         roles: { policy_parameters: policyParameters, value_parameters: valueParameters, shards: Object.keys(shards) },
         checkpoint_bytes: run.checkpointBytes,
         stall_fraction: fraction(stallSeconds / stepSeconds),
-        stall_fraction_is: 'median stall per checkpoint / median wall time of a clean step (no checkpoint before it, no upload in flight), both from one real bench-S PPO run (rollout batch 16) checkpointing to loopback s3rver',
+        stall_fraction_is: 'median stall per checkpoint / median wall time of a clean step (no checkpoint before it, no upload in flight), both from one real bench-S PPO run checkpointing to loopback s3rver',
+        rollout_batch: rolloutBatch,
         stall_fraction_every_100_steps: fraction(stallSeconds / (100 * stepSeconds)),
         stall_target: 'stall_fraction < 0.05 with asynchronous upload',
         trainer_run: {

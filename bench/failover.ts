@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- failover [--repeats 2] [--every 10] [--kill-at 15] [--steps 18]`: the time from SIGKILL of the worker that
+ * `npm run bench -- failover [--repeats 2] [--every 100] [--kill-at 150] [--steps 153]`: the time from SIGKILL of the worker that
  * holds the policy to the next completed step of a real PPO run (bench-S, rollout batch 16, every role colocated in
  * one worker, as on a laptop), with one warm spare and without.
  *
@@ -7,10 +7,10 @@
  *   stateful role goes back to the previous step's state, and the failed step is retried.
  * - `failover_seconds_cold`: a new worker is started and its roles built from their model files, and the run goes
  *   back to its newest checkpoint. Checkpoints are every `--every` steps and the kill lands 10 ms into step
- *   `--kill-at`; the default (every 10, kill at 15) puts the kill halfway through a checkpoint interval, where a
- *   failure at a random moment lands on average, so the cold path redoes half an interval (4 steps) besides the
- *   failed one. `--every 5 --kill-at 11` is the cold path's best case (the kill right after a checkpoint). With
- *   the production cadence (every 100 steps) the cold path redoes ~50 steps on average.
+ *   `--kill-at`. The default is the production cadence (`checkpoint.everySteps` 100, the config default) with the
+ *   kill halfway through an interval, where a failure at a random moment lands on average: the cold path redoes
+ *   49 steps besides the failed one. `--every 5 --kill-at 11` is the cold path's best case (the kill right after a
+ *   checkpoint); `--every 10 --kill-at 15` a short interval.
  * Both are medians over `--repeats` runs (each a fresh trainer); `step_seconds` is the median step time of the
  * same runs before the kill, so either figure can be read in steps.
  */
@@ -56,8 +56,8 @@ async function measure(runtime: Runtime, root: string, name: string, options: { 
 export async function main(args: string[]): Promise<void> {
   const flags = parseFlags(args);
   const repeats = Number(flags.repeats ?? 2);
-  const every = Number(flags.every ?? 10);
-  const killAt = Number(flags['kill-at'] ?? 15);
+  const every = Number(flags.every ?? 100);
+  const killAt = Number(flags['kill-at'] ?? 150);
   const steps = Number(flags.steps ?? killAt + 3);
   const root = benchPpoRoot('failover');
   const runtime = await Runtime.start({ namespace: 'bench-failover' });
@@ -86,7 +86,7 @@ export async function main(args: string[]): Promise<void> {
         replacement_seconds_cold: round(median(cold.map((each) => each.replacementSeconds))),
         samples: { with_spare: spare, cold },
         load_average_after: loadAverage(),
-        note: 'measured under load on a shared machine; failover = SIGKILL -> the failed step completed (it is redone in both paths)',
+        note: 'compare figures from the same run only; failover = SIGKILL -> the failed step completed (it is redone in both paths)',
       })}\n`,
     );
   } finally {

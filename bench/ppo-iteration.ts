@@ -39,6 +39,9 @@ export async function main(args: string[]): Promise<void> {
       checkpoint: { everySteps: 0 },
       logging: { runsDirectory: directory, level: 'warn', progress: false },
     };
+    // The in-process figure before and after the trainer layouts: on a 2-core machine it drifts by up to ~15%
+    // between runs minutes apart, so the overhead is taken against the mean of both.
+    const inProcessBefore = await runInProcessBench(iterations);
     const colocated = await timeTrainer({ ...base, name: 'colocated', runtime: { colocate: 'all' } });
     const dataParallel = flags['no-dp']
       ? undefined
@@ -47,7 +50,15 @@ export async function main(args: string[]): Promise<void> {
           name: 'data-parallel',
           runtime: { colocate: 'all', roles: { policy: { groupSize: 2 }, value: { groupSize: 2 }, rollout: { groupSize: 2 } } },
         });
-    const inProcess = await runInProcessBench(iterations);
+    const inProcessAfter = await runInProcessBench(iterations);
+    const inProcess = inProcessBefore && inProcessAfter ? Math.round(((inProcessBefore + inProcessAfter) / 2) * 10) / 10 : (inProcessBefore ?? inProcessAfter);
+    // Data parallelism on 2 cores competes with threaded wasm, which already uses both cores in one process: the
+    // single-thread in-process figure shows what the two ranks gain over one core.
+    const inProcessOneThread = flags['no-dp'] ? undefined : await runInProcessBench(iterations, 1);
+    // The machine's own ceiling for two ranks: two independent single-thread in-process loops at once, summed.
+    // No data-parallel layout can beat it (it has no collectives, no object store, no driver).
+    const twoIndependent = flags['no-dp'] ? undefined : await Promise.all([runInProcessBench(iterations, 1), runInProcessBench(iterations, 1)]);
+    const twoCoreCeiling = twoIndependent?.every((each) => each !== undefined) ? Math.round((twoIndependent[0]! + twoIndependent[1]!) * 10) / 10 : undefined;
     const peerSkip = flags['no-peer'] ? 'disabled by --no-peer' : pythonPeerUnavailable('torch_rlhf_step.py', ['torch']);
     const peer = peerSkip ? undefined : await runPythonPeer('torch_rlhf_step.py', ['--threads', '2', '--iters', String(iterations)]);
     const peerTokens = peer?.ppo_generated_tokens_per_s as number | undefined;
@@ -63,6 +74,11 @@ export async function main(args: string[]): Promise<void> {
           runtime_overhead: inProcess ? 1 - colocated.tokensPerSecond / inProcess : null,
           data_parallel_generated_tokens_per_s: dataParallel?.tokensPerSecond ?? null,
           data_parallel_over_in_process: dataParallel && inProcess ? ratio(dataParallel.tokensPerSecond, inProcess) : null,
+          in_process_before_and_after: { before: inProcessBefore ?? null, after: inProcessAfter ?? null },
+          in_process_one_thread_generated_tokens_per_s: inProcessOneThread ?? null,
+          data_parallel_over_in_process_one_thread: dataParallel && inProcessOneThread ? ratio(dataParallel.tokensPerSecond, inProcessOneThread) : null,
+          two_independent_one_thread_loops_generated_tokens_per_s: twoCoreCeiling ?? null,
+          data_parallel_fraction_of_two_independent_loops: dataParallel && twoCoreCeiling ? ratio(dataParallel.tokensPerSecond, twoCoreCeiling) : null,
           ours_over_peer: ratio(colocated.tokensPerSecond, peerTokens),
           phase_seconds: { colocated: colocated.phases, ...(dataParallel ? { data_parallel: dataParallel.phases } : {}) },
           configuration: {
@@ -113,9 +129,10 @@ async function timeTrainer(config: PPOConfigInput): Promise<{ tokensPerSecond: n
   return { tokensPerSecond: Math.round(((BATCH * GENERATED) / phases.total) * 10) / 10, phases };
 }
 
-/** The foundation bench in its own process (its own engine and threads), without the peer. */
-async function runInProcessBench(iterations: number): Promise<number | undefined> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'run.ts'), 'ppo-step', '--no-peer', '--iters', String(iterations)], {
+/** The foundation bench in its own process (its own engine; threads = cores unless given), without the peer. */
+async function runInProcessBench(iterations: number, threads?: number): Promise<number | undefined> {
+  const threadFlags = threads === undefined ? [] : ['--threads', String(threads)];
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'run.ts'), 'ppo-step', '--no-peer', '--iters', String(iterations), ...threadFlags], {
     maxBuffer: 16 * 1024 * 1024,
   });
   const result = JSON.parse(stdout) as { ppo_generated_tokens_per_s?: number };
