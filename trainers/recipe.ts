@@ -6,7 +6,7 @@
  *
  * Runs land in `<logging.runsDirectory>/<name>/<stage>/`, with the pipeline's `summary.json` beside them.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { modelFileExists, readModelHeader } from '../models/model-file.ts';
@@ -147,7 +147,8 @@ export function planRecipe(input: unknown): RecipePlan {
 }
 
 /**
- * Runs a planned recipe stage by stage; a stage whose model file exists with the same config hash is reused.
+ * Runs a planned recipe stage by stage; a stage whose model file exists with the same config hash, newer than the
+ * models of the stages before it, is reused.
  * Returns the pipeline summary (also written to `<run>/summary.json`).
  */
 export async function runRecipe(
@@ -158,14 +159,25 @@ export async function runRecipe(
   mkdirSync(plan.directory, { recursive: true });
   writeFileSync(join(plan.directory, 'recipe.json'), `${JSON.stringify(plan.recipe, null, 2)}\n`);
   const summaries: Partial<Record<StageName, RunSummary>> = {};
-  for (const stage of plan.stages) {
-    if (!options.force && reusable(stage)) {
+  for (const [index, stage] of plan.stages.entries()) {
+    const state = stageState(stage, plan.stages.slice(0, index));
+    if (!options.force && state === 'done') {
       logger.info({ stage: stage.stage, model: stage.model }, 'reusing the stage output: its model exists for this exact config');
       summaries[stage.stage] = { reused: true, model: stage.model };
       continue;
     }
-    // An unfinished stage resumes from its newest checkpoint (checkpoint.resume 'auto'); --force starts it over.
-    const input = options.force ? { ...stage.input, checkpoint: { ...(stage.input.checkpoint as object), resume: 'never' } } : stage.input;
+    if (!options.force && state !== 'unfinished') {
+      logger.warn(
+        { stage: stage.stage },
+        state === 'other-config'
+          ? `stage ${stage.stage} finished with another config before: training it again from the start`
+          : `stage ${stage.stage} was trained from older models of the stages before it: training it again from the start`,
+      );
+    }
+    // An unfinished stage resumes from its newest checkpoint (checkpoint.resume 'auto'); --force, a changed
+    // config and retrained earlier stages start it over (its old checkpoints belong to another run).
+    const startOver = options.force || state === 'other-config' || state === 'stale';
+    const input = startOver ? { ...stage.input, checkpoint: { ...(stage.input.checkpoint as object), resume: 'never' } } : stage.input;
     const trainer = new TRAINERS[stage.stage](input as never, { runDirectory: stage.directory, ...(options.runtime ? { runtime: options.runtime } : {}) });
     if (options.onStep) trainer.on('step', (record) => options.onStep!(stage.stage, record));
     const stageSummary = (summaries[stage.stage] = await trainer.train());
@@ -203,12 +215,23 @@ function fallbackRecipe(input: unknown): z.output<typeof recipeShape> | undefine
   } as z.output<typeof recipeShape>;
 }
 
-function reusable(stage: PlannedStage): boolean {
-  const { directory, name } = { directory: stage.directory, name: 'model' };
-  if (!modelFileExists(directory, name) || !existsSync(join(directory, 'summary.json'))) return false;
+/**
+ * Where a stage stands: `done` (its model exists for this exact config, newer than every earlier stage's model:
+ * reuse it), `unfinished` (never finished, or stopped early: resume), `other-config` (finished with another
+ * config) or `stale` (finished, but an earlier stage has been trained again since).
+ */
+function stageState(stage: PlannedStage, earlier: PlannedStage[]): 'done' | 'unfinished' | 'other-config' | 'stale' {
+  const summaryPath = join(stage.directory, 'summary.json');
+  if (!modelFileExists(stage.directory, 'model') || !existsSync(summaryPath)) return 'unfinished';
   // A stage stopped early (SIGTERM, a spot notice) wrote a model but is not done: it resumes instead.
-  if ((JSON.parse(readFileSync(join(directory, 'summary.json'), 'utf8')) as RunSummary).stoppedBy !== undefined) return false;
-  return readModelHeader(directory, name).metadata.configHash === stage.hash;
+  if ((JSON.parse(readFileSync(summaryPath, 'utf8')) as RunSummary).stoppedBy !== undefined) return 'unfinished';
+  if (readModelHeader(stage.directory, 'model').metadata.configHash !== stage.hash) return 'other-config';
+  const written = modelWrittenAt(stage.directory);
+  return earlier.some((before) => modelFileExists(before.directory, 'model') && modelWrittenAt(before.directory) > written) ? 'stale' : 'done';
+}
+
+function modelWrittenAt(directory: string): number {
+  return statSync(join(directory, 'model.bin')).mtimeMs;
 }
 
 /** Earlier stages' models feed later ones unless the recipe says otherwise. */
