@@ -7,6 +7,7 @@ import type { ObjectStoreUsage } from '../object-store/object-directory.ts';
 import type { NodeInfo } from '../control/control-plane.ts';
 import type { ActorRecord, ControlStore } from '../control/control-store.ts';
 import { Head } from '../head/head.ts';
+import { RECONNECT_LONGEST_WAIT_MS } from './head-link.ts';
 import type { LiveActor } from '../head/live-actor.ts';
 import type { RpcConnection } from '../transport/rpc.ts';
 import { NodeSessions, type NodeSession } from './node-sessions.ts';
@@ -292,7 +293,7 @@ export class ClusterHead extends Head {
 
   /**
    * Reload what a previous head left in the store. Nodes that were alive are taken back and given one node timeout
-   * to reconnect; placement groups re-reserve their bundles on them; running actors re-reserve their resources
+   * (plus the longest reconnection backoff) to reconnect; placement groups re-reserve their bundles on them; running actors re-reserve their resources
    * (on the same GPU devices) and keep running; drivers that were connected get their grace period.
    */
   recover(): void {
@@ -302,7 +303,9 @@ export class ClusterHead extends Head {
       if (!record.alive || record.epoch === undefined || record.address === undefined) continue;
       this.addNode({ nodeId: record.nodeId, resources: record.resources, gpuIds: record.gpuIds });
       store.putNode(record);
-      this.sessions.add({ nodeId: record.nodeId, epoch: record.epoch, address: record.address, rpc: undefined, lastHeartbeatMs: now, queued: [], transfers: { served: 0, fetched: 0 }, usage: undefined });
+      // One node timeout from now, plus the longest reconnection backoff the node may be sitting in.
+      const lastHeartbeatMs = now + RECONNECT_LONGEST_WAIT_MS;
+      this.sessions.add({ nodeId: record.nodeId, epoch: record.epoch, address: record.address, rpc: undefined, lastHeartbeatMs, queued: [], transfers: { served: 0, fetched: 0 }, usage: undefined });
     }
     for (const group of store.listPlacementGroups()) if (group.state !== 'removed') this.groups.restore(group);
     const records = store.listActors();
