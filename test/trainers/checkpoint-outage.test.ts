@@ -71,6 +71,9 @@ it('a store down for 30 s: training continues, the checkpoints saved meanwhile l
   const summary = await trainer.train();
   training = false;
   await watching;
+  // The watcher may have been asleep when the last checkpoint landed: one more look after training.
+  const finalLatest = await readLatestPointer(observer, 'ppo');
+  if (finalLatest !== undefined) observed.push((await loadCheckpoint(observer, 'ppo', finalLatest)).step);
   await outage!.over;
 
   const { from, to } = outage!;
