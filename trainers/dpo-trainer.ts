@@ -10,7 +10,7 @@ import { evaluatePolicy, type EvaluationResult } from './evaluation.ts';
 import { sumOverRanks } from './rank-stats.ts';
 import { launchRoles, type RoleSet } from './role-groups.ts';
 import { modelRole, rolloutRole, weightsFrom } from './role-requests.ts';
-import { saveStageModel } from './stage-output.ts';
+import { closeStep, finishPolicyStage, type PolicyStage, type StepRecord } from './policy-stage.ts';
 import { RunSession, type TrainerOptions } from './run-session.ts';
 import { Trainer } from './trainer.ts';
 import { DATA_STREAM_STRIDE } from './sft-trainer.ts';
@@ -60,6 +60,7 @@ export class DPOTrainer extends Trainer<DPOConfig> {
         const bar = session.progress('dpo', trainer.steps, config.logging.progress);
         let steps = saved?.steps ?? 0;
         const driverState = () => ({ baseline, steps });
+        const stage: PolicyStage = { session, durable, policy, evaluate, driverState, bar, evalEvery: trainer.evalEvery, steps: trainer.steps };
         for (let step = await durable.start(driverState); step <= trainer.steps && !session.stopRequested; step++) {
           const started = performance.now();
           // ---- the reference scores this step's pairs once; every policy rank reads the scores it needs
@@ -69,36 +70,16 @@ export class DPOTrainer extends Trainer<DPOConfig> {
           // ---- one data-parallel DPO step (Rafailov et al. 2023, Eq. 7)
           const ranks = await policy.callAll('trainDpo', indices, referenceLogProbs, { beta: algo.beta, variant: algo.variant, labelSmoothing: algo.labelSmoothing, labelNoise: trainer.labelNoise });
           referenceLogProbs.release();
-          const record: Record<string, unknown> = {
+          const record: StepRecord = {
             step,
             ...sumOverRanks(ranks, ['gradNorm']),
             phaseSeconds: { score: (scored - started) / 1000, train: (performance.now() - scored) / 1000 },
           };
-          if (trainer.evalEvery > 0 && step % trainer.evalEvery === 0 && step < trainer.steps) {
-            const evaluation = await evaluate();
-            Object.assign(record, { goldReward: evaluation.goldReward, kl: evaluation.kl });
-          }
-          session.recordStep(record as { step: number });
-          bar.tick(1, { loss: (record.loss as number).toFixed(3) });
           steps = step;
-          await durable.stepDone(step, driverState);
+          // DPO has no per-step gold reward, so its evaluations fill `goldReward` and `kl` directly.
+          await closeStep(stage, record, { loss: (record.loss as number).toFixed(3) }, { gold: 'goldReward', kl: 'kl' });
         }
-        bar.done();
-        await durable.finish(driverState);
-        const final = await evaluate();
-        const model = await saveStageModel(policy, session.runDirectory, 'dpo', config as unknown as Record<string, unknown>);
-        return session.finish({
-          method: 'dpo',
-          baselineGoldReward: baseline.goldReward,
-          finalGoldReward: final.goldReward,
-          meanKl: final.kl,
-          finalKl: final.kl,
-          steps,
-          wallSeconds: session.wallSeconds,
-          model,
-        label: `beta=${algo.beta}`,
-          ...(session.stopRequested ? { stoppedBy: session.stopRequested } : {}),
-        });
+        return await finishPolicyStage(stage, { method: 'dpo', baseline, steps, label: `beta=${algo.beta}` }, config as unknown as Record<string, unknown>);
       });
     } catch (error) {
       throw session.failure(error);

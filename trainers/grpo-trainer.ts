@@ -16,7 +16,7 @@ import { sumOverRanks } from './rank-stats.ts';
 import { launchRoles, type RoleSet } from './role-groups.ts';
 import { modelRole, rolloutRole, weightsFrom } from './role-requests.ts';
 import { drawMinibatchPlan } from './roles/minibatch-plan.ts';
-import { saveStageModel } from './stage-output.ts';
+import { closeStep, finishPolicyStage, type PolicyStage, type StepRecord } from './policy-stage.ts';
 import { RunSession, type TrainerOptions } from './run-session.ts';
 import { Trainer } from './trainer.ts';
 import { DATA_STREAM_STRIDE } from './sft-trainer.ts';
@@ -82,6 +82,7 @@ export class GRPOTrainer extends Trainer<GRPOConfig> {
     const bar = session.progress('grpo', trainer.steps, config.logging.progress);
     let steps = saved?.steps ?? 0;
     const driverState = () => ({ rng: rng.state(), baseline, steps });
+    const stage: PolicyStage = { session, durable, policy, evaluate, driverState, bar, evalEvery: trainer.evalEvery, steps: trainer.steps };
     for (let step = await durable.start(driverState); step <= trainer.steps && !session.stopRequested; step++) {
       const phases: Record<string, number> = {};
       let mark = performance.now();
@@ -130,7 +131,7 @@ export class GRPOTrainer extends Trainer<GRPOConfig> {
       lap('train');
 
       const responseTokens = rollouts.reduce((sum, result) => sum + result.responseTokens, 0);
-      const record: Record<string, unknown> = {
+      const record: StepRecord = {
         step,
         goldReward: mean(rollouts.flatMap((result) => Array.from(result.goldRewards))),
         score: stats.score,
@@ -143,33 +144,11 @@ export class GRPOTrainer extends Trainer<GRPOConfig> {
         weightChecksum: weights.checksum,
         phaseSeconds: phases,
       };
-      if (trainer.evalEvery > 0 && step % trainer.evalEvery === 0 && step < trainer.steps) {
-        const evaluation = await evaluate();
-        Object.assign(record, { evalGoldReward: evaluation.goldReward, evalKl: evaluation.kl });
-      }
-      session.recordStep(record as { step: number });
-      bar.tick(1, { reward: (record.goldReward as number).toFixed(3) });
       steps = step;
-
-      // ---- checkpoint (every checkpoint.everySteps, and on a stop request)
-      await durable.stepDone(step, driverState);
+      // ---- evaluate when due, record, checkpoint (every checkpoint.everySteps, and on a stop request)
+      await closeStep(stage, record, { reward: (record.goldReward as number).toFixed(3) });
     }
-    bar.done();
-    await durable.finish(driverState);
-    const final = await evaluate();
-    const model = await saveStageModel(policy, session.runDirectory, 'grpo', config as unknown as Record<string, unknown>);
-    return session.finish({
-      method: 'grpo',
-      baselineGoldReward: baseline.goldReward,
-      finalGoldReward: final.goldReward,
-      finalKl: final.kl,
-      meanKl: final.kl,
-      steps,
-      wallSeconds: session.wallSeconds,
-      model,
-      label: `${algo.estimator}`,
-      ...(session.stopRequested ? { stoppedBy: session.stopRequested } : {}),
-    });
+    return finishPolicyStage(stage, { method: 'grpo', baseline, steps, label: algo.estimator }, config as unknown as Record<string, unknown>);
   }
 }
 

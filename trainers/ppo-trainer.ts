@@ -19,7 +19,7 @@ import { launchRoles, type RoleGroup, type RoleSet } from './role-groups.ts';
 import { modelRole, rolloutRole, weightsFrom } from './role-requests.ts';
 import { drawMinibatchPlan } from './roles/minibatch-plan.ts';
 import type { ScoredShard } from './roles/value-role.ts';
-import { saveStageModel } from './stage-output.ts';
+import { closeStep, finishPolicyStage, type PolicyStage } from './policy-stage.ts';
 import { RunSession, type TrainerOptions } from './run-session.ts';
 import { Trainer } from './trainer.ts';
 import { DATA_STREAM_STRIDE } from './sft-trainer.ts';
@@ -108,8 +108,8 @@ export class PPOTrainer extends Trainer<PPOConfig> {
     const klHistory: number[] = saved?.klHistory ?? [];
     let generatedTokens = saved?.generatedTokens ?? 0;
     let generateSeconds = saved?.generateSeconds ?? 0;
-    let lastEvaluation = baseline;
     const driverState = (): PpoDriverState => ({ rng: rng.state(), klController: klController.state(), klHistory, generatedTokens, generateSeconds, baseline });
+    const stage: PolicyStage = { session, durable, policy, evaluate, driverState, bar, evalEvery: trainer.evalEvery, steps: trainer.steps };
 
     for (let step = await durable.start(driverState); step <= trainer.steps && !session.stopRequested; step++) {
       const phases: Record<string, number> = {};
@@ -176,35 +176,21 @@ export class PPOTrainer extends Trainer<PPOConfig> {
         weightChecksum: stats.weightChecksum,
         phaseSeconds: phases,
       };
-      if (trainer.evalEvery > 0 && step % trainer.evalEvery === 0 && step < trainer.steps) {
-        lastEvaluation = await timed('eval', evaluate);
-        Object.assign(record, { evalGoldReward: lastEvaluation.goldReward, evalKl: lastEvaluation.kl });
-      }
-      session.recordStep(record);
-      bar.tick(1, { gold: record.goldReward.toFixed(3), kl: record.kl.toFixed(3) });
-
-      // ---- checkpoint (every checkpoint.everySteps, and on a stop request)
-      await durable.stepDone(step, driverState);
+      // ---- evaluate when due, record, checkpoint (every checkpoint.everySteps, and on a stop request)
+      await closeStep(stage, record, { gold: record.goldReward.toFixed(3), kl: record.kl.toFixed(3) });
     }
-    bar.done();
-    await durable.finish(driverState);
-
-    const final = await evaluate();
-    const model = await saveStageModel(policy, session.runDirectory, 'ppo', config as unknown as Record<string, unknown>);
-    return session.finish({
-      method: 'ppo',
-      baselineGoldReward: baseline.goldReward,
-      finalGoldReward: final.goldReward,
-      finalKl: final.kl,
-      meanKl: mean(klHistory),
-      steps: klHistory.length,
-      wallSeconds: session.wallSeconds,
-      generatedTokensPerSecond: generatedTokens / Math.max(generateSeconds, 1e-9),
-      backend: await backendOf(policy),
-      model,
-      label: `klCoef=${config.algo.klCoef}`,
-      ...(session.stopRequested ? { stoppedBy: session.stopRequested } : {}),
-    });
+    return finishPolicyStage(
+      stage,
+      {
+        method: 'ppo',
+        baseline,
+        steps: klHistory.length,
+        label: `klCoef=${config.algo.klCoef}`,
+        meanKl: mean(klHistory),
+        extra: { generatedTokensPerSecond: generatedTokens / Math.max(generateSeconds, 1e-9) },
+      },
+      config as unknown as Record<string, unknown>,
+    );
   }
 }
 
@@ -233,8 +219,4 @@ function releaseAll(refs: ObjectRef<unknown>[]): void {
 
 function mean(values: number[]): number {
   return values.length ? values.reduce((sum, value) => sum + value, 0) / values.length : Number.NaN;
-}
-
-async function backendOf(policy: RoleGroup<'policy'>): Promise<string> {
-  return (await policy.callRank(0, 'engineName')) ?? 'unknown';
 }

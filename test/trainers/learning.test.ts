@@ -3,8 +3,9 @@
  * loss, the reward model orders held-out pairs as the gold reward does, and PPO, DPO and GRPO (here with the
  * learned reward model) raise the gold reward that no model ever sees. The stages feed each other like a recipe.
  */
+import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { MetricsRecord } from '../../runtime/index.ts';
+import type { MetricsRecord, RunSummary } from '../../runtime/index.ts';
 import { DPOTrainer, GRPOTrainer, PPOTrainer, RewardTrainer, SFTTrainer } from '../../trainers/index.ts';
 import { scratchDirectory, testLogging } from './helpers.ts';
 
@@ -47,11 +48,13 @@ describe('each trainer learns on a tiny budget', () => {
       logging,
     }).train();
     expect(summary.finalGoldReward! - summary.baselineGoldReward!).toBeGreaterThan(0.3);
+    expectPolicyStageSummary(summary, 'ppo', 15);
   });
 
   it('DPO raises the gold reward', async () => {
     const summary = await new DPOTrainer({ name: 'dpo', task, model, init: { policy: sftModel }, trainer: { steps: 30, batchSize: 32, learningRate: 1e-3, ...evaluation }, logging }).train();
     expect(summary.finalGoldReward! - summary.baselineGoldReward!).toBeGreaterThan(0.3);
+    expectPolicyStageSummary(summary, 'dpo', 30);
   });
 
   it('GRPO (scored by the reward model) raises the gold reward', async () => {
@@ -65,5 +68,14 @@ describe('each trainer learns on a tiny budget', () => {
       logging,
     }).train();
     expect(summary.finalGoldReward! - summary.baselineGoldReward!).toBeGreaterThan(0.3);
+    expectPolicyStageSummary(summary, 'grpo', 15);
   });
 });
+
+/** Every policy stage's summary names its method, steps, backend and KL, and points at the model it wrote. */
+function expectPolicyStageSummary(summary: RunSummary, method: string, steps: number): void {
+  expect(summary).toMatchObject({ method, steps });
+  expect(summary.backend).toMatch(/^(wasm|cpu|tensorflow|tensorflow-gpu)$/);
+  expect(summary.meanKl).toBeGreaterThanOrEqual(0);
+  expect(existsSync(`${summary.model}.json`)).toBe(true);
+}

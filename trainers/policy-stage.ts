@@ -1,0 +1,102 @@
+/**
+ * What the policy-optimisation stages (PPO, DPO, GRPO) do around their own update, written once: close a step
+ * (evaluate when due, append the metrics line, advance the bar, checkpoint when due) and finish the stage (last
+ * checkpoint, final evaluation, the stage's model file, summary.json). Each trainer keeps only what differs: its
+ * iteration and the method-specific fields of its summary.
+ *
+ * @example
+ * const stage: PolicyStage = { session, durable, policy, evaluate, driverState, bar, evalEvery: 10, steps: 100 };
+ * for (let step = await durable.start(driverState); step <= 100 && !session.stopRequested; step++) {
+ *   const record = { step, loss: 0.3, phaseSeconds: {} };
+ *   await closeStep(stage, record, { loss: '0.300' });
+ * }
+ * return finishPolicyStage(stage, { method: 'dpo', baseline, steps: 100, label: 'beta=0.1' }, config);
+ */
+import type { RunSummary } from '../runtime/index.ts';
+import type { ProgressBar } from '../runtime/observability/progress.ts';
+import type { DriverState, DurableRun } from './durable-run.ts';
+import type { EvaluationResult } from './evaluation.ts';
+import type { RoleGroup } from './role-groups.ts';
+import type { RunSession } from './run-session.ts';
+import { saveStageModel } from './stage-output.ts';
+
+/** The parts of a running policy stage that closing a step and finishing the stage need. */
+export interface PolicyStage {
+  session: RunSession;
+  durable: DurableRun;
+  policy: RoleGroup<'policy'>;
+  /** Held-out evaluation of the current policy (gold reward, KL to the reference). */
+  evaluate: () => Promise<EvaluationResult>;
+  driverState: DriverState;
+  bar: ProgressBar;
+  /** Evaluate every this many steps (0: only before the first and after the last). */
+  evalEvery: number;
+  /** The stage's last step. */
+  steps: number;
+}
+
+/** A step's metrics line: `phaseSeconds`, when present, also gets the evaluation's seconds as `eval`. */
+export type StepRecord = { step: number; phaseSeconds?: Record<string, number> } & Record<string, unknown>;
+
+/**
+ * Ends a step: evaluates every `evalEvery` steps (not on the last, which the final evaluation covers) and adds
+ * its gold reward and KL to the record under `evalKeys`, appends the record to metrics.jsonl, advances the bar
+ * showing `fields`, then lets the durable run checkpoint if this step is due.
+ */
+export async function closeStep(
+  stage: PolicyStage,
+  record: StepRecord,
+  fields: Record<string, string>,
+  evalKeys: { gold: string; kl: string } = { gold: 'evalGoldReward', kl: 'evalKl' },
+): Promise<void> {
+  const { step } = record;
+  if (stage.evalEvery > 0 && step % stage.evalEvery === 0 && step < stage.steps) {
+    const started = performance.now();
+    const evaluation = await stage.evaluate();
+    if (record.phaseSeconds) record.phaseSeconds.eval = (performance.now() - started) / 1000;
+    Object.assign(record, { [evalKeys.gold]: evaluation.goldReward, [evalKeys.kl]: evaluation.kl });
+  }
+  stage.session.recordStep(record);
+  stage.bar.tick(1, fields);
+  await stage.durable.stepDone(step, stage.driverState);
+}
+
+/** What differs between the stages' summaries. */
+export interface PolicyStageResult {
+  method: 'ppo' | 'dpo' | 'grpo';
+  baseline: EvaluationResult;
+  /** Steps completed (fewer than configured when a stop was requested). */
+  steps: number;
+  /** Short label for comparisons, e.g. `beta=0.1`. */
+  label: string;
+  /** Mean KL over training when the method tracks it per step (PPO); otherwise the final evaluation's KL. */
+  meanKl?: number;
+  /** Further summary fields (e.g. generated tokens per second). */
+  extra?: Record<string, unknown>;
+}
+
+/**
+ * Finishes the stage: waits for the last checkpoint, evaluates the final policy, writes the stage's model file
+ * (the next stage's `init`) and summary.json, and returns the summary.
+ */
+export async function finishPolicyStage(stage: PolicyStage, result: PolicyStageResult, config: Record<string, unknown>): Promise<RunSummary> {
+  const { session, durable, policy } = stage;
+  stage.bar.done();
+  await durable.finish(stage.driverState);
+  const final = await stage.evaluate();
+  const model = await saveStageModel(policy, session.runDirectory, result.method, config);
+  return session.finish({
+    method: result.method,
+    baselineGoldReward: result.baseline.goldReward,
+    finalGoldReward: final.goldReward,
+    finalKl: final.kl,
+    meanKl: result.meanKl ?? final.kl,
+    steps: result.steps,
+    wallSeconds: session.wallSeconds,
+    ...result.extra,
+    backend: (await policy.callRank(0, 'engineName')) ?? 'unknown',
+    model,
+    label: result.label,
+    ...(session.stopRequested ? { stoppedBy: session.stopRequested } : {}),
+  });
+}
