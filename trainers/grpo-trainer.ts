@@ -76,12 +76,15 @@ export class GRPOTrainer extends Trainer<GRPOConfig> {
     const evaluate = () => evaluatePolicy({ policy, rollout, reference }, { prompts: trainer.evalPrompts, samplesPerPrompt: trainer.evalSamplesPerPrompt });
 
     // ---- driver state: fresh, or as the checkpoint (resume) or recovery point (fail-over) left it
-    const saved = resumed?.driver as { rng: number[]; baseline: EvaluationResult; steps: number } | undefined;
+    // (generatedTokens and generateSeconds are absent from checkpoints written before they were tracked.)
+    const saved = resumed?.driver as { rng: number[]; baseline: EvaluationResult; steps: number; generatedTokens?: number; generateSeconds?: number } | undefined;
     const rng = saved ? Rng.fromState(saved.rng) : new Rng(config.seed);
     const baseline = saved?.baseline ?? (await evaluate());
     const bar = session.progress('grpo', trainer.steps, config.logging.progress);
     let steps = saved?.steps ?? 0;
-    const driverState = () => ({ rng: rng.state(), baseline, steps });
+    let generatedTokens = saved?.generatedTokens ?? 0;
+    let generateSeconds = saved?.generateSeconds ?? 0;
+    const driverState = () => ({ rng: rng.state(), baseline, steps, generatedTokens, generateSeconds });
     const stage: PolicyStage = { session, durable, policy, evaluate, driverState, bar, evalEvery: trainer.evalEvery, steps: trainer.steps };
     for (let step = await durable.start(driverState); step <= trainer.steps && !session.stopRequested; step++) {
       const phases: Record<string, number> = {};
@@ -131,6 +134,8 @@ export class GRPOTrainer extends Trainer<GRPOConfig> {
       lap('train');
 
       const responseTokens = rollouts.reduce((sum, result) => sum + result.responseTokens, 0);
+      generatedTokens += responseTokens;
+      generateSeconds += phases.generate!;
       const record: StepRecord = {
         step,
         goldReward: mean(rollouts.flatMap((result) => Array.from(result.goldRewards))),
@@ -148,7 +153,8 @@ export class GRPOTrainer extends Trainer<GRPOConfig> {
       // ---- evaluate when due, record, checkpoint (every checkpoint.everySteps, and on a stop request)
       await closeStep(stage, record, { reward: (record.goldReward as number).toFixed(3) });
     }
-    return finishPolicyStage(stage, { method: 'grpo', baseline, steps, label: algo.estimator }, config as unknown as Record<string, unknown>);
+    const extra = { generatedTokensPerSecond: generatedTokens / Math.max(generateSeconds, 1e-9) };
+    return finishPolicyStage(stage, { method: 'grpo', baseline, steps, label: algo.estimator, extra }, config as unknown as Record<string, unknown>);
   }
 }
 

@@ -49,6 +49,7 @@ describe('each trainer learns on a tiny budget', () => {
     }).train();
     expect(summary.finalGoldReward! - summary.baselineGoldReward!).toBeGreaterThan(0.3);
     expectPolicyStageSummary(summary, 'ppo', 15);
+    expect(summary.generatedTokensPerSecond).toBeGreaterThan(0);
   });
 
   it('DPO raises the gold reward', async () => {
@@ -69,6 +70,7 @@ describe('each trainer learns on a tiny budget', () => {
     }).train();
     expect(summary.finalGoldReward! - summary.baselineGoldReward!).toBeGreaterThan(0.3);
     expectPolicyStageSummary(summary, 'grpo', 15);
+    expect(summary.generatedTokensPerSecond).toBeGreaterThan(0);
   });
 });
 
