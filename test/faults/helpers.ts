@@ -23,6 +23,28 @@ export const TINY_MODEL = { dModel: 32, nHeads: 2, nLayers: 1, contextLength: 16
  */
 export const DETERMINISTIC_RUNTIME = { backend: 'wasm', threads: 1 } as const;
 
+/**
+ * A two-stage recipe (SFT -> DPO on the sentiment task) small enough to run in seconds, its runs under
+ * `<root>/runs/pipeline/`. `dpoCheckpoint` is the DPO stage's checkpoint section, when a test sets one.
+ */
+export function tinySftDpoRecipe(root: string, options: { seed: number; sftSteps: number; dpoSteps: number; dpoCheckpoint?: { everySteps: number } }) {
+  return {
+    name: 'pipeline',
+    seed: options.seed,
+    task: { name: 'sentiment' },
+    model: { ...TINY_MODEL, contextLength: 48 },
+    runtime: DETERMINISTIC_RUNTIME,
+    logging: { runsDirectory: join(root, 'runs'), level: 'error', progress: false },
+    stages: {
+      sft: { trainer: { steps: options.sftSteps, batchSize: 4, evalExamples: 8, evalPrompts: 0 } },
+      dpo: {
+        trainer: { steps: options.dpoSteps, batchSize: 4, evalEvery: 0, evalPrompts: 2, evalSamplesPerPrompt: 1 },
+        ...(options.dpoCheckpoint ? { checkpoint: options.dpoCheckpoint } : {}),
+      },
+    },
+  };
+}
+
 export function temporaryDirectory(name: string): string {
   return mkdtempSync(join(tmpdir(), `posttrain-${name}-`));
 }

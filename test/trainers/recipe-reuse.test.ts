@@ -7,22 +7,11 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { planRecipe, runRecipe } from '../../trainers/recipe.ts';
 import { Runtime } from '../../runtime/index.ts';
-import { readMetrics, temporaryDirectory, TINY_MODEL } from '../faults/helpers.ts';
+import { readMetrics, temporaryDirectory, tinySftDpoRecipe } from '../faults/helpers.ts';
 
 it('reuses finished stages for the same config, trains a changed stage and every later one again from the start', async () => {
   const root = temporaryDirectory('recipe-reuse');
-  const recipe = (sftSteps: number, dpoSteps: number) => ({
-    name: 'pipeline',
-    seed: 1,
-    task: { name: 'sentiment' },
-    model: { ...TINY_MODEL, contextLength: 48 },
-    runtime: { backend: 'wasm', threads: 1 },
-    logging: { runsDirectory: join(root, 'runs'), level: 'error', progress: false },
-    stages: {
-      sft: { trainer: { steps: sftSteps, batchSize: 4, evalExamples: 8, evalPrompts: 0 } },
-      dpo: { trainer: { steps: dpoSteps, batchSize: 4, evalEvery: 0, evalPrompts: 2, evalSamplesPerPrompt: 1 }, checkpoint: { everySteps: 2 } },
-    },
-  });
+  const recipe = (sftSteps: number, dpoSteps: number) => tinySftDpoRecipe(root, { seed: 1, sftSteps, dpoSteps, dpoCheckpoint: { everySteps: 2 } });
   const runtime = await Runtime.start({ namespace: 'recipe-reuse' });
   try {
     const run = (sftSteps: number, dpoSteps: number) => runRecipe(planRecipe(recipe(sftSteps, dpoSteps)), { runtime });

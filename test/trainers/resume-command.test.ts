@@ -8,7 +8,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-import { readMetrics, temporaryDirectory, TINY_MODEL, waitFor } from '../faults/helpers.ts';
+import { readMetrics, temporaryDirectory, tinySftDpoRecipe, waitFor } from '../faults/helpers.ts';
 
 const RECIPE_COMMAND = fileURLToPath(new URL('../../bin/recipe.js', import.meta.url));
 
@@ -25,21 +25,7 @@ function recipe(args: string[]) {
 it('a pipeline stopped by SIGTERM during DPO checkpoints and exits cleanly; recipe resume reuses SFT and finishes DPO without losing a step', async () => {
   const root = temporaryDirectory('resume-command');
   const file = join(root, 'recipe.mjs');
-  writeFileSync(
-    file,
-    `export default ${JSON.stringify({
-      name: 'pipeline',
-      seed: 2,
-      task: { name: 'sentiment' },
-      model: { ...TINY_MODEL, contextLength: 48 },
-      runtime: { backend: 'wasm', threads: 1 },
-      logging: { runsDirectory: join(root, 'runs'), level: 'error', progress: false },
-      stages: {
-        sft: { trainer: { steps: 3, batchSize: 4, evalExamples: 8, evalPrompts: 0 } },
-        dpo: { trainer: { steps: 40, batchSize: 4, evalEvery: 0, evalPrompts: 2, evalSamplesPerPrompt: 1 } },
-      },
-    })};\n`,
-  );
+  writeFileSync(file, `export default ${JSON.stringify(tinySftDpoRecipe(root, { seed: 2, sftSteps: 3, dpoSteps: 40 }))};\n`);
   const dpo = join(root, 'runs', 'pipeline', 'dpo');
   const run = recipe(['run', file]);
   await waitFor(() => readMetrics(dpo).length >= 5, 'DPO step 5');
