@@ -21,15 +21,16 @@ export interface HeadLinkOptions {
   requestTimeoutMs?: number;
 }
 
-
-/** Reconnection backoff doubles from 100 ms up to this, with +-25% jitter. */
+/** Reconnection backoff doubles from 100 ms up to this, each wait drawn within +-RECONNECT_JITTER of it. */
 const RECONNECT_MAX_DELAY_MS = 2_000;
+const RECONNECT_JITTER = 0.25;
 /**
  * The longest a disconnected link waits before its next attempt: a head that restarts gives the nodes it recovers
  * this long on top of the node timeout, or a node whose backoff had grown while the head was down is declared
  * dead before it could even try.
  */
-export const RECONNECT_LONGEST_WAIT_MS = RECONNECT_MAX_DELAY_MS * 1.25;
+export const RECONNECT_LONGEST_WAIT_MS = RECONNECT_MAX_DELAY_MS * (1 + RECONNECT_JITTER);
+
 /**
  * Requests that can be sent again after a reconnection without doing anything twice. Creating an actor or a
  * placement group is not one of them: if the head went away while creating one, the caller is told so.
@@ -183,7 +184,7 @@ export class HeadLink {
   }
 
   private reconnectSoon(): void {
-    const delay = this.delay * (0.75 + Math.random() * 0.5);
+    const delay = this.delay * (1 - RECONNECT_JITTER + Math.random() * 2 * RECONNECT_JITTER);
     this.delay = Math.min(this.delay * 2, RECONNECT_MAX_DELAY_MS);
     setTimeout(() => {
       if (this.closed || this.connected) return;

@@ -43,6 +43,8 @@ export class ActorHost {
   private readonly methodGroups = new Map<string, string>();
   private readonly started = Date.now();
   private lastTouch = 0;
+  /** Methods already warned about for holding the event loop (`reportBlocking`). */
+  private readonly blockingReported = new Set<string>();
 
   constructor(
     private readonly instance: Record<string, unknown>,
@@ -161,8 +163,6 @@ export class ActorHost {
         (first ? ' (reported once per method; later ones at debug level)' : ''),
     );
   }
-
-  private readonly blockingReported = new Set<string>();
 
   private builtinHealth(): HealthReport {
     const busy: Record<string, number> = {};
