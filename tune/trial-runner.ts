@@ -4,6 +4,7 @@
  * the pruner; a prune aborts the trainer, which kills its actors and removes its placement groups in the same tick,
  * and the trial counts as released (`release_ms`) once those processes have exited.
  */
+import { mkdirSync } from 'node:fs';
 import { ConfigError, PosttrainError } from '../runtime/errors.ts';
 import type { MetricsRecord, ProgressBar, Runtime, RunSummary } from '../runtime/index.ts';
 import { DPOTrainer, GRPOTrainer, PPOTrainer, RewardTrainer, SFTTrainer, type StageName, type TrainerOptions } from '../trainers/index.ts';
@@ -53,6 +54,9 @@ export function trainerTrial(options: TrainerTrialOptions): (trial: SweepTrial, 
   let metricChecked = false;
   return async (trial, signals) => {
     const runDirectory = plan.trialDirectory(trial.number);
+    // Made before it is recorded: a sweep killed while the trainer starts (its session opens the directory only
+    // after looking for checkpoints) must not leave a trial whose recorded directory does not exist.
+    mkdirSync(runDirectory, { recursive: true });
     trial.trial.setUserAttr(RUN_DIRECTORY_KEY, runDirectory);
     const trainer = new TRAINERS[plan.stage](plan.trialInput(trial.params, trial.number) as never, { runtime, runDirectory, signal: signals.signal });
     // Released = reservation freed (at once, when the placement groups are removed) and the trial's processes gone.
