@@ -23,6 +23,7 @@ export { ModuleAllowList } from './module-allow-list.ts';
 export {
   ActorDiedError,
   ActorMethodError,
+  ActorUnavailableError,
   ActorCreationError,
   ActorModuleNotAllowedError,
   CallTimeoutError,

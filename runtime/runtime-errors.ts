@@ -45,6 +45,26 @@ export class ActorDiedError extends PosttrainError {
   }
 }
 
+/**
+ * The link to a live actor dropped while a call was in flight (the peer was silent past the keepalive: a stopped
+ * process, a method that held the event loop, a network blip). The actor is still alive and later calls reach it;
+ * this call may or may not have run. `maxTaskRetries` sends such calls again instead.
+ */
+export class ActorUnavailableError extends PosttrainError {
+  readonly actor: string;
+  readonly role: string;
+
+  constructor(actor: string, role: string, method: string) {
+    super(
+      'ACTOR_UNAVAILABLE',
+      `the link to actor '${actor}' (role ${role}) dropped while '${method}' was in flight; the actor is alive and later calls reach it, but this call may or may not have run (set maxTaskRetries to send it again)`,
+      { path: `${actor}.${method}` },
+    );
+    this.actor = actor;
+    this.role = role;
+  }
+}
+
 /** An actor method threw. The message carries the remote error's name and message; `remoteStack` its stack. */
 export class ActorMethodError extends PosttrainError {
   readonly remoteName: string;
@@ -276,6 +296,7 @@ export function registerErrorClass(errorClass: abstract new (...args: never[]) =
 for (const errorClass of [
   ConfigError,
   ActorMethodError,
+  ActorUnavailableError,
   ActorCreationError,
   InfeasibleResourcesError,
   PlacementGroupInfeasibleError,

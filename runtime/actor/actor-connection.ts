@@ -1,9 +1,13 @@
-import { ActorDiedError, CallTimeoutError, RuntimeClosedError, errorFromData, type ActorDeathCause, type ErrorData } from '../runtime-errors.ts';
+import { ActorDiedError, ActorUnavailableError, CallTimeoutError, RuntimeClosedError, errorFromData, type ActorDeathCause, type ErrorData } from '../runtime-errors.ts';
 import { RpcConnection } from '../transport/rpc.ts';
 import { transportFor } from '../transport/transports.ts';
-import { FrameKind, type Frame } from '../transport/transport.ts';
+import { FrameKind, type Channel, type Frame } from '../transport/transport.ts';
 import type { ActorInfo, ActorResolution } from '../control/control-plane.ts';
 import { decodeFromPeer, encodeForPeer, type ActorHandleData, type ProcessServices } from './call-codec.ts';
+
+/** A request every worker answers at once, outside any concurrency group: "this process is alive and reachable". */
+export const PROBE_ROUTE = '@probe';
+const PROBE_TIMEOUT_MS = 5_000;
 
 interface CallRecord {
   method: string;
@@ -17,6 +21,8 @@ interface CallRecord {
   sentOn?: RpcConnection;
   timer?: NodeJS.Timeout;
   done: boolean;
+  /** Was in flight when the link dropped; queued until it is known whether the actor died or only the link did. */
+  interrupted?: boolean;
 }
 
 /**
@@ -26,7 +32,9 @@ interface CallRecord {
  *
  * When the link drops, the head says what happened: calls that were in flight reject with `ActorDiedError`
  * (naming the actor, its role and the cause) unless `maxTaskRetries` allows sending them again to the restarted
- * actor; if the actor is dead for good, everything queued rejects too, and so does every later call.
+ * actor; if the actor is dead for good, everything queued rejects too, and so does every later call. When only the
+ * link dropped (the actor is alive), the link is opened again: calls that were in flight reject with
+ * `ActorUnavailableError` (or are sent again under `maxTaskRetries`), and queued and later calls go through.
  */
 export class ActorConnection {
   private state: 'idle' | 'resolving' | 'open' | 'dead' | 'closed' = 'idle';
@@ -97,27 +105,119 @@ export class ActorConnection {
     }
     const info = resolution.info;
     this.info = info;
-    // A worker on the actor's own node calls it over the local channel; everyone else over the network.
-    const address = info.localAddress !== undefined && this.services.nodeId !== undefined && info.nodeId === this.services.nodeId ? info.localAddress : info.address;
+    const address = this.addressOf(info);
     transportFor(address)
       .connect(address, `actor ${info.displayName}`)
       .then(
-        (channel) => {
-          if (this.state === 'closed') {
-            channel.close();
-            return;
-          }
-          const rpc = new RpcConnection(channel, { onClose: () => this.lost(rpc) });
-          rpc.notify('hello', JSON.stringify([this.services.clientId]));
-          this.rpc = rpc;
-          this.state = 'open';
-          const queued = this.queue;
-          this.queue = [];
-          for (const record of queued) if (!record.done) this.send(record);
-        },
-        // The worker died between the head's answer and our connect: ask again about that incarnation.
-        () => this.resolve(info.incarnation),
+        (channel) => this.attach(this.open(channel)),
+        // The worker died between the head's answer and our connect, or only the way to it is down.
+        () => void this.relink(info),
       );
+  }
+
+  /** A worker on the actor's own node calls it over the local channel; everyone else over the network. */
+  private addressOf(info: ActorInfo): string {
+    return info.localAddress !== undefined && this.services.nodeId !== undefined && info.nodeId === this.services.nodeId ? info.localAddress : info.address;
+  }
+
+  /** A link over `channel`; when it closes while it is the current one, `lost` decides what happened. */
+  private open(channel: Channel): RpcConnection {
+    const rpc = new RpcConnection(channel, { onClose: () => this.lost(rpc) });
+    rpc.notify('hello', JSON.stringify([this.services.clientId]));
+    return rpc;
+  }
+
+  private attach(rpc: RpcConnection): void {
+    if (this.state === 'closed') {
+      rpc.close();
+      return;
+    }
+    this.rpc = rpc;
+    this.state = 'open';
+    const queued = this.queue;
+    this.queue = [];
+    for (const record of queued) if (!record.done) this.send(record);
+  }
+
+  /**
+   * The actor's worker cannot be reached (its link dropped, or a connect failed). Either its process died, and the
+   * head will say so (dead, or restarted as a new incarnation), or only the link is down: a peer silent past the
+   * keepalive (a stopped process, a method that held its event loop, a network blip). Until one of the two is
+   * known, ask the head whether this incarnation is still the live one and try the same worker again, with backoff.
+   * Waiting on the head alone would wait forever for a live actor.
+   */
+  private async relink(info: ActorInfo): Promise<void> {
+    const address = this.addressOf(info);
+    try {
+      for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
+        const current = await this.services.control.resolveActor(this.target.actorId, info.incarnation - 1);
+        if (this.isClosed()) return;
+        if (current.state === 'dead' || current.info.incarnation !== info.incarnation) {
+          const resolution = await this.services.control.resolveActor(this.target.actorId, info.incarnation);
+          this.settleInterrupted(resolution.state === 'alive', (record) => this.diedError(record.method, resolution, true));
+          this.resolved(resolution);
+          return;
+        }
+        const rpc = await this.probe(address, info);
+        if (this.isClosed()) {
+          rpc?.close();
+          return;
+        }
+        if (rpc) {
+          // Only the link dropped: the calls it interrupted may or may not have run.
+          const interrupted = this.queue.filter((record) => record.interrupted && !record.done).length;
+          this.services.logger.warn({ actor: this.target.displayName, address, interrupted }, `actor ${this.target.displayName} could not be reached for a while but stayed alive; linked to it again`);
+          this.settleInterrupted(true, (record) => new ActorUnavailableError(this.target.displayName, this.target.role, record.method));
+          this.attach(rpc);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        if (this.isClosed()) return;
+      }
+    } catch (error) {
+      this.failAll(error as Error);
+    }
+  }
+
+  /**
+   * A new link to the worker, once the worker has answered on it; undefined when it cannot be reached or does not
+   * answer. Connecting alone proves nothing: a process being killed still accepts connections for a moment.
+   */
+  private async probe(address: string, info: ActorInfo): Promise<RpcConnection | undefined> {
+    let rpc: RpcConnection | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      rpc = this.open(await transportFor(address).connect(address, `actor ${info.displayName}`, { once: true }));
+      const silent = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no answer')), PROBE_TIMEOUT_MS)));
+      const answer = await Promise.race([rpc.request(PROBE_ROUTE, '[]'), silent]);
+      if (answer.kind !== FrameKind.Response) throw new Error('probe refused');
+      return rpc;
+    } catch {
+      rpc?.close();
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Read afresh after each await (`close()` may have run meanwhile). */
+  private isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** Calls a dropped link interrupted are sent again while retries are left (and `retry` allows), else rejected. */
+  private settleInterrupted(retry: boolean, error: (record: CallRecord) => Error): void {
+    this.queue = this.queue.filter((record) => {
+      if (record.done) return false;
+      if (!record.interrupted) return true;
+      record.interrupted = false;
+      if (retry && record.retriesLeft > 0) {
+        record.retriesLeft--;
+        return true;
+      }
+      this.settle(record, error(record));
+      return false;
+    });
   }
 
   private send(record: CallRecord): void {
@@ -163,28 +263,17 @@ export class ActorConnection {
   private lost(rpc: RpcConnection): void {
     if (this.rpc !== rpc || this.state === 'closed') return;
     this.rpc = undefined;
+    // Calls in flight go back to the front of the queue (keeping their order), marked: once it is known why the
+    // link dropped, each is sent again or rejected.
     const interrupted = [...this.inflight];
     this.inflight.clear();
-    for (const record of interrupted) record.sentOn = undefined;
-    const incarnation = (this.info as ActorInfo).incarnation;
+    for (const record of interrupted) {
+      record.sentOn = undefined;
+      record.interrupted = true;
+    }
+    this.queue = [...interrupted, ...this.queue];
     this.state = 'resolving';
-    this.services.control.resolveActor(this.target.actorId, incarnation).then(
-      (resolution) => {
-        const retry: CallRecord[] = [];
-        for (const record of interrupted) {
-          if (record.done) continue;
-          if (resolution.state === 'alive' && record.retriesLeft > 0) {
-            record.retriesLeft--;
-            retry.push(record);
-          } else {
-            this.settle(record, this.diedError(record.method, resolution, true));
-          }
-        }
-        this.queue = [...retry, ...this.queue];
-        this.resolved(resolution);
-      },
-      (error: Error) => this.failAll(error, interrupted),
-    );
+    void this.relink(this.info as ActorInfo);
   }
 
   /** The error for a call that the actor's death interrupted (`inFlight`) or that came after it. */
@@ -199,9 +288,9 @@ export class ActorConnection {
     });
   }
 
-  private failAll(error: Error, extra: CallRecord[] = []): void {
+  private failAll(error: Error): void {
     this.state = 'closed';
-    for (const record of [...extra, ...this.queue]) this.settle(record, error);
+    for (const record of this.queue) this.settle(record, error);
     this.queue = [];
   }
 

@@ -25,8 +25,11 @@ export interface Transport {
   /** `unix`, `tcp`, `memory`, `grpc`. */
   readonly scheme: string;
   listen(address: string, onChannel: (channel: Channel) => void): Promise<Listener>;
-  /** `component` names the peer in errors (`head`, `actor policy-0`), where the transport reports its own. */
-  connect(address: string, component?: string): Promise<Channel>;
+  /**
+   * `component` names the peer in errors (`head`, `actor policy-0`), where the transport reports its own. A
+   * transport that retries an unreachable peer makes one bounded attempt with `once` (the caller retries).
+   */
+  connect(address: string, component?: string, options?: { once?: boolean }): Promise<Channel>;
 }
 
 export interface Listener {

@@ -12,6 +12,7 @@ import { Runtime } from '../runtime.ts';
 import { RpcConnection } from '../transport/rpc.ts';
 import { transportFor } from '../transport/transports.ts';
 import { decodeValue, viewBuffer } from '../value-codec.ts';
+import { PROBE_ROUTE } from '../actor/actor-connection.ts';
 import type { ActorHandleData } from '../actor/call-codec.ts';
 import type { WorkerBootstrap, WorkerClusterBootstrap } from '../head/worker-process.ts';
 import type { Channel } from '../transport/transport.ts';
@@ -78,7 +79,11 @@ try {
 const host = new ActorHost(instance, spec, start.displayName, start.actorId, runtime.services);
 const serveCalls = (callChannel: Channel) => {
   new RpcConnection(callChannel, {
-    onRequest: (frame, respond, connection) => host.handle(frame, respond, connection),
+    onRequest: (frame, respond, connection) => {
+      // A caller whose link dropped asks whether this process still answers before it sends its calls again.
+      if (frame.route === PROBE_ROUTE) respond.ok('true');
+      else host.handle(frame, respond, connection);
+    },
     onNotify: (frame, connection) => {
       if (frame.route === 'hello') connection.peerId = (JSON.parse(frame.body) as string[])[0];
     },

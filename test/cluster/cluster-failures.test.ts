@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { Client, Metadata, credentials, status as GrpcStatus } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ActorDiedError, ObjectLostError, PlacementGroupTimeoutError, type ActorHandle, type Runtime } from '../../runtime/index.ts';
+import { ActorDiedError, ActorUnavailableError, ObjectLostError, PlacementGroupTimeoutError, type ActorHandle, type Runtime } from '../../runtime/index.ts';
 import { GrpcCallError } from '../../runtime/cluster/cluster-errors.ts';
 import { loadClusterSecurity } from '../../runtime/cluster/grpc/cluster-security.ts';
 import { CHANNEL_SERVICE } from '../../runtime/cluster/grpc/grpc-services.ts';
@@ -10,7 +10,7 @@ import { encodeFrame } from '../../runtime/transport/frame-codec.ts';
 import { FrameKind } from '../../runtime/transport/transport.ts';
 import type { Counter } from '../runtime/fixtures/test-actors.ts';
 import { eventually, fixtures } from '../runtime/helpers.ts';
-import { startTestCluster, type TestCluster } from './cluster-harness.ts';
+import { printClusterLogsOnFailure, startTestCluster, type TestCluster } from './cluster-harness.ts';
 import { netnsAvailable } from './netns-support.ts';
 
 /** Open a Channel/Open call by hand and send `messages`; resolves with the status the head ends it with. */
@@ -54,6 +54,7 @@ function processGone(pid: number): boolean {
  */
 describe.skipIf(!netnsAvailable())('cluster failures', () => {
   let cluster: TestCluster;
+  printClusterLogsOnFailure(() => cluster);
   let runtime: Runtime;
 
   beforeAll(async () => {
@@ -65,7 +66,7 @@ describe.skipIf(!netnsAvailable())('cluster failures', () => {
     cluster?.destroy();
   });
 
-  function on(node: string, options: { name?: string; maxRestarts?: number; cpu?: number } = {}): Promise<ActorHandle<Counter>> {
+  function on(node: string, options: { name?: string; maxRestarts?: number; maxTaskRetries?: number; cpu?: number } = {}): Promise<ActorHandle<Counter>> {
     const pin = options.maxRestarts ? {} : { [`node:${node}`]: 0.01 };
     return runtime.createActor<typeof Counter>({
       module: fixtures,
@@ -74,7 +75,18 @@ describe.skipIf(!netnsAvailable())('cluster failures', () => {
       resources: { CPU: options.cpu ?? 0.25, ...pin },
       ...(options.name === undefined ? {} : { name: options.name }),
       ...(options.maxRestarts === undefined ? {} : { maxRestarts: options.maxRestarts }),
+      ...(options.maxTaskRetries === undefined ? {} : { maxTaskRetries: options.maxTaskRetries }),
     });
+  }
+
+  /** Stop a worker process for `ms` (longer than the 1 s keepalive plus its 1 s timeout: its links drop), then let it go on. */
+  async function freeze(pid: number, ms: number): Promise<void> {
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
   }
 
   it('refuses calls without the token, with a wrong one, or with garbage, logs the peer, and keeps serving', async () => {
@@ -116,6 +128,26 @@ describe.skipIf(!netnsAvailable())('cluster failures', () => {
     const actor = await on('node-1');
     expect(await actor.call('add', 1)).toBe(11);
     await actor.kill();
+  });
+
+  it('a worker silent past the keepalive (stopped, then resumed) is reached again: the call in flight rejects with ActorUnavailableError or is resent under maxTaskRetries, later calls reach the same process', async () => {
+    const plain = await on('node-1');
+    const retried = await on('node-1', { maxTaskRetries: 1 });
+    expect(await plain.call('add', 5)).toBe(15);
+    const [plainPid, retriedPid] = [await plain.call('pid'), await retried.call('pid')];
+    const inFlight = plain.call('sleep', 3_000).then(() => 'finished', (error: unknown) => error);
+    const resent = retried.call('sleep', 3_000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await Promise.all([freeze(plainPid, 4_000), freeze(retriedPid, 4_000)]);
+    const interrupted = await inFlight;
+    expect(interrupted).toBeInstanceOf(ActorUnavailableError);
+    expect((interrupted as Error).message).toMatch(/link to actor 'Counter-a\d+' \(role Counter\) dropped while 'sleep' was in flight; the actor is alive/);
+    expect(await resent).toBe(3_000);
+    // The same processes, state kept: nothing restarted, only the links were opened again.
+    expect(await plain.call('add', 1)).toBe(16);
+    expect(await plain.call('pid')).toBe(plainPid);
+    expect(await retried.call('pid')).toBe(retriedPid);
+    await Promise.all([plain.kill(), retried.kill()]);
   });
 
   it('killing and restarting the head keeps running actors alive, and new actors can be created afterwards', async () => {

@@ -16,8 +16,8 @@ const identity = (bytes: Buffer): Buffer => bytes;
  * runtime's frames, so everything built on channels (RPC, actor calls, the head's protocol) works over it
  * unchanged; it passes the same conformance suite as the Unix-socket channel. Calls carry the bearer token, TLS
  * or mutual TLS is used when configured, and one HTTP/2 connection per peer address is shared by every channel to
- * it. `connect` retries UNAVAILABLE and DEADLINE_EXCEEDED with backoff and fails fast on anything else, with a
- * `GrpcCallError` that names the component.
+ * it. `connect` retries UNAVAILABLE and DEADLINE_EXCEEDED with backoff (one attempt with `once`) and fails fast on
+ * anything else, with a `GrpcCallError` that names the component.
  *
  * @example
  * const transport = new GrpcTransport({ security: loadClusterSecurity() });
@@ -48,9 +48,9 @@ export class GrpcTransport implements Transport {
   }
 
   /** Open a channel; `component` names the peer in errors (`head`, `node agent node-1`, `actor policy-0`). */
-  connect(address: string, component = 'peer'): Promise<Channel> {
+  connect(address: string, component = 'peer', options: { once?: boolean } = {}): Promise<Channel> {
     const target = parseGrpcAddress(address);
-    return withRetries(() => this.openOnce(target, address, component), { component, address }, { timeoutMs: this.options.connectTimeoutMs });
+    return withRetries(() => this.openOnce(target, address, component), { component, address }, { timeoutMs: options.once ? 0 : this.options.connectTimeoutMs });
   }
 
   /** Start a server-streaming object fetch (the caller handles retries: it knows which statuses mean "lost"). */
