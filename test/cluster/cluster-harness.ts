@@ -21,6 +21,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { beforeEach } from 'vitest';
 import { Runtime, type RuntimeOptions } from '../../runtime/index.ts';
 import { makeTestCertificates } from '../runtime/certificates.ts';
 import { createNetnsCluster, type NetnsCluster, type NetnsHost } from './netns.ts';
@@ -222,4 +223,22 @@ export async function startTestCluster(options: TestClusterOptions): Promise<Tes
     throw error;
   }
   return cluster;
+}
+
+/**
+ * When a test of this file fails, print the last log lines of the head and every node agent (their workers' lines
+ * included): a hang seen once in CI is otherwise only "Test timed out".
+ */
+export function printClusterLogsOnFailure(current: () => TestCluster | undefined, count = 30): void {
+  beforeEach((context) => {
+    context.onTestFailed(() => {
+      const cluster = current();
+      if (!cluster) return;
+      const processes: [string, ClusterProcess | undefined][] = [['head', cluster.head], ...[...cluster.nodes].map(([name, node]): [string, ClusterProcess | undefined] => [name, node.process])];
+      const report = processes
+        .filter((entry): entry is [string, ClusterProcess] => entry[1] !== undefined)
+        .map(([name, process]) => `--- ${name}, last ${count} lines ---\n${process.lines.slice(-count).map((line) => JSON.stringify(line)).join('\n')}`);
+      console.error(`cluster logs at the failure of "${context.task.name}":\n${report.join('\n')}`);
+    });
+  });
 }

@@ -5,7 +5,7 @@ import { loadModelFile } from '../../models/model-file.ts';
 import type { ActorSummary, Runtime } from '../../runtime/index.ts';
 import { PPOTrainer, type PPOConfigInput } from '../../trainers/index.ts';
 import { TINY_MODEL, randomModelFiles, scratchDirectory, testLogging } from '../trainers/helpers.ts';
-import { startTestCluster, type TestCluster } from './cluster-harness.ts';
+import { printClusterLogsOnFailure, startTestCluster, type TestCluster } from './cluster-harness.ts';
 import { netnsAvailable } from './netns-support.ts';
 
 /**
@@ -18,6 +18,7 @@ describe.skipIf(!netnsAvailable())('PPO with its roles spread over two cluster n
   const scratch = scratchDirectory('cluster-ppo');
   const task = { name: 'sentiment' as const };
   let cluster: TestCluster;
+  printClusterLogsOnFailure(() => cluster);
   let observer: Runtime;
   let models: ReturnType<typeof randomModelFiles>;
 

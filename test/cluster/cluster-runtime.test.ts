@@ -6,7 +6,7 @@ import type { Counter } from '../runtime/fixtures/test-actors.ts';
 import { eventually, fixtures } from '../runtime/helpers.ts';
 import { placementGroupBehaviour } from '../runtime/placement-group-behaviour.ts';
 import { actorPool } from './actor-members.ts';
-import { startTestCluster, type TestCluster } from './cluster-harness.ts';
+import { printClusterLogsOnFailure, startTestCluster, type TestCluster } from './cluster-harness.ts';
 import type { CollectiveRank } from './fixtures/collective-actor.ts';
 import { netnsAvailable } from './netns-support.ts';
 
@@ -17,6 +17,7 @@ import { netnsAvailable } from './netns-support.ts';
  */
 describe.skipIf(!netnsAvailable())('a cluster of two nodes in network namespaces (token and mutual TLS)', () => {
   let cluster: TestCluster;
+  printClusterLogsOnFailure(() => cluster);
   let runtime: Runtime;
   /** A second driver with a default namespace, as the embedded placement suite has. */
   let placementRuntime: Runtime;
