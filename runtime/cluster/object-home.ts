@@ -1,5 +1,4 @@
 import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { once } from 'node:events';
 import { status as GrpcStatus, type ServerWritableStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { ObjectDirectory, ObjectStatus, ReferenceOperation } from '../object-store/object-directory.ts';
@@ -222,8 +221,8 @@ export class ObjectHome {
         const read = readSync(fd, chunk, 0, chunk.length, offset);
         if (read === 0) throw new Error(`object file of ${id} ended at ${offset} of ${bytes} bytes`);
         offset += read;
-        if (!call.write(read === chunk.length ? chunk : chunk.subarray(0, read))) await once(call, 'drain');
-        if (call.cancelled) return;
+        if (!call.write(read === chunk.length ? chunk : chunk.subarray(0, read))) await drainedOrGone(call);
+        if (call.cancelled || call.destroyed) return;
       }
       call.end();
       this.transfers.served++;
@@ -382,4 +381,15 @@ export class ObjectHome {
     }
     return link;
   }
+}
+
+/** Resolves when the stream can take more, or when the reader is gone (a cancelled call never drains). */
+function drainedOrGone(call: ServerWritableStream<Buffer, Buffer>): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      for (const event of ['drain', 'cancelled', 'close', 'error']) call.off(event, done);
+      resolve();
+    };
+    for (const event of ['drain', 'cancelled', 'close', 'error']) call.on(event, done);
+  });
 }
