@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { CollectiveError } from '../errors.ts';
 import type { NcclAddon } from './nccl-addon.ts';
 
-/** Where `node-gyp rebuild` in runtime/collectives/nccl/native puts the addon; `POSTTRAIN_NCCL_ADDON` overrides. */
+/** Where native/build.sh (or `node-gyp rebuild` there) puts the addon; `POSTTRAIN_NCCL_ADDON` overrides. */
 export function ncclAddonPath(): string {
   return process.env.POSTTRAIN_NCCL_ADDON ?? path.join(path.dirname(fileURLToPath(import.meta.url)), 'native', 'build', 'Release', 'posttrain_nccl.node');
 }
@@ -19,14 +19,17 @@ export function loadNcclAddon(): { addon: NcclAddon } | { missing: string } {
   const reasons: string[] = [];
   if (!fs.existsSync(addonPath)) reasons.push(`the native addon is not built (no ${addonPath})`);
   if (!['/dev/nvidiactl', '/dev/nvidia0'].some((device) => fs.existsSync(device))) reasons.push('no NVIDIA driver or GPU (/dev/nvidiactl is missing)');
-  if (!findLibrary('libnccl.so.2')) reasons.push('no libnccl.so.2 in the library path');
   if (reasons.length === 0) {
+    // The addon carries its library directories (build.sh sets the rpath): loading it is the test, and a missing
+    // libnccl or libcudart is named by the loader's message.
     try {
       loaded = { addon: createRequire(import.meta.url)(addonPath) as NcclAddon };
       return loaded;
     } catch (error) {
       reasons.push(`the addon failed to load: ${error instanceof Error ? error.message : String(error)}`);
     }
+  } else if (!findLibrary('libnccl.so.2')) {
+    reasons.push('no libnccl.so.2 in the library path');
   }
   loaded = { missing: reasons.join('; ') };
   return loaded;

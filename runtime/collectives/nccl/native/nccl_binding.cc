@@ -1,8 +1,8 @@
 // NCCL bridge for posttrain's `nccl` collective backend (runtime/collectives/nccl/nccl-communicator.ts).
 //
-// STATUS: written against the NCCL 2.19+ and CUDA 12 APIs but never compiled or run by this project's CI, which
-// has no GPU. Build it on a GPU machine (README, section Collectives) and run the conformance suite there before
-// relying on it.
+// STATUS: built (build.sh, no warnings) and run once on an H100 with CUDA 13.0 and NCCL 2.28.9, one rank:
+// `npm run bench -- nccl` checks every collective, destroy and the formation timeout. Several ranks (one per GPU)
+// have never run, and CI has no GPU.
 //
 // Buffers are host Float32Arrays: each collective copies its input to the GPU, runs the NCCL call on this
 // communicator's stream, and copies the result back. Everything that can block (init, the collective) runs on a
