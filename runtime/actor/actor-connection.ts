@@ -1,6 +1,7 @@
 import { ActorDiedError, ActorUnavailableError, CallTimeoutError, RuntimeClosedError, errorFromData, type ActorDeathCause, type ErrorData } from '../runtime-errors.ts';
 import { RpcConnection } from '../transport/rpc.ts';
 import { transportFor } from '../transport/transports.ts';
+import { withTimeout } from '../with-timeout.ts';
 import { FrameKind, type Channel, type Frame } from '../transport/transport.ts';
 import type { ActorInfo, ActorResolution } from '../control/control-plane.ts';
 import { decodeFromPeer, encodeForPeer, type ActorHandleData, type ProcessServices } from './call-codec.ts';
@@ -185,18 +186,14 @@ export class ActorConnection {
    */
   private async probe(address: string, info: ActorInfo): Promise<RpcConnection | undefined> {
     let rpc: RpcConnection | undefined;
-    let timer: NodeJS.Timeout | undefined;
     try {
       rpc = this.open(await transportFor(address).connect(address, `actor ${info.displayName}`, { once: true }));
-      const silent = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no answer')), PROBE_TIMEOUT_MS)));
-      const answer = await Promise.race([rpc.request(PROBE_ROUTE, '[]'), silent]);
+      const answer = await withTimeout(rpc.request(PROBE_ROUTE, '[]'), PROBE_TIMEOUT_MS);
       if (answer.kind !== FrameKind.Response) throw new Error('probe refused');
       return rpc;
     } catch {
       rpc?.close();
       return undefined;
-    } finally {
-      clearTimeout(timer);
     }
   }
 

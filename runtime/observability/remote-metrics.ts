@@ -1,4 +1,5 @@
 import type { MetricObjectWithValues, MetricValue, Registry } from 'prom-client';
+import { withTimeout } from '../with-timeout.ts';
 
 /** prom-client JSON of one process's registry (`registry.getMetricsAsJSON()`). */
 export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
@@ -88,12 +89,4 @@ function read(hub: Hub): Promise<Map<string, MetricValue<string>[]>> {
   });
   hub.snapshot = { at: now, values };
   return values;
-}
-
-function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
