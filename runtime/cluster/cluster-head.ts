@@ -293,8 +293,9 @@ export class ClusterHead extends Head {
 
   /**
    * Reload what a previous head left in the store. Nodes that were alive are taken back and given one node timeout
-   * (plus the longest reconnection backoff) to reconnect; placement groups re-reserve their bundles on them; running actors re-reserve their resources
-   * (on the same GPU devices) and keep running; drivers that were connected get their grace period.
+   * (plus the longest reconnection backoff) to reconnect; placement groups re-reserve their bundles on them; running
+   * actors re-reserve their resources (on the same GPU devices) and keep running; drivers that were connected get
+   * their grace period.
    */
   recover(): void {
     const store = this.options.store;

@@ -10,9 +10,10 @@ import { loadNcclAddon, ncclUnavailableError } from './nccl-availability.ts';
  * The `nccl` backend: the same interface over NVIDIA NCCL through a small native addon (native/nccl_binding.cc).
  *
  * Checked once on an H100 with one rank (`npm run bench -- nccl`: every operation, destroy and the formation
- * timeout); never with several ranks (NCCL allows one rank per GPU) and never in CI, which has no GPU. Selecting `nccl` where the addon, NCCL or a GPU is missing fails at once with a message naming what
- * is missing. What NCCL cannot do that the other backends do: name the rank that did not arrive (a timeout aborts
- * the communicator with `ncclCommAbort` and says so), and detect mismatched calls (they hang until the timeout).
+ * timeout); never with several ranks (NCCL allows one rank per GPU) and never in CI, which has no GPU. Selecting
+ * `nccl` where the addon, NCCL or a GPU is missing fails at once with a message naming what is missing. What NCCL
+ * cannot do that the other backends do: name the rank that did not arrive (a timeout aborts the communicator with
+ * `ncclCommAbort` and says so), and detect mismatched calls (they hang until the timeout).
  * Buffers are host Float32Arrays, copied to and from the GPU on every call.
  *
  * @example
