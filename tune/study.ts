@@ -155,10 +155,11 @@ export class Study {
 
   /**
    * Starts a trial: takes the oldest enqueued (WAITING) trial if any, else creates one. Parameters in
-   * `fixedDistributions` are suggested at once.
+   * `fixedDistributions` are suggested at once. `claim` is stored in the same transaction that starts the trial
+   * (a sweep's owner record and first heartbeat), so no crash leaves a RUNNING trial nobody can recognise as lost.
    */
-  ask(fixedDistributions: Record<string, Distribution> = {}): Trial {
-    const trialId = this.storage.popWaitingTrial(this.studyId) ?? this.storage.createTrial(this.studyId).trialId;
+  ask(fixedDistributions: Record<string, Distribution> = {}, claim?: { systemAttrs?: Record<string, unknown>; heartbeat?: boolean }): Trial {
+    const trialId = this.storage.startTrial(this.studyId, claim);
     const trial = new Trial(this.context(), this.storage.getTrial(trialId));
     if (this.sampler.beforeTrial) {
       const snapshot = trial.snapshot();
@@ -251,7 +252,7 @@ export class Study {
       while (started < options.nTrials && !this.stopRequested) {
         started++;
         if (this.heartbeat) failStaleTrials(this.storage, this.studyId, this.heartbeat);
-        const trial = this.ask();
+        const trial = this.ask({}, { heartbeat: this.heartbeat !== undefined });
         const stopHeartbeat = this.heartbeat ? startHeartbeat(this.storage, trial.trialId, this.heartbeat.intervalSeconds) : () => {};
         let outcome: TellInput | undefined;
         let failure: unknown;

@@ -59,7 +59,7 @@ export interface SweepProgress {
 export interface RunSweepOptions {
   study: Study;
   space: SearchSpace;
-  /** Finished trials the study should hold at the end (lost-and-retried ones do not count). */
+  /** Finished trials the study should hold at the end (lost-and-retried ones do not count); queued trials run even past it. */
   trials: number;
   /** Trials running at once. */
   concurrency: number;
@@ -171,7 +171,9 @@ class SweepRunner {
     if (this.finished) return;
     try {
       this.recoverLostTrials();
-      while (this.running.size < this.options.concurrency && !this.study.stopped && this.remaining() > 0) this.launch();
+      // Queued trials always run (a lost trial's re-run counts toward the target while it waits), then new ones
+      // up to the target.
+      while (this.running.size < this.options.concurrency && !this.study.stopped && (this.queued() > 0 || this.remaining() > 0)) this.launch();
       if (this.running.size === 0) {
         this.finished = true;
         // Pruned trials' runTrial promises may still be winding down; never leave work running after we resolve.
@@ -187,9 +189,14 @@ class SweepRunner {
     return this.options.trials - countTowardTarget(this.study.trials);
   }
 
+  /** WAITING trials: enqueued by the user or re-runs of lost trials; `ask` takes them first. */
+  private queued(): number {
+    return this.study.getTrials(['WAITING']).length;
+  }
+
   private launch(): void {
-    const trial = this.study.ask();
-    this.study.storage.setTrialSystemAttr(trial.trialId, SWEEP_OWNER_KEY, this.owner);
+    // Owner and first heartbeat go in with the trial: a sweep killed right after this still leaves it recoverable.
+    const trial = this.study.ask({}, { systemAttrs: { [SWEEP_OWNER_KEY]: this.owner }, heartbeat: true });
     const stopHeartbeat = startHeartbeat(this.study.storage, trial.trialId, this.heartbeat.intervalSeconds);
     let params: Record<string, ParamValue>;
     try {

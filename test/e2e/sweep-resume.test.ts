@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadStudy, type FrozenTrial } from '../../tune/index.ts';
 import type { SweepReport } from '../../tune/sweep-launcher.ts';
+import { RUN_DIRECTORY_KEY } from '../../tune/trial-runner.ts';
 import { describeWithOptuna, optuna } from '../interop/optuna.ts';
 
 /**
@@ -127,10 +128,15 @@ describe('a killed sweep resumes with --resume', () => {
     expect(report.leaks).toEqual({ actors: 0, placementGroups: 0, resourcesFree: true });
   });
 
-  it('reuses the shared stages and gives every trial, lost or not, its own run directory', () => {
+  it('reuses the shared stages and gives every trial that started training, lost or not, its own run directory', () => {
     expect(statSync(join(sweepDirectory, 'sft', 'model.bin')).mtimeMs).toBe(sharedModelTime);
-    const trialDirectories = readdirSync(sweepDirectory).filter((name) => name.startsWith('trial-')).sort();
-    expect(trialDirectories).toEqual(trials.map((trial) => `trial-${trial.number}`).sort());
+    const trialDirectories = readdirSync(sweepDirectory).filter((name) => name.startsWith('trial-'));
+    // A trial lost in the instant between its start and its trainer's start has none; every other one has its own.
+    const recorded = trials.filter((trial) => trial.userAttrs[RUN_DIRECTORY_KEY] !== undefined);
+    for (const trial of recorded) expect(trial.userAttrs[RUN_DIRECTORY_KEY]).toBe(join(sweepDirectory, `trial-${trial.number}`));
+    expect(trialDirectories.sort()).toEqual(expect.arrayContaining(recorded.map((trial) => `trial-${trial.number}`)));
+    expect(trialDirectories.every((name) => trials.some((trial) => `trial-${trial.number}` === name))).toBe(true);
+    expect(trials.filter((trial) => trial.state === 'COMPLETE').every((trial) => recorded.includes(trial))).toBe(true);
   });
 });
 

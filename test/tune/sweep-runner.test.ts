@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import {
   RELEASE_MS_KEY,
   runSweep,
   SqliteStorage,
+  suggestFromSpace,
   SWEEP_OWNER_KEY,
   type SweepProgress,
 } from '../../tune/index.ts';
@@ -130,6 +131,37 @@ describe('runSweep', () => {
     expect(seen[0]).toEqual({ number: 1, retryOf: 0, lr: orphan.params.lr });
     expect(summary.trials.map((trial) => trial.state)).toEqual(['FAIL', 'COMPLETE', 'COMPLETE', 'COMPLETE']);
     expect(summary.trials[1]!.systemAttrs).toMatchObject({ failed_trial: 0, retry_history: [0] });
+  });
+
+  it('re-runs of lost trials run even when, queued, they already make up the target (no trial is left WAITING)', async () => {
+    const study = createStudy({ sampler: new RandomSampler({ seed: 4 }) });
+    const finishedRun = { host: hostname(), pid: process.pid, sweep: 'a-run-that-ended' };
+    for (const state of ['COMPLETE', 'COMPLETE', 'RUNNING', 'RUNNING'] as const) {
+      const trial = study.ask({}, { systemAttrs: { [SWEEP_OWNER_KEY]: finishedRun } });
+      suggestFromSpace(trial, space);
+      if (state === 'COMPLETE') study.tell(trial, 1);
+    }
+    const seen: (number | undefined)[] = [];
+    const summary = await runSweep({ study, space, trials: 4, concurrency: 2, runTrial: async ({ retryOf }) => (seen.push(retryOf), 1) });
+    expect(summary.lost).toEqual([2, 3]);
+    expect(seen.sort()).toEqual([2, 3]);
+    expect(summary.trials.map((trial) => trial.state)).toEqual(['COMPLETE', 'COMPLETE', 'FAIL', 'FAIL', 'COMPLETE', 'COMPLETE']);
+  });
+
+  it('a sweep that dies as a trial starts leaves that trial recognisably lost, and the next run re-runs it', async () => {
+    let dieOnStart = true;
+    const sampler = Object.assign(new RandomSampler({ seed: 6 }), {
+      beforeTrial: () => {
+        if (dieOnStart) throw new Error('process died here');
+      },
+    });
+    const study = createStudy({ sampler });
+    await expect(runSweep({ study, space, trials: 2, concurrency: 1, runTrial: async () => 1 })).rejects.toThrow('process died here');
+    expect(study.trials.map((trial) => trial.state)).toEqual(['RUNNING']);
+    dieOnStart = false;
+    const summary = await runSweep({ study, space, trials: 2, concurrency: 1, runTrial: async () => 1 });
+    expect(summary.lost).toEqual([0]);
+    expect(summary.trials.map((trial) => trial.state)).toEqual(['FAIL', 'COMPLETE', 'COMPLETE']);
   });
 
   it('a stop signal releases running trials, queues them again, and the next run finishes the sweep', async () => {

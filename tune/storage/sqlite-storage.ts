@@ -194,6 +194,20 @@ export class SqliteStorage {
   }
 
   /**
+   * Starts a trial in one transaction: takes the oldest WAITING trial (else creates a RUNNING one), stores
+   * `systemAttrs` on it and, with `heartbeat`, writes its first heartbeat. A process killed at any moment leaves
+   * either no new trial or one that carries its owner and heartbeat, so a later sweep can tell it was lost.
+   */
+  startTrial(studyId: number, claim: { systemAttrs?: Record<string, unknown>; heartbeat?: boolean } = {}): number {
+    return this.write(() => {
+      const trialId = this.popWaitingTrial(studyId) ?? this.createTrial(studyId).trialId;
+      for (const [key, value] of Object.entries(claim.systemAttrs ?? {})) this.statements.upsertTrialSystemAttr.run(trialId, key, toPythonJson(value));
+      if (claim.heartbeat) this.statements.heartbeat.run(trialId);
+      return trialId;
+    });
+  }
+
+  /**
    * Optuna's `set_trial_state_values`: stores values, then the state (RUNNING only from WAITING; finished states
    * stamp `datetime_complete`). Returns false when a RUNNING request finds the trial not WAITING.
    */
