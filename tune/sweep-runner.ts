@@ -171,9 +171,7 @@ class SweepRunner {
     if (this.finished) return;
     try {
       this.recoverLostTrials();
-      // Queued trials always run (a lost trial's re-run counts toward the target while it waits), then new ones
-      // up to the target.
-      while (this.running.size < this.options.concurrency && !this.study.stopped && (this.queued() > 0 || this.remaining() > 0)) this.launch();
+      while (this.running.size < this.options.concurrency && !this.study.stopped && this.hasTrialToStart()) this.launch();
       if (this.running.size === 0) {
         this.finished = true;
         // Pruned trials' runTrial promises may still be winding down; never leave work running after we resolve.
@@ -184,14 +182,14 @@ class SweepRunner {
     }
   }
 
-  /** Trials still to start: the target minus trials that are finished (and not superseded), running or queued. */
-  private remaining(): number {
-    return this.options.trials - countTowardTarget(this.study.trials);
-  }
-
-  /** WAITING trials: enqueued by the user or re-runs of lost trials; `ask` takes them first. */
-  private queued(): number {
-    return this.study.getTrials(['WAITING']).length;
+  /**
+   * A queued (WAITING) trial always starts: `ask` takes it first, and a lost trial's re-run counts toward the target
+   * while it waits. Otherwise a new trial starts while the target exceeds the trials that are finished (and not
+   * superseded), running or queued.
+   */
+  private hasTrialToStart(): boolean {
+    const trials = this.study.trials;
+    return trials.some((trial) => trial.state === 'WAITING') || countTowardTarget(trials) < this.options.trials;
   }
 
   private launch(): void {
