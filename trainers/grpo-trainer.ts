@@ -16,7 +16,7 @@ import { sumOverRanks } from './rank-stats.ts';
 import { launchRoles, type RoleSet } from './role-groups.ts';
 import { modelRole, rolloutRole, weightsFrom } from './role-requests.ts';
 import { drawMinibatchPlan } from './roles/minibatch-plan.ts';
-import { closeStep, finishPolicyStage, type PolicyStage, type StepRecord } from './policy-stage.ts';
+import { closeStep, finishPolicyStage, GenerationCounter, type GenerationCount, type PolicyStage, type StepRecord } from './policy-stage.ts';
 import { RunSession, type TrainerOptions } from './run-session.ts';
 import { Trainer } from './trainer.ts';
 import { DATA_STREAM_STRIDE } from './sft-trainer.ts';
@@ -76,15 +76,13 @@ export class GRPOTrainer extends Trainer<GRPOConfig> {
     const evaluate = () => evaluatePolicy({ policy, rollout, reference }, { prompts: trainer.evalPrompts, samplesPerPrompt: trainer.evalSamplesPerPrompt });
 
     // ---- driver state: fresh, or as the checkpoint (resume) or recovery point (fail-over) left it
-    // (generatedTokens and generateSeconds are absent from checkpoints written before they were tracked.)
-    const saved = resumed?.driver as { rng: number[]; baseline: EvaluationResult; steps: number; generatedTokens?: number; generateSeconds?: number } | undefined;
+    const saved = resumed?.driver as ({ rng: number[]; baseline: EvaluationResult; steps: number } & Partial<GenerationCount>) | undefined;
     const rng = saved ? Rng.fromState(saved.rng) : new Rng(config.seed);
     const baseline = saved?.baseline ?? (await evaluate());
     const bar = session.progress('grpo', trainer.steps, config.logging.progress);
     let steps = saved?.steps ?? 0;
-    let generatedTokens = saved?.generatedTokens ?? 0;
-    let generateSeconds = saved?.generateSeconds ?? 0;
-    const driverState = () => ({ rng: rng.state(), baseline, steps, generatedTokens, generateSeconds });
+    const generation = new GenerationCounter(saved);
+    const driverState = () => ({ rng: rng.state(), baseline, steps, ...generation.state() });
     const stage: PolicyStage = { session, durable, policy, evaluate, driverState, bar, evalEvery: trainer.evalEvery, steps: trainer.steps };
     for (let step = await durable.start(driverState); step <= trainer.steps && !session.stopRequested; step++) {
       const phases: Record<string, number> = {};
@@ -134,8 +132,7 @@ export class GRPOTrainer extends Trainer<GRPOConfig> {
       lap('train');
 
       const responseTokens = rollouts.reduce((sum, result) => sum + result.responseTokens, 0);
-      generatedTokens += responseTokens;
-      generateSeconds += phases.generate!;
+      generation.add(responseTokens, phases.generate!);
       const record: StepRecord = {
         step,
         goldReward: mean(rollouts.flatMap((result) => Array.from(result.goldRewards))),
@@ -153,7 +150,7 @@ export class GRPOTrainer extends Trainer<GRPOConfig> {
       // ---- evaluate when due, record, checkpoint (every checkpoint.everySteps, and on a stop request)
       await closeStep(stage, record, { reward: (record.goldReward as number).toFixed(3) });
     }
-    const extra = { generatedTokensPerSecond: generatedTokens / Math.max(generateSeconds, 1e-9) };
+    const extra = { generatedTokensPerSecond: generation.perSecond() };
     return finishPolicyStage(stage, { method: 'grpo', baseline, steps, label: algo.estimator, extra }, config as unknown as Record<string, unknown>);
   }
 }

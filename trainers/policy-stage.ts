@@ -61,6 +61,39 @@ export async function closeStep(
   await stage.durable.stepDone(step, stage.driverState);
 }
 
+/** The driver-state fields a generation counter keeps (absent from checkpoints written before they were tracked). */
+export interface GenerationCount {
+  generatedTokens: number;
+  generateSeconds: number;
+}
+
+/**
+ * Tokens generated and seconds spent generating over a whole stage, for the summary's `generatedTokensPerSecond`.
+ * Its `state()` goes into the driver state, so a resumed run keeps counting from where the checkpoint left it.
+ */
+export class GenerationCounter {
+  private generatedTokens: number;
+  private generateSeconds: number;
+
+  constructor(saved?: Partial<GenerationCount>) {
+    this.generatedTokens = saved?.generatedTokens ?? 0;
+    this.generateSeconds = saved?.generateSeconds ?? 0;
+  }
+
+  add(tokens: number, seconds: number): void {
+    this.generatedTokens += tokens;
+    this.generateSeconds += seconds;
+  }
+
+  state(): GenerationCount {
+    return { generatedTokens: this.generatedTokens, generateSeconds: this.generateSeconds };
+  }
+
+  perSecond(): number {
+    return this.generatedTokens / Math.max(this.generateSeconds, 1e-9);
+  }
+}
+
 /** What differs between the stages' summaries. */
 export interface PolicyStageResult {
   method: 'ppo' | 'dpo' | 'grpo';

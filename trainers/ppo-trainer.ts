@@ -19,7 +19,7 @@ import { launchRoles, type RoleGroup, type RoleSet } from './role-groups.ts';
 import { modelRole, rolloutRole, weightsFrom } from './role-requests.ts';
 import { drawMinibatchPlan } from './roles/minibatch-plan.ts';
 import type { ScoredShard } from './roles/value-role.ts';
-import { closeStep, finishPolicyStage, type PolicyStage } from './policy-stage.ts';
+import { closeStep, finishPolicyStage, GenerationCounter, type GenerationCount, type PolicyStage } from './policy-stage.ts';
 import { RunSession, type TrainerOptions } from './run-session.ts';
 import { Trainer } from './trainer.ts';
 import { DATA_STREAM_STRIDE } from './sft-trainer.ts';
@@ -27,12 +27,10 @@ import { sumOverRanks } from './rank-stats.ts';
 import type { TrainingState } from './training-state.ts';
 
 /** What the PPO driver holds between steps; checkpoints save it, resume and fail-over restore it. */
-interface PpoDriverState {
+interface PpoDriverState extends GenerationCount {
   rng: number[];
   klController: KlControllerState;
   klHistory: number[];
-  generatedTokens: number;
-  generateSeconds: number;
   baseline: EvaluationResult;
 }
 
@@ -106,9 +104,8 @@ export class PPOTrainer extends Trainer<PPOConfig> {
     if (!saved) session.logger.info({ goldReward: baseline.goldReward }, 'baseline (the starting policy) evaluated');
     const bar = session.progress('ppo', trainer.steps, config.logging.progress);
     const klHistory: number[] = saved?.klHistory ?? [];
-    let generatedTokens = saved?.generatedTokens ?? 0;
-    let generateSeconds = saved?.generateSeconds ?? 0;
-    const driverState = (): PpoDriverState => ({ rng: rng.state(), klController: klController.state(), klHistory, generatedTokens, generateSeconds, baseline });
+    const generation = new GenerationCounter(saved);
+    const driverState = (): PpoDriverState => ({ rng: rng.state(), klController: klController.state(), klHistory, ...generation.state(), baseline });
     const stage: PolicyStage = { session, durable, policy, evaluate, driverState, bar, evalEvery: trainer.evalEvery, steps: trainer.steps };
 
     for (let step = await durable.start(driverState); step <= trainer.steps && !session.stopRequested; step++) {
@@ -153,8 +150,7 @@ export class PPOTrainer extends Trainer<PPOConfig> {
 
       // ---- log
       const responseTokens = rollouts.reduce((sum, result) => sum + result.responseTokens, 0);
-      generatedTokens += responseTokens;
-      generateSeconds += phases.generate!;
+      generation.add(responseTokens, phases.generate!);
       const policyTotals = sumOverRanks(policyStats, ['gradNorm']);
       const valueTotals = sumOverRanks(valueStats, ['gradNorm']);
       const record = {
@@ -187,7 +183,7 @@ export class PPOTrainer extends Trainer<PPOConfig> {
         steps: klHistory.length,
         label: `klCoef=${config.algo.klCoef}`,
         meanKl: mean(klHistory),
-        extra: { generatedTokensPerSecond: generatedTokens / Math.max(generateSeconds, 1e-9) },
+        extra: { generatedTokensPerSecond: generation.perSecond() },
       },
       config as unknown as Record<string, unknown>,
     );
