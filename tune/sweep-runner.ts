@@ -193,18 +193,24 @@ class SweepRunner {
   }
 
   private launch(): void {
-    // Owner and first heartbeat go in with the trial: a sweep killed right after this still leaves it recoverable.
-    const trial = this.study.ask({}, { systemAttrs: { [SWEEP_OWNER_KEY]: this.owner }, heartbeat: true });
-    const stopHeartbeat = startHeartbeat(this.study.storage, trial.trialId, this.heartbeat.intervalSeconds);
-    let params: Record<string, ParamValue>;
-    try {
-      params = suggestFromSpace(trial, this.options.space);
-    } catch (error) {
+    // The trial, its owner, first heartbeat and parameters are stored in one transaction: a sweep killed at any
+    // moment leaves no trial, or one that a later sweep recognises as lost and re-runs with the same parameters.
+    const started = this.study.storage.atomically(() => {
+      const trial = this.study.ask({}, { systemAttrs: { [SWEEP_OWNER_KEY]: this.owner }, heartbeat: true });
+      try {
+        return { trial, params: suggestFromSpace(trial, this.options.space) };
+      } catch (error) {
+        return { trial, error };
+      }
+    });
+    const { trial } = started;
+    if ('error' in started) {
       // The space does not fit the study (e.g. a parameter changed kind): a user mistake that every trial would repeat.
-      stopHeartbeat();
       this.study.tell(trial, 'FAIL');
-      throw error;
+      throw started.error;
     }
+    const { params } = started;
+    const stopHeartbeat = startHeartbeat(this.study.storage, trial.trialId, this.heartbeat.intervalSeconds);
     const state: RunningTrial = { trial, controller: new AbortController(), releases: [], stopHeartbeat, ended: false };
     this.running.set(trial.trialId, state);
     this.emit('started', trial.number);

@@ -194,6 +194,14 @@ export class SqliteStorage {
   }
 
   /**
+   * Runs `body` as one write transaction: its writes (this storage's own calls nest inside it) land together or,
+   * if it throws or the process dies first, not at all.
+   */
+  atomically<T>(body: () => T): T {
+    return this.write(body);
+  }
+
+  /**
    * Starts a trial in one transaction: takes the oldest WAITING trial (else creates a RUNNING one), stores
    * `systemAttrs` on it and, with `heartbeat`, writes its first heartbeat. A process killed at any moment leaves
    * either no new trial or one that carries its owner and heartbeat, so a later sweep can tell it was lost.
