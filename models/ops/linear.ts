@@ -55,3 +55,25 @@ registerHostKernel<Record<string, never>>({
     simdKernels()!.call('column_sum', { inputs, outputs, scalars: [rows!, columns!] });
   },
 });
+
+/**
+ * (N, in) x (in, out) -> (N, out) without a bias, with the same transposed-operand-free backward as `linear`.
+ *
+ * @example
+ * const y = linearNoBias(tf.ones([4, 8]), tf.zeros([8, 2])); // (4, 2)
+ */
+export function linearNoBias(x: tf.Tensor2D, weight: tf.Tensor2D): tf.Tensor2D {
+  return linearNoBiasWithGradient(x, weight) as tf.Tensor2D;
+}
+
+const linearNoBiasWithGradient = tf.customGrad((...args) => {
+  const [x, weight, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+  save([x, weight]);
+  return {
+    value: tf.matMul(x, weight),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [savedX, savedWeight] = saved as [tf.Tensor2D, tf.Tensor2D];
+      return [tf.matMul(dy as tf.Tensor2D, tf.transpose(savedWeight)), tf.matMul(tf.transpose(savedX), dy as tf.Tensor2D)];
+    },
+  };
+});

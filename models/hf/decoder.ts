@@ -1,0 +1,381 @@
+/**
+ * The decoder of Hugging Face's GPT-2, Llama, Mistral, Qwen2 and Qwen3 checkpoints: one implementation whose
+ * differences are the flags of a DecoderSpec (models/hf/hf-config.ts), computing what transformers computes with
+ * eager attention in float32 (pinned by test/models/hf/fixtures.test.ts against ../shared/fixtures/hf/).
+ *
+ *   x = embed[ids] (+ learned position[positions], GPT-2)
+ *   for each block:  x = x + o(attention(rope(norm_qk(q)), rope(norm_qk(k)), v));   (q, k, v of norm1(x))
+ *                    x = x + mlp(norm2(x))     GPT-2: c_proj(act(c_fc)); Llama: down(act(gate) * up)
+ *   h = norm(x);  head(h)
+ *
+ * Heads: `language` (lm_head, or the embedding when tied; logits (B, T, V)), `value` (`score` with one output,
+ * one scalar per token (B, T), as TRL's PPO value model), `reward` (`score` (labels, D) read at one token per
+ * row). Weights live in one flat Float32Array under transformers' names (layout: models/hf/weight-map.ts).
+ *
+ * Inputs may be left-padded: keys at pad slots are masked, and position ids default to the rule `generate()`
+ * uses, cumsum(mask) - 1 with pads at 1, so a padded row computes what the row alone computes.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { PosttrainError } from '../../runtime/errors.ts';
+import type { CausalModel, CausalModelShape } from '../causal-model.ts';
+import type { FlatParameters } from '../flat-parameters.ts';
+import type { HeadKind, TokenBatch } from '../gpt.ts';
+import { KVCache } from '../kv-cache.ts';
+import { gatherRows } from '../ops/gather-rows.ts';
+import { gelu } from '../ops/gelu.ts';
+import { attentionBias, groupedAttention } from '../ops/grouped-attention.ts';
+import { layerNorm } from '../ops/layer-norm.ts';
+import { linear, linearNoBias } from '../ops/linear.ts';
+import { rmsNorm } from '../ops/rms-norm.ts';
+import { applyRope, ropeInverseFrequencies, ropeTables } from '../ops/rope.ts';
+import { Rng } from '../rng.ts';
+import type { DecoderSpec } from './hf-config.ts';
+import { flatLayout, loadWeights, type WeightEntry, weightEntries } from './weight-map.ts';
+
+/** A token batch with optional explicit position ids (transformers' `position_ids`). */
+export interface DecoderBatch extends TokenBatch {
+  /** (B, T) position of each token; default cumsum(mask) - 1 with pads at 1. */
+  positionIds?: Int32Array;
+}
+
+export interface DecoderOptions {
+  /** Which output the model computes (default: `language` for causal LMs, `reward` for classifiers). */
+  head?: HeadKind;
+  /** Seed for weights the checkpoint lacks (a fresh `score` head) or for a freshly initialised model. */
+  seed?: number;
+}
+
+/**
+ * @example
+ * const model = HfDecoder.fromTensors(spec, readSafetensorsFolder(dir), { source: dir });
+ * const logits = model.logits({ tokens, batchSize: 2, length: 8, attentionMask }); // (2, 8, V)
+ */
+export class HfDecoder implements CausalModel {
+  readonly spec: DecoderSpec;
+  readonly config: CausalModelShape;
+  readonly head: HeadKind;
+  readonly parameters: FlatParameters;
+  /** Every tensor's transformers name, file shape and whether the flat buffer holds it transposed. */
+  readonly weightEntries: WeightEntry[];
+  private readonly inverseFrequencies: Float32Array | undefined;
+  private tensors: Map<string, tf.Tensor> | undefined;
+  /** (D, V) the tied embedding transposed, kept for inference (rebuilt in `refresh`). */
+  private tiedOutput: tf.Tensor2D | undefined;
+
+  /** A freshly initialised model (transformers' `_init_weights`: normal(0, initializer_range), norms 1, biases 0). */
+  constructor(spec: DecoderSpec, options: DecoderOptions = {}) {
+    this.spec = spec;
+    this.config = { vocabSize: spec.vocabSize, contextLength: spec.maxPositions };
+    this.head = options.head ?? (spec.task === 'causal-lm' ? 'language' : 'reward');
+    if (this.head === 'language' && spec.task !== 'causal-lm' && !spec.tieWordEmbeddings) {
+      // A classifier file has no lm_head; a language head would start random.
+      throw new PosttrainError('MODEL_HEAD', `${spec.architecture} has no language-model head; load a *ForCausalLM checkpoint for head 'language'`, { path: 'model.head' });
+    }
+    this.weightEntries = weightEntries(spec, this.head);
+    this.parameters = flatLayout(this.weightEntries);
+    this.inverseFrequencies = spec.rope ? ropeInverseFrequencies(spec.headDim, spec.rope) : undefined;
+    initialise(this.parameters, spec, new Rng(options.seed ?? 0));
+  }
+
+  /**
+   * Builds the model from a checkpoint's tensors (see `loadWeights` for the checks).
+   * @param source the folder, for error messages
+   */
+  static fromTensors(spec: DecoderSpec, tensors: Map<string, { shape: number[]; data: Float32Array }>, options: DecoderOptions & { source?: string } = {}): HfDecoder {
+    const model = new HfDecoder(spec, options);
+    loadWeights(model.parameters, model.weightEntries, tensors, { head: model.head, spec, source: options.source ?? spec.architecture, seed: options.seed });
+    return model;
+  }
+
+  loadFlat(buffer: Float32Array): void {
+    this.parameters.load(buffer);
+    this.refresh();
+  }
+
+  refresh(): void {
+    for (const tensor of this.tensors?.values() ?? []) tensor.dispose();
+    this.tiedOutput?.dispose();
+    this.tensors = undefined;
+    this.tiedOutput = undefined;
+  }
+
+  parameterTensors(): tf.Tensor[] {
+    const tensors = this.ensureTensors();
+    return this.parameters.manifest.entries.map((entry) => tensors.get(entry.name)!);
+  }
+
+  dispose(): void {
+    this.refresh();
+  }
+
+  /** @returns (B, T - startPosition, V) */
+  logits(batch: DecoderBatch, options: { startPosition?: number } = {}): tf.Tensor3D {
+    this.expectHead('language', 'logits');
+    return tf.tidy(() => this.applyHead(this.hiddenStates(batch, undefined, options.startPosition ?? 0)));
+  }
+
+  /** @returns (B, T - startPosition) */
+  values(batch: DecoderBatch, options: { startPosition?: number } = {}): tf.Tensor2D {
+    this.expectHead('value', 'values');
+    return tf.tidy(() => tf.squeeze(this.applyHead(this.hiddenStates(batch, undefined, options.startPosition ?? 0)), [2]) as tf.Tensor2D);
+  }
+
+  /** Reward at each row's last real token (last position whose mask is 1); needs one label. @returns (B) */
+  scores(batch: DecoderBatch): tf.Tensor1D {
+    if (this.head === 'reward' && this.spec.numLabels > 1) {
+      throw new PosttrainError('MODEL_HEAD', `scores() returns one number per row; this classifier has ${this.spec.numLabels} labels (use pooledScores)`, { path: 'model.head' });
+    }
+    const { batchSize, length } = batch;
+    const rows = new Int32Array(batchSize);
+    for (let b = 0; b < batchSize; b++) {
+      let last = length - 1;
+      if (batch.attentionMask) while (last > 0 && batch.attentionMask[b * length + last] === 0) last--;
+      rows[b] = last;
+    }
+    return tf.tidy(() => tf.reshape(this.pooledScores(batch, rows), [batchSize]) as tf.Tensor1D);
+  }
+
+  /**
+   * The `score` head read at one position per row.
+   * @param positions (B) the position read in each row
+   * @returns (B, labels)
+   */
+  pooledScores(batch: DecoderBatch, positions: Int32Array): tf.Tensor2D {
+    this.expectHead('reward', 'pooledScores');
+    const { batchSize, length } = batch;
+    return tf.tidy(() => {
+      const hidden = tf.reshape(this.hiddenStates(batch, undefined, 0), [batchSize * length, this.spec.hiddenSize]) as tf.Tensor2D;
+      const picked = gatherRows(hidden, tf.tensor1d(Int32Array.from(positions, (position, b) => b * length + position), 'int32'));
+      return tf.reshape(this.applyHead(tf.expandDims(picked, 0) as tf.Tensor3D), [batchSize, -1]) as tf.Tensor2D;
+    });
+  }
+
+  prefill(batch: TokenBatch, capacity = this.config.contextLength): { output: tf.Tensor2D; cache: KVCache } {
+    const cache = new KVCache(batch.batchSize, capacity, this.spec.layers);
+    const output = this.step(batch, cache);
+    return { output, cache };
+  }
+
+  decode(tokens: Int32Array, cache: KVCache, mask?: Int32Array): tf.Tensor2D {
+    return this.step({ tokens, batchSize: cache.batchSize, length: 1, attentionMask: mask }, cache);
+  }
+
+  /** The head output of each row's last new slot, (B, width). */
+  private step(batch: TokenBatch, cache: KVCache): tf.Tensor2D {
+    return tf.tidy(() => tf.reshape(this.applyHead(this.hiddenStates(batch, cache, batch.length - 1)), [batch.batchSize, -1]) as tf.Tensor2D);
+  }
+
+  /** (B, T', D) final-norm hidden states of positions startPosition.. of the new tokens. */
+  private hiddenStates(batch: DecoderBatch, cache: KVCache | undefined, startPosition: number): tf.Tensor3D {
+    const { batchSize, length } = batch;
+    const { hiddenSize, heads, kvHeads, headDim, layers } = this.spec;
+    const mask = this.checkBatch(batch, cache);
+    const past = cache?.length ?? 0;
+    const rows = batchSize * length;
+    const positions = cache ? cache.appendMask(mask, length) : batch.positionIds ?? generatePositionIds(mask, batchSize, length);
+    for (const position of positions) {
+      if (position < 0 || position >= this.spec.maxPositions) {
+        throw new PosttrainError('INPUT_POSITION', `position id ${position} is outside [0, ${this.spec.maxPositions}) (max_position_embeddings / n_positions)`, { path: 'batch.positionIds' });
+      }
+    }
+    const parameter = this.parameterGetter();
+    const bias = tf.tensor4d(
+      attentionBias(cache ? cache.keyMask : mask, batchSize, past, length, cache ? cache.capacity : length),
+      [batchSize, 1, length, past + length],
+    );
+    const rope = this.inverseFrequencies ? ropeTables(positions, this.inverseFrequencies) : undefined;
+    const cos = rope && tf.tensor3d(rope.cos, [rows, 1, headDim]);
+    const sin = rope && tf.tensor3d(rope.sin, [rows, 1, headDim]);
+    const rotate = (x: tf.Tensor2D, headCount: number): tf.Tensor2D =>
+      cos && sin ? (tf.reshape(applyRope(tf.reshape(x, [rows, headCount, headDim]) as tf.Tensor3D, cos, sin), [rows, headCount * headDim]) as tf.Tensor2D) : x;
+    const names = this.spec.family === 'gpt2' ? GPT2_NAMES : LLAMA_NAMES;
+
+    /** (B*T, D) residual stream */
+    let x = gatherRows(parameter(names.embedding) as tf.Tensor2D, tf.tensor1d(batch.tokens, 'int32'));
+    if (this.spec.family === 'gpt2') x = tf.add(x, gatherRows(parameter('transformer.wpe.weight') as tf.Tensor2D, tf.tensor1d(positions, 'int32')));
+    for (let layer = 0; layer < layers; layer++) {
+      const prefix = `${names.layers}.${layer}`;
+      const normed = this.norm(x, `${prefix}.${names.norm1}`);
+      let { query, key, value } = this.projectQkv(normed, prefix);
+      if (this.spec.qkNorm) {
+        query = this.headNorm(query, `${prefix}.self_attn.q_norm.weight`, heads);
+        key = this.headNorm(key, `${prefix}.self_attn.k_norm.weight`, kvHeads);
+      }
+      query = rotate(query, heads);
+      key = rotate(key, kvHeads);
+      /** (B, T, 2 * Hkv * d) key | value of the new tokens (what the cache stores) */
+      const newKeyValues = tf.reshape(tf.concat([key, value], 1), [batchSize, length, 2 * kvHeads * headDim]) as tf.Tensor3D;
+      const cached = cache?.keyValues(layer);
+      const keyValues = cached ? tf.concat([cached, newKeyValues], 1) : newKeyValues;
+      const [keys, values] = tf.split(keyValues, 2, 2) as [tf.Tensor3D, tf.Tensor3D];
+      const attended = groupedAttention(tf.reshape(query, [batchSize, length, heads * headDim]) as tf.Tensor3D, keys, values, bias, { heads, kvHeads });
+      cache?.append(layer, newKeyValues);
+      x = tf.add(x, this.project(tf.reshape(attended, [rows, heads * headDim]) as tf.Tensor2D, `${prefix}.${names.output}`));
+      x = tf.add(x, this.mlp(this.norm(x, `${prefix}.${names.norm2}`), prefix));
+    }
+    cache?.commit(length);
+    let states = tf.reshape(x, [batchSize, length, hiddenSize]) as tf.Tensor3D;
+    if (startPosition > 0) states = tf.slice(states, [0, startPosition, 0], [batchSize, length - startPosition, hiddenSize]);
+    return this.norm(states, names.finalNorm);
+  }
+
+  /** q (N, Hq*d), k and v (N, Hkv*d) of the normed stream. */
+  private projectQkv(normed: tf.Tensor2D, prefix: string): { query: tf.Tensor2D; key: tf.Tensor2D; value: tf.Tensor2D } {
+    if (this.spec.family === 'gpt2') {
+      const fused = this.project(normed, `${prefix}.attn.c_attn`);
+      const [query, key, value] = tf.split(fused, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+      return { query, key, value };
+    }
+    return {
+      query: this.project(normed, `${prefix}.self_attn.q_proj`),
+      key: this.project(normed, `${prefix}.self_attn.k_proj`),
+      value: this.project(normed, `${prefix}.self_attn.v_proj`),
+    };
+  }
+
+  private mlp(normed: tf.Tensor2D, prefix: string): tf.Tensor2D {
+    if (this.spec.family === 'gpt2') return this.project(this.activation(this.project(normed, `${prefix}.mlp.c_fc`)), `${prefix}.mlp.c_proj`);
+    const gate = this.activation(this.project(normed, `${prefix}.mlp.gate_proj`));
+    return this.project(tf.mul(gate, this.project(normed, `${prefix}.mlp.up_proj`)) as tf.Tensor2D, `${prefix}.mlp.down_proj`);
+  }
+
+  /** `x @ <name>.weight (+ <name>.bias when the layout has one)`. */
+  private project(x: tf.Tensor2D, name: string): tf.Tensor2D {
+    const parameter = this.parameterGetter();
+    const weight = parameter(`${name}.weight`) as tf.Tensor2D;
+    return this.tensors!.has(`${name}.bias`) ? linear(x, weight, parameter(`${name}.bias`) as tf.Tensor1D) : linearNoBias(x, weight);
+  }
+
+  private norm<T extends tf.Tensor>(x: T, name: string): T {
+    const parameter = this.parameterGetter();
+    if (this.spec.norm === 'layer-norm') return layerNorm(x, parameter(`${name}.weight`) as tf.Tensor1D, parameter(`${name}.bias`) as tf.Tensor1D, this.spec.normEpsilon);
+    return rmsNorm(x, parameter(`${name}.weight`) as tf.Tensor1D, this.spec.normEpsilon);
+  }
+
+  /** Qwen3's q_norm / k_norm: RMSNorm over each head of (N, H*d). */
+  private headNorm(x: tf.Tensor2D, name: string, headCount: number): tf.Tensor2D {
+    const [rows] = x.shape;
+    const perHead = rmsNorm(tf.reshape(x, [rows, headCount, this.spec.headDim]), this.parameterGetter()(name) as tf.Tensor1D, this.spec.normEpsilon);
+    return tf.reshape(perHead, [rows, headCount * this.spec.headDim]) as tf.Tensor2D;
+  }
+
+  private activation(x: tf.Tensor2D): tf.Tensor2D {
+    switch (this.spec.activation) {
+      case 'gelu':
+        return gelu(x);
+      case 'gelu_new':
+      case 'gelu_pytorch_tanh':
+        // Hendrycks & Gimpel 2016, Sec. 2 (the tanh approximation GPT-2 was trained with).
+        return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))))))) as tf.Tensor2D;
+      case 'silu':
+        return tf.mul(x, tf.sigmoid(x)) as tf.Tensor2D;
+      case 'relu':
+        return tf.relu(x);
+    }
+  }
+
+  /** (B, T, D) -> (B, T, width) */
+  private applyHead(hidden: tf.Tensor3D): tf.Tensor3D {
+    const [batchSize, length, hiddenSize] = hidden.shape;
+    const flat = tf.reshape(hidden, [batchSize * length, hiddenSize]) as tf.Tensor2D;
+    return tf.reshape(linearNoBias(flat, this.outputWeight()), [batchSize, length, -1]) as tf.Tensor3D;
+  }
+
+  /** (D, width): lm_head, the tied embedding transposed, or score. */
+  private outputWeight(): tf.Tensor2D {
+    const parameter = this.parameterGetter();
+    if (this.head !== 'language') return parameter('score.weight') as tf.Tensor2D;
+    if (!this.spec.tieWordEmbeddings) return parameter('lm_head.weight') as tf.Tensor2D;
+    const embedding = parameter(this.spec.family === 'gpt2' ? GPT2_NAMES.embedding : LLAMA_NAMES.embedding);
+    // Under a gradient tape the transpose must be recorded so the output gradient reaches the embedding; for
+    // inference one kept copy serves every decode step.
+    if (tf.engine().isTapeOn()) return tf.transpose(embedding) as tf.Tensor2D;
+    this.tiedOutput ??= tf.keep(tf.transpose(embedding) as tf.Tensor2D);
+    return this.tiedOutput;
+  }
+
+  private checkBatch(batch: DecoderBatch, cache: KVCache | undefined): Int32Array {
+    const { batchSize, length, tokens } = batch;
+    if (tokens.length !== batchSize * length) {
+      throw new PosttrainError('INPUT_SHAPE', `tokens has ${tokens.length} ids, expected batchSize*length = ${batchSize}*${length}`, { path: 'batch.tokens' });
+    }
+    for (let i = 0; i < tokens.length; i++) {
+      const token = tokens[i]!;
+      if (!Number.isInteger(token) || token < 0 || token >= this.spec.vocabSize) {
+        throw new PosttrainError('INPUT_TOKEN', `token id ${token} at index ${i} is outside the vocabulary [0, ${this.spec.vocabSize})`, { path: 'batch.tokens' });
+      }
+    }
+    const mask = batch.attentionMask ?? new Int32Array(batchSize * length).fill(1);
+    if (mask.length !== batchSize * length) {
+      throw new PosttrainError('INPUT_SHAPE', `attentionMask has ${mask.length} entries, expected batchSize*length = ${batchSize}*${length}`, { path: 'batch.attentionMask' });
+    }
+    if (batch.positionIds && batch.positionIds.length !== batchSize * length) {
+      throw new PosttrainError('INPUT_SHAPE', `positionIds has ${batch.positionIds.length} entries, expected batchSize*length = ${batchSize}*${length}`, { path: 'batch.positionIds' });
+    }
+    if (cache && cache.length + length > cache.capacity) {
+      throw new PosttrainError('INPUT_TOO_LONG', `sequence of ${cache.length + length} tokens exceeds the cache's capacity ${cache.capacity}`, { path: 'batch.length' });
+    }
+    return mask;
+  }
+
+  private parameterGetter(): (name: string) => tf.Tensor {
+    const tensors = this.ensureTensors();
+    return (name) => {
+      const tensor = tensors.get(name);
+      if (!tensor) throw new Error(`HfDecoder: no parameter ${name} in the layout of ${this.spec.architecture}`);
+      return tensor;
+    };
+  }
+
+  private ensureTensors(): Map<string, tf.Tensor> {
+    if (!this.tensors) {
+      const tensors = new Map<string, tf.Tensor>();
+      for (const entry of this.parameters.manifest.entries) tensors.set(entry.name, tf.keep(tf.tensor(this.parameters.view(entry.name), entry.shape, 'float32')));
+      this.tensors = tensors;
+    }
+    return this.tensors;
+  }
+
+  private expectHead(head: HeadKind, method: string): void {
+    if (this.head !== head) {
+      throw new PosttrainError('MODEL_HEAD', `${method}() needs a '${head}' head; this model has a '${this.head}' head`, { path: 'model.head' });
+    }
+  }
+}
+
+/** Module names per family, in one place. */
+const GPT2_NAMES = { embedding: 'transformer.wte.weight', layers: 'transformer.h', norm1: 'ln_1', norm2: 'ln_2', output: 'attn.c_proj', finalNorm: 'transformer.ln_f' };
+const LLAMA_NAMES = { embedding: 'model.embed_tokens.weight', layers: 'model.layers', norm1: 'input_layernorm', norm2: 'post_attention_layernorm', output: 'self_attn.o_proj', finalNorm: 'model.norm' };
+
+/**
+ * Position ids as transformers' `generate()` computes them: cumsum(mask) - 1, with pad slots set to 1.
+ * @returns (B, T)
+ *
+ * @example
+ * generatePositionIds(new Int32Array([0, 0, 1, 1]), 1, 4); // [1, 1, 0, 1]
+ */
+export function generatePositionIds(mask: Int32Array, batchSize: number, length: number): Int32Array {
+  const positions = new Int32Array(batchSize * length);
+  for (let b = 0; b < batchSize; b++) {
+    let count = 0;
+    for (let t = 0; t < length; t++) {
+      const real = mask[b * length + t] !== 0;
+      if (real) count++;
+      positions[b * length + t] = real ? count - 1 : 1;
+    }
+  }
+  return positions;
+}
+
+/** transformers' `_init_weights`: matrices and embeddings normal(0, initializer_range), the pad row 0, norms 1, biases 0. */
+function initialise(parameters: FlatParameters, spec: DecoderSpec, rng: Rng): void {
+  const std = typeof spec.raw.initializer_range === 'number' ? spec.raw.initializer_range : 0.02;
+  for (const entry of parameters.manifest.entries) {
+    const view = parameters.view(entry.name);
+    if (entry.shape.length === 2) for (let i = 0; i < view.length; i++) view[i] = std * rng.normal();
+    else view.fill(/norm|ln_/.test(entry.name) && entry.name.endsWith('.weight') ? 1 : 0);
+    if (spec.padTokenId !== undefined && /embed_tokens|wte/.test(entry.name) && spec.padTokenId < spec.vocabSize) {
+      view.fill(0, spec.padTokenId * spec.hiddenSize, (spec.padTokenId + 1) * spec.hiddenSize);
+    }
+  }
+}
