@@ -9,8 +9,8 @@
 import { actorContext, type ObjectRef } from '../runtime/index.ts';
 import { PosttrainError } from '../runtime/errors.ts';
 import { checksum } from '../models/flat-parameters.ts';
-import type { GPTConfig } from '../models/gpt-config.ts';
-import { GPT } from '../models/gpt.ts';
+import type { CausalModel } from '../models/causal-model.ts';
+import { createModel, type ModelSpec } from '../models/model-spec.ts';
 import { EOS_ID, PAD_ID } from '../models/tokenizer.ts';
 import { Rng } from '../models/rng.ts';
 import { createTask, promptBatch, type Task, type TaskConfig } from '../models/tasks/index.ts';
@@ -21,7 +21,7 @@ import { experienceFromGeneration, type ExperienceBatch } from './experience.ts'
 export interface RolloutWorkerInit {
   role: string;
   rank: number;
-  model: GPTConfig;
+  model: ModelSpec;
   task: TaskConfig;
   /** Temperature, top-k, top-p of sampling. */
   sampling: SamplingOptions;
@@ -61,7 +61,7 @@ export interface RolloutResult {
 
 export class RolloutWorker {
   readonly init: RolloutWorkerInit;
-  private readonly model: GPT;
+  private readonly model: CausalModel;
   private readonly task: Task;
   private rng: Rng;
   private weightVersion = -1;
@@ -70,7 +70,7 @@ export class RolloutWorker {
   constructor(init: RolloutWorkerInit) {
     this.init = init;
     this.task = createTask(init.task);
-    this.model = new GPT(init.model, { head: 'language', seed: init.seed });
+    this.model = createModel(init.model, 'language', init.seed);
     this.rng = new Rng(init.seed);
   }
 

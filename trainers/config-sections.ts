@@ -4,7 +4,7 @@
  * own (see `<method>-config.ts`), the rest are here. Every field has a one-line doc; unknown keys are rejected.
  */
 import { z } from 'zod';
-import type { GPTConfig } from '../models/gpt-config.ts';
+import { isHfFolder, readDecoderSpec, type ModelSpec } from '../models/model-spec.ts';
 import { createTask, TASK_NAMES, type Task, type TaskConfig } from '../models/tasks/index.ts';
 import { ConfigError } from '../runtime/errors.ts';
 
@@ -25,8 +25,17 @@ export const taskSection = z
 
 // ------------------------------------------------------------------------------------------------ model
 
-/** The GPT decoder's size. Defaults are bench-S (the benchmark model of ../shared/peers/torch_rlhf_step.py). */
+/**
+ * The model every role starts from: a Hugging Face folder (`from`), or posttrain's GPT of the sizes below
+ * (defaults are bench-S, the benchmark model of ../shared/peers/torch_rlhf_step.py).
+ */
 export const modelSection = z.strictObject({
+  /**
+   * A Hugging Face model folder (config.json + safetensors + tokenizer files): GPT-2, Llama, Mistral, Qwen2,
+   * Qwen3. Every role starts from its weights (a value or reward head is added fresh) and the task uses its
+   * tokenizer. When set, dModel, nHeads, nLayers and contextLength are ignored (the folder's config.json says).
+   */
+  from: z.string().min(1).optional().describe('Hugging Face model folder'),
   /** Width of the residual stream (bench-S: 128). */
   dModel: z.int().min(8).max(4096).default(128).describe('residual width'),
   /** Attention heads; must divide dModel (bench-S: 4). */
@@ -122,13 +131,16 @@ export type LoggingConfig = z.output<typeof loggingSection>;
 
 // ------------------------------------------------------------------------------------------------ cross-field rules
 
-/** A stage's model file: a path without extension, e.g. `runs/demo/sft/model` (reads model.json + model.bin). */
-export const modelFileSchema = z.string().min(1).describe('model file path without extension, e.g. runs/demo/sft/model');
+/**
+ * A stage's output model: `runs/demo/sft/model`, a Hugging Face folder (stages that start from one write one) or
+ * posttrain's model file without extension (model.json + model.bin, the GPT's format).
+ */
+export const modelFileSchema = z.string().min(1).describe('stage model, e.g. runs/demo/sft/model');
 
-/** What every method's config derives from the shared sections: the task's limits and the exact GPT shape. */
+/** What every method's config derives from the shared sections: the task's limits and the exact model. */
 export interface DerivedShapes {
-  /** The GPT every role builds: the model section plus the task tokenizer's vocabulary. */
-  gpt: GPTConfig;
+  /** What every role builds: a Hugging Face folder, or the GPT of the model section and the task's vocabulary. */
+  model: ModelSpec;
   /** Prompt slots P (left-padded) and generated tokens N, from the task. */
   promptTokens: number;
   completionTokens: number;
@@ -149,6 +161,7 @@ export function deriveShapes(config: { task: TaskConfigSection; model: ModelConf
     return undefined;
   }
   const { model } = config;
+  if (model.from !== undefined) return deriveFromFolder(model.from, task, context);
   let ok = true;
   if (model.dModel % model.nHeads !== 0) {
     context.addIssue({ code: 'custom', path: ['model', 'nHeads'], message: `dModel (${model.dModel}) must be divisible by nHeads (${model.nHeads})` });
@@ -164,7 +177,39 @@ export function deriveShapes(config: { task: TaskConfigSection; model: ModelConf
   }
   if (!ok) return undefined;
   return {
-    gpt: { vocabSize: task.tokenizer.vocabSize, contextLength: model.contextLength, dModel: model.dModel, nHeads: model.nHeads, nLayers: model.nLayers },
+    model: { kind: 'gpt', config: { vocabSize: task.tokenizer.vocabSize, contextLength: model.contextLength, dModel: model.dModel, nHeads: model.nHeads, nLayers: model.nLayers } },
+    promptTokens: task.limits.promptTokens,
+    completionTokens: task.limits.completionTokens,
+    sequenceTokens: task.limits.sequenceTokens,
+  };
+}
+
+/** `model.from`: the folder's config.json fixes the architecture; the task's sequences must fit its context. */
+function deriveFromFolder(directory: string, task: Task, context: z.RefinementCtx): DerivedShapes | undefined {
+  if (!isHfFolder(directory)) {
+    context.addIssue({ code: 'custom', path: ['model', 'from'], message: `${JSON.stringify(directory)} is not a Hugging Face model folder (no config.json there)` });
+    return undefined;
+  }
+  let spec;
+  try {
+    spec = readDecoderSpec(directory);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const issue of error.issues) context.addIssue({ code: 'custom', path: ['model', 'from'], message: `${issue.path}: ${issue.message}` });
+    return undefined;
+  }
+  if (spec.task !== 'causal-lm') {
+    context.addIssue({ code: 'custom', path: ['model', 'from'], message: `${directory} holds a ${spec.architecture}; the policy needs a *ForCausalLM (or GPT2LMHeadModel) checkpoint` });
+    return undefined;
+  }
+  const checks: [boolean, string][] = [
+    [spec.maxPositions >= task.limits.sequenceTokens, `${directory}'s context (${spec.maxPositions} positions) must hold the ${task.name} task's longest sequence (${task.limits.sequenceTokens} tokens)`],
+    [spec.vocabSize >= task.tokenizer.vocabSize, `${directory}'s vocabulary (${spec.vocabSize}) is smaller than the task tokenizer's (${task.tokenizer.vocabSize})`],
+  ];
+  for (const [ok, message] of checks) if (!ok) context.addIssue({ code: 'custom', path: ['model', 'from'], message });
+  if (checks.some(([ok]) => !ok)) return undefined;
+  return {
+    model: { kind: 'hf', directory },
     promptTokens: task.limits.promptTokens,
     completionTokens: task.limits.completionTokens,
     sequenceTokens: task.limits.sequenceTokens,

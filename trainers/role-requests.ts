@@ -5,6 +5,7 @@
 import type { AdamOptions } from '../models/adam.ts';
 import type { HeadKind } from '../models/gpt.ts';
 import { modelFileLocation } from '../models/model-file.ts';
+import { isHfFolder } from '../models/model-spec.ts';
 import type { TaskConfig } from '../models/tasks/index.ts';
 import type { DerivedShapes, ModelConfig, RuntimeConfig, TaskConfigSection } from './config-sections.ts';
 import type { RoleRequest } from './role-groups.ts';
@@ -19,9 +20,14 @@ export interface RoleContext {
   derived: DerivedShapes;
 }
 
-/** Weights from a model file path (`runs/x/sft/model`), or fresh from the model seed when the path is absent. */
+/**
+ * Weights from an earlier stage's model (`runs/x/sft/model`: a Hugging Face folder or a GPT model file), or the
+ * starting point when the path is absent: `model.from`'s weights, or fresh ones from the model seed.
+ */
 export function weightsFrom(context: RoleContext, path: string | undefined): WeightsSource {
-  return path ? { file: modelFileLocation(path), seed: context.model.initSeed } : { seed: context.model.initSeed };
+  const seed = context.model.initSeed;
+  if (!path) return { seed };
+  return isHfFolder(path) ? { pretrained: path, seed } : { file: modelFileLocation(path), seed };
 }
 
 /**
@@ -45,7 +51,7 @@ export function modelRole(
       role: role.name,
       rank,
       worldSize: size,
-      model: context.derived.gpt,
+      model: context.derived.model,
       head: role.head,
       weights: role.weights,
       ...(role.optimizer ? { optimizer: role.optimizer } : {}),
@@ -66,7 +72,7 @@ export function rolloutRole(context: RoleContext, sampling: { temperature: numbe
     init: (rank: number) => ({
       role: 'rollout',
       rank,
-      model: context.derived.gpt,
+      model: context.derived.model,
       task: context.task as TaskConfig,
       sampling: { temperature: sampling.temperature, ...(sampling.topK ? { topK: sampling.topK } : {}), ...(sampling.topP !== undefined && sampling.topP < 1 ? { topP: sampling.topP } : {}) },
       seed: context.seed * 1_000 + rank,

@@ -12,8 +12,9 @@ import { createCommunicator, createUniqueId, type Communicator, type UniqueId } 
 import { actorContext, type ObjectRef } from '../../runtime/index.ts';
 import { Adam, type AdamOptions, type AdamState } from '../../models/adam.ts';
 import { computeGradients, type LossOutput } from '../../models/compute-gradients.ts';
-import type { GPTConfig } from '../../models/gpt-config.ts';
+import type { CausalModel } from '../../models/causal-model.ts';
 import { GPT, type HeadKind } from '../../models/gpt.ts';
+import { createModel, exportModel, type ExportedModel, type ModelSpec } from '../../models/model-spec.ts';
 import { loadModelFile, transplantParameters } from '../../models/model-file.ts';
 import { checksum } from '../../models/flat-parameters.ts';
 import { engineChoice } from '../../models/engine.ts';
@@ -27,7 +28,12 @@ export type WeightsSource =
    * A model file written by an earlier stage. Parameters of matching name and shape are copied (the trunk); a head
    * of another kind stays freshly initialised from `seed` (e.g. a reward model started from the SFT model).
    */
-  | { file: { directory: string; name: string }; seed: number };
+  | { file: { directory: string; name: string }; seed: number }
+  /**
+   * A Hugging Face folder (the user's model, or an earlier stage's `model/`). Tensors the folder lacks (a value
+   * or reward head on a causal LM) start fresh from `seed`.
+   */
+  | { pretrained: string; seed: number };
 
 /** Everything a model role needs to start; plain data, so it can cross to the worker process. */
 export interface ModelRoleInit {
@@ -36,7 +42,7 @@ export interface ModelRoleInit {
   /** Data-parallel rank and group size of this role. */
   rank: number;
   worldSize: number;
-  model: GPTConfig;
+  model: ModelSpec;
   head: HeadKind;
   weights: WeightsSource;
   /** Present for trainable roles. */
@@ -59,7 +65,7 @@ export interface PublishedWeights {
 
 export class ModelRole {
   readonly init: ModelRoleInit;
-  readonly model: GPT;
+  readonly model: CausalModel;
   protected readonly optimizer: Adam | undefined;
   protected communicator: Communicator | undefined;
   /** Incremented by every optimizer step, so a weight version names exactly one set of bytes. */
@@ -67,8 +73,8 @@ export class ModelRole {
 
   constructor(init: ModelRoleInit) {
     this.init = init;
-    this.model = new GPT(init.model, { head: init.head, seed: init.weights.seed });
-    if ('file' in init.weights) loadWeightsFromFile(this.model, init.weights.file, init.role);
+    this.model = createModel(init.model, init.head, init.weights.seed, 'pretrained' in init.weights ? init.weights.pretrained : undefined);
+    if ('file' in init.weights) loadWeightsFromFile(this.model as GPT, init.weights.file, init.role);
     this.model.refresh();
     this.optimizer = init.optimizer ? new Adam(this.model.parameters.size, init.optimizer) : undefined;
   }
@@ -149,8 +155,9 @@ export class ModelRole {
   }
 
   /** The model's header fields and current weights, for writing a stage's output model file. */
-  async exportModel(): Promise<{ config: GPTConfig; head: HeadKind; weights: Float32Array; manifest: GPT['parameters']['manifest'] }> {
-    return { config: this.model.config, head: this.model.head, weights: this.model.parameters.data.slice(), manifest: this.model.parameters.manifest };
+  async exportModel(): Promise<ExportedModel> {
+    const { model, weights } = this.init;
+    return exportModel(this.model, 'pretrained' in weights ? weights.pretrained : model.kind === 'hf' ? model.directory : undefined);
   }
 
   /** The tensor backend this role computes on (`wasm`, `cpu`, `tensorflow`, ...). */

@@ -1,0 +1,82 @@
+/**
+ * Which model a role builds, as plain data that crosses to worker processes, and the one factory that builds it:
+ * the bench-S GPT from its sizes, or a Hugging Face checkpoint's decoder from its folder. Roles, rollout workers
+ * and trainers hold a `CausalModel` and never ask which one it is.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '../runtime/errors.ts';
+import type { CausalModel } from './causal-model.ts';
+import type { GPTConfig } from './gpt-config.ts';
+import { GPT, type HeadKind } from './gpt.ts';
+import type { ParameterManifest } from './flat-parameters.ts';
+import { HfDecoder } from './hf/decoder.ts';
+import { PretrainedModel } from './hf/pretrained.ts';
+import { type DecoderSpec, parseHfConfig } from './hf/hf-config.ts';
+import { readSafetensorsFolder } from './hf/safetensors.ts';
+
+/** The architecture every role of a stage shares. */
+export type ModelSpec =
+  /** posttrain's own GPT (bench-S and its sizes), initialised from a seed. */
+  | { kind: 'gpt'; config: GPTConfig }
+  /** A Hugging Face folder (config.json + safetensors); its weights are the default starting point. */
+  | { kind: 'hf'; directory: string };
+
+/** True when `path` is a Hugging Face model folder (a directory holding config.json). */
+export function isHfFolder(path: string): boolean {
+  return existsSync(join(path, 'config.json'));
+}
+
+/** Parses `<directory>/config.json`; errors name the file. */
+export function readDecoderSpec(directory: string): DecoderSpec {
+  const path = join(directory, 'config.json');
+  if (!existsSync(path)) throw new ConfigError([{ path, message: 'does not exist; a Hugging Face model folder holds config.json and model.safetensors' }]);
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError([{ path, message: `is not valid JSON: ${(error as Error).message}` }]);
+  }
+  return parseHfConfig(raw, path);
+}
+
+/**
+ * Builds a model with `head`. For a GPT: fresh weights from `seed`. For a Hugging Face spec: the weights of
+ * `weightsDirectory` (default: the spec's own folder), with any head the checkpoint lacks (a value or reward head
+ * on a causal LM) freshly initialised from `seed`.
+ *
+ * @example
+ * const policy = createModel({ kind: 'hf', directory: './my-model' }, 'language', 0);
+ * const critic = createModel({ kind: 'hf', directory: './my-model' }, 'value', 0, 'runs/x/reward/model');
+ */
+export function createModel(spec: ModelSpec, head: HeadKind, seed: number, weightsDirectory?: string): CausalModel {
+  if (spec.kind === 'gpt') return new GPT(spec.config, { head, seed });
+  const directory = weightsDirectory ?? spec.directory;
+  return HfDecoder.fromTensors(readDecoderSpec(directory), readSafetensorsFolder(directory), { head, seed, source: directory });
+}
+
+/** A model's weights as a stage writes them: posttrain's own model file, or a Hugging Face folder's contents. */
+export type ExportedModel =
+  | { format: 'posttrain'; config: GPTConfig; head: HeadKind; weights: Float32Array; manifest: ParameterManifest }
+  | {
+      format: 'hf';
+      /** config.json as transformers writes it for this head (a value or reward head: *ForSequenceClassification). */
+      config: Record<string, unknown>;
+      /** transformers' names and file shapes, sorted by name. */
+      tensors: [string, { shape: number[]; data: Float32Array }][];
+      /** The folder the model was loaded from (its tokenizer and generation config travel with the weights). */
+      source: string;
+    };
+
+/**
+ * The current weights of `model`, in the format its stage writes.
+ * @param source for a Hugging Face model, the folder it was loaded from
+ */
+export function exportModel(model: CausalModel, source = ''): ExportedModel {
+  if (model instanceof GPT) return { format: 'posttrain', config: model.config, head: model.head, weights: model.parameters.data.slice(), manifest: model.parameters.manifest };
+  if (model instanceof HfDecoder) {
+    const pretrained = new PretrainedModel(model);
+    return { format: 'hf', config: pretrained.hfConfig('float32'), tensors: pretrained.hfTensors(), source };
+  }
+  throw new Error(`exportModel: unknown model class ${(model as object).constructor.name}`);
+}
