@@ -6,11 +6,12 @@
 import { join } from 'node:path';
 import type { PPOConfigInput } from '../trainers/ppo-config.ts';
 import { parsePpoConfig } from '../trainers/ppo-config.ts';
+import { gptConfigOf } from '../models/model-spec.ts';
 import { temporaryDirectory, writeModel } from '../test/faults/helpers.ts';
 
 export function benchPpoRoot(name: string): string {
   const root = temporaryDirectory(`bench-${name}`);
-  const { gpt } = parsePpoConfig(benchPpoConfig(root)).derived;
+  const gpt = gptConfigOf(parsePpoConfig(benchPpoConfig(root)).derived.model);
   writeModel(join(root, 'init', 'policy'), gpt, 'language', 1);
   writeModel(join(root, 'init', 'reward'), gpt, 'reward', 2);
   return root;

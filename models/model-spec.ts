@@ -80,3 +80,9 @@ export function exportModel(model: CausalModel, source = ''): ExportedModel {
   }
   throw new Error(`exportModel: unknown model class ${(model as object).constructor.name}`);
 }
+
+/** The GPT sizes of a spec; throws for a Hugging Face spec (for code that only handles the GPT, e.g. benches). */
+export function gptConfigOf(spec: ModelSpec): GPTConfig {
+  if (spec.kind !== 'gpt') throw new Error(`expected posttrain's GPT, got the Hugging Face model at ${spec.directory}`);
+  return spec.config;
+}

@@ -51,7 +51,7 @@ export const dpoConfigSchema = z
   })
   .transform((config, context) => {
     const derived = deriveShapes(config, context);
-    requireThat(context, config.init.policy !== undefined, ['init', 'policy'], 'DPO needs a starting policy: add an sft stage or set init.policy');
+    requireThat(context, config.init.policy !== undefined || config.model.from !== undefined, ['init', 'policy'], 'DPO needs a starting policy: add an sft stage, set init.policy, or start from a Hugging Face model (model.from)');
     if (config.task.name !== 'sentiment') {
       context.addIssue({ code: 'custom', path: ['task', 'name'], message: `DPO needs a preference task (sentiment), got ${config.task.name}` });
     }

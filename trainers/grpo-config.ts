@@ -67,7 +67,7 @@ export const grpoConfigSchema = z
   })
   .transform((config, context) => {
     const derived = deriveShapes(config, context);
-    requireThat(context, config.init.policy !== undefined, ['init', 'policy'], 'GRPO needs a starting policy: add an sft stage or set init.policy');
+    requireThat(context, config.init.policy !== undefined || config.model.from !== undefined, ['init', 'policy'], 'GRPO needs a starting policy: add an sft stage, set init.policy, or start from a Hugging Face model (model.from)');
     const rows = config.rollout.promptsPerStep * config.rollout.samplesPerPrompt;
     const minibatchSize = rows / config.algo.minibatches;
     if (requireThat(context, Number.isInteger(minibatchSize), ['algo', 'minibatches'], `promptsPerStep x samplesPerPrompt (${rows}) must be divisible by algo.minibatches (${config.algo.minibatches})`)) {

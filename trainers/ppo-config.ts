@@ -115,7 +115,7 @@ export const ppoConfigSchema = z
   })
   .transform((config, context) => {
     const derived = deriveShapes(config, context);
-    requireThat(context, config.init.policy !== undefined, ['init', 'policy'], 'PPO needs a starting policy: add an sft stage or set init.policy');
+    requireThat(context, config.init.policy !== undefined || config.model.from !== undefined, ['init', 'policy'], 'PPO needs a starting policy: add an sft stage, set init.policy, or start from a Hugging Face model (model.from)');
     requireThat(context, config.init.reward !== undefined, ['init', 'reward'], 'PPO needs a reward model: add a reward stage or set init.reward');
     const { rollout, algo, runtime } = config;
     const minibatchSize = rollout.batchSize / algo.minibatches;

@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { modelFileExists, readModelHeader } from '../models/model-file.ts';
+import { stageModelExists, stageModelRecord, stageModelWrittenAt } from './stage-output.ts';
 import { configIssues } from '../runtime/config-parse.ts';
 import { ConfigError } from '../runtime/errors.ts';
 import { rootLogger, type RunSummary, type Runtime } from '../runtime/index.ts';
@@ -222,16 +222,12 @@ function fallbackRecipe(input: unknown): z.output<typeof recipeShape> | undefine
  */
 function stageState(stage: PlannedStage, earlier: PlannedStage[]): 'done' | 'unfinished' | 'other-config' | 'stale' {
   const summaryPath = join(stage.directory, 'summary.json');
-  if (!modelFileExists(stage.directory, 'model') || !existsSync(summaryPath)) return 'unfinished';
+  if (!stageModelExists(stage.directory) || !existsSync(summaryPath)) return 'unfinished';
   // A stage stopped early (SIGTERM, a spot notice) wrote a model but is not done: it resumes instead.
   if ((JSON.parse(readFileSync(summaryPath, 'utf8')) as RunSummary).stoppedBy !== undefined) return 'unfinished';
-  if (readModelHeader(stage.directory, 'model').metadata.configHash !== stage.hash) return 'other-config';
-  const written = modelWrittenAt(stage.directory);
-  return earlier.some((before) => modelFileExists(before.directory, 'model') && modelWrittenAt(before.directory) > written) ? 'stale' : 'done';
-}
-
-function modelWrittenAt(directory: string): number {
-  return statSync(join(directory, 'model.bin')).mtimeMs;
+  if (stageModelRecord(stage.directory).configHash !== stage.hash) return 'other-config';
+  const written = stageModelWrittenAt(stage.directory);
+  return earlier.some((before) => stageModelExists(before.directory) && stageModelWrittenAt(before.directory) > written) ? 'stale' : 'done';
 }
 
 /** Earlier stages' models feed later ones unless the recipe says otherwise. */

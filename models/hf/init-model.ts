@@ -2,20 +2,21 @@
  * A freshly initialised Llama in Hugging Face format: what a user gets when no pretrained weights can be had (as
  * here: nothing can be downloaded), and what tests and recipes use to prove the Hugging Face path end to end.
  *
- * Weights follow transformers' `LlamaPreTrainedModel._init_weights`: every Linear and Embedding weight
- * N(0, initializer_range), RMSNorm weights 1, the pad row of the embedding zero; drawn from a seeded Rng, so the
- * same seed gives the same bytes. The folder is written as `save_pretrained` writes it (config.json with sorted
- * keys, generation_config.json, model.safetensors in sorted-name order).
+ * Weights are the decoder's fresh initialisation (transformers' `_init_weights`: N(0, initializer_range), norms 1,
+ * the pad row zero), drawn from a seeded Rng, so the same seed gives the same bytes; the folder is written as
+ * `save_pretrained` writes it.
  *
  * The tokenizer is optional: `characterTokenizerFiles()` gives a tokenizer.json that maps the built-in tasks'
  * alphabet to the same ids as posttrain's character tokenizer (models/tokenizer.ts), so an HF-format model trains
- * on the built-in tasks with a tiny vocabulary.
+ * on the built-in tasks with a tiny vocabulary (55 ids).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BOS_ID, DEFAULT_ALPHABET, EOS_ID, PAD_ID, SPECIAL_TOKEN_COUNT } from '../tokenizer.ts';
-import { Rng } from '../rng.ts';
-import { writeSafetensorsFile } from './safetensors.ts';
+import { HfDecoder } from './decoder.ts';
+import { writeHfFolder } from './hf-folder.ts';
+import { parseHfConfig } from './hf-config.ts';
+import { PretrainedModel } from './pretrained.ts';
 
 /** The config.json fields of a Llama that posttrain initialises (names as in config.json). */
 export interface LlamaShape {
@@ -55,7 +56,7 @@ export const SMOLLM2_135M: LlamaShape = {
 
 /** A small Llama for the built-in tasks on the character vocabulary (about 0.4 M parameters, like bench-S). */
 export const TINY_LLAMA: LlamaShape = {
-  vocab_size: 64,
+  vocab_size: SPECIAL_TOKEN_COUNT + DEFAULT_ALPHABET.length,
   hidden_size: 128,
   intermediate_size: 352,
   num_hidden_layers: 2,
@@ -91,30 +92,6 @@ export function llamaConfigJson(shape: LlamaShape): Record<string, unknown> {
   return Object.fromEntries(Object.entries(config).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
-/** (name, shape) of every tensor of a LlamaForCausalLM, as its state_dict names them. */
-export function llamaTensorShapes(shape: LlamaShape): [string, number[]][] {
-  const { hidden_size: hidden, intermediate_size: intermediate, vocab_size: vocab } = shape;
-  const headDim = hidden / shape.num_attention_heads;
-  const shapes: [string, number[]][] = [['model.embed_tokens.weight', [vocab, hidden]]];
-  for (let layer = 0; layer < shape.num_hidden_layers; layer++) {
-    const prefix = `model.layers.${layer}`;
-    shapes.push(
-      [`${prefix}.self_attn.q_proj.weight`, [shape.num_attention_heads * headDim, hidden]],
-      [`${prefix}.self_attn.k_proj.weight`, [shape.num_key_value_heads * headDim, hidden]],
-      [`${prefix}.self_attn.v_proj.weight`, [shape.num_key_value_heads * headDim, hidden]],
-      [`${prefix}.self_attn.o_proj.weight`, [hidden, shape.num_attention_heads * headDim]],
-      [`${prefix}.mlp.gate_proj.weight`, [intermediate, hidden]],
-      [`${prefix}.mlp.up_proj.weight`, [intermediate, hidden]],
-      [`${prefix}.mlp.down_proj.weight`, [hidden, intermediate]],
-      [`${prefix}.input_layernorm.weight`, [hidden]],
-      [`${prefix}.post_attention_layernorm.weight`, [hidden]],
-    );
-  }
-  shapes.push(['model.norm.weight', [hidden]]);
-  if (!shape.tie_word_embeddings) shapes.push(['lm_head.weight', [vocab, hidden]]);
-  return shapes;
-}
-
 /**
  * Writes a freshly initialised LlamaForCausalLM to `directory` (created if needed), plus `extraFiles` (e.g. a
  * tokenizer) verbatim.
@@ -123,19 +100,11 @@ export function llamaTensorShapes(shape: LlamaShape): [string, number[]][] {
  * initLlamaFolder('runs/tiny-llama', TINY_LLAMA, { seed: 0, extraFiles: characterTokenizerFiles() });
  */
 export function initLlamaFolder(directory: string, shape: LlamaShape, options: { seed?: number; extraFiles?: Record<string, string> } = {}): void {
-  const rng = new Rng(options.seed ?? 0);
-  const tensors = llamaTensorShapes(shape).map(([name, dims]): [string, { shape: number[]; data: Float32Array }] => {
-    const data = new Float32Array(dims.reduce((product, size) => product * size, 1));
-    if (name.endsWith('norm.weight')) data.fill(1);
-    else for (let i = 0; i < data.length; i++) data[i] = rng.normal() * shape.initializer_range;
-    if (name === 'model.embed_tokens.weight' && shape.pad_token_id !== null) data.fill(0, shape.pad_token_id * shape.hidden_size, (shape.pad_token_id + 1) * shape.hidden_size);
-    return [name, { shape: dims, data }];
-  });
-  mkdirSync(directory, { recursive: true });
-  writeFileSync(join(directory, 'config.json'), `${JSON.stringify(llamaConfigJson(shape), null, 2)}\n`);
-  const generation = { _from_model_config: true, bos_token_id: shape.bos_token_id, eos_token_id: shape.eos_token_id, pad_token_id: shape.pad_token_id, transformers_version: '4.47.0' };
-  writeFileSync(join(directory, 'generation_config.json'), `${JSON.stringify(generation, null, 2)}\n`);
-  writeSafetensorsFile(join(directory, 'model.safetensors'), tensors.sort(([a], [b]) => (a < b ? -1 : 1)), 'F32', { format: 'pt' });
+  const config = llamaConfigJson(shape);
+  const model = new PretrainedModel(new HfDecoder(parseHfConfig(config), { head: 'language', seed: options.seed ?? 0 }));
+  const generationConfig = { _from_model_config: true, bos_token_id: shape.bos_token_id, eos_token_id: shape.eos_token_id, pad_token_id: shape.pad_token_id, transformers_version: '4.47.0' };
+  writeHfFolder(directory, { config, tensors: model.hfTensors(), generationConfig });
+  model.dispose();
   for (const [name, text] of Object.entries(options.extraFiles ?? {})) writeFileSync(join(directory, name), text);
 }
 
@@ -149,24 +118,23 @@ const CHARACTER_SPECIALS: [string, number][] = [
 /**
  * tokenizer.json + tokenizer_config.json for the built-in tasks' alphabet: a BPE model with no merges (so every
  * character is one token) whose ids equal posttrain's character tokenizer's (pad 0, bos 1, eos 2, then the
- * alphabet), an `<unk>` after the alphabet, and a `Fuse` decoder (tokens joined with nothing).
+ * alphabet) and a `Fuse` decoder (tokens joined with nothing). No unknown token: the tasks write only this
+ * alphabet, and a vocabulary of exactly 55 keeps the model's ids and the tokenizer's the same set.
  */
 export function characterTokenizerFiles(alphabet = DEFAULT_ALPHABET): Record<string, string> {
   const vocab: Record<string, number> = Object.fromEntries(CHARACTER_SPECIALS);
   [...alphabet].forEach((character, index) => (vocab[character] = SPECIAL_TOKEN_COUNT + index));
-  const unkId = SPECIAL_TOKEN_COUNT + alphabet.length;
-  vocab['<unk>'] = unkId;
   const special = (content: string, id: number) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
   const tokenizer = {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: [...CHARACTER_SPECIALS.map(([content, id]) => special(content, id)), special('<unk>', unkId)],
+    added_tokens: CHARACTER_SPECIALS.map(([content, id]) => special(content, id)),
     normalizer: null,
     pre_tokenizer: null,
     post_processor: null,
     decoder: { type: 'Fuse' },
-    model: { type: 'BPE', dropout: null, unk_token: '<unk>', continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges: [] },
+    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges: [] },
   };
   const config = {
     add_bos_token: false,
@@ -174,7 +142,6 @@ export function characterTokenizerFiles(alphabet = DEFAULT_ALPHABET): Record<str
     bos_token: '<s>',
     eos_token: '</s>',
     pad_token: '<pad>',
-    unk_token: '<unk>',
     model_max_length: 64,
     clean_up_tokenization_spaces: false,
     tokenizer_class: 'PreTrainedTokenizerFast',

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { GPT, type HeadKind } from '../../models/gpt.ts';
 import type { GPTConfig } from '../../models/gpt-config.ts';
 import { saveModelFile } from '../../models/model-file.ts';
+import { gptConfigOf } from '../../models/model-spec.ts';
 import type { MetricsRecord } from '../../runtime/index.ts';
 import { parsePpoConfig, type PPOConfigInput } from '../../trainers/ppo-config.ts';
 
@@ -51,7 +52,7 @@ export function temporaryDirectory(name: string): string {
 
 /** `<root>/init/policy` and `<root>/init/reward`: seeded fresh models a PPO run can start from. */
 export function writeStartingModels(root: string): { policy: string; reward: string } {
-  const { gpt } = parsePpoConfig(tinyPpoConfig(root)).derived;
+  const gpt = gptConfigOf(parsePpoConfig(tinyPpoConfig(root)).derived.model);
   return { policy: writeModel(join(root, 'init', 'policy'), gpt, 'language', 1), reward: writeModel(join(root, 'init', 'reward'), gpt, 'reward', 2) };
 }
 

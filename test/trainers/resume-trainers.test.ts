@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Runtime } from '../../runtime/index.ts';
 import { DPOTrainer, GRPOTrainer, RewardTrainer, SFTTrainer, parseGrpoConfig, parseSftConfig } from '../../trainers/index.ts';
 import { resumeRun } from '../../trainers/resume-run.ts';
-import type { ModelSpec } from '../../models/model-spec.ts';
+import { gptConfigOf } from '../../models/model-spec.ts';
 import { DETERMINISTIC_RUNTIME, readMetrics, temporaryDirectory, TINY_MODEL, withoutWallClock, writeModel } from '../faults/helpers.ts';
 
 let runtime: Runtime;
@@ -20,8 +20,8 @@ const arithmetic = { task: { name: 'arithmetic' as const }, model: TINY_MODEL };
 beforeAll(async () => {
   runtime = await Runtime.start({ namespace: 'resume-trainers' });
   root = temporaryDirectory('resume-trainers');
-  writeModel(join(root, 'init', 'sentiment'), gptOf(parseSftConfig(sentiment).derived.model), 'language', 1);
-  writeModel(join(root, 'init', 'arithmetic'), gptOf(parseGrpoConfig({ ...arithmetic, init: { policy: 'unused' } }).derived.model), 'language', 1);
+  writeModel(join(root, 'init', 'sentiment'), gptConfigOf(parseSftConfig(sentiment).derived.model), 'language', 1);
+  writeModel(join(root, 'init', 'arithmetic'), gptConfigOf(parseGrpoConfig({ ...arithmetic, init: { policy: 'unused' } }).derived.model), 'language', 1);
 });
 afterAll(async () => {
   await runtime.shutdown();
@@ -66,7 +66,3 @@ it.each(Object.keys(cases) as (keyof typeof cases)[])('%s: resumed from its step
   expect(withoutWallClock(readMetrics(copy))).toEqual(expected);
 });
 
-function gptOf(spec: ModelSpec) {
-  if (spec.kind !== 'gpt') throw new Error('expected the GPT');
-  return spec.config;
-}

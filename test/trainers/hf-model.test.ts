@@ -1,0 +1,100 @@
+/**
+ * A Hugging Face model through the whole pipeline: SFT -> reward model -> PPO, and GRPO, start from a freshly
+ * initialised Llama folder (`model.from`), every role runs the HF decoder on the runtime exactly as bench-S's
+ * GPT does, and every stage writes a Hugging Face folder that loads again with the same logits.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initEngine } from '../../models/engine.ts';
+import { characterTokenizerFiles, initLlamaFolder, TINY_LLAMA } from '../../models/hf/init-model.ts';
+import { loadPretrained } from '../../models/hf/pretrained.ts';
+import { Runtime } from '../../runtime/index.ts';
+import { GRPOTrainer, type RunSummary } from '../../trainers/index.ts';
+import { planRecipe, runRecipe } from '../../trainers/recipe.ts';
+import { DETERMINISTIC_RUNTIME, readMetrics, temporaryDirectory } from '../faults/helpers.ts';
+
+const SMALL_LLAMA = { ...TINY_LLAMA, hidden_size: 32, intermediate_size: 64, num_attention_heads: 4, num_key_value_heads: 2, num_hidden_layers: 1 };
+
+let root: string;
+let base: string;
+let runtime: Runtime;
+beforeAll(async () => {
+  root = temporaryDirectory('hf-model');
+  base = join(root, 'tiny-llama');
+  initLlamaFolder(base, SMALL_LLAMA, { seed: 3, extraFiles: characterTokenizerFiles() });
+  runtime = await Runtime.start({ namespace: 'hf-model' });
+  await initEngine({ backend: 'wasm', threads: 1 });
+});
+afterAll(async () => {
+  await runtime?.shutdown();
+});
+
+const logging = () => ({ runsDirectory: join(root, 'runs'), level: 'error' as const, progress: false });
+
+describe('a Hugging Face model in the trainers', () => {
+  it('runs SFT -> reward -> PPO from model.from and writes Hugging Face folders', async () => {
+    const plan = planRecipe({
+      name: 'ppo-hf',
+      seed: 1,
+      task: { name: 'sentiment' },
+      model: { from: base },
+      runtime: DETERMINISTIC_RUNTIME,
+      logging: logging(),
+      stages: {
+        sft: { trainer: { steps: 4, batchSize: 4, evalExamples: 8, evalPrompts: 0 } },
+        reward: { trainer: { steps: 3, batchSize: 4, evalPairs: 8 } },
+        ppo: { rollout: { batchSize: 4 }, algo: { epochs: 1, minibatches: 1 }, trainer: { steps: 2, evalEvery: 0, evalPrompts: 2, evalSamplesPerPrompt: 1 } },
+      },
+    });
+    const result = await runRecipe(plan, { runtime });
+    const stages = result.stages as Record<string, RunSummary>;
+    expect(stages.ppo).toMatchObject({ steps: 2 });
+
+    const directory = (stage: string) => join(root, 'runs', 'ppo-hf', stage, 'model');
+    const architecture = (stage: string) => JSON.parse(readFileSync(join(directory(stage), 'config.json'), 'utf8')).architectures[0];
+    expect(architecture('sft')).toBe('LlamaForCausalLM');
+    expect(architecture('reward')).toBe('LlamaForSequenceClassification');
+    expect(architecture('ppo')).toBe('LlamaForCausalLM');
+    for (const stage of ['sft', 'reward', 'ppo']) {
+      expect(existsSync(join(directory(stage), 'model.safetensors'))).toBe(true);
+      expect(existsSync(join(directory(stage), 'tokenizer.json'))).toBe(true);
+    }
+    // Training moved the weights away from the base, and the PPO policy's metrics carry its weight versions.
+    const inputs = { inputIds: [[1, 10, 11, 12, 13]] };
+    const logitsOf = async (folder: string) => {
+      const model = await loadPretrained(folder);
+      const { logits } = await model.forward(inputs);
+      const values = Array.from(await logits.data());
+      logits.dispose();
+      model.dispose();
+      return values;
+    };
+    const [baseLogits, sftLogits, ppoLogits] = [await logitsOf(base), await logitsOf(directory('sft')), await logitsOf(directory('ppo'))];
+    expect(sftLogits).not.toEqual(baseLogits);
+    expect(ppoLogits).not.toEqual(sftLogits);
+    expect(readMetrics(join(root, 'runs', 'ppo-hf', 'ppo')).filter((record) => record.step !== undefined).length).toBeGreaterThan(0);
+  });
+
+  it('runs GRPO on the arithmetic task from a Hugging Face folder', async () => {
+    const trainer = new GRPOTrainer(
+      {
+        name: 'grpo-hf',
+        seed: 2,
+        task: { name: 'arithmetic' },
+        model: { from: base },
+        runtime: DETERMINISTIC_RUNTIME,
+        logging: logging(),
+        rollout: { promptsPerStep: 2, samplesPerPrompt: 2 },
+        trainer: { steps: 2, evalEvery: 0, evalPrompts: 2, evalSamplesPerPrompt: 1 },
+      },
+      { runtime },
+    );
+    const summary = await trainer.train();
+    expect(summary.steps).toBe(2);
+    const saved = join(root, 'runs', 'grpo-hf', 'model');
+    const model = await loadPretrained(saved);
+    expect(model.spec.architecture).toBe('LlamaForCausalLM');
+    model.dispose();
+  });
+});
