@@ -10,7 +10,8 @@ import { initEngine } from '../../models/engine.ts';
 import { characterTokenizerFiles, initLlamaFolder, TINY_LLAMA } from '../../models/hf/init-model.ts';
 import { loadPretrained } from '../../models/hf/pretrained.ts';
 import { Runtime } from '../../runtime/index.ts';
-import { GRPOTrainer, type RunSummary } from '../../trainers/index.ts';
+import { GRPOTrainer } from '../../trainers/index.ts';
+import type { RunSummary } from '../../runtime/index.ts';
 import { planRecipe, runRecipe } from '../../trainers/recipe.ts';
 import { DETERMINISTIC_RUNTIME, readMetrics, temporaryDirectory } from '../faults/helpers.ts';
 
