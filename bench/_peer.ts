@@ -37,10 +37,12 @@ export function pythonPeerUnavailable(script: string, modules: string[]): string
  * @example
  * const peer = await runPythonPeer('torch_rlhf_step.py', ['--threads', '2']);
  */
-export function runPythonPeer(script: string, args: string[], timeoutMs = 900_000): Promise<Record<string, unknown>> {
+export function runPythonPeer(script: string, args: string[], timeoutMs = 900_000, options: { peakRss?: boolean } = {}): Promise<Record<string, unknown>> {
   const path = join(peersDirectory(), script);
+  // With peakRss, the script runs inside a wrapper that adds the process's peak resident set to its JSON line.
+  const argv = options.peakRss ? ['-c', PEAK_RSS_WRAPPER, path, ...args] : [path, ...args];
   return new Promise((resolvePeer, reject) => {
-    execFile(PYTHON, [path, ...args], { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(PYTHON, argv, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error) {
         reject(new Error(`peer ${script} failed: ${error.message}\n${stderr.slice(-2000)}`));
         return;
@@ -54,6 +56,18 @@ export function runPythonPeer(script: string, args: string[], timeoutMs = 900_00
     });
   });
 }
+
+const PEAK_RSS_WRAPPER = `
+import contextlib, io, json, resource, runpy, sys
+sys.argv = sys.argv[1:]
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    runpy.run_path(sys.argv[0], run_name='__main__')
+line = [text for text in out.getvalue().splitlines() if text.startswith('{')][-1]
+result = json.loads(line)
+result['peak_rss_bytes'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps(result))
+`;
 
 /** ours / peer, rounded; null when either side is missing or zero. */
 export function ratio(ours: number | undefined, peer: number | undefined): number | null {
