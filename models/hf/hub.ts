@@ -103,7 +103,9 @@ export async function resolveModelSource(from: string, options: { env?: NodeJS.P
       for (const shard of shardsOf(join(storage, 'snapshots', commit, INDEX_FILE))) await download(shard);
     }
   }).catch((error: unknown) => {
-    throw error instanceof HubApiError ? hubError(spec, hubUrl, error) : error;
+    if (error instanceof HubApiError) throw hubError(spec, hubUrl, error);
+    // A connection lost mid-download, or an answer the package cannot read (a mirror missing the hub's headers).
+    throw new PosttrainError('MODEL_HUB_FAILED', `hf:${spec.repo}@${spec.revision}: downloading from ${hubUrl} failed (${(error as Error).message}); run again to resume, files already in the cache are kept`, { path: 'from', cause: error });
   });
   return { directory: join(storage, 'snapshots', commit), hub: { repo: spec.repo, revision: spec.revision, commit, fromCache: false } };
 }
