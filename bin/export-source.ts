@@ -32,6 +32,12 @@ export const BENCH_S_NOT_EXPORTABLE =
   'Exportable: a Hugging Face folder, or a stage trained from one (model.from = a folder or hf:Org/Name), whose ' +
   'model/ is a Hugging Face folder';
 
+/**
+ * The Hugging Face folder behind an export target.
+ *
+ * @example
+ * resolveExportSource('runs/demo', undefined); // { folder: '/…/runs/demo/ppo/model', stage: 'ppo' }
+ */
 export function resolveExportSource(argument: string, stage: string | undefined): ExportSource {
   const target = resolve(argument);
   if (!existsSync(target) || !statSync(target).isDirectory()) {

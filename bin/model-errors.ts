@@ -8,7 +8,12 @@ import { ConfigError, PosttrainError } from '../runtime/errors.ts';
 
 const RUNTIME_FAILURES = new Set(['MODEL_HUB_UNREACHABLE', 'MODEL_HUB_FAILED']);
 
-/** Re-raises a model-input PosttrainError as a ConfigError at `argument`; anything else unchanged. */
+/**
+ * Re-raises a model-input PosttrainError as a ConfigError at `argument`; anything else unchanged.
+ *
+ * @example
+ * try { readHfFolder(dir); } catch (error) { throw asModelInputError(error, 'model'); }
+ */
 export function asModelInputError(error: unknown, argument: string): unknown {
   if (error instanceof PosttrainError && !(error instanceof ConfigError) && error.code.startsWith('MODEL_') && !RUNTIME_FAILURES.has(error.code)) {
     return new ConfigError([{ path: argument, message: error.message }]);

@@ -20,11 +20,17 @@ export interface ModelSummary {
   dtypes: Record<string, number>;
   /** Weight files: `model.safetensors`, or the index and its shards. */
   weightFiles: string[];
+  /** config.vocab_size. */
   vocabSize: number | undefined;
+  /** num_hidden_layers (GPT-2: n_layer). */
   layers: number | undefined;
+  /** hidden_size (GPT-2: n_embd). */
   hiddenSize: number | undefined;
+  /** num_attention_heads (GPT-2: n_head). */
   attentionHeads: number | undefined;
+  /** num_key_value_heads (grouped-query attention); the query head count when the config has none. */
   keyValueHeads: number | undefined;
+  /** head_dim, else hidden / heads. */
   headDim: number | undefined;
   /** Whether the output projection is the input embedding (no `lm_head.weight` stored). */
   tiedEmbeddings: boolean;
