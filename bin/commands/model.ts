@@ -47,6 +47,7 @@ function formatSummary(origin: string, summary: ModelSummary): string {
     ['layers', known(summary.layers)],
     ['hidden', known(summary.hiddenSize)],
     ['heads', `${known(summary.attentionHeads)} query, ${known(summary.keyValueHeads)} key-value, head_dim ${known(summary.headDim)}`],
+    ['context', known(summary.contextLength)],
     ['embeddings', summary.tiedEmbeddings ? 'tied (lm_head is the input embedding)' : 'untied'],
     ['tokenizer', summary.tokenizerFiles.length > 0 ? summary.tokenizerFiles.join(', ') : 'none (no tokenizer files in the folder)'],
     ['chat template', summary.chatTemplate ? `yes (${summary.chatTemplate})` : 'no'],

@@ -32,6 +32,8 @@ export interface ModelSummary {
   keyValueHeads: number | undefined;
   /** head_dim, else hidden / heads. */
   headDim: number | undefined;
+  /** The longest sequence it was built for: max_position_embeddings (GPT-2: n_positions). */
+  contextLength: number | undefined;
   /** Whether the output projection is the input embedding (no `lm_head.weight` stored). */
   tiedEmbeddings: boolean;
   /** Which tokenizer files the folder has. */
@@ -76,6 +78,7 @@ export function summarizeHfFolder(dir: string): ModelSummary {
     attentionHeads,
     keyValueHeads: number('num_key_value_heads') ?? attentionHeads,
     headDim: number('head_dim') ?? (hiddenSize !== undefined && attentionHeads ? hiddenSize / attentionHeads : undefined),
+    contextLength: number('max_position_embeddings', 'n_positions'),
     // transformers' default is tied (PretrainedConfig.tie_word_embeddings = True)
     tiedEmbeddings: config.tie_word_embeddings !== false,
     tokenizerFiles,

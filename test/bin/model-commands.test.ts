@@ -62,6 +62,7 @@ describe('recipe model inspect', () => {
     expect(result.stdout).toMatch(/stored dtype +float32 \(F32, \d+ tensors\)/);
     expect(result.stdout).toMatch(/vocab +296\n/);
     expect(result.stdout).toMatch(/heads +5 query, 5 key-value, head_dim 8\n/);
+    expect(result.stdout).toMatch(/context +48\n/);
     expect(result.stdout).toMatch(/tokenizer +none/);
     expect(result.stdout).toMatch(/chat template +no\n/);
   });
