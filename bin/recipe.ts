@@ -9,6 +9,8 @@ import { registerClusterCommand } from './commands/cluster.ts';
 import { registerSweepCommand } from './commands/sweep.ts';
 import { registerReportCommand } from './commands/report.ts';
 import { registerStatusCommand } from './commands/status.ts';
+import { registerExportCommand } from './commands/export.ts';
+import { registerModelCommand } from './commands/model.ts';
 import { EXIT_USAGE, reportError } from './cli-errors.ts';
 
 const program = new Command();
@@ -24,6 +26,8 @@ registerClusterCommand(program);
 registerSweepCommand(program);
 registerStatusCommand(program);
 registerReportCommand(program);
+registerExportCommand(program);
+registerModelCommand(program);
 
 try {
   await program.parseAsync(process.argv);

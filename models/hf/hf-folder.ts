@@ -116,6 +116,10 @@ function writeWeights(dir: string, tensors: WriteHfFolderOptions['tensors'], dty
  * transformers' `GenerationConfig.from_model_config` as `save_pretrained` writes it (only what differs from
  * GenerationConfig's defaults): the token ids the config sets, marked `_from_model_config`. Undefined for
  * models that do not generate (sequence classification), which get no generation_config.json.
+ *
+ * @example
+ * derivedGenerationConfig({ architectures: ['GPT2LMHeadModel'], bos_token_id: 295, eos_token_id: 295 });
+ * // { _from_model_config: true, bos_token_id: 295, eos_token_id: 295 }
  */
 export function derivedGenerationConfig(config: Record<string, unknown>): Record<string, unknown> | undefined {
   const architectures = Array.isArray(config.architectures) ? (config.architectures as string[]) : [];
@@ -153,7 +157,12 @@ export function readHfFolder(dir: string): HfFolder {
   return { config, generationConfig, tensors: readSafetensorsFolder(dir), tokenizerFiles: tokenizerFilesIn(dir, false) };
 }
 
-/** config.json of a model folder, checked to be a folder with a JSON object there. */
+/**
+ * config.json of a model folder, checked to be a folder with a JSON object there.
+ *
+ * @example
+ * readHfConfig('../shared/fixtures/hf/gpt2').model_type; // 'gpt2'
+ */
 export function readHfConfig(dir: string): Record<string, unknown> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new PosttrainError('MODEL_FOLDER_NOT_FOUND', `no model folder at ${dir}: give a Hugging Face model folder (config.json + model.safetensors) or hf:Org/Name`, { path: dir });
@@ -165,7 +174,12 @@ export function readHfConfig(dir: string): Record<string, unknown> {
   return readJsonFile(path);
 }
 
-/** Parses a JSON file that must hold an object; a syntax error names the file, line and column. */
+/**
+ * Parses a JSON file that must hold an object; a syntax error names the file, line and column.
+ *
+ * @example
+ * readJsonFile('model/generation_config.json').eos_token_id;
+ */
 export function readJsonFile(path: string): Record<string, unknown> {
   const text = readFileSync(path, 'utf8');
   let value: unknown;

@@ -43,7 +43,12 @@ const HUB_SPEC = /^hf:([A-Za-z0-9][\w.-]*\/[\w.-]+)(?:@([^\s@]+))?$/;
 const COMMIT = /^[0-9a-f]{40}$/;
 const OPTIONAL_FILES = ['generation_config.json', ...TOKENIZER_FILES];
 
-/** Parses `hf:Org/Name[@revision]` (revision default `main`); anything else is an error naming the spec. */
+/**
+ * Parses `hf:Org/Name[@revision]` (revision default `main`); anything else is an error naming the spec.
+ *
+ * @example
+ * parseHubSpec('hf:Qwen/Qwen3-0.6B@main'); // { repo: 'Qwen/Qwen3-0.6B', revision: 'main' }
+ */
 export function parseHubSpec(from: string): HubSpec {
   const match = HUB_SPEC.exec(from);
   if (!match || match[1]!.includes('..')) {
@@ -103,12 +108,19 @@ export async function resolveModelSource(from: string, options: { env?: NodeJS.P
       for (const shard of shardsOf(join(storage, 'snapshots', commit, INDEX_FILE))) await download(shard);
     }
   }).catch((error: unknown) => {
-    throw error instanceof HubApiError ? hubError(spec, hubUrl, error) : error;
+    if (error instanceof HubApiError) throw hubError(spec, hubUrl, error);
+    // A connection lost mid-download, or an answer the package cannot read (a mirror missing the hub's headers).
+    throw new PosttrainError('MODEL_HUB_FAILED', `hf:${spec.repo}@${spec.revision}: downloading from ${hubUrl} failed (${(error as Error).message}); run again to resume, files already in the cache are kept`, { path: 'from', cause: error });
   });
   return { directory: join(storage, 'snapshots', commit), hub: { repo: spec.repo, revision: spec.revision, commit, fromCache: false } };
 }
 
-/** huggingface_hub's cache location: HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub. */
+/**
+ * huggingface_hub's cache location: HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub.
+ *
+ * @example
+ * hubCacheDirectory({ HF_HOME: '/data/hf' }); // '/data/hf/hub'
+ */
 export function hubCacheDirectory(env: NodeJS.ProcessEnv = process.env): string {
   if (env.HF_HUB_CACHE) return env.HF_HUB_CACHE;
   return join(env.HF_HOME ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'huggingface'), 'hub');

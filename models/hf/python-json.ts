@@ -62,7 +62,13 @@ function write(value: unknown, indent: string, asFloat: boolean): string {
   throw new TypeError(`pythonJson: cannot write a ${typeof value}`);
 }
 
-/** Python's `repr(float)`: shortest round-trip digits; exponent form when the exponent is < -4 or >= 16. */
+/**
+ * Python's `repr(float)`: shortest round-trip digits; exponent form when the exponent is < -4 or >= 16.
+ *
+ * @example
+ * pythonFloat(1e-5); // '1e-05'
+ * pythonFloat(10000); // '10000.0'
+ */
 export function pythonFloat(value: number): string {
   if (Number.isNaN(value)) return 'NaN';
   if (!Number.isFinite(value)) return value > 0 ? 'Infinity' : '-Infinity';

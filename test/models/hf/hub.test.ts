@@ -16,11 +16,13 @@ const QWEN_COMMIT = 'a'.repeat(40);
 const SHARDED_COMMIT = '0123456789abcdef0123456789abcdef01234567';
 const home = mkdtempSync(join(tmpdir(), 'hf-home-'));
 let hub: LoopbackHub;
+const broken = new Set(['model.safetensors']);
 
 beforeAll(async () => {
   hub = await startLoopbackHub({
     'tiny/qwen2': { folder: join(FIXTURES, 'qwen2'), commit: QWEN_COMMIT, revisions: ['main'] },
     'tiny/sharded': { folder: join(FIXTURES, 'llama-sharded'), commit: SHARDED_COMMIT, revisions: ['main', 'v1'] },
+    'tiny/flaky': { folder: join(FIXTURES, 'gpt2'), commit: 'd'.repeat(40), revisions: ['main'], broken },
     'tiny/private': { folder: join(FIXTURES, 'llama-tied'), commit: 'b'.repeat(40), revisions: ['main'], token: 'hf_secret' },
   });
 });
@@ -64,6 +66,13 @@ describe('resolveModelSource from the hub (loopback server)', () => {
   it('names a repository or revision that does not exist', async () => {
     await expect(resolveModelSource('hf:tiny/nope', { env: online() })).rejects.toThrow(/hf:tiny\/nope@main: not found on http:\/\/127\.0\.0\.1:\d+/);
     await expect(resolveModelSource('hf:tiny/qwen2@v9', { env: online() })).rejects.toThrow(/hf:tiny\/qwen2@v9: not found/);
+  });
+
+  it('says which repository failed when the hub errors mid-download, and a retry completes it', async () => {
+    await expect(resolveModelSource('hf:tiny/flaky', { env: online() })).rejects.toThrow(/hf:tiny\/flaky@main: the hub answered 500/);
+    broken.clear();
+    const source = await resolveModelSource('hf:tiny/flaky', { env: online() });
+    expect(readHfFolder(source.directory).tensors.size).toBe(readHfFolder(join(FIXTURES, 'gpt2')).tensors.size);
   });
 
   it('works from the cache with HF_HUB_OFFLINE=1 and the server stopped, and says what is not cached', async () => {

@@ -24,6 +24,8 @@ export interface LoopbackRepo {
   revisions: string[];
   /** When set, requests must carry `Authorization: Bearer <token>`. */
   token?: string;
+  /** Files whose download answers 500 (a failing hub); the set can be emptied to let a retry succeed. */
+  broken?: Set<string>;
 }
 
 export interface LoopbackHub {
@@ -78,6 +80,7 @@ function answer(repos: Record<string, LoopbackRepo>, request: IncomingMessage, r
   }
   const path = resolve![3]!;
   if (!files.includes(path)) return error(response, 404, 'EntryNotFound', `${path} does not exist`);
+  if (repo.broken?.has(path)) return error(response, 500, 'InternalError', 'Internal Error');
   const bytes = readFileSync(join(repo.folder, path));
   const headers = { ETag: `"${createHash('sha256').update(bytes).digest('hex')}"`, 'X-Repo-Commit': repo.commit, 'Accept-Ranges': 'bytes', 'Content-Type': 'application/octet-stream' };
   const range = /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? '');
