@@ -6,3 +6,6 @@ export * from './trainers/index.ts';
 export * as runtime from './runtime/index.ts';
 export * as tune from './tune/index.ts';
 export * as algorithms from './algorithms/index.ts';
+export { loadPretrained, PretrainedModel } from './models/hf/pretrained.ts';
+export { resolveModelSource as downloadModel } from './models/hf/hub.ts';
+export { initLlamaFolder, characterTokenizerFiles, TINY_LLAMA, SMOLLM2_135M } from './models/hf/init-model.ts';

@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { isHfFolder, readDecoderSpec, type ModelSpec } from '../models/model-spec.ts';
 import { createTask, TASK_NAMES, type Task, type TaskConfig } from '../models/tasks/index.ts';
-import { ConfigError } from '../runtime/errors.ts';
+import { ConfigError, PosttrainError } from '../runtime/errors.ts';
+import { cachedModelDirectory } from '../models/hf/hub.ts';
 
 // ------------------------------------------------------------------------------------------------ task
 
@@ -32,10 +33,11 @@ export const taskSection = z
 export const modelSection = z.strictObject({
   /**
    * A Hugging Face model folder (config.json + safetensors + tokenizer files): GPT-2, Llama, Mistral, Qwen2,
-   * Qwen3. Every role starts from its weights (a value or reward head is added fresh) and the task uses its
-   * tokenizer. When set, dModel, nHeads, nLayers and contextLength are ignored (the folder's config.json says).
+   * Qwen3; or `hf:Org/Name@revision` from the Hugging Face cache (`recipe run` downloads it first). Every role
+   * starts from its weights (a value or reward head is added fresh) and the task uses its tokenizer. When set,
+   * dModel, nHeads, nLayers and contextLength are ignored (the folder's config.json says).
    */
-  from: z.string().min(1).optional().describe('Hugging Face model folder'),
+  from: z.string().min(1).optional().describe('Hugging Face model folder or hf:Org/Name@revision'),
   /** Width of the residual stream (bench-S: 128). */
   dModel: z.int().min(8).max(4096).default(128).describe('residual width'),
   /** Attention heads; must divide dModel (bench-S: 4). */
@@ -185,7 +187,15 @@ export function deriveShapes(config: { task: TaskConfigSection; model: ModelConf
 }
 
 /** `model.from`: the folder's config.json fixes the architecture; the task's sequences must fit its context. */
-function deriveFromFolder(directory: string, task: Task, context: z.RefinementCtx): DerivedShapes | undefined {
+function deriveFromFolder(from: string, task: Task, context: z.RefinementCtx): DerivedShapes | undefined {
+  let directory: string;
+  try {
+    directory = cachedModelDirectory(from, 'configs are checked before anything is downloaded (`recipe run` fetches hf: models first; in code, `await downloadModel(from)` before creating the trainer)');
+  } catch (error) {
+    if (!(error instanceof PosttrainError)) throw error;
+    context.addIssue({ code: 'custom', path: ['model', 'from'], message: error.message });
+    return undefined;
+  }
   if (!isHfFolder(directory)) {
     context.addIssue({ code: 'custom', path: ['model', 'from'], message: `${JSON.stringify(directory)} is not a Hugging Face model folder (no config.json there)` });
     return undefined;

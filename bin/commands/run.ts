@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { setRootLogger, rootLogger, sharedProgress } from '../../runtime/index.ts';
 import { loadRecipeFile } from '../load-recipe.ts';
 import { collect, logLevel } from '../options.ts';
+import { downloadHubModels } from '../hub-models.ts';
 
 /** `recipe run <file>`: validate the recipe, then run its stages, reusing stages whose output already exists. */
 export function registerRunCommand(program: Command): void {
@@ -22,7 +23,9 @@ export function registerRunCommand(program: Command): void {
       if (options.name) overrides.push(`name=${JSON.stringify(options.name)}`);
       if (options.runsDir) overrides.push(`logging.runsDirectory=${JSON.stringify(options.runsDir)}`);
       if (options.logLevel) overrides.push(`logging.level=${JSON.stringify(options.logLevel)}`);
-      const plan = planRecipe(await loadRecipeFile(file, overrides));
+      const recipe = await loadRecipeFile(file, overrides);
+      await downloadHubModels(recipe);
+      const plan = planRecipe(recipe);
       if (options.logLevel) setRootLogger(rootLogger().child({}, { level: options.logLevel }));
       if (options.dryRun) {
         process.stdout.write(`${JSON.stringify({ name: plan.name, directory: plan.directory, stages: plan.stages.map((stage) => ({ stage: stage.stage, directory: stage.directory, hash: stage.hash })) }, null, 2)}\n`);

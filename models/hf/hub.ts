@@ -116,6 +116,20 @@ export async function resolveModelSource(from: string, options: { env?: NodeJS.P
 }
 
 /**
+ * The folder of a model that needs no download: a local folder as is, or an `hf:` model already in the cache
+ * (synchronous, for config parsing; `resolveModelSource` downloads). An `hf:` model the cache lacks is an error
+ * that says `why` it was not fetched.
+ *
+ * @example
+ * cachedModelDirectory('hf:Qwen/Qwen3-0.6B'); // '~/.cache/huggingface/hub/models--Qwen--Qwen3-0.6B/snapshots/<commit>'
+ */
+export function cachedModelDirectory(from: string, why = 'it has not been downloaded', env: NodeJS.ProcessEnv = process.env): string {
+  if (!from.startsWith('hf:')) return resolve(from);
+  const spec = parseHubSpec(from);
+  return fromCache(spec, join(hubCacheDirectory(env), `models--${spec.repo.replace('/', '--')}`), why).directory;
+}
+
+/**
  * huggingface_hub's cache location: HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub.
  *
  * @example
