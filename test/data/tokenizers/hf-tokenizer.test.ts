@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HfTokenizer, HfTokenizerError, loadTokenizer, packageDirectory, tokenizerJsonFromVocabMerges } from '../../../data/tokenizers/index.ts';
-import { fixtures, gpt2Directory, qwen3Directory } from './fixture-folders.ts';
+import { fixtures, gpt2Directory, qwen3Directory, removeGpt2Directory } from './fixture-folders.ts';
 
 const temporary: string[] = [];
 function scratch(): string {
@@ -11,7 +11,10 @@ function scratch(): string {
   temporary.push(directory);
   return directory;
 }
-afterAll(() => temporary.forEach((directory) => rmSync(directory, { recursive: true, force: true })));
+afterAll(() => {
+  temporary.forEach((directory) => rmSync(directory, { recursive: true, force: true }));
+  removeGpt2Directory();
+});
 
 /** A small byte-level BPE tokenizer.json (printable ASCII, 'Ġ' for space, <|im_end|>), fast to load in error tests. */
 function writeTinyTokenizerJson(directory: string): void {
@@ -34,9 +37,7 @@ async function rejection(promise: Promise<unknown>): Promise<HfTokenizerError> {
 
 const tokenizers: Record<'gpt2' | 'qwen3', HfTokenizer> = {} as never;
 beforeAll(async () => {
-  const gpt2 = gpt2Directory();
-  temporary.push(gpt2);
-  tokenizers.gpt2 = await loadTokenizer(gpt2);
+  tokenizers.gpt2 = await loadTokenizer(gpt2Directory());
   tokenizers.qwen3 = await loadTokenizer(qwen3Directory);
 }, 60_000);
 
