@@ -9,3 +9,4 @@ export * as algorithms from './algorithms/index.ts';
 export { loadPretrained, PretrainedModel } from './models/hf/pretrained.ts';
 export { resolveModelSource as downloadModel } from './models/hf/hub.ts';
 export { initLlamaFolder, characterTokenizerFiles, TINY_LLAMA, SMOLLM2_135M } from './models/hf/init-model.ts';
+export { loadTokenizer, HfTokenizer, HfTokenizerError, type Tokenizer, type ChatMessage, type ChatTemplateOptions } from './data/tokenizers/index.ts';

@@ -9,6 +9,7 @@
  * the right of every row at once); training sequences are padded on the RIGHT (so positions start at 0 in every
  * row and the loss mask is a prefix).
  */
+import type { Tokenizer } from '../data/tokenizers/tokenizer.ts';
 import { PosttrainError } from '../runtime/errors.ts';
 
 /** Padding token id; never predicted, masked out everywhere. */
@@ -32,6 +33,8 @@ export interface EncodeOptions {
   bos?: boolean;
   /** Append EOS (default false). */
   eos?: boolean;
+  /** The shared `Tokenizer` interface's name for `bos` (what this tokenizer puts around one sequence); `bos` wins. */
+  addSpecialTokens?: boolean;
 }
 
 /** Options of the batch encoders. */
@@ -73,11 +76,17 @@ export interface TokenizerJson {
  * tokenizer.decode([...ids, EOS_ID, 5]);                         // 'the film was' (stops at EOS)
  * const prompts = tokenizer.encodeLeftPadded(['12+3=', '7+45='], { bos: true });
  */
-export class CharTokenizer {
+export class CharTokenizer implements Tokenizer {
   /** The characters, in id order (id of `alphabet[i]` is `i + 3`). */
   readonly alphabet: string;
   /** Specials + alphabet. */
   readonly vocabSize: number;
+  /** `PAD_ID`, under the shared `Tokenizer` interface's name. */
+  readonly padTokenId = PAD_ID;
+  /** `BOS_ID`, under the shared `Tokenizer` interface's name. */
+  readonly bosTokenId = BOS_ID;
+  /** `EOS_ID`, under the shared `Tokenizer` interface's name. */
+  readonly eosTokenId = EOS_ID;
   private readonly idOf: Map<string, number>;
   private readonly characters: string[];
 
@@ -132,7 +141,7 @@ export class CharTokenizer {
 
   /** Token ids of `text`, optionally wrapped in BOS/EOS. Throws `TokenizerError` naming an unknown character. */
   encode(text: string, options: EncodeOptions = {}): number[] {
-    const ids: number[] = options.bos ? [BOS_ID] : [];
+    const ids: number[] = (options.bos ?? options.addSpecialTokens) ? [BOS_ID] : [];
     let index = 0;
     for (const character of text) {
       const id = this.idOf.get(character);

@@ -11,7 +11,7 @@ import { PosttrainError } from '../runtime/errors.ts';
 import { checksum } from '../models/flat-parameters.ts';
 import type { CausalModel } from '../models/causal-model.ts';
 import { createModel, type ModelSpec } from '../models/model-spec.ts';
-import { EOS_ID, PAD_ID } from '../models/tokenizer.ts';
+import { readCompletion } from '../data/tokenizers/token-rows.ts';
 import { Rng } from '../models/rng.ts';
 import { createTask, promptBatch, type Task, type TaskConfig } from '../models/tasks/index.ts';
 import type { SamplingOptions } from './sampling.ts';
@@ -102,7 +102,7 @@ export class RolloutWorker {
     const generation = await generate(
       this.model,
       { tokens: batch.ids, batchSize: batch.batchSize, length: batch.length, attentionMask: batch.attentionMask },
-      { ...this.init.sampling, maxNewTokens: this.task.limits.completionTokens, rng: request.seed === undefined ? this.rng : new Rng(request.seed + this.init.rank), ...(this.init.stopAtEos === false ? {} : { eosToken: EOS_ID }), padToken: PAD_ID },
+      { ...this.init.sampling, maxNewTokens: this.task.limits.completionTokens, rng: request.seed === undefined ? this.rng : new Rng(request.seed + this.init.rank), ...(this.init.stopAtEos === false ? {} : { eosToken: this.task.tokenizer.eosTokenId }), padToken: this.task.tokenizer.padTokenId },
     );
     const experience = experienceFromGeneration(generation, { weightVersion: this.weightVersion, weightChecksum: this.weightChecksum });
     experience.promptIndices = promptIndices;
@@ -132,7 +132,7 @@ export class RolloutWorker {
     const rewards = new Float32Array(batchSize);
     for (let row = 0; row < batchSize; row++) {
       const ids = experience.sequences.subarray(row * width + promptLength, (row + 1) * width);
-      const { text, finished } = this.task.tokenizer.readCompletion(ids);
+      const { text, finished } = readCompletion(this.task.tokenizer, ids);
       rewards[row] = this.task.goldReward(prompts[row]!, text, { finished });
     }
     return rewards;

@@ -12,6 +12,10 @@
  *   the useful band after a few hundred SFT steps. Measured with the PyTorch bench-S peer (AdamW lr 1e-3, batch 64,
  *   loss on the answer only), held-out exact match at 100 / 300 / 500 / 800 steps: 3% / 10% / 64% / 81% greedy,
  *   2% / 7% / 47% / 72% sampled at temperature 1. Add `-` or `*` to make it harder.
+ * - Any tokenizer: the task is text. By default the character tokenizer; with another one
+ *   (`new ArithmeticTask(options, tokenizer)`) the limits are counted in its tokens over every problem (so at most
+ *   200,000 problems), with the same two tokens of slack after the longest answer. Problems, splits and rewards do
+ *   not depend on the tokenizer.
  *
  * @example
  * const task = new ArithmeticTask({ seed: 3 });
@@ -20,6 +24,8 @@
  * task.goldReward('23+45=', '068');   // 0 (not canonical)
  */
 import { z } from 'zod';
+import type { Tokenizer } from '../../data/tokenizers/tokenizer.ts';
+import { ConfigError } from '../../runtime/errors.ts';
 import { CharTokenizer } from '../tokenizer.ts';
 import type { Rng } from '../rng.ts';
 import { exampleRng, splitIndices } from './seeded.ts';
@@ -45,11 +51,13 @@ type Operation = '+' | '-' | '*';
 
 const PROMPT_PATTERN = /^(\d+)([+\-*])(\d+)=$/;
 const CANONICAL_ANSWER = /^(0|[1-9]\d*)$/;
+/** Most problems whose prompts and answers are all encoded to count another tokenizer's limits. */
+const MAX_PROBLEMS_COUNTED = 200_000;
 
-export class ArithmeticTask implements Task {
+export class ArithmeticTask<T extends Tokenizer = CharTokenizer> implements Task {
   readonly name = 'arithmetic';
   readonly seed: number;
-  readonly tokenizer = new CharTokenizer();
+  readonly tokenizer: T;
   readonly limits: TaskLimits;
   readonly reward: RewardReference = { min: 0, best: 1, corpusExpected: 1 };
   private readonly options: z.output<typeof ArithmeticTaskOptions>;
@@ -57,8 +65,10 @@ export class ArithmeticTask implements Task {
   /** Problem codes, see `promptOf`. */
   private readonly split: { train: Int32Array; eval: Int32Array };
 
-  constructor(options: ArithmeticTaskOptions = {}) {
+  /** `tokenizer` defaults to the character tokenizer. */
+  constructor(options: ArithmeticTaskOptions = {}, tokenizer?: T) {
     this.options = parseConfig(ArithmeticTaskOptions, options, 'task');
+    this.tokenizer = tokenizer ?? (new CharTokenizer() as Tokenizer as T);
     this.seed = this.options.seed;
     const operations = [...new Set(this.options.operations)];
     this.operations = operations;
@@ -88,6 +98,7 @@ export class ArithmeticTask implements Task {
       completionTokens: String(largestAnswer).length + 3,
       sequenceTokens: 0,
     };
+    if (tokenizer) this.limits = this.tokenLimits(tokenizer, codes);
     this.limits.sequenceTokens = this.limits.promptTokens + this.limits.completionTokens;
   }
 
@@ -128,6 +139,30 @@ export class ArithmeticTask implements Task {
 
   toJSON(): Record<string, unknown> {
     return { name: this.name, ...this.options };
+  }
+
+  /** The longest prompt (with special tokens) and answer (plus EOS and two of slack) in `tokenizer`'s tokens. */
+  private tokenLimits(tokenizer: Tokenizer, codes: Int32Array): TaskLimits {
+    if (codes.length > MAX_PROBLEMS_COUNTED) {
+      throw new ConfigError([
+        {
+          path: 'task.maxOperand',
+          message: `with a tokenizer other than the character one, limits are counted over every problem: at most ${MAX_PROBLEMS_COUNTED} problems, got ${codes.length} (lower maxOperand or use fewer operations)`,
+        },
+      ]);
+    }
+    let promptTokens = 0;
+    let answerTokens = 0;
+    const answersSeen = new Set<string>();
+    for (const code of codes) {
+      const prompt = this.promptOf(code);
+      promptTokens = Math.max(promptTokens, tokenizer.encode(prompt, { addSpecialTokens: true }).length);
+      const answer = this.answer(prompt);
+      if (answersSeen.has(answer)) continue;
+      answersSeen.add(answer);
+      answerTokens = Math.max(answerTokens, tokenizer.encode(answer, { addSpecialTokens: false }).length);
+    }
+    return { promptTokens, completionTokens: answerTokens + 3, sequenceTokens: 0 };
   }
 
   private pickTrainPrompt(rng: Rng): string {

@@ -1,11 +1,16 @@
 /**
- * From task strings to the padded id batches the model consumes, and from generated ids back to gold rewards.
+ * From task strings to the padded id batches the model consumes, and from generated ids back to gold rewards, for
+ * any `Tokenizer` (the character tokenizer, or a Hugging Face one: the tasks are text).
  *
- * Training sequences are `BOS prompt completion EOS`, right-padded; `completionMask` marks the tokens a loss should
- * predict (the completion and its EOS). With logits for positions 0..T-2 predicting ids 1..T-1, the SFT/DPO/RM
- * target mask is `completionMask[:, 1:]`.
+ * Training sequences are `prompt completion EOS`, right-padded, where the prompt is encoded with the tokenizer's
+ * special tokens (the character tokenizer's and Llama's BOS; nothing for GPT-2 and Qwen) and the completion without;
+ * `completionMask` marks the tokens a loss should predict (the completion and its EOS). With logits for positions
+ * 0..T-2 predicting ids 1..T-1, the SFT/DPO/RM target mask is `completionMask[:, 1:]`. Prompt and completion are
+ * encoded apart, as a rollout has them (prompt ids, then the ids the model generated).
  */
-import type { CharTokenizer, TokenBatch } from '../tokenizer.ts';
+import { padTokenRows, readCompletion } from '../../data/tokenizers/token-rows.ts';
+import type { Tokenizer } from '../../data/tokenizers/tokenizer.ts';
+import type { TokenBatch } from '../tokenizer.ts';
 import type { PreferencePair, SftExample, Task } from './task.ts';
 
 /** A right-padded batch of prompt + completion sequences. */
@@ -22,22 +27,29 @@ export interface PreferenceBatch {
   rejected: SequenceBatch;
 }
 
+/** The ids of one `prompt completion EOS` sequence, and how many of them are the prompt's. */
+function sequenceIds(tokenizer: Tokenizer, example: SftExample): { ids: number[]; promptLength: number } {
+  const prompt = tokenizer.encode(example.prompt, { addSpecialTokens: true });
+  return { ids: [...prompt, ...tokenizer.encode(example.completion, { addSpecialTokens: false }), tokenizer.eosTokenId], promptLength: prompt.length };
+}
+
 /**
  * Right-padded `BOS prompt completion EOS` rows with a completion mask.
  *
  * @example
  * const batch = sequenceBatch(task.tokenizer, cursor.next(64));   // ids (64, T), completionMask (64, T)
  */
-export function sequenceBatch(tokenizer: CharTokenizer, examples: readonly SftExample[], options: { length?: number } = {}): SequenceBatch {
-  const rows = examples.map((example) => [
-    ...tokenizer.encode(example.prompt, { bos: true }),
-    ...tokenizer.encode(example.completion, { eos: true }),
-  ]);
-  const padded = tokenizer.padRows(rows, 'right', options.length);
+export function sequenceBatch(tokenizer: Tokenizer, examples: readonly SftExample[], options: { length?: number } = {}): SequenceBatch {
+  const sequences = examples.map((example) => sequenceIds(tokenizer, example));
+  const padded = padTokenRows(
+    sequences.map((sequence) => sequence.ids),
+    'right',
+    tokenizer.padTokenId,
+    options.length,
+  );
   const completionMask = new Int32Array(padded.ids.length);
   const promptLengths = new Int32Array(examples.length);
-  examples.forEach((example, row) => {
-    const promptLength = 1 + Array.from(example.prompt).length;
+  sequences.forEach(({ promptLength }, row) => {
     promptLengths[row] = promptLength;
     completionMask.fill(1, row * padded.length + promptLength, row * padded.length + padded.lengths[row]!);
   });
@@ -50,8 +62,9 @@ export function sequenceBatch(tokenizer: CharTokenizer, examples: readonly SftEx
  * @example
  * const prompts = promptBatch(task.tokenizer, task.evalPrompts(64), { length: task.limits.promptTokens });
  */
-export function promptBatch(tokenizer: CharTokenizer, prompts: readonly string[], options: { length?: number } = {}): TokenBatch {
-  return tokenizer.encodeLeftPadded(prompts, options);
+export function promptBatch(tokenizer: Tokenizer, prompts: readonly string[], options: { length?: number } = {}): TokenBatch {
+  const rows = prompts.map((prompt) => tokenizer.encode(prompt, { addSpecialTokens: true }));
+  return padTokenRows(rows, 'left', tokenizer.padTokenId, options.length);
 }
 
 /**
@@ -60,12 +73,11 @@ export function promptBatch(tokenizer: CharTokenizer, prompts: readonly string[]
  * @example
  * const batch = preferenceBatch(task.tokenizer, pairs);   // batch.chosen.ids and batch.rejected.ids are (B, T)
  */
-export function preferenceBatch(tokenizer: CharTokenizer, pairs: readonly PreferencePair[], options: { length?: number } = {}): PreferenceBatch {
+export function preferenceBatch(tokenizer: Tokenizer, pairs: readonly PreferencePair[], options: { length?: number } = {}): PreferenceBatch {
   const chosenExamples = pairs.map((pair) => ({ prompt: pair.prompt, completion: pair.chosen }));
   const rejectedExamples = pairs.map((pair) => ({ prompt: pair.prompt, completion: pair.rejected }));
   const length =
-    options.length ??
-    Math.max(0, ...[...chosenExamples, ...rejectedExamples].map((example) => 2 + Array.from(example.prompt + example.completion).length));
+    options.length ?? Math.max(0, ...[...chosenExamples, ...rejectedExamples].map((example) => sequenceIds(tokenizer, example).ids.length));
   return { chosen: sequenceBatch(tokenizer, chosenExamples, { length }), rejected: sequenceBatch(tokenizer, rejectedExamples, { length }) };
 }
 
@@ -85,7 +97,7 @@ export function goldRewardsOfTokens(task: Task, prompts: readonly string[], comp
   const rewards = new Float32Array(prompts.length);
   prompts.forEach((prompt, row) => {
     const ids = completionIds.subarray(row * completionLength, (row + 1) * completionLength);
-    const { text, finished } = task.tokenizer.readCompletion(ids);
+    const { text, finished } = readCompletion(task.tokenizer, ids);
     rewards[row] = task.goldReward(prompt, text, { finished });
   });
   return rewards;

@@ -11,6 +11,7 @@ import { ArithmeticTask, type ArithmeticTaskOptions } from './arithmetic-task.ts
 import { SentimentTask, type SentimentTaskOptions } from './sentiment-task.ts';
 import { RandomTokensTask, type RandomTokensTaskOptions } from './random-tokens-task.ts';
 import type { Task } from './task.ts';
+import type { Tokenizer } from '../../data/tokenizers/tokenizer.ts';
 
 export type { GoldRewardOptions, PreferencePair, PreferenceTask, RewardReference, SftExample, Task, TaskLimits } from './task.ts';
 export { isPreferenceTask } from './task.ts';
@@ -37,15 +38,23 @@ export type TaskConfig =
   | ({ name: 'random-tokens' } & RandomTokensTaskOptions);
 
 /**
- * Builds a task from its JSON description (the shape `task.toJSON()` writes), validating every option.
+ * Builds a task from its JSON description (the shape `task.toJSON()` writes), validating every option. `tokenizer`
+ * (default: the character tokenizer) serves the text tasks, sentiment and arithmetic; random-tokens is defined by
+ * its own alphabet and takes none.
  *
  * @example
  * createTask({ name: 'arithmetic', seed: 7, operations: ['+', '-'] });
+ * createTask({ name: 'sentiment' }, await loadTokenizer('./my-model'));
  */
-export function createTask(config: TaskConfig): Task {
+export function createTask(config: TaskConfig, tokenizer?: Tokenizer): Task {
   const { name, ...options } = config as { name?: unknown } & Record<string, unknown>;
-  if (name === 'sentiment') return new SentimentTask(options);
-  if (name === 'arithmetic') return new ArithmeticTask(options);
-  if (name === 'random-tokens') return new RandomTokensTask(options);
+  if (name === 'sentiment') return new SentimentTask(options, tokenizer);
+  if (name === 'arithmetic') return new ArithmeticTask(options, tokenizer);
+  if (name === 'random-tokens') {
+    if (tokenizer) {
+      throw new ConfigError([{ path: 'task.name', message: 'random-tokens writes ids of its own alphabet and cannot take another tokenizer; use sentiment or arithmetic' }]);
+    }
+    return new RandomTokensTask(options);
+  }
   throw new ConfigError([{ path: 'task.name', message: `unknown task ${JSON.stringify(name)}; allowed: ${TASK_NAMES.join(', ')}` }]);
 }

@@ -86,6 +86,25 @@ export function sampleCompletion(rng: Rng, style: CompletionStyle = DEFAULT_COMP
 }
 
 /**
+ * Every well-formed completion `sampleCompletion` can write (10,650 of them): one or two phrases of an optional
+ * adverb and an adjective (two different adjectives), then "." or "!". Used to count a tokenizer's longest one.
+ */
+export function allWellFormedCompletions(): string[] {
+  const phrases = (adjective: string) => [adjective, ...ADVERBS.map((adverb) => `${adverb} ${adjective}`)];
+  const bodies: string[] = [];
+  for (const first of ADJECTIVES) {
+    for (const firstPhrase of phrases(first)) {
+      bodies.push(` ${firstPhrase}`);
+      for (const second of ADJECTIVES) {
+        if (second === first) continue;
+        for (const secondPhrase of phrases(second)) bodies.push(` ${firstPhrase} and ${secondPhrase}`);
+      }
+    }
+  }
+  return bodies.flatMap((body) => END_MARKS.map((mark) => body + mark));
+}
+
+/**
  * A malformed variant of a well-formed completion, the kind of output a policy drifts into when it exploits a
  * reward model: a truncation, a word repeated over and over, a misspelt adjective, a missing end mark, or a run of
  * random letters. Preference pairs include some so that reward models learn that such text is bad.

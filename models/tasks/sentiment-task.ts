@@ -14,6 +14,10 @@
  *   random letters) so that reward models learn the grammar as well as the sentiment. The gold-better one is
  *   `chosen`, except with probability `labelNoise` when the label is flipped.
  *
+ * - Any tokenizer: the task is text. By default the character tokenizer with the bench-S budgets below; with another
+ *   tokenizer (`new SentimentTask(options, tokenizer)`), the limits are its token counts of the longest prompt and of
+ *   the longest well-formed completion. Prompts, examples, pairs and rewards do not depend on the tokenizer.
+ *
  * @example
  * const task = new SentimentTask({ seed: 1 });
  * task.sftExample(0);                                  // { prompt: 'our views are', completion: ' dull!' }
@@ -23,9 +27,10 @@
 import { z } from 'zod';
 import { ConfigError } from '../../runtime/errors.ts';
 import type { Rng } from '../rng.ts';
+import type { Tokenizer } from '../../data/tokenizers/tokenizer.ts';
 import { CharTokenizer } from '../tokenizer.ts';
 import { exampleRng, splitTrainEval } from './seeded.ts';
-import { ALL_PROMPTS, corruptCompletion, DEFAULT_COMPLETION_STYLE, sampleCompletion } from './sentiment-language.ts';
+import { ALL_PROMPTS, allWellFormedCompletions, corruptCompletion, DEFAULT_COMPLETION_STYLE, sampleCompletion } from './sentiment-language.ts';
 import { bestGoldReward, corpusExpectedGoldReward, sentimentGoldReward, worstGoldReward } from './sentiment-gold.ts';
 import type { GoldRewardOptions, PreferencePair, PreferenceTask, RewardReference, SftExample, TaskLimits } from './task.ts';
 import { TaskError } from './task-error.ts';
@@ -44,24 +49,28 @@ export const SentimentTaskOptions = z
   .strict();
 export type SentimentTaskOptions = z.input<typeof SentimentTaskOptions>;
 
+/** Budgets with the character tokenizer (fit bench-S's context of 64). */
 const LIMITS: TaskLimits = { promptTokens: 16, completionTokens: 32, sequenceTokens: 48 };
 /** Draws before a pair with two equal gold rewards gives up and keeps the tie (practically never reached). */
 const MAX_PAIR_DRAWS = 64;
 
-export class SentimentTask implements PreferenceTask {
+export class SentimentTask<T extends Tokenizer = CharTokenizer> implements PreferenceTask {
   readonly name = 'sentiment';
   readonly seed: number;
-  readonly tokenizer = new CharTokenizer();
-  readonly limits = LIMITS;
+  readonly tokenizer: T;
+  readonly limits: TaskLimits;
   readonly reward: RewardReference = { min: worstGoldReward, best: bestGoldReward, corpusExpected: corpusExpectedGoldReward };
   private readonly options: z.output<typeof SentimentTaskOptions>;
   private readonly split: { train: string[]; eval: string[] };
   private readonly knownPrompts = new Set(ALL_PROMPTS);
 
-  constructor(options: SentimentTaskOptions = {}) {
+  /** `tokenizer` defaults to the character tokenizer (and the bench-S limits). */
+  constructor(options: SentimentTaskOptions = {}, tokenizer?: T) {
     this.options = parseConfig(SentimentTaskOptions, options, 'task');
     this.seed = this.options.seed;
     this.split = splitTrainEval(ALL_PROMPTS, this.seed, this.options.evalFraction);
+    this.tokenizer = tokenizer ?? (new CharTokenizer() as Tokenizer as T);
+    this.limits = tokenizer ? tokenLimits(tokenizer) : LIMITS;
   }
 
   sftExample(index: number): SftExample {
@@ -127,8 +136,16 @@ export class SentimentTask implements PreferenceTask {
   private pairCandidate(rng: Rng): { completion: string; gold: number } {
     let completion = sampleCompletion(rng, DEFAULT_COMPLETION_STYLE);
     if (rng.uniform() < this.options.pairCorruption) {
+      // A character budget, whatever the tokenizer: pairs are text and must not depend on it.
       completion = corruptCompletion(rng, completion, LIMITS.completionTokens - 1);
     }
     return { completion, gold: sentimentGoldReward(completion, true) };
   }
+}
+
+/** Limits in `tokenizer`'s tokens: the longest prompt with its special tokens; the longest completion plus EOS. */
+function tokenLimits(tokenizer: Tokenizer): TaskLimits {
+  const promptTokens = Math.max(...ALL_PROMPTS.map((prompt) => tokenizer.encode(prompt, { addSpecialTokens: true }).length));
+  const completionTokens = 1 + Math.max(...allWellFormedCompletions().map((completion) => tokenizer.encode(completion, { addSpecialTokens: false }).length));
+  return { promptTokens, completionTokens, sequenceTokens: promptTokens + completionTokens };
 }

@@ -3,9 +3,10 @@
  * prompts, a fixed eval set that never overlaps training, and a gold reward that no learned model influences.
  *
  * Strings, not ids, cross this interface: a prompt is the text after BOS, a completion is the text the model writes
- * before its EOS. `models/tasks/batches.ts` turns them into padded id batches for the model.
+ * before its EOS. The tokenizer is any `Tokenizer`: the character tokenizer by default, a Hugging Face one for an HF
+ * model (`limits` are then counted in its tokens). `models/tasks/batches.ts` turns them into padded id batches for the model.
  */
-import type { CharTokenizer } from '../tokenizer.ts';
+import type { Tokenizer } from '../../data/tokenizers/tokenizer.ts';
 
 /** One supervised example: the model sees `prompt` and learns to write `completion` then EOS. */
 export interface SftExample {
@@ -28,7 +29,7 @@ export interface PreferencePair {
   labelFlipped: boolean;
 }
 
-/** Token budgets of a task; all of them fit bench-S (context 64). */
+/** Token budgets of a task, in its tokenizer's tokens; with the character tokenizer all of them fit bench-S (context 64). */
 export interface TaskLimits {
   /** Most prompt tokens, BOS included. */
   promptTokens: number;
@@ -59,7 +60,8 @@ export interface Task {
   readonly name: string;
   /** Everything the task produces derives from this seed (and an example index). */
   readonly seed: number;
-  readonly tokenizer: CharTokenizer;
+  /** Turns the task's text into ids and back; its token counts set `limits`. */
+  readonly tokenizer: Tokenizer;
   readonly limits: TaskLimits;
   readonly reward: RewardReference;
   /** SFT example number `index` (deterministic in (seed, index)); its prompt is a train prompt. */
