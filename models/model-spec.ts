@@ -14,6 +14,8 @@ import { HfDecoder } from './hf/decoder.ts';
 import { PretrainedModel } from './hf/pretrained.ts';
 import { type DecoderSpec, parseHfConfig } from './hf/hf-config.ts';
 import { readSafetensorsFolder } from './hf/safetensors.ts';
+import { loadTokenizerSync } from '../data/tokenizers/hf-tokenizer.ts';
+import type { Tokenizer } from '../data/tokenizers/tokenizer.ts';
 
 /** The architecture every role of a stage shares. */
 export type ModelSpec =
@@ -85,4 +87,15 @@ export function exportModel(model: CausalModel, source = ''): ExportedModel {
 export function gptConfigOf(spec: ModelSpec): GPTConfig {
   if (spec.kind !== 'gpt') throw new Error(`expected posttrain's GPT, got the Hugging Face model at ${spec.directory}`);
   return spec.config;
+}
+
+/**
+ * The tokenizer tasks use with this model: the folder's own for a Hugging Face model; undefined for the GPT,
+ * whose tasks bring their character tokenizer.
+ *
+ * @example
+ * const task = createTask(config.task, tokenizerOf(spec));
+ */
+export function tokenizerOf(spec: ModelSpec): Tokenizer | undefined {
+  return spec.kind === 'hf' ? loadTokenizerSync(spec.directory) : undefined;
 }

@@ -10,7 +10,7 @@ import { actorContext, type ObjectRef } from '../runtime/index.ts';
 import { PosttrainError } from '../runtime/errors.ts';
 import { checksum } from '../models/flat-parameters.ts';
 import type { CausalModel } from '../models/causal-model.ts';
-import { createModel, type ModelSpec } from '../models/model-spec.ts';
+import { createModel, tokenizerOf, type ModelSpec } from '../models/model-spec.ts';
 import { readCompletion } from '../data/tokenizers/token-rows.ts';
 import { Rng } from '../models/rng.ts';
 import { createTask, promptBatch, type Task, type TaskConfig } from '../models/tasks/index.ts';
@@ -69,7 +69,7 @@ export class RolloutWorker {
 
   constructor(init: RolloutWorkerInit) {
     this.init = init;
-    this.task = createTask(init.task);
+    this.task = createTask(init.task, tokenizerOf(init.model));
     this.model = createModel(init.model, 'language', init.seed);
     this.rng = new Rng(init.seed);
   }

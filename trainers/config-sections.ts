@@ -4,7 +4,8 @@
  * own (see `<method>-config.ts`), the rest are here. Every field has a one-line doc; unknown keys are rejected.
  */
 import { z } from 'zod';
-import { isHfFolder, readDecoderSpec, type ModelSpec } from '../models/model-spec.ts';
+import type { DecoderSpec } from '../models/hf/hf-config.ts';
+import { isHfFolder, readDecoderSpec, tokenizerOf, type ModelSpec } from '../models/model-spec.ts';
 import { createTask, TASK_NAMES, type Task, type TaskConfig } from '../models/tasks/index.ts';
 import { ConfigError, PosttrainError } from '../runtime/errors.ts';
 import { cachedModelDirectory } from '../models/hf/hub.ts';
@@ -154,16 +155,19 @@ export interface DerivedShapes {
  * `superRefine`, so problems are reported with every other problem, with the values that disagree.
  */
 export function deriveShapes(config: { task: TaskConfigSection; model: ModelConfig }, context: z.RefinementCtx): DerivedShapes | undefined {
+  const { model } = config;
+  const hf = model.from === undefined ? undefined : hfModelSpec(model.from, context);
+  if (model.from !== undefined && !hf) return undefined;
   let task: Task;
   try {
-    task = createTask(config.task as TaskConfig);
+    task = createTask(config.task as TaskConfig, hf && tokenizerOf(hf.model));
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    for (const issue of error.issues) context.addIssue({ code: 'custom', path: issue.path.split('.'), message: issue.message });
+    if (!(error instanceof PosttrainError)) throw error;
+    const issues = error instanceof ConfigError ? error.issues : [{ path: hf ? 'model.from' : 'task', message: error.message }];
+    for (const issue of issues) context.addIssue({ code: 'custom', path: issue.path.split('.'), message: issue.message });
     return undefined;
   }
-  const { model } = config;
-  if (model.from !== undefined) return deriveFromFolder(model.from, task, context);
+  if (hf) return fitFolder(hf, task, context);
   let ok = true;
   if (model.dModel % model.nHeads !== 0) {
     context.addIssue({ code: 'custom', path: ['model', 'nHeads'], message: `dModel (${model.dModel}) must be divisible by nHeads (${model.nHeads})` });
@@ -186,44 +190,41 @@ export function deriveShapes(config: { task: TaskConfigSection; model: ModelConf
   };
 }
 
-/** `model.from`: the folder's config.json fixes the architecture; the task's sequences must fit its context. */
-function deriveFromFolder(from: string, task: Task, context: z.RefinementCtx): DerivedShapes | undefined {
+/** `model.from`, resolved to a local folder (the hub cache for `hf:`) and checked to hold a causal LM. */
+function hfModelSpec(from: string, context: z.RefinementCtx): { model: ModelSpec & { kind: 'hf' }; spec: DecoderSpec } | undefined {
+  const fail = (message: string) => {
+    context.addIssue({ code: 'custom', path: ['model', 'from'], message });
+    return undefined;
+  };
   let directory: string;
   try {
     directory = cachedModelDirectory(from, 'configs are checked before anything is downloaded (`recipe run` fetches hf: models first; in code, `await downloadModel(from)` before creating the trainer)');
   } catch (error) {
     if (!(error instanceof PosttrainError)) throw error;
-    context.addIssue({ code: 'custom', path: ['model', 'from'], message: error.message });
-    return undefined;
+    return fail(error.message);
   }
-  if (!isHfFolder(directory)) {
-    context.addIssue({ code: 'custom', path: ['model', 'from'], message: `${JSON.stringify(directory)} is not a Hugging Face model folder (no config.json there)` });
-    return undefined;
-  }
-  let spec;
+  if (!isHfFolder(directory)) return fail(`${JSON.stringify(from)} is not a Hugging Face model folder (no config.json there)`);
+  let spec: DecoderSpec;
   try {
     spec = readDecoderSpec(directory);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    for (const issue of error.issues) context.addIssue({ code: 'custom', path: ['model', 'from'], message: `${issue.path}: ${issue.message}` });
-    return undefined;
+    return fail(error.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; '));
   }
-  if (spec.task !== 'causal-lm') {
-    context.addIssue({ code: 'custom', path: ['model', 'from'], message: `${directory} holds a ${spec.architecture}; the policy needs a *ForCausalLM (or GPT2LMHeadModel) checkpoint` });
-    return undefined;
-  }
+  if (spec.task !== 'causal-lm') return fail(`${directory} holds a ${spec.architecture}; the policy needs a *ForCausalLM (or GPT2LMHeadModel) checkpoint`);
+  return { model: { kind: 'hf', directory }, spec };
+}
+
+/** The task's sequences must fit the folder's context, and its tokenizer's ids the model's vocabulary. */
+function fitFolder(hf: { model: ModelSpec & { kind: 'hf' }; spec: DecoderSpec }, task: Task, context: z.RefinementCtx): DerivedShapes | undefined {
+  const { spec, model } = hf;
   const checks: [boolean, string][] = [
-    [spec.maxPositions >= task.limits.sequenceTokens, `${directory}'s context (${spec.maxPositions} positions) must hold the ${task.name} task's longest sequence (${task.limits.sequenceTokens} tokens)`],
-    [spec.vocabSize >= task.tokenizer.vocabSize, `${directory}'s vocabulary (${spec.vocabSize}) is smaller than the task tokenizer's (${task.tokenizer.vocabSize})`],
+    [spec.maxPositions >= task.limits.sequenceTokens, `${model.directory}'s context (${spec.maxPositions} positions) must hold the ${task.name} task's longest sequence (${task.limits.sequenceTokens} tokens)`],
+    [spec.vocabSize >= task.tokenizer.vocabSize, `${model.directory}'s vocabulary (${spec.vocabSize}) is smaller than its tokenizer's (${task.tokenizer.vocabSize})`],
   ];
   for (const [ok, message] of checks) if (!ok) context.addIssue({ code: 'custom', path: ['model', 'from'], message });
   if (checks.some(([ok]) => !ok)) return undefined;
-  return {
-    model: { kind: 'hf', directory },
-    promptTokens: task.limits.promptTokens,
-    completionTokens: task.limits.completionTokens,
-    sequenceTokens: task.limits.sequenceTokens,
-  };
+  return { model, promptTokens: task.limits.promptTokens, completionTokens: task.limits.completionTokens, sequenceTokens: task.limits.sequenceTokens };
 }
 
 /** Adds an issue at `path` when `ok` is false; returns `ok` (for chaining cross-field rules). */

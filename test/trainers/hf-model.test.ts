@@ -7,10 +7,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../models/engine.ts';
-import { characterTokenizerFiles, initLlamaFolder, TINY_LLAMA } from '../../models/hf/init-model.ts';
+import { characterTokenizerFiles, initLlamaFolder, shapeForTokenizer, TINY_LLAMA, writeTokenizerFiles } from '../../models/hf/init-model.ts';
 import { loadPretrained } from '../../models/hf/pretrained.ts';
 import { Runtime } from '../../runtime/index.ts';
-import { GRPOTrainer } from '../../trainers/index.ts';
+import { GRPOTrainer, parseGrpoConfig } from '../../trainers/index.ts';
 import type { RunSummary } from '../../runtime/index.ts';
 import { planRecipe, runRecipe } from '../../trainers/recipe.ts';
 import { DETERMINISTIC_RUNTIME, readMetrics, temporaryDirectory } from '../faults/helpers.ts';
@@ -97,5 +97,35 @@ describe('a Hugging Face model in the trainers', () => {
     const model = await loadPretrained(saved);
     expect(model.spec.architecture).toBe('LlamaForCausalLM');
     model.dispose();
+  });
+});
+
+describe('a Hugging Face model with a real tokenizer', () => {
+  it('runs GRPO on the arithmetic task with GPT-2’s tokenizer (the task counts its limits in GPT-2 tokens)', async () => {
+    const folder = join(root, 'llama-gpt2');
+    initLlamaFolder(folder, shapeForTokenizer(SMALL_LLAMA, 'gpt2'), { seed: 4 });
+    writeTokenizerFiles(folder, 'gpt2');
+    const config = {
+      name: 'grpo-gpt2',
+      seed: 2,
+      task: { name: 'arithmetic' as const },
+      model: { from: folder },
+      runtime: DETERMINISTIC_RUNTIME,
+      logging: logging(),
+      rollout: { promptsPerStep: 2, samplesPerPrompt: 2 },
+      trainer: { steps: 1, evalEvery: 0, evalPrompts: 2, evalSamplesPerPrompt: 1 },
+    };
+    const parsed = parseGrpoConfig(config);
+    // GPT-2 writes "12+7=" in fewer tokens than characters, and the completion budget follows.
+    expect(parsed.derived.promptTokens).toBeLessThan(parseGrpoConfig({ ...config, model: {}, init: { policy: 'unused' } }).derived.promptTokens);
+    const summary = await new GRPOTrainer(config, { runtime }).train();
+    expect(summary.steps).toBe(1);
+  });
+
+  it('rejects model.from that is not a causal LM or not a folder, naming the field', () => {
+    expect(() => parseGrpoConfig({ task: { name: 'arithmetic' }, model: { from: join(root, 'nowhere') } })).toThrow(/model\.from: .*not a Hugging Face model folder/);
+    expect(() => parseGrpoConfig({ task: { name: 'arithmetic' }, model: { from: join(import.meta.dirname, '../../../shared/fixtures/hf/llama-reward') } })).toThrow(
+      /LlamaForSequenceClassification; the policy needs a \*ForCausalLM/,
+    );
   });
 });

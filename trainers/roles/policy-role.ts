@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { dpoLoss, klPenalty, maskedMean, ppoPolicyLoss, sftLoss, type DpoLossOptions, type KlEstimator } from '../../algorithms/index.ts';
+import { tokenizerOf } from '../../models/model-spec.ts';
 import { createTask, preferenceBatch, sequenceBatch, isPreferenceTask, type PreferenceTask, type Task, type TaskConfig } from '../../models/tasks/index.ts';
 import { PosttrainError } from '../../runtime/errors.ts';
 import { actorContext, type ObjectRef } from '../../runtime/index.ts';
@@ -54,7 +55,7 @@ export class PolicyRole extends ModelRole {
 
   constructor(init: PolicyRoleInit) {
     super(init);
-    this.task = createTask(init.task);
+    this.task = createTask(init.task, tokenizerOf(init.model));
   }
 
   // ------------------------------------------------------------------------------ PPO / GRPO

@@ -2,6 +2,7 @@
  * The reference policy: a frozen copy of the policy's starting point (the SFT model). It scores what the policy
  * generated so the KL penalty can keep the policy near it, and scores preference pairs for DPO.
  */
+import { tokenizerOf } from '../../models/model-spec.ts';
 import { createTask, isPreferenceTask, preferenceBatch, type Task, type TaskConfig } from '../../models/tasks/index.ts';
 import { PosttrainError } from '../../runtime/errors.ts';
 import { actorContext, type ObjectRef } from '../../runtime/index.ts';
@@ -19,7 +20,7 @@ export class ReferenceRole extends ModelRole {
 
   constructor(init: ModelRoleInit & { task: TaskConfig }) {
     super(init);
-    this.task = createTask(init.task);
+    this.task = createTask(init.task, tokenizerOf(init.model));
   }
 
   /** (B, N) log pi_ref(a_t | s_t) of the experience's actions, owned by this role. */

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { rewardModelLoss } from '../../algorithms/index.ts';
+import { tokenizerOf } from '../../models/model-spec.ts';
 import { createTask, isPreferenceTask, preferenceBatch, type PreferenceTask, type Task, type TaskConfig } from '../../models/tasks/index.ts';
 import type { SequenceBatch as TaskSequenceBatch } from '../../models/tasks/batches.ts';
 import { PosttrainError } from '../../runtime/errors.ts';
@@ -20,7 +21,7 @@ export class RewardRole extends ModelRole {
 
   constructor(init: ModelRoleInit & { task: TaskConfig }) {
     super(init);
-    this.task = createTask(init.task);
+    this.task = createTask(init.task, tokenizerOf(init.model));
   }
 
   /** (B) reward-model score r(x, y) of each experience row, owned by this role. */
