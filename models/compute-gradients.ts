@@ -4,7 +4,7 @@
  * layout. That buffer is what data-parallel ranks allreduce and what Adam consumes.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { GPT } from './gpt.ts';
+import type { CausalModel } from './causal-model.ts';
 
 /** What a loss function returns: a scalar, or a scalar plus scalar metrics to report. */
 export type LossOutput = tf.Scalar | { loss: tf.Scalar; metrics?: Record<string, tf.Tensor> };
@@ -27,7 +27,7 @@ export interface GradientResult {
  * adam.step(policy.parameters.data, gradients);
  * policy.refresh();
  */
-export function computeGradients(model: GPT, lossFunction: () => LossOutput, into?: Float32Array): GradientResult {
+export function computeGradients(model: CausalModel, lossFunction: () => LossOutput, into?: Float32Array): GradientResult {
   const parameters = model.parameterTensors();
   const gradients = into ?? new Float32Array(model.parameters.size);
   let metricTensors: Record<string, tf.Tensor> = {};

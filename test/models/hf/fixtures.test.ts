@@ -12,8 +12,8 @@ import { parseHfConfig } from '../../../models/hf/hf-config.ts';
 import { type PretrainedModel, loadPretrained } from '../../../models/hf/pretrained.ts';
 import { readSafetensorsFolder } from '../../../models/hf/safetensors.ts';
 import { TEST_BACKENDS, useBackend } from '../backends.ts';
+import { FIXTURES } from './hf-fixtures.ts';
 
-export const FIXTURES = join(import.meta.dirname, '../../../../shared/fixtures/hf');
 const CAUSAL_FIXTURES = ['gpt2', 'llama-gqa-llama3rope', 'llama-tied', 'qwen2', 'qwen3', 'qwen2-bf16', 'llama-sharded'];
 const TOLERANCE = 1e-4;
 
