@@ -4,7 +4,8 @@
  * one selects the completion tokens and their EOS.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { GPT, TokenBatch } from '../models/gpt.ts';
+import type { CausalModel } from '../models/causal-model.ts';
+import type { TokenBatch } from '../models/gpt.ts';
 import type { SequenceBatch } from '../models/tasks/batches.ts';
 
 /** The model input, targets and target mask of a right-padded batch. */
@@ -51,7 +52,7 @@ export function shiftBatch(batch: SequenceBatch): ShiftedBatch {
  * @example
  * const policyChosen = completionLogProbSums(policy, shiftBatch(batch.chosen));
  */
-export function completionLogProbSums(model: GPT, shifted: ShiftedBatch): tf.Tensor1D {
+export function completionLogProbSums(model: CausalModel, shifted: ShiftedBatch): tf.Tensor1D {
   const { batchSize, length } = shifted.inputs;
   return tf.tidy(() => {
     /** (B, T-1, V) */

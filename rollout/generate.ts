@@ -17,7 +17,8 @@
  * and action mask 0 and log-probs 0.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { GPT, TokenBatch } from '../models/gpt.ts';
+import type { CausalModel } from '../models/causal-model.ts';
+import type { TokenBatch } from '../models/gpt.ts';
 import type { Rng } from '../models/rng.ts';
 import { ConfigError } from '../runtime/errors.ts';
 import { type SamplingOptions, sampleToken, tokenLogProb, validateSamplingOptions } from './sampling.ts';
@@ -61,7 +62,7 @@ export interface Generation {
  * const rollout = await generate(policy, prompts, { maxNewTokens: 32, rng: new Rng(7), topK: 20, eosToken: 2 });
  * rollout.sequences; // Int32Array (B, P + 32)
  */
-export async function generate(model: GPT, prompts: TokenBatch, options: GenerateOptions): Promise<Generation> {
+export async function generate(model: CausalModel, prompts: TokenBatch, options: GenerateOptions): Promise<Generation> {
   validateGenerateOptions(model, prompts, options);
   const { batchSize, length: promptLength } = prompts;
   const responseLength = options.maxNewTokens;
@@ -129,7 +130,7 @@ export async function generate(model: GPT, prompts: TokenBatch, options: Generat
   return { batchSize, promptLength, responseLength, sequences, attentionMask, actionMask, logProbs, samplingLogProbs, responseLengths };
 }
 
-function validateGenerateOptions(model: GPT, prompts: TokenBatch, options: GenerateOptions): void {
+function validateGenerateOptions(model: CausalModel, prompts: TokenBatch, options: GenerateOptions): void {
   validateSamplingOptions(options);
   const issues: { path: string; message: string }[] = [];
   if (model.head !== 'language') issues.push({ path: 'model.head', message: `generation needs a 'language' head, got '${model.head}'` });

@@ -7,7 +7,8 @@
  * are the positions P - 1 .. P + N - 2: shape (B, N), aligned with the generation's action mask.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { GPT, TokenBatch } from '../models/gpt.ts';
+import type { CausalModel } from '../models/causal-model.ts';
+import type { TokenBatch } from '../models/gpt.ts';
 import { PosttrainError } from '../runtime/errors.ts';
 
 /** Finished sequences: a generation or any batch laid out as prompt (P slots) then response (N slots). */
@@ -30,7 +31,7 @@ export interface SequenceBatch {
  * @example
  * const logProbs = actionLogProbs(policy, batch); // tf.Tensor2D (B, N)
  */
-export function actionLogProbs(model: GPT, batch: SequenceBatch, temperature = 1): tf.Tensor2D {
+export function actionLogProbs(model: CausalModel, batch: SequenceBatch, temperature = 1): tf.Tensor2D {
   const { batchSize, promptLength, responseLength } = batch;
   const targets = actionTokens(batch);
   return tf.tidy(() => {
@@ -48,7 +49,7 @@ export function actionLogProbs(model: GPT, batch: SequenceBatch, temperature = 1
  * Value-head outputs V(s_t) for the state before each action.
  * @returns (B, N)
  */
-export function actionValues(model: GPT, batch: SequenceBatch): tf.Tensor2D {
+export function actionValues(model: CausalModel, batch: SequenceBatch): tf.Tensor2D {
   return model.values(contextOf(batch), { startPosition: batch.promptLength - 1 });
 }
 
@@ -56,7 +57,7 @@ export function actionValues(model: GPT, batch: SequenceBatch): tf.Tensor2D {
  * Reward-head score of each whole sequence (read at its last real token).
  * @returns (B)
  */
-export function sequenceScores(model: GPT, batch: SequenceBatch): tf.Tensor1D {
+export function sequenceScores(model: CausalModel, batch: SequenceBatch): tf.Tensor1D {
   return model.scores({
     tokens: batch.sequences,
     batchSize: batch.batchSize,
@@ -149,7 +150,7 @@ function actionTokens(batch: SequenceBatch): Int32Array {
  * @example
  * const { logProbs, entropy } = actionLogProbsWithEntropy(policy, minibatch);
  */
-export function actionLogProbsWithEntropy(model: GPT, batch: SequenceBatch): { logProbs: tf.Tensor2D; entropy: tf.Tensor2D } {
+export function actionLogProbsWithEntropy(model: CausalModel, batch: SequenceBatch): { logProbs: tf.Tensor2D; entropy: tf.Tensor2D } {
   const { batchSize, promptLength, responseLength } = batch;
   const targets = actionTokens(batch);
   return tf.tidy(() => {

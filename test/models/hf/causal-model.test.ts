@@ -1,0 +1,45 @@
+/**
+ * The HF decoder plugs into what already hosts the bench-S GPT through the CausalModel interface: rollout's
+ * `generate` (greedy, temperature 0) reproduces transformers' greedy tokens on a left-padded batch, and
+ * `createModel` builds either architecture.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createModel } from '../../../models/create-model.ts';
+import { GPT } from '../../../models/gpt.ts';
+import { BENCH_S } from '../../../models/gpt-config.ts';
+import { HfDecoder } from '../../../models/hf/decoder.ts';
+import { parseHfConfig } from '../../../models/hf/hf-config.ts';
+import { loadPretrained } from '../../../models/hf/pretrained.ts';
+import { Rng } from '../../../models/rng.ts';
+import { generate } from '../../../rollout/generate.ts';
+import { useBackend } from '../backends.ts';
+import { FIXTURES } from './hf-fixtures.ts';
+
+beforeAll(() => useBackend('wasm'));
+
+describe('CausalModel', () => {
+  it("rollout's generate on an HF decoder gives transformers' greedy continuation of a left-padded batch", async () => {
+    const { decoder } = await loadPretrained(join(FIXTURES, 'qwen3'));
+    const batch = JSON.parse(readFileSync(join(FIXTURES, 'qwen3/expected.json'), 'utf8')).cases.batch;
+    const ids: number[][] = batch.input_ids;
+    const generation = await generate(
+      decoder,
+      { tokens: Int32Array.from(ids.flat()), batchSize: ids.length, length: ids[0]!.length, attentionMask: Int32Array.from((batch.attention_mask as number[][]).flat()) },
+      { maxNewTokens: batch.greedy.max_new_tokens, rng: new Rng(1), temperature: 0 },
+    );
+    const rows = ids.map((_, b) => Array.from(generation.sequences.subarray(b * generation.sequences.length / ids.length, (b + 1) * generation.sequences.length / ids.length)));
+    expect(rows).toEqual(batch.greedy.sequences);
+    decoder.dispose();
+  });
+
+  it('createModel builds the bench-S GPT from a GPTConfig and the HF decoder from a DecoderSpec', () => {
+    expect(createModel(BENCH_S, { head: 'language', seed: 1 })).toBeInstanceOf(GPT);
+    const spec = parseHfConfig(JSON.parse(readFileSync(join(FIXTURES, 'llama-tied/config.json'), 'utf8')));
+    const fresh = createModel(spec, { head: 'value', seed: 2 });
+    expect(fresh).toBeInstanceOf(HfDecoder);
+    const copy = createModel(spec, { head: 'value', weights: fresh.parameters.data });
+    expect(copy.parameters.checksum()).toBe(fresh.parameters.checksum());
+  });
+});
