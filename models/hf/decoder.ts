@@ -20,7 +20,9 @@ import { PosttrainError } from '../../runtime/errors.ts';
 import type { CausalModel, CausalModelShape } from '../causal-model.ts';
 import type { FlatParameters } from '../flat-parameters.ts';
 import type { HeadKind, TokenBatch } from '../gpt.ts';
+import { hostKernelsAvailable } from '../kernels/host-kernel.ts';
 import { KVCache } from '../kv-cache.ts';
+import { causalAttention } from '../ops/attention.ts';
 import { gatherRows } from '../ops/gather-rows.ts';
 import { gelu } from '../ops/gelu.ts';
 import { attentionBias, groupedAttention } from '../ops/grouped-attention.ts';
@@ -179,10 +181,7 @@ export class HfDecoder implements CausalModel {
       }
     }
     const parameter = this.parameterGetter();
-    const bias = tf.tensor4d(
-      attentionBias(cache ? cache.keyMask : mask, batchSize, past, length, cache ? cache.capacity : length),
-      [batchSize, 1, length, past + length],
-    );
+    const attend = this.attention(cache ? cache.keyMask : mask, batchSize, past, length, cache ? cache.capacity : length);
     const rope = this.inverseFrequencies ? ropeTables(positions, this.inverseFrequencies) : undefined;
     const cos = rope && tf.tensor3d(rope.cos, [rows, 1, headDim]);
     const sin = rope && tf.tensor3d(rope.sin, [rows, 1, headDim]);
@@ -205,10 +204,7 @@ export class HfDecoder implements CausalModel {
       key = rotate(key, kvHeads);
       /** (B, T, 2 * Hkv * d) key | value of the new tokens (what the cache stores) */
       const newKeyValues = tf.reshape(tf.concat([key, value], 1), [batchSize, length, 2 * kvHeads * headDim]) as tf.Tensor3D;
-      const cached = cache?.keyValues(layer);
-      const keyValues = cached ? tf.concat([cached, newKeyValues], 1) : newKeyValues;
-      const [keys, values] = tf.split(keyValues, 2, 2) as [tf.Tensor3D, tf.Tensor3D];
-      const attended = groupedAttention(tf.reshape(query, [batchSize, length, heads * headDim]) as tf.Tensor3D, keys, values, bias, { heads, kvHeads });
+      const attended = attend(tf.reshape(query, [batchSize, length, heads * headDim]) as tf.Tensor3D, newKeyValues, cache?.keyValues(layer));
       cache?.append(layer, newKeyValues);
       x = tf.add(x, this.project(tf.reshape(attended, [rows, heads * headDim]) as tf.Tensor2D, `${prefix}.${names.output}`));
       x = tf.add(x, this.mlp(this.norm(x, `${prefix}.${names.norm2}`), prefix));
@@ -217,6 +213,48 @@ export class HfDecoder implements CausalModel {
     let states = tf.reshape(x, [batchSize, length, hiddenSize]) as tf.Tensor3D;
     if (startPosition > 0) states = tf.slice(states, [0, startPosition, 0], [batchSize, length - startPosition, hiddenSize]);
     return this.norm(states, names.finalNorm);
+  }
+
+  /**
+   * The attention of one step's layers: (query (B, T, Hq*d), new key | value (B, T, 2*Hkv*d), cached key | value
+   * (B, P, 2*Hkv*d)) -> (B, T, Hq*d).
+   *
+   * On wasm/cpu it runs the fused SIMD kernel of models/ops/attention.ts (about 10x the composed tfjs version,
+   * whose batched products tfjs-wasm runs on a scalar loop), after repeating each kv head for its query heads
+   * (transformers' `repeat_kv`; autodiff sums the copies' gradients back). Elsewhere: grouped composed ops.
+   * @param keyMask (B, keyStride) 1 for real key slots
+   */
+  private attention(keyMask: Int32Array, batchSize: number, past: number, length: number, keyStride: number) {
+    const { heads, kvHeads, headDim } = this.spec;
+    const keyCount = past + length;
+    if (!hostKernelsAvailable()) {
+      const bias = tf.tensor4d(attentionBias(keyMask, batchSize, past, length, keyStride), [batchSize, 1, length, keyCount]);
+      return (query: tf.Tensor3D, newKeyValues: tf.Tensor3D, cached: tf.Tensor3D | undefined): tf.Tensor3D => {
+        const keyValues = cached ? tf.concat([cached, newKeyValues], 1) : newKeyValues;
+        const [keys, values] = tf.split(keyValues, 2, 2) as [tf.Tensor3D, tf.Tensor3D];
+        return groupedAttention(query, keys, values, bias, { heads, kvHeads });
+      };
+    }
+    const realKeys = new Float32Array(batchSize * keyCount);
+    for (let b = 0; b < batchSize; b++) for (let j = 0; j < keyCount; j++) realKeys[b * keyCount + j] = keyMask[b * keyStride + j] !== 0 ? 1 : 0;
+    const keyMaskTensor = tf.tensor2d(realKeys, [batchSize, keyCount]);
+    const group = heads / kvHeads;
+    /** (B, S, Hkv*d) -> (B, S, Hq*d), kv head k serving query heads k*G .. k*G+G-1 */
+    const repeat = (t: tf.Tensor): tf.Tensor => {
+      if (group === 1) return t;
+      const [, rowCount] = t.shape as [number, number, number];
+      const expanded = tf.broadcastTo(tf.reshape(t, [batchSize * rowCount, kvHeads, 1, headDim]), [batchSize * rowCount, kvHeads, group, headDim]);
+      return tf.reshape(expanded, [batchSize, rowCount, heads * headDim]);
+    };
+    /** (B, S, 2*Hkv*d) -> (B, S, 2*Hq*d) */
+    const repeatKeyValues = (keyValues: tf.Tensor3D): tf.Tensor3D => {
+      const [keys, values] = tf.split(keyValues, 2, 2);
+      return tf.concat([repeat(keys!), repeat(values!)], 2) as tf.Tensor3D;
+    };
+    return (query: tf.Tensor3D, newKeyValues: tf.Tensor3D, cached: tf.Tensor3D | undefined): tf.Tensor3D => {
+      const qkv = tf.concat([query, repeatKeyValues(newKeyValues)], 2) as tf.Tensor3D;
+      return causalAttention(qkv, keyMaskTensor, { heads, cache: cached && repeatKeyValues(cached) });
+    };
   }
 
   /** q (N, Hq*d), k and v (N, Hkv*d) of the normed stream. */

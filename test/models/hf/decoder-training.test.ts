@@ -5,12 +5,13 @@
  */
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sftLoss } from '../../../algorithms/losses/sft.ts';
 import { Adam } from '../../../models/adam.ts';
 import { computeGradients } from '../../../models/compute-gradients.ts';
 import type { HfDecoder } from '../../../models/hf/decoder.ts';
 import { loadPretrained } from '../../../models/hf/pretrained.ts';
+import { setFusedKernels } from '../../../models/kernels/host-kernel.ts';
 import { Rng } from '../../../models/rng.ts';
 import { TEST_BACKENDS, useBackend } from '../backends.ts';
 import { FIXTURES } from './hf-fixtures.ts';
@@ -40,9 +41,15 @@ function lossValue(model: HfDecoder, loss: (model: HfDecoder) => tf.Scalar): num
   return number;
 }
 
-for (const backend of TEST_BACKENDS) {
-  describe(`HF decoder training on ${backend}`, () => {
-    beforeAll(() => useBackend(backend));
+const RUNS = [...TEST_BACKENDS.map((backend) => ({ backend, fused: true })), { backend: 'cpu' as const, fused: false }];
+
+for (const { backend, fused } of RUNS) {
+  describe(`HF decoder training on ${backend}${fused ? '' : ' (composed ops, fused kernels off)'}`, () => {
+    beforeAll(async () => {
+      await useBackend(backend);
+      setFusedKernels(fused);
+    });
+    afterAll(() => setFusedKernels(true));
 
     for (const fixture of ['llama-tied', 'qwen3', 'gpt2']) {
       it(`${fixture}: the flat gradient matches a finite-difference directional derivative, and reaches every tensor`, async () => {
