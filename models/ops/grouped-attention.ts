@@ -9,11 +9,15 @@
  * `attentionBias`. A query that sees no key (a left-pad slot) then attends uniformly instead of producing NaN;
  * its output is never used. Keys are the P cached slots followed by the T new ones.
  *
- * Composed from tfjs ops (any backend, differentiated by tfjs). The grouped layout avoids copying keys and
- * values per query head: queries are regrouped to (B*Hkv, G*T, d) so each kv head is one batched product.
+ * Two implementations: `groupedAttention`, composed from tfjs ops (any backend, differentiated by tfjs; queries
+ * are regrouped to (B*Hkv, G*T, d) so each kv head is one batched product, with no copies of keys and values),
+ * and `repeatedKvAttention`, which repeats each kv head for its query group (transformers' `repeat_kv`) and runs
+ * the fused SIMD kernel of attention.ts (wasm/cpu; tfjs-wasm runs the composed batched products on a scalar
+ * loop). Measured by `npm run bench -- hf-attention`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { MASKED_SCORE } from './attention.ts';
+import { MASKED_SCORE, causalAttention } from './attention.ts';
+import { groupedQkv, repeatKeyValues } from './repeat-kv.ts';
 
 /**
  * @param query (B, T, Hq*d) new queries, heads side by side
@@ -67,4 +71,27 @@ export function attentionBias(keyMask: ArrayLike<number>, batchSize: number, pas
     }
   }
   return bias;
+}
+
+/**
+ * The same attention through the fused multi-head kernel (`causalAttention`), kv heads repeated for their query
+ * groups (repeat-kv.ts, whose gradient sums the copies back into each kv head). wasm/cpu only.
+ * @param query (B, T, Hq*d)
+ * @param keyValues (B, T, 2*Hkv*d) key | value of the new tokens
+ * @param keyMask (B, P + T) float32, 1 for real key slots
+ * @param cache (B, P, 2*Hkv*d) key | value of earlier tokens (inference only)
+ * @returns (B, T, Hq*d)
+ *
+ * @example
+ * const y = repeatedKvAttention(q, tf.concat([k, v], 2), tf.ones([B, T]), { heads: 14, kvHeads: 2 });
+ */
+export function repeatedKvAttention(
+  query: tf.Tensor3D,
+  keyValues: tf.Tensor3D,
+  keyMask: tf.Tensor2D,
+  { heads, kvHeads, cache }: { heads: number; kvHeads: number; cache?: tf.Tensor3D },
+): tf.Tensor3D {
+  return tf.tidy(() =>
+    causalAttention(groupedQkv(query, keyValues, { heads, kvHeads }), keyMask, { heads, cache: cache && repeatKeyValues(cache, { heads, kvHeads }) }),
+  );
 }
