@@ -16,7 +16,7 @@
  * uses, cumsum(mask) - 1 with pads at 1, so a padded row computes what the row alone computes.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { PosttrainError } from '../../runtime/errors.ts';
+import { ConfigError, PosttrainError } from '../../runtime/errors.ts';
 import type { CausalModel, CausalModelShape } from '../causal-model.ts';
 import type { FlatParameters } from '../flat-parameters.ts';
 import type { HeadKind, TokenBatch } from '../gpt.ts';
@@ -70,7 +70,7 @@ export class HfDecoder implements CausalModel {
     this.head = options.head ?? (spec.task === 'causal-lm' ? 'language' : 'reward');
     if (this.head === 'language' && spec.task !== 'causal-lm' && !spec.tieWordEmbeddings) {
       // A classifier file has no lm_head; a language head would start random.
-      throw new PosttrainError('MODEL_HEAD', `${spec.architecture} has no language-model head; load a *ForCausalLM checkpoint for head 'language'`, { path: 'model.head' });
+      throw new ConfigError([{ path: 'model.head', message: `is 'language' but ${spec.architecture} has no language-model head; allowed: 'reward' or 'value' (or load a *ForCausalLM checkpoint)` }]);
     }
     this.weightEntries = weightEntries(spec, this.head);
     this.parameters = flatLayout(this.weightEntries);

@@ -163,7 +163,7 @@ export class PretrainedModel {
     const positions = new Int32Array(batchSize).fill(length - 1);
     const pad = this.spec.padTokenId;
     if (pad === undefined) {
-      if (batchSize > 1) throw new PosttrainError('MODEL_PAD_MISSING', `${this.spec.architecture} without pad_token_id cannot pool a batch of ${batchSize} rows (as transformers); set pad_token_id in config.json`, { path: 'config.json:pad_token_id' });
+      if (batchSize > 1) throw new ConfigError([{ path: 'config.json:pad_token_id', message: `is not set, so ${this.spec.architecture} cannot pool a batch of ${batchSize} rows (as in transformers); set it, or pass one row at a time` }]);
       return positions;
     }
     for (let b = 0; b < batchSize; b++) {
@@ -193,7 +193,15 @@ export async function loadPretrained(directory: string, options: { head?: HeadKi
     throw new ConfigError([{ path: configPath, message: `is not valid JSON: ${(error as Error).message}` }]);
   }
   const spec = parseHfConfig(raw, configPath);
-  const decoder = HfDecoder.fromTensors(spec, readSafetensorsFolder(directory), { ...options, source: directory });
+  let tensors: ReturnType<typeof readSafetensorsFolder>;
+  try {
+    tensors = readSafetensorsFolder(directory);
+  } catch (error) {
+    // A missing, truncated or unreadable weights file is the user's input: report it as such (CLI exit 2).
+    if (error instanceof PosttrainError && error.code.startsWith('MODEL_')) throw new ConfigError([{ path: error.path ?? directory, message: error.message }]);
+    throw error;
+  }
+  const decoder = HfDecoder.fromTensors(spec, tensors, { ...options, source: directory });
   const generationPath = join(directory, 'generation_config.json');
   const generationConfig = existsSync(generationPath) ? (JSON.parse(readFileSync(generationPath, 'utf8')) as Record<string, unknown>) : undefined;
   return new PretrainedModel(decoder, { directory, generationConfig });

@@ -1,14 +1,17 @@
 /**
  * config.json -> DecoderSpec: each family's flags as transformers reads them, and errors that name the field
- * and what is allowed (ConfigError, so the CLI exits 2); tensors that do not fit name the tensor and shapes.
+ * and what is allowed; tensors that do not fit name the tensor and both shapes. Both are ConfigErrors: the CLI
+ * exits 2 on them.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HfDecoder } from '../../../models/hf/decoder.ts';
 import { parseHfConfig } from '../../../models/hf/hf-config.ts';
+import { loadPretrained } from '../../../models/hf/pretrained.ts';
 import { readSafetensorsFolder } from '../../../models/hf/safetensors.ts';
-import { ConfigError, PosttrainError } from '../../../runtime/errors.ts';
+import { ConfigError } from '../../../runtime/errors.ts';
 import { FIXTURES } from './hf-fixtures.ts';
 
 const config = (fixture: string): Record<string, unknown> => JSON.parse(readFileSync(join(FIXTURES, fixture, 'config.json'), 'utf8'));
@@ -67,14 +70,14 @@ describe('parseHfConfig', () => {
 describe('loading tensors', () => {
   const spec = parseHfConfig(config('qwen2'));
   const tensors = () => readSafetensorsFolder(join(FIXTURES, 'qwen2'));
-  const failure = (run: () => unknown): PosttrainError => {
+  const failure = (run: () => unknown): ConfigError => {
     try {
       run();
     } catch (error) {
-      expect(error).toBeInstanceOf(PosttrainError);
-      return error as PosttrainError;
+      expect(error).toBeInstanceOf(ConfigError);
+      return error as ConfigError;
     }
-    throw new Error('expected an error');
+    throw new Error('expected a ConfigError');
   };
 
   it('a missing tensor is named with its expected shape', () => {
@@ -87,13 +90,29 @@ describe('loading tensors', () => {
 
   it('a shape mismatch names the tensor, the found and the expected shape', () => {
     const error = failure(() => HfDecoder.fromTensors({ ...spec, intermediateSize: 100 }, tensors(), { source: 'qwen2' }));
-    expect(error.code).toBe('MODEL_TENSOR_SHAPE');
-    expect(error.message).toMatch(/model\.layers\.0\.mlp\.gate_proj\.weight has shape \[112,56\], expected \[100,56\]/);
+    expect(error.issues[0]).toEqual({ path: 'qwen2:model.layers.0.mlp.gate_proj.weight', message: 'tensor has shape [112,56], expected [100,56] from config.json' });
+    // every misshapen tensor is reported, not just the first: gate, up and down in both layers
+    expect(error.issues).toHaveLength(6);
   });
 
   it('an unexpected tensor is named', () => {
     const table = tensors();
     table.set('model.layers.0.self_attn.extra.weight', { shape: [2], dtype: 'F32', data: new Float32Array(2) });
     expect(failure(() => HfDecoder.fromTensors(spec, table)).message).toContain('model.layers.0.self_attn.extra.weight');
+  });
+});
+
+describe('loadPretrained on a broken folder', () => {
+  it('a folder without weights or with a broken config is a ConfigError naming the file', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'hf-broken-'));
+    try {
+      await expect(loadPretrained(directory)).rejects.toThrow(/config\.json: does not exist/);
+      writeFileSync(join(directory, 'config.json'), JSON.stringify(config('qwen2')));
+      await expect(loadPretrained(directory)).rejects.toBeInstanceOf(ConfigError);
+      writeFileSync(join(directory, 'config.json'), '{ not json');
+      await expect(loadPretrained(directory)).rejects.toThrow(/config\.json: is not valid JSON/);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 });
