@@ -23,7 +23,7 @@ import type { HeadKind, TokenBatch } from '../gpt.ts';
 import { hostKernelsAvailable } from '../kernels/host-kernel.ts';
 import { KVCache } from '../kv-cache.ts';
 import { gatherRows } from '../ops/gather-rows.ts';
-import { gelu } from '../ops/gelu.ts';
+import { activationFunction } from '../ops/activation.ts';
 import { attentionBias, groupedAttention, repeatedKvAttention } from '../ops/grouped-attention.ts';
 import { layerNorm } from '../ops/layer-norm.ts';
 import { linear, linearNoBias } from '../ops/linear.ts';
@@ -59,6 +59,7 @@ export class HfDecoder implements CausalModel {
   /** Every tensor's transformers name, file shape and whether the flat buffer holds it transposed. */
   readonly weightEntries: WeightEntry[];
   private readonly inverseFrequencies: Float32Array | undefined;
+  private readonly activation: (x: tf.Tensor2D) => tf.Tensor2D;
   private tensors: Map<string, tf.Tensor> | undefined;
   /** (D, V) the tied embedding transposed, kept for inference (rebuilt in `refresh`). */
   private tiedOutput: tf.Tensor2D | undefined;
@@ -75,6 +76,7 @@ export class HfDecoder implements CausalModel {
     this.weightEntries = weightEntries(spec, this.head);
     this.parameters = flatLayout(this.weightEntries);
     this.inverseFrequencies = spec.rope ? ropeInverseFrequencies(spec.headDim, spec.rope) : undefined;
+    this.activation = activationFunction(spec.activation);
     initialise(this.parameters, spec, new Rng(options.seed ?? 0));
   }
 
@@ -279,21 +281,6 @@ export class HfDecoder implements CausalModel {
     const [rows] = x.shape;
     const perHead = rmsNorm(tf.reshape(x, [rows, headCount, this.spec.headDim]), this.parameterGetter()(name) as tf.Tensor1D, this.spec.normEpsilon);
     return tf.reshape(perHead, [rows, headCount * this.spec.headDim]) as tf.Tensor2D;
-  }
-
-  private activation(x: tf.Tensor2D): tf.Tensor2D {
-    switch (this.spec.activation) {
-      case 'gelu':
-        return gelu(x);
-      case 'gelu_new':
-      case 'gelu_pytorch_tanh':
-        // Hendrycks & Gimpel 2016, Sec. 2 (the tanh approximation GPT-2 was trained with).
-        return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))))))) as tf.Tensor2D;
-      case 'silu':
-        return tf.mul(x, tf.sigmoid(x)) as tf.Tensor2D;
-      case 'relu':
-        return tf.relu(x);
-    }
   }
 
   /** (B, T, D) -> (B, T, width) */

@@ -92,7 +92,12 @@ export function weightEntries(spec: DecoderSpec, head: HeadKind): WeightEntry[] 
   return entries;
 }
 
-/** The flat buffer's layout for `entries` (linear weights (in, out)). */
+/**
+ * The flat buffer's layout for `entries` (linear weights (in, out)).
+ *
+ * @example
+ * const parameters = flatLayout(weightEntries(spec, 'language'));
+ */
 export function flatLayout(entries: WeightEntry[]): FlatParameters {
   return FlatParameters.fromShapes(entries.map((entry) => [entry.name, entry.transposed ? [entry.fileShape[1]!, entry.fileShape[0]!] : entry.fileShape]));
 }
@@ -104,6 +109,9 @@ export function flatLayout(entries: WeightEntry[]): FlatParameters {
  * ConfigError naming each tensor with its found and expected shape.
  *
  * @param source where the tensors came from, for messages
+ *
+ * @example
+ * loadWeights(model.parameters, model.weightEntries, readSafetensorsFolder(dir), { head: 'language', spec, source: dir });
  */
 export function loadWeights(parameters: FlatParameters, entries: WeightEntry[], tensors: Map<string, { shape: number[]; data: Float32Array }>, options: { head: HeadKind; spec: DecoderSpec; source: string; seed?: number }): void {
   const { head, spec, source } = options;
@@ -158,7 +166,12 @@ export function exportWeights(parameters: FlatParameters, entries: WeightEntry[]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** (rows, columns) row-major -> (columns, rows), cache-blocked. */
+/**
+ * (rows, columns) row-major -> (columns, rows), cache-blocked.
+ *
+ * @example
+ * transposeInto(new Float32Array([1, 2, 3, 4, 5, 6]), 2, 3, out); // out = [1, 4, 2, 5, 3, 6]
+ */
 export function transposeInto(source: Float32Array, rows: number, columns: number, target: Float32Array): void {
   const BLOCK = 32;
   for (let r0 = 0; r0 < rows; r0 += BLOCK) {

@@ -60,6 +60,9 @@ export function groupedAttention(
  * The additive mask of `groupedAttention`: query i (slot P + i) sees key j when j <= P + i and key j is real.
  * @param keyMask (B, keyStride) 1 for real key slots; the first P + T of each row are read
  * @returns (B, 1, T, P + T) row-major: 0 where allowed, MASKED_SCORE elsewhere
+ *
+ * @example
+ * attentionBias([0, 1, 1], 1, 0, 3, 3); // rows [M, M, M], [M, 0, M], [M, 0, 0] with M = MASKED_SCORE
  */
 export function attentionBias(keyMask: ArrayLike<number>, batchSize: number, pastLength: number, queryCount: number, keyStride: number): Float32Array {
   const keyCount = pastLength + queryCount;

@@ -30,7 +30,12 @@ export function groupedQkv(query: tf.Tensor3D, keyValues: tf.Tensor3D, { heads, 
   return runHostKernel(GROUPED_QKV, { query, keyValues }, { heads, kvHeads })[0] as tf.Tensor3D;
 }
 
-/** (B, P, 2*Hkv*d) -> (B, P, 2*Hq*d), for a KV cache (inference: no gradient). wasm/cpu only. */
+/**
+ * (B, P, 2*Hkv*d) -> (B, P, 2*Hq*d), for a KV cache (inference: no gradient). wasm/cpu only.
+ *
+ * @example
+ * const cache = repeatKeyValues(cachedKeyValues, { heads: 14, kvHeads: 2 }); // the cache causalAttention reads
+ */
 export function repeatKeyValues(keyValues: tf.Tensor3D, { heads, kvHeads }: Heads): tf.Tensor3D {
   return runHostKernel(REPEAT_KEY_VALUES, { keyValues }, { heads, kvHeads })[0] as tf.Tensor3D;
 }
