@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createModel } from '../../../models/create-model.ts';
 import { GPT } from '../../../models/gpt.ts';
@@ -41,5 +42,23 @@ describe('CausalModel', () => {
     expect(fresh).toBeInstanceOf(HfDecoder);
     const copy = createModel(spec, { head: 'value', weights: fresh.parameters.data });
     expect(copy.parameters.checksum()).toBe(fresh.parameters.checksum());
+  });
+});
+
+describe('tensor hygiene', () => {
+  it('forward and generate leave no tensors behind beyond the model\'s own', async () => {
+    const model = await loadPretrained(join(FIXTURES, 'llama-tied'));
+    const inputIds = [[0, 5, 6, 7], [8, 9, 10, 11]];
+    const attentionMask = [[0, 1, 1, 1], [1, 1, 1, 1]];
+    const warm = await model.forward({ inputIds, attentionMask });
+    warm.logits.dispose();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 2; i++) {
+      const { logits } = await model.forward({ inputIds, attentionMask });
+      logits.dispose();
+      await model.generate({ inputIds, attentionMask, maxNewTokens: 3 });
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
   });
 });
