@@ -3,13 +3,14 @@
  *
  * Grouped-query attention of the HF decoder at Qwen2.5-0.5B's attention shape (14 query heads, 2 key/value
  * heads, head_dim 64) on a left-padded batch, forward and forward + backward, through its two paths:
- * `repeatedKvAttention` (kv heads repeated, fused SIMD kernel; what wasm/cpu run) and `groupedAttention`
+ * `fusedGroupedAttention` (one SIMD kernel each way; what wasm/cpu run) and `groupedAttention`
  * (composed tfjs ops; what other backends run). The reference figure from the same run is a plain 2-D product
  * on the same backend (XNNPACK on wasm: the fastest dense path it has), to read the attention GFLOP/s against.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../models/engine.ts';
-import { attentionBias, groupedAttention, repeatedKvAttention } from '../models/ops/grouped-attention.ts';
+import { fusedGroupedAttention } from '../models/ops/fused-grouped-attention.ts';
+import { attentionBias, groupedAttention } from '../models/ops/grouped-attention.ts';
 import { loadAverage, machineInfo, median, parseFlags } from './_peer.ts';
 
 const HEADS = 14;
@@ -31,7 +32,7 @@ export async function main(args: string[]): Promise<void> {
   const keyMask = tf.tensor2d(Float32Array.from(mask), [batchSize, length]);
   const bias = tf.tensor4d(attentionBias(mask, batchSize, 0, length, length), [batchSize, 1, length, length]);
   const paths = {
-    fused_kernel: (q: tf.Tensor3D, kv: tf.Tensor3D) => repeatedKvAttention(q, kv, keyMask, { heads: HEADS, kvHeads: KV_HEADS }),
+    fused_kernel: (q: tf.Tensor3D, kv: tf.Tensor3D) => fusedGroupedAttention(q, kv, keyMask, { heads: HEADS, kvHeads: KV_HEADS }),
     composed_ops: (q: tf.Tensor3D, kv: tf.Tensor3D) => {
       const [keys, values] = tf.split(kv, 2, 2) as [tf.Tensor3D, tf.Tensor3D];
       return groupedAttention(q, keys, values, bias, { heads: HEADS, kvHeads: KV_HEADS });

@@ -24,7 +24,8 @@ import { hostKernelsAvailable } from '../kernels/host-kernel.ts';
 import { KVCache } from '../kv-cache.ts';
 import { gatherRows } from '../ops/gather-rows.ts';
 import { activationFunction } from '../ops/activation.ts';
-import { attentionBias, groupedAttention, repeatedKvAttention } from '../ops/grouped-attention.ts';
+import { fusedGroupedAttention } from '../ops/fused-grouped-attention.ts';
+import { attentionBias, groupedAttention } from '../ops/grouped-attention.ts';
 import { layerNorm } from '../ops/layer-norm.ts';
 import { linear, linearNoBias } from '../ops/linear.ts';
 import { rmsNorm } from '../ops/rms-norm.ts';
@@ -220,9 +221,8 @@ export class HfDecoder implements CausalModel {
    * The attention of one step's layers: (query (B, T, Hq*d), new key | value (B, T, 2*Hkv*d), cached key | value
    * (B, P, 2*Hkv*d)) -> (B, T, Hq*d).
    *
-   * On wasm/cpu it runs the fused SIMD attention kernel of models/ops/attention.ts with each kv head repeated for
-   * its query group (repeatedKvAttention); elsewhere the composed grouped ops. At Qwen2.5-0.5B's shape the fused
-   * path measured 6.1x faster forward and 4.7x forward + backward on wasm (`npm run bench -- hf-attention`).
+   * On wasm/cpu it is one SIMD kernel (ops/fused-grouped-attention.ts; 8x the composed ops forward, 6.8x forward +
+   * backward at Qwen2.5-0.5B's attention shape, `npm run bench -- hf-attention`); elsewhere the composed ops.
    * @param keyMask (B, keyStride) 1 for real key slots
    */
   private attention(keyMask: Int32Array, batchSize: number, past: number, length: number, keyStride: number) {
@@ -240,7 +240,7 @@ export class HfDecoder implements CausalModel {
     for (let b = 0; b < batchSize; b++) for (let j = 0; j < keyCount; j++) realKeys[b * keyCount + j] = keyMask[b * keyStride + j] !== 0 ? 1 : 0;
     const keyMaskTensor = tf.tensor2d(realKeys, [batchSize, keyCount]);
     return (query: tf.Tensor3D, newKeyValues: tf.Tensor3D, cached: tf.Tensor3D | undefined): tf.Tensor3D =>
-      repeatedKvAttention(query, newKeyValues, keyMaskTensor, { heads, kvHeads, cache: cached });
+      fusedGroupedAttention(query, newKeyValues, keyMaskTensor, { heads, kvHeads, cache: cached });
   }
 
   /** q (N, Hq*d), k and v (N, Hkv*d) of the normed stream. */

@@ -9,15 +9,12 @@
  * `attentionBias`. A query that sees no key (a left-pad slot) then attends uniformly instead of producing NaN;
  * its output is never used. Keys are the P cached slots followed by the T new ones.
  *
- * Two implementations: `groupedAttention`, composed from tfjs ops (any backend, differentiated by tfjs; queries
- * are regrouped to (B*Hkv, G*T, d) so each kv head is one batched product, with no copies of keys and values),
- * and `repeatedKvAttention`, which repeats each kv head for its query group (transformers' `repeat_kv`) and runs
- * the fused SIMD kernel of attention.ts (wasm/cpu; tfjs-wasm runs the composed batched products on a scalar
- * loop). Measured by `npm run bench -- hf-attention`.
+ * Composed from tfjs ops (any backend, differentiated by tfjs); queries are regrouped to (B*Hkv, G*T, d) so
+ * each kv head is one batched product, with no copies of keys and values. On wasm/cpu the decoder runs the same
+ * function as one SIMD kernel (fused-grouped-attention.ts); `npm run bench -- hf-attention` compares the two.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { MASKED_SCORE, causalAttention } from './attention.ts';
-import { groupedQkv, repeatKeyValues } from './repeat-kv.ts';
+import { MASKED_SCORE } from './attention.ts';
 
 /**
  * @param query (B, T, Hq*d) new queries, heads side by side
@@ -76,25 +73,3 @@ export function attentionBias(keyMask: ArrayLike<number>, batchSize: number, pas
   return bias;
 }
 
-/**
- * The same attention through the fused multi-head kernel (`causalAttention`), kv heads repeated for their query
- * groups (repeat-kv.ts, whose gradient sums the copies back into each kv head). wasm/cpu only.
- * @param query (B, T, Hq*d)
- * @param keyValues (B, T, 2*Hkv*d) key | value of the new tokens
- * @param keyMask (B, P + T) float32, 1 for real key slots
- * @param cache (B, P, 2*Hkv*d) key | value of earlier tokens (inference only)
- * @returns (B, T, Hq*d)
- *
- * @example
- * const y = repeatedKvAttention(q, tf.concat([k, v], 2), tf.ones([B, T]), { heads: 14, kvHeads: 2 });
- */
-export function repeatedKvAttention(
-  query: tf.Tensor3D,
-  keyValues: tf.Tensor3D,
-  keyMask: tf.Tensor2D,
-  { heads, kvHeads, cache }: { heads: number; kvHeads: number; cache?: tf.Tensor3D },
-): tf.Tensor3D {
-  return tf.tidy(() =>
-    causalAttention(groupedQkv(query, keyValues, { heads, kvHeads }), keyMask, { heads, cache: cache && repeatKeyValues(cache, { heads, kvHeads }) }),
-  );
-}

@@ -1,10 +1,11 @@
 /**
- * The two grouped-query attention paths agree: the fused kernel with repeated kv heads (wasm/cpu) and the
+ * The two grouped-query attention paths agree: the fused SIMD kernel (wasm/cpu) and the
  * composed grouped tfjs ops (every backend), forward with and without a KV cache, and their gradients.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { attentionBias, groupedAttention, repeatedKvAttention } from '../../../models/ops/grouped-attention.ts';
+import { fusedGroupedAttention } from '../../../models/ops/fused-grouped-attention.ts';
+import { attentionBias, groupedAttention } from '../../../models/ops/grouped-attention.ts';
 import { TEST_BACKENDS, expectClose, useBackend } from '../backends.ts';
 
 const [B, T, HEADS, KV_HEADS, D] = [2, 5, 6, 2, 4];
@@ -19,7 +20,7 @@ function composed(query: tf.Tensor3D, keyValues: tf.Tensor3D): tf.Tensor3D {
 }
 
 function fused(query: tf.Tensor3D, keyValues: tf.Tensor3D): tf.Tensor3D {
-  return repeatedKvAttention(query, keyValues, tf.tensor2d(Float32Array.from(MASK), [B, T]), { heads: HEADS, kvHeads: KV_HEADS });
+  return fusedGroupedAttention(query, keyValues, tf.tensor2d(Float32Array.from(MASK), [B, T]), { heads: HEADS, kvHeads: KV_HEADS });
 }
 
 for (const backend of TEST_BACKENDS) {
@@ -28,7 +29,7 @@ for (const backend of TEST_BACKENDS) {
     const query = () => tf.randomNormal([B, T, HEADS * D], 0, 1, 'float32', 1) as tf.Tensor3D;
     const keyValues = () => tf.randomNormal([B, T, 2 * KV_HEADS * D], 0, 1, 'float32', 2) as tf.Tensor3D;
 
-    it('fused (repeated kv) == composed on every real row', () => {
+    it('fused kernel == composed ops on every real row', () => {
       const [a, b] = tf.tidy(() => [tf.mul(fused(query(), keyValues()), realRows()), tf.mul(composed(query(), keyValues()), realRows())]);
       expectClose(a!.dataSync(), b!.dataSync(), 1e-5, 1e-6);
       tf.dispose([a!, b!]);
@@ -40,7 +41,7 @@ for (const backend of TEST_BACKENDS) {
         const kv = keyValues();
         const last = (t: tf.Tensor3D) => tf.slice(t, [0, T - 1, 0], [B, 1, -1]) as tf.Tensor3D;
         const past = tf.slice(kv, [0, 0, 0], [B, T - 1, -1]) as tf.Tensor3D;
-        const step = repeatedKvAttention(last(q), last(kv), tf.tensor2d(Float32Array.from(MASK), [B, T]), { heads: HEADS, kvHeads: KV_HEADS, cache: past });
+        const step = fusedGroupedAttention(last(q), last(kv), tf.tensor2d(Float32Array.from(MASK), [B, T]), { heads: HEADS, kvHeads: KV_HEADS, cache: past });
         return [last(composed(q, kv)), step];
       });
       expectClose(cached!.dataSync(), full!.dataSync(), 1e-5, 1e-6);
