@@ -19,6 +19,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { PosttrainError } from '../runtime/errors.ts';
+import type { CausalModel } from './causal-model.ts';
 import { FlatParameters } from './flat-parameters.ts';
 import { type GPTConfig, validateGPTConfig } from './gpt-config.ts';
 import { KVCache } from './kv-cache.ts';
@@ -60,7 +61,7 @@ const LAYER_NORM_EPSILON = 1e-5;
  * const logits = policy.logits({ tokens, batchSize: 2, length: 8 }); // (2, 8, 64)
  * logits.dispose();
  */
-export class GPT {
+export class GPT implements CausalModel {
   readonly config: GPTConfig;
   readonly head: HeadKind;
   readonly parameters: FlatParameters;

@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeHfFolder } from '../models/hf/hf-folder.ts';
+import { hasTokenizerFiles, writeHfFolder } from '../models/hf/hf-folder.ts';
 import { modelFileExists, readModelHeader, saveModelFile } from '../models/model-file.ts';
 import type { ExportedModel } from '../models/model-spec.ts';
 import { configHash } from './config-hash.ts';
@@ -34,7 +34,7 @@ export async function saveStageModel(
     saveModelFile(directory, 'model', { ...exported, metadata: record });
   } else {
     const folder = join(directory, 'model');
-    writeHfFolder(folder, { config: exported.config, tensors: exported.tensors, tokenizerFrom: exported.source || undefined });
+    writeHfFolder(folder, { config: exported.config, tensors: exported.tensors, tokenizerFrom: exported.source && hasTokenizerFiles(exported.source) ? exported.source : undefined });
     writeFileSync(join(folder, RECORD_FILE), `${JSON.stringify(record, null, 2)}\n`);
   }
   return `${directory}/model`;

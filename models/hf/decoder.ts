@@ -16,13 +16,15 @@
  * uses, cumsum(mask) - 1 with pads at 1, so a padded row computes what the row alone computes.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { PosttrainError } from '../../runtime/errors.ts';
+import { ConfigError, PosttrainError } from '../../runtime/errors.ts';
 import type { CausalModel, CausalModelShape } from '../causal-model.ts';
 import type { FlatParameters } from '../flat-parameters.ts';
 import type { HeadKind, TokenBatch } from '../gpt.ts';
+import { hostKernelsAvailable } from '../kernels/host-kernel.ts';
 import { KVCache } from '../kv-cache.ts';
 import { gatherRows } from '../ops/gather-rows.ts';
-import { gelu } from '../ops/gelu.ts';
+import { activationFunction } from '../ops/activation.ts';
+import { fusedGroupedAttention } from '../ops/fused-grouped-attention.ts';
 import { attentionBias, groupedAttention } from '../ops/grouped-attention.ts';
 import { layerNorm } from '../ops/layer-norm.ts';
 import { linear, linearNoBias } from '../ops/linear.ts';
@@ -58,6 +60,7 @@ export class HfDecoder implements CausalModel {
   /** Every tensor's transformers name, file shape and whether the flat buffer holds it transposed. */
   readonly weightEntries: WeightEntry[];
   private readonly inverseFrequencies: Float32Array | undefined;
+  private readonly activation: (x: tf.Tensor2D) => tf.Tensor2D;
   private tensors: Map<string, tf.Tensor> | undefined;
   /** (D, V) the tied embedding transposed, kept for inference (rebuilt in `refresh`). */
   private tiedOutput: tf.Tensor2D | undefined;
@@ -69,11 +72,12 @@ export class HfDecoder implements CausalModel {
     this.head = options.head ?? (spec.task === 'causal-lm' ? 'language' : 'reward');
     if (this.head === 'language' && spec.task !== 'causal-lm' && !spec.tieWordEmbeddings) {
       // A classifier file has no lm_head; a language head would start random.
-      throw new PosttrainError('MODEL_HEAD', `${spec.architecture} has no language-model head; load a *ForCausalLM checkpoint for head 'language'`, { path: 'model.head' });
+      throw new ConfigError([{ path: 'model.head', message: `is 'language' but ${spec.architecture} has no language-model head; allowed: 'reward' or 'value' (or load a *ForCausalLM checkpoint)` }]);
     }
     this.weightEntries = weightEntries(spec, this.head);
     this.parameters = flatLayout(this.weightEntries);
     this.inverseFrequencies = spec.rope ? ropeInverseFrequencies(spec.headDim, spec.rope) : undefined;
+    this.activation = activationFunction(spec.activation);
     initialise(this.parameters, spec, new Rng(options.seed ?? 0));
   }
 
@@ -179,10 +183,7 @@ export class HfDecoder implements CausalModel {
       }
     }
     const parameter = this.parameterGetter();
-    const bias = tf.tensor4d(
-      attentionBias(cache ? cache.keyMask : mask, batchSize, past, length, cache ? cache.capacity : length),
-      [batchSize, 1, length, past + length],
-    );
+    const attend = this.attention(cache ? cache.keyMask : mask, batchSize, past, length, cache ? cache.capacity : length);
     const rope = this.inverseFrequencies ? ropeTables(positions, this.inverseFrequencies) : undefined;
     const cos = rope && tf.tensor3d(rope.cos, [rows, 1, headDim]);
     const sin = rope && tf.tensor3d(rope.sin, [rows, 1, headDim]);
@@ -205,10 +206,7 @@ export class HfDecoder implements CausalModel {
       key = rotate(key, kvHeads);
       /** (B, T, 2 * Hkv * d) key | value of the new tokens (what the cache stores) */
       const newKeyValues = tf.reshape(tf.concat([key, value], 1), [batchSize, length, 2 * kvHeads * headDim]) as tf.Tensor3D;
-      const cached = cache?.keyValues(layer);
-      const keyValues = cached ? tf.concat([cached, newKeyValues], 1) : newKeyValues;
-      const [keys, values] = tf.split(keyValues, 2, 2) as [tf.Tensor3D, tf.Tensor3D];
-      const attended = groupedAttention(tf.reshape(query, [batchSize, length, heads * headDim]) as tf.Tensor3D, keys, values, bias, { heads, kvHeads });
+      const attended = attend(tf.reshape(query, [batchSize, length, heads * headDim]) as tf.Tensor3D, newKeyValues, cache?.keyValues(layer));
       cache?.append(layer, newKeyValues);
       x = tf.add(x, this.project(tf.reshape(attended, [rows, heads * headDim]) as tf.Tensor2D, `${prefix}.${names.output}`));
       x = tf.add(x, this.mlp(this.norm(x, `${prefix}.${names.norm2}`), prefix));
@@ -217,6 +215,32 @@ export class HfDecoder implements CausalModel {
     let states = tf.reshape(x, [batchSize, length, hiddenSize]) as tf.Tensor3D;
     if (startPosition > 0) states = tf.slice(states, [0, startPosition, 0], [batchSize, length - startPosition, hiddenSize]);
     return this.norm(states, names.finalNorm);
+  }
+
+  /**
+   * The attention of one step's layers: (query (B, T, Hq*d), new key | value (B, T, 2*Hkv*d), cached key | value
+   * (B, P, 2*Hkv*d)) -> (B, T, Hq*d).
+   *
+   * On wasm/cpu it is one SIMD kernel (ops/fused-grouped-attention.ts; 8x the composed ops forward, 6.8x forward +
+   * backward at Qwen2.5-0.5B's attention shape, `npm run bench -- hf-attention`); elsewhere the composed ops.
+   * @param keyMask (B, keyStride) 1 for real key slots
+   */
+  private attention(keyMask: Int32Array, batchSize: number, past: number, length: number, keyStride: number) {
+    const { heads, kvHeads } = this.spec;
+    const keyCount = past + length;
+    if (!hostKernelsAvailable()) {
+      const bias = tf.tensor4d(attentionBias(keyMask, batchSize, past, length, keyStride), [batchSize, 1, length, keyCount]);
+      return (query: tf.Tensor3D, newKeyValues: tf.Tensor3D, cached: tf.Tensor3D | undefined): tf.Tensor3D => {
+        const keyValues = cached ? tf.concat([cached, newKeyValues], 1) : newKeyValues;
+        const [keys, values] = tf.split(keyValues, 2, 2) as [tf.Tensor3D, tf.Tensor3D];
+        return groupedAttention(query, keys, values, bias, { heads, kvHeads });
+      };
+    }
+    const realKeys = new Float32Array(batchSize * keyCount);
+    for (let b = 0; b < batchSize; b++) for (let j = 0; j < keyCount; j++) realKeys[b * keyCount + j] = keyMask[b * keyStride + j] !== 0 ? 1 : 0;
+    const keyMaskTensor = tf.tensor2d(realKeys, [batchSize, keyCount]);
+    return (query: tf.Tensor3D, newKeyValues: tf.Tensor3D, cached: tf.Tensor3D | undefined): tf.Tensor3D =>
+      fusedGroupedAttention(query, newKeyValues, keyMaskTensor, { heads, kvHeads, cache: cached });
   }
 
   /** q (N, Hq*d), k and v (N, Hkv*d) of the normed stream. */
@@ -257,21 +281,6 @@ export class HfDecoder implements CausalModel {
     const [rows] = x.shape;
     const perHead = rmsNorm(tf.reshape(x, [rows, headCount, this.spec.headDim]), this.parameterGetter()(name) as tf.Tensor1D, this.spec.normEpsilon);
     return tf.reshape(perHead, [rows, headCount * this.spec.headDim]) as tf.Tensor2D;
-  }
-
-  private activation(x: tf.Tensor2D): tf.Tensor2D {
-    switch (this.spec.activation) {
-      case 'gelu':
-        return gelu(x);
-      case 'gelu_new':
-      case 'gelu_pytorch_tanh':
-        // Hendrycks & Gimpel 2016, Sec. 2 (the tanh approximation GPT-2 was trained with).
-        return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))))))) as tf.Tensor2D;
-      case 'silu':
-        return tf.mul(x, tf.sigmoid(x)) as tf.Tensor2D;
-      case 'relu':
-        return tf.relu(x);
-    }
   }
 
   /** (B, T, D) -> (B, T, width) */

@@ -7,6 +7,7 @@
  * problem names the config.json field and what is allowed, and all of them are reported together.
  */
 import { ConfigError } from '../../runtime/errors.ts';
+import { ACTIVATIONS, type ActivationName } from '../ops/activation.ts';
 
 /** RoPE frequencies (Su et al. 2021), with optional scaling of the inverse frequencies. */
 export interface RopeSpec {
@@ -55,7 +56,7 @@ export interface DecoderSpec {
   /** Learned absolute positions (GPT-2) or rotary embeddings. */
   rope: RopeSpec | undefined;
   /** MLP activation, named as in transformers' ACT2FN. */
-  activation: 'gelu_new' | 'gelu' | 'gelu_pytorch_tanh' | 'silu' | 'relu';
+  activation: ActivationName;
   /** Biases on the query, key and value projections. */
   qkvBias: boolean;
   /** Bias on the attention output projection. */
@@ -90,7 +91,6 @@ export const SUPPORTED_ARCHITECTURES = [
   'Qwen3ForSequenceClassification',
 ] as const;
 
-const ACTIVATIONS = ['gelu_new', 'gelu', 'gelu_pytorch_tanh', 'silu', 'relu'] as const;
 
 /**
  * Reads a parsed config.json; `source` names the file in error messages.

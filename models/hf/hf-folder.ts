@@ -205,6 +205,11 @@ function lineAndColumn(text: string, offset: number): string {
   return `${before.length}:${before.at(-1)!.length + 1}`;
 }
 
+/** Whether `dir` holds any tokenizer file (a model folder may come without one). */
+export function hasTokenizerFiles(dir: string): boolean {
+  return tokenizerFilesIn(dir, false).length > 0;
+}
+
 function tokenizerFilesIn(dir: string, required: boolean): string[] {
   if (required && (!existsSync(dir) || !statSync(dir).isDirectory())) {
     throw new PosttrainError('MODEL_FOLDER_NOT_FOUND', `tokenizerFrom: no folder at ${dir}`, { path: 'tokenizerFrom' });

@@ -12,6 +12,7 @@ import { type DecoderBatch, HfDecoder, generatePositionIds } from './decoder.ts'
 import { type DecoderSpec, parseHfConfig } from './hf-config.ts';
 import { readSafetensorsFolder } from './safetensors.ts';
 import { exportWeights } from './weight-map.ts';
+import { hasTokenizerFiles, writeHfFolder } from './hf-folder.ts';
 
 /** transformers' inputs: `[batch][time]` nested arrays. */
 export interface ForwardInputs {
@@ -27,20 +28,9 @@ export interface ForwardInputs {
 export interface SaveOptions {
   /** Element type of the safetensors (default float32). */
   dtype?: 'float32' | 'bfloat16' | 'float16';
-  /** Folder whose tokenizer files are copied alongside (default: the folder the model was loaded from). */
+  /** Folder whose tokenizer files are copied alongside (default: the folder the model was loaded from, if it has any). */
   tokenizerFrom?: string;
 }
-
-type WriteHfFolder = (
-  directory: string,
-  contents: {
-    config: Record<string, unknown>;
-    tensors: [string, { shape: number[]; data: Float32Array }][];
-    dtype?: 'float32' | 'bfloat16' | 'float16';
-    generationConfig?: Record<string, unknown>;
-    tokenizerFrom?: string;
-  },
-) => Promise<void> | void;
 
 /**
  * A loaded checkpoint.
@@ -140,16 +130,12 @@ export class PretrainedModel {
 
   /** Writes a Hugging Face folder (config, safetensors, generation config, tokenizer files) through writeHfFolder. */
   async save(directory: string, options: SaveOptions = {}): Promise<void> {
-    // models/hf/hf-folder.ts is written on another branch (hf-io); the specifier is a variable so that this file
-    // type-checks before that module lands.
-    const hfFolderModule = './hf-folder.ts';
-    const { writeHfFolder } = (await import(hfFolderModule)) as { writeHfFolder: WriteHfFolder };
-    await writeHfFolder(directory, {
+    writeHfFolder(directory, {
       config: this.hfConfig(options.dtype),
       tensors: this.hfTensors(),
       dtype: options.dtype ?? 'float32',
       generationConfig: this.decoder.head === 'language' ? this.generationConfig : undefined,
-      tokenizerFrom: options.tokenizerFrom ?? this.directory,
+      tokenizerFrom: options.tokenizerFrom ?? (this.directory && hasTokenizerFiles(this.directory) ? this.directory : undefined),
     });
   }
 
@@ -163,7 +149,7 @@ export class PretrainedModel {
     const positions = new Int32Array(batchSize).fill(length - 1);
     const pad = this.spec.padTokenId;
     if (pad === undefined) {
-      if (batchSize > 1) throw new PosttrainError('MODEL_PAD_MISSING', `${this.spec.architecture} without pad_token_id cannot pool a batch of ${batchSize} rows (as transformers); set pad_token_id in config.json`, { path: 'config.json:pad_token_id' });
+      if (batchSize > 1) throw new ConfigError([{ path: 'config.json:pad_token_id', message: `is not set, so ${this.spec.architecture} cannot pool a batch of ${batchSize} rows (as in transformers); set it, or pass one row at a time` }]);
       return positions;
     }
     for (let b = 0; b < batchSize; b++) {
@@ -193,7 +179,15 @@ export async function loadPretrained(directory: string, options: { head?: HeadKi
     throw new ConfigError([{ path: configPath, message: `is not valid JSON: ${(error as Error).message}` }]);
   }
   const spec = parseHfConfig(raw, configPath);
-  const decoder = HfDecoder.fromTensors(spec, readSafetensorsFolder(directory), { ...options, source: directory });
+  let tensors: ReturnType<typeof readSafetensorsFolder>;
+  try {
+    tensors = readSafetensorsFolder(directory);
+  } catch (error) {
+    // A missing, truncated or unreadable weights file is the user's input: report it as such (CLI exit 2).
+    if (error instanceof PosttrainError && error.code.startsWith('MODEL_')) throw new ConfigError([{ path: error.path ?? directory, message: error.message }]);
+    throw error;
+  }
+  const decoder = HfDecoder.fromTensors(spec, tensors, { ...options, source: directory });
   const generationPath = join(directory, 'generation_config.json');
   const generationConfig = existsSync(generationPath) ? (JSON.parse(readFileSync(generationPath, 'utf8')) as Record<string, unknown>) : undefined;
   return new PretrainedModel(decoder, { directory, generationConfig });

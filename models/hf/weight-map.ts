@@ -7,7 +7,7 @@
  * a product with a transposed operand about 10x slower, measured). GPT-2's Conv1D weights are already (in, out).
  * Loading and saving transpose those tensors once; everything else is a straight copy.
  */
-import { PosttrainError } from '../../runtime/errors.ts';
+import { ConfigError } from '../../runtime/errors.ts';
 import { FlatParameters } from '../flat-parameters.ts';
 import type { HeadKind } from '../gpt.ts';
 import { Rng } from '../rng.ts';
@@ -92,7 +92,12 @@ export function weightEntries(spec: DecoderSpec, head: HeadKind): WeightEntry[] 
   return entries;
 }
 
-/** The flat buffer's layout for `entries` (linear weights (in, out)). */
+/**
+ * The flat buffer's layout for `entries` (linear weights (in, out)).
+ *
+ * @example
+ * const parameters = flatLayout(weightEntries(spec, 'language'));
+ */
 export function flatLayout(entries: WeightEntry[]): FlatParameters {
   return FlatParameters.fromShapes(entries.map((entry) => [entry.name, entry.transposed ? [entry.fileShape[1]!, entry.fileShape[0]!] : entry.fileShape]));
 }
@@ -100,26 +105,33 @@ export function flatLayout(entries: WeightEntry[]): FlatParameters {
 /**
  * Copies file tensors into the flat buffer, checking every name and shape. A head the file does not have
  * (`score` on a causal LM: a reward or value model started from a policy) is initialised from `seed` like
- * transformers does (normal, std `initializer_range`); anything else missing, misshapen or unexpected is an
- * error naming the tensor.
+ * transformers does (normal, std `initializer_range`); anything else missing, misshapen or unexpected is a
+ * ConfigError naming each tensor with its found and expected shape.
  *
  * @param source where the tensors came from, for messages
+ *
+ * @example
+ * loadWeights(model.parameters, model.weightEntries, readSafetensorsFolder(dir), { head: 'language', spec, source: dir });
  */
 export function loadWeights(parameters: FlatParameters, entries: WeightEntry[], tensors: Map<string, { shape: number[]; data: Float32Array }>, options: { head: HeadKind; spec: DecoderSpec; source: string; seed?: number }): void {
   const { head, spec, source } = options;
   const named = normaliseNames(tensors, spec);
   const expected = new Set(entries.map((entry) => entry.name));
+  // Every problem at once, as a ConfigError (the folder is the user's input: the CLI exits 2).
+  const issues: { path: string; message: string }[] = [];
   for (const entry of entries) {
     const tensor = named.get(entry.name);
     if (!tensor) {
-      if (entry.name === 'score.weight' && !named.has('score.weight')) {
+      if (entry.name === 'score.weight') {
         initialiseHead(parameters.view(entry.name), spec, options.seed ?? 0);
         continue;
       }
-      throw new PosttrainError('MODEL_TENSOR_MISSING', `${source}: tensor ${entry.name} (expected shape [${entry.fileShape}]) is missing`, { path: entry.name });
+      issues.push({ path: `${source}:${entry.name}`, message: `tensor is missing (expected shape [${entry.fileShape}] from config.json)` });
+      continue;
     }
     if (tensor.shape.length !== entry.fileShape.length || tensor.shape.some((size, i) => size !== entry.fileShape[i])) {
-      throw new PosttrainError('MODEL_TENSOR_SHAPE', `${source}: tensor ${entry.name} has shape [${tensor.shape}], expected [${entry.fileShape}] from config.json`, { path: entry.name });
+      issues.push({ path: `${source}:${entry.name}`, message: `tensor has shape [${tensor.shape}], expected [${entry.fileShape}] from config.json` });
+      continue;
     }
     const view = parameters.view(entry.name);
     if (entry.transposed) transposeInto(tensor.data, entry.fileShape[0]!, entry.fileShape[1]!, view);
@@ -131,8 +143,9 @@ export function loadWeights(parameters: FlatParameters, entries: WeightEntry[], 
     // classifier loaded as a value model's base, or a tied lm_head that some tools write anyway.
     if (name === 'lm_head.weight' && (head !== 'language' || spec.tieWordEmbeddings)) continue;
     if (name === 'score.weight' && head === 'language') continue;
-    throw new PosttrainError('MODEL_TENSOR_UNEXPECTED', `${source}: tensor ${name} (shape [${named.get(name)!.shape}]) is not part of ${spec.architecture} as config.json describes it`, { path: name });
+    issues.push({ path: `${source}:${name}`, message: `unexpected tensor (shape [${named.get(name)!.shape}]): not part of ${spec.architecture} as config.json describes it` });
   }
+  if (issues.length) throw new ConfigError(issues);
 }
 
 /**
@@ -153,7 +166,12 @@ export function exportWeights(parameters: FlatParameters, entries: WeightEntry[]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** (rows, columns) row-major -> (columns, rows), cache-blocked. */
+/**
+ * (rows, columns) row-major -> (columns, rows), cache-blocked.
+ *
+ * @example
+ * transposeInto(new Float32Array([1, 2, 3, 4, 5, 6]), 2, 3, out); // out = [1, 4, 2, 5, 3, 6]
+ */
 export function transposeInto(source: Float32Array, rows: number, columns: number, target: Float32Array): void {
   const BLOCK = 32;
   for (let r0 = 0; r0 < rows; r0 += BLOCK) {

@@ -45,6 +45,9 @@ export function ropeInverseFrequencies(headDim: number, rope: RopeSpec): Float32
  * cos and sin of every angle, one row per position.
  * @param positions (N) position ids
  * @returns cos, sin: (N, headDim) row-major, the frequencies repeated over both halves
+ *
+ * @example
+ * const { cos, sin } = ropeTables(new Int32Array([0, 1, 2]), ropeInverseFrequencies(64, spec.rope!)); // (3, 64) each
  */
 export function ropeTables(positions: Int32Array, inverseFrequencies: Float32Array): { cos: Float32Array; sin: Float32Array } {
   const half = inverseFrequencies.length;

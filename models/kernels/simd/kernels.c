@@ -7,6 +7,7 @@
  * row-major float32. Layouts match the ops in models/ops/:
  *   attention: qkv (B, T, 3D) and cached key|value (B, P, 2D), heads side by side (D = H * hd), keyMask (B, S)
  *              0/1 with S = P + T, probabilities (B, H, T, S); query i (slot P + i) sees key j <= P + i.
+ *   grouped attention: q (B, T, Hq*hd), key|value (B, T, 2*Hkv*hd) and cached key|value (B, P, 2*Hkv*hd).
  *   layer norm: x (N, D), weight/bias (D), per-row mean and 1/std (N).
  *   gelu: any length.
  *
@@ -227,6 +228,91 @@ void attention_backward(const float *dy, const float *qkv, const float *probabil
       for (int i = 0; i < T; i++)
         for (int j = 0; j < T; j++) transposed[j * T + i] = p[i * T + j];
       for (int j = 0; j < T; j++) weighted_rows(d_rows + j * width + 2 * D + column, transposed + j * T, upstream + column, D, T, hd, 0);
+    }
+  }
+}
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* Grouped-query attention (Hq query heads share Hkv key/value heads; query head h reads kv head h / G)         */
+/*   q (B, T, Hq*hd); kv (B, T, 2*Hkv*hd): key | value of the T new tokens; past (B, P, 2*Hkv*hd) likewise.       */
+/*   Same masking and softmax as attention_forward; with Hkv = Hq it computes the same numbers.                 */
+
+EXPORT(grouped_attention_forward)
+void grouped_attention_forward(const float *q, const float *kv, const float *past, const float *key_mask, float *output,
+                               float *probabilities, int B, int T, int P, int Hq, int Hkv, int hd) {
+  const int S = P + T;
+  const int G = Hq / Hkv;
+  const int width = Hq * hd;
+  const int kv_width = 2 * Hkv * hd;
+  const float scale = 1.0f / __builtin_sqrtf((float)hd);
+  for (int b = 0; b < B; b++) {
+    const float *mask = key_mask + b * S;
+    const float *past_rows = past + b * P * kv_width;
+    const float *new_rows = kv + b * T * kv_width;
+    for (int h = 0; h < Hq; h++) {
+      const int key_column = (h / G) * hd;
+      const int value_column = Hkv * hd + key_column;
+      for (int i = 0; i < T; i++) {
+        const float *query = q + (b * T + i) * width + h * hd;
+        float *p = probabilities + ((b * Hq + h) * T + i) * S;
+        const int last = P + i;
+        row_dots(p, query, past_rows + key_column, kv_width, P, hd);
+        row_dots(p + P, query, new_rows + key_column, kv_width, i + 1, hd);
+        for (int j = 0; j <= last; j++) p[j] *= scale;
+        masked_softmax(p, mask, last, S);
+        float *out = output + (b * T + i) * width + h * hd;
+        weighted_rows(out, p, past_rows + value_column, kv_width, P, hd, 0);
+        weighted_rows(out, p + P, new_rows + value_column, kv_width, S - P, hd, 1);
+      }
+    }
+  }
+}
+
+/*
+ * Gradients w.r.t. q and kv for P = 0, per (b, h) as attention_backward; the G query heads of a kv head add
+ * their dK and dV into it. scratch: 2 T^2 floats.
+ */
+EXPORT(grouped_attention_backward)
+void grouped_attention_backward(const float *dy, const float *q, const float *kv, const float *probabilities, float *d_q, float *d_kv,
+                                float *scratch, int B, int T, int Hq, int Hkv, int hd) {
+  const int G = Hq / Hkv;
+  const int width = Hq * hd;
+  const int kv_width = 2 * Hkv * hd;
+  const float scale = 1.0f / __builtin_sqrtf((float)hd);
+  float *d_scores = scratch;
+  float *transposed = scratch + T * T;
+  __builtin_memset(d_kv, 0, (unsigned long)B * T * kv_width * sizeof(float));
+  for (int b = 0; b < B; b++) {
+    const float *queries = q + b * T * width;
+    const float *rows = kv + b * T * kv_width;
+    const float *upstream = dy + b * T * width;
+    float *d_queries = d_q + b * T * width;
+    float *d_rows = d_kv + b * T * kv_width;
+    for (int h = 0; h < Hq; h++) {
+      const int column = h * hd;
+      const int key_column = (h / G) * hd;
+      const int value_column = Hkv * hd + key_column;
+      const float *p = probabilities + (b * Hq + h) * T * T;
+      for (int i = 0; i < T; i++) {
+        const float *p_row = p + i * T;
+        float *ds = d_scores + i * T;
+        const int count = p_row[T - 1] != 0.0f ? T : i + 1;
+        row_dots(ds, upstream + i * width + column, rows + value_column, kv_width, count, hd);
+        float weighted = 0.0f;
+        for (int j = 0; j < count; j++) weighted += p_row[j] * ds[j];
+        for (int j = 0; j < count; j++) ds[j] = p_row[j] * (ds[j] - weighted) * scale;
+        for (int j = count; j < T; j++) ds[j] = 0.0f;
+      }
+      /* dQ_i = sum_j dS_ij K_j */
+      for (int i = 0; i < T; i++) weighted_rows(d_queries + i * width + column, d_scores + i * T, rows + key_column, kv_width, T, hd, 0);
+      /* dK_j += sum_i dS_ij Q_i */
+      for (int i = 0; i < T; i++)
+        for (int j = 0; j < T; j++) transposed[j * T + i] = d_scores[i * T + j];
+      for (int j = 0; j < T; j++) weighted_rows(d_rows + j * kv_width + key_column, transposed + j * T, queries + column, width, T, hd, 1);
+      /* dV_j += sum_i P_ij dY_i */
+      for (int i = 0; i < T; i++)
+        for (int j = 0; j < T; j++) transposed[j * T + i] = p[i * T + j];
+      for (int j = 0; j < T; j++) weighted_rows(d_rows + j * kv_width + value_column, transposed + j * T, upstream + column, width, T, hd, 1);
     }
   }
 }
