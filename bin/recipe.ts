@@ -11,6 +11,8 @@ import { registerReportCommand } from './commands/report.ts';
 import { registerStatusCommand } from './commands/status.ts';
 import { registerExportCommand } from './commands/export.ts';
 import { registerModelCommand } from './commands/model.ts';
+import { registerGenerateCommand } from './commands/generate.ts';
+import { generateBackend } from './generate-backend.ts';
 import { EXIT_USAGE, reportError } from './cli-errors.ts';
 
 const program = new Command();
@@ -28,6 +30,7 @@ registerStatusCommand(program);
 registerReportCommand(program);
 registerExportCommand(program);
 registerModelCommand(program);
+registerGenerateCommand(program, generateBackend);
 
 try {
   await program.parseAsync(process.argv);

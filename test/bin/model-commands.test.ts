@@ -155,3 +155,22 @@ describe('recipe export', () => {
     expectUsageError(await recipe(['export', join(FIXTURES, 'gpt2'), '--out', occupied]), '--out:', 'is not empty');
   });
 });
+
+describe('recipe model init and recipe generate', () => {
+  it('writes a fresh Llama that inspect reads and generate continues greedily, the same way twice', async () => {
+    const out = join(scratch, 'fresh-llama');
+    const init = await recipe(['model', 'init', '--out', out, '--tokenizer', 'gpt2', '--seed', '3']);
+    expect(init.code, init.stderr).toBe(0);
+    const inspect = await recipe(['model', 'inspect', out, '--json']);
+    expect(JSON.parse(inspect.stdout)).toMatchObject({ architecture: 'LlamaForCausalLM', vocabSize: 50257 });
+    const generate = () => recipe(['generate', '--model', out, '--prompt', 'The answer is', '--max-new-tokens', '4', '--greedy']);
+    const [first, second] = [await generate(), await generate()];
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout.length).toBeGreaterThan(1);
+    expect(second.stdout).toBe(first.stdout);
+  });
+
+  it('refuses a bad shape and an occupied folder with exit 2, naming each option', async () => {
+    expectUsageError(await recipe(['model', 'init', '--out', join(FIXTURES, 'qwen2'), '--shape', 'huge']), '--shape: is "huge"; allowed: tiny, smollm2-135m', '--out:');
+  });
+});
