@@ -10,7 +10,7 @@ describe('tensor engine', () => {
     expect(error).toBeInstanceOf(PosttrainError);
     expect((error as PosttrainError).code).toBe('ENGINE_BACKEND_UNAVAILABLE');
     expect((error as PosttrainError).message).toMatch(/@tensorflow\/tfjs-node is not installed; install it with `npm install @tensorflow\/tfjs-node@4.22.0`/);
-    await expect(initEngine({ backend: 'gpu' as never })).rejects.toThrow(/engine.backend: is 'gpu'; allowed: auto, tensorflow-gpu, tensorflow, wasm, cpu/);
+    await expect(initEngine({ backend: 'gpu' as never })).rejects.toThrow(/engine.backend: is 'gpu'; allowed: auto, tensorflow-gpu, webgpu, tensorflow, wasm, cpu/);
   });
 
   it('auto starts multithreaded wasm when tfjs-node is absent, says why, and is chosen once', async () => {
