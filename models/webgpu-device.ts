@@ -46,7 +46,8 @@ const GPU_DRIVER_HINT = "a GPU's Vulkan driver (NVIDIA's driver ships its Vulkan
 const SOFTWARE_HINT = "Mesa's software GL ES (Debian: apt-get install libegl1 libgles2 libgl1-mesa-dri)";
 
 type Dawn = { create(options: string[]): GPU; globals: object };
-type AdapterInfoLike = { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean };
+/** The fields of `GPUAdapterInfo` read here. */
+export type AdapterInfoLike = { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean };
 
 /** Keeps Dawn's instance referenced for as long as the process runs tensors on it. */
 const liveInstances = new Set<GPU>();
@@ -135,8 +136,19 @@ async function findAdapter(dawn: Dawn, allowSoftware: boolean): Promise<{ gpu: G
 function describe(adapter: GPUAdapter, dawnBackend: WebGpuAdapter['dawnBackend'], featureLevel: WebGpuAdapter['featureLevel']): WebGpuAdapter {
   const info = adapterInfo(adapter);
   const named = { vendor: info.vendor ?? '', architecture: info.architecture ?? '', device: info.device ?? '', description: info.description ?? '' };
-  const software = Boolean(info.isFallbackAdapter) || SOFTWARE_RENDERER.test(Object.values(named).join(' '));
-  return { ...named, dawnBackend, featureLevel, software };
+  return { ...named, dawnBackend, featureLevel, software: isSoftwareAdapter(info) };
+}
+
+/**
+ * Whether an adapter renders on the CPU: WebGPU's fallback flag, or a software renderer's name in its info
+ * (Dawn does not flag Mesa's llvmpipe under GL ES as a fallback adapter).
+ *
+ * @example
+ * isSoftwareAdapter({ device: 'llvmpipe-llvm-15-0-6-256-bits-', isFallbackAdapter: false }); // true
+ * isSoftwareAdapter({ vendor: 'nvidia', architecture: 'hopper', device: 'NVIDIA H100 80GB HBM3' }); // false
+ */
+export function isSoftwareAdapter(info: AdapterInfoLike): boolean {
+  return Boolean(info.isFallbackAdapter) || SOFTWARE_RENDERER.test([info.vendor, info.architecture, info.device, info.description].join(' '));
 }
 
 /** `GPUAdapter.info` (newer than the @webgpu/types that tfjs-core pins). */
