@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { dpoLoss } from '../algorithms/index.ts';
-import { Adam, BENCH_S, GPT, Rng, computeGradients, initEngine } from '../models/index.ts';
+import { Adam, BENCH_S, GPT, Rng, computeGradientsAsync, initEngine } from '../models/index.ts';
 import { type SequenceBatch, actionLogProbs, scoreInChunks } from '../rollout/index.ts';
 import { loadAverage, machineInfo, median, parseFlags, pythonPeerUnavailable, ratio, runPythonPeer } from './_peer.ts';
 
@@ -80,7 +80,7 @@ async function dpoStep(policy: GPT, reference: GPT, optimizer: Adam, rng: Rng): 
   };
   /** (2 PAIRS) summed reference log-probs, no gradient */
   const referenceSums = await scoreInChunks(batch, 2 * PAIRS, (chunk) => tf.tidy(() => tf.sum(actionLogProbs(reference, chunk), 1)));
-  const { gradients } = computeGradients(policy, () => {
+  const { gradients } = await computeGradientsAsync(policy, () => {
     const policySums = tf.sum(actionLogProbs(policy, batch), 1) as tf.Tensor1D;
     const referenceTensor = tf.tensor1d(referenceSums);
     const half = (tensor: tf.Tensor1D, index: number) => tf.slice(tensor, [index * PAIRS], [PAIRS]) as tf.Tensor1D;

@@ -26,7 +26,7 @@ import { klPenalty } from '../algorithms/kl/penalty.ts';
 import { ppoPolicyLoss } from '../algorithms/losses/ppo-clip.ts';
 import { Adam } from '../models/adam.ts';
 import type { CausalModel } from '../models/causal-model.ts';
-import { computeGradients } from '../models/compute-gradients.ts';
+import { computeGradientsAsync } from '../models/compute-gradients.ts';
 import { initEngine } from '../models/engine.ts';
 import { initLlamaFolder, SMOLLM2_135M, type LlamaShape } from '../models/hf/init-model.ts';
 import { createModel } from '../models/model-spec.ts';
@@ -153,7 +153,7 @@ async function grpoIteration(policy: CausalModel, reference: CausalModel, adam: 
   for (let minibatch = 0; minibatch < MINIBATCHES; minibatch++) {
     const from = minibatch * perMinibatch;
     const slice = (values: Float32Array) => tf.tensor2d(values.subarray(from * NEW_TOKENS, (from + perMinibatch) * NEW_TOKENS), [perMinibatch, NEW_TOKENS]);
-    const { gradients } = computeGradients(policy, () => {
+    const { gradients } = await computeGradientsAsync(policy, () => {
       const logProbs = actionLogProbs(policy, batch(from, perMinibatch));
       const mask = tf.ones([perMinibatch, NEW_TOKENS]);
       const tokenAdvantages = tf.tile(tf.tensor2d(advantages.subarray(from, from + perMinibatch), [perMinibatch, 1]), [1, NEW_TOKENS]);

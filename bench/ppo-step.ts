@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { gae, klShapedRewards, ppoPolicyLoss, valueLoss, whiten } from '../algorithms/index.ts';
-import { Adam, BENCH_S, GPT, Rng, computeGradients, initEngine } from '../models/index.ts';
+import { Adam, BENCH_S, GPT, Rng, computeGradientsAsync, initEngine } from '../models/index.ts';
 import { actionLogProbs, actionValues, type ExperienceBatch, generate, scoreInChunks, selectExperienceRows, sequenceScores } from '../rollout/index.ts';
 import { loadAverage, machineInfo, median, parseFlags, pythonPeerUnavailable, ratio, runPythonPeer } from './_peer.ts';
 
@@ -144,13 +144,13 @@ async function ppoIteration(roles: Roles): Promise<Record<Phase, number>> {
       const minibatch = selectExperienceRows(experience, order.slice(j * minibatchSize, (j + 1) * minibatchSize));
       const minibatchShape: [number, number] = [minibatchSize, GENERATED];
       const tensor = (values: Float32Array) => tf.tensor2d(values, minibatchShape);
-      const policyStep = computeGradients(policy, () => {
+      const policyStep = await computeGradientsAsync(policy, () => {
         const logProbs = actionLogProbs(policy, minibatch);
         return ppoPolicyLoss(logProbs, tensor(minibatch.logProbs), tensor(minibatch.advantages!), tensor(minibatch.actionMask), { clipLow: 0.2, clipHigh: 0.2 }).loss;
       });
       roles.policyOptimizer.step(policy.parameters.data, policyStep.gradients);
       policy.refresh();
-      const criticStep = computeGradients(critic, () => {
+      const criticStep = await computeGradientsAsync(critic, () => {
         const values = actionValues(critic, minibatch);
         return valueLoss(values, tensor(minibatch.values!), tensor(minibatch.returns!), tensor(minibatch.actionMask), { clip: 0.2 }).loss;
       });

@@ -4,6 +4,7 @@
  * layout. That buffer is what data-parallel ranks allreduce and what Adam consumes.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { PosttrainError } from '../runtime/errors.ts';
 import type { CausalModel } from './causal-model.ts';
 
 /** What a loss function returns: a scalar, or a scalar plus scalar metrics to report. */
@@ -20,7 +21,9 @@ export interface GradientResult {
 
 /**
  * Runs `lossFunction` (which must use `model`'s parameters) and returns the loss and its flat gradient. Every
- * tensor it creates is freed before returning.
+ * tensor it creates is freed before returning. Reads the results synchronously, which the `webgpu` backend
+ * cannot do in Node (tfjs-webgpu's synchronous read needs a browser's OffscreenCanvas): there, use
+ * `computeGradientsAsync`, which works on every backend.
  *
  * @example
  * const { loss, gradients } = computeGradients(policy, () => sftLoss(policy.logits(batch), targets, mask));
@@ -28,8 +31,48 @@ export interface GradientResult {
  * policy.refresh();
  */
 export function computeGradients(model: CausalModel, lossFunction: () => LossOutput, into?: Float32Array): GradientResult {
+  if (tf.getBackend() === 'webgpu') {
+    throw new PosttrainError(
+      'ENGINE_SYNC_READ',
+      'computeGradients reads tensors synchronously, which the webgpu backend cannot do in Node; call computeGradientsAsync instead',
+      { path: 'engine.backend' },
+    );
+  }
+  const backward = runBackward(model, lossFunction);
+  return collect(model, backward, (tensor) => tensor.dataSync() as Float32Array, into);
+}
+
+/**
+ * `computeGradients` that reads the results with `await tensor.data()`: the same numbers, on every backend
+ * including `webgpu`.
+ *
+ * @example
+ * const { loss, gradients } = await computeGradientsAsync(policy, () => sftLoss(policy.logits(batch), targets, mask));
+ */
+export async function computeGradientsAsync(model: CausalModel, lossFunction: () => LossOutput, into?: Float32Array): Promise<GradientResult> {
+  const backward = runBackward(model, lossFunction);
+  const tensors = [backward.value, ...backward.grads.filter((gradient) => gradient !== undefined), ...Object.values(backward.metricTensors)];
+  const values = new Map<tf.Tensor, Float32Array>();
+  try {
+    await Promise.all(tensors.map(async (tensor) => values.set(tensor, (await tensor.data()) as Float32Array)));
+  } catch (error) {
+    dispose(backward);
+    throw error;
+  }
+  return collect(model, backward, (tensor) => values.get(tensor)!, into);
+}
+
+interface Backward {
+  /** The scalar loss. */
+  value: tf.Scalar;
+  /** One gradient per parameter tensor, in manifest order (undefined where the loss does not depend on it). */
+  grads: (tf.Tensor | undefined)[];
+  /** Scalar metrics the loss function returned, kept past its tidy scope. */
+  metricTensors: Record<string, tf.Tensor>;
+}
+
+function runBackward(model: CausalModel, lossFunction: () => LossOutput): Backward {
   const parameters = model.parameterTensors();
-  const gradients = into ?? new Float32Array(model.parameters.size);
   let metricTensors: Record<string, tf.Tensor> = {};
   const { value, grads } = tf.engine().gradients(
     () => {
@@ -42,17 +85,30 @@ export function computeGradients(model: CausalModel, lossFunction: () => LossOut
     undefined,
     true,
   );
-  const entries = model.parameters.manifest.entries;
-  for (let i = 0; i < entries.length; i++) {
-    const gradient = grads[i];
-    const entry = entries[i]!;
-    if (gradient) gradients.set(gradient.dataSync() as Float32Array, entry.offset);
-    else gradients.fill(0, entry.offset, entry.offset + entry.size);
+  return { value: value as tf.Scalar, grads, metricTensors };
+}
+
+/** Copies the gradients into the flat layout, reads loss and metrics, and frees every tensor. */
+function collect(model: CausalModel, backward: Backward, read: (tensor: tf.Tensor) => Float32Array, into?: Float32Array): GradientResult {
+  try {
+    const gradients = into ?? new Float32Array(model.parameters.size);
+    const entries = model.parameters.manifest.entries;
+    for (let i = 0; i < entries.length; i++) {
+      const gradient = backward.grads[i];
+      const entry = entries[i]!;
+      if (gradient) gradients.set(read(gradient), entry.offset);
+      else gradients.fill(0, entry.offset, entry.offset + entry.size);
+    }
+    const loss = read(backward.value)[0]!;
+    const metrics = Object.fromEntries(Object.entries(backward.metricTensors).map(([name, tensor]) => [name, read(tensor)[0]!]));
+    return { loss, gradients, metrics };
+  } finally {
+    dispose(backward);
   }
-  const loss = value.dataSync()[0]!;
-  const metrics = Object.fromEntries(Object.entries(metricTensors).map(([name, tensor]) => [name, tensor.dataSync()[0]!]));
+}
+
+function dispose({ value, grads, metricTensors }: Backward): void {
   value.dispose();
   for (const gradient of grads) gradient?.dispose();
   for (const tensor of Object.values(metricTensors)) tensor.dispose();
-  return { loss, gradients, metrics };
 }

@@ -1,10 +1,15 @@
 /**
  * The tensor engine: which tfjs backend runs the math, chosen once per process.
  *
- * Order for `auto`: `@tensorflow/tfjs-node-gpu` when it is installed and sees a CUDA device, else
- * `@tensorflow/tfjs-node` when installed, else WebAssembly (`@tensorflow/tfjs-backend-wasm`, whose binaries ship
- * inside the npm package: the embedded default), else the plain JavaScript `cpu` backend. `POSTTRAIN_BACKEND`
- * (or `options.backend`) forces one; a forced backend that cannot load is an error, never a silent fallback.
+ * Order for `auto`: `@tensorflow/tfjs-node-gpu` when it is installed and sees a CUDA device, else WebGPU on a
+ * real GPU adapter (tfjs's WebGPU backend over Dawn, npm `webgpu`: Vulkan on NVIDIA/AMD, Metal, D3D12; see
+ * webgpu-device.ts), else `@tensorflow/tfjs-node` when installed, else WebAssembly (`@tensorflow/tfjs-backend-wasm`,
+ * whose binaries ship inside the npm package: the embedded default), else the plain JavaScript `cpu` backend.
+ * `POSTTRAIN_BACKEND` (or `options.backend`) forces one; a forced backend that cannot load is an error, never a
+ * silent fallback. Forced `webgpu` also accepts a software renderer (Mesa's llvmpipe) when no GPU is found, and
+ * says so in the log: that is how CI checks the WebGPU path on a machine without a GPU.
+ *
+ * On `webgpu` the fused host kernels (kernels/host-kernel.ts) do not run: every op takes its composed tfjs path.
  *
  * tfjs-node(-gpu) download libtensorflow in their install script, so they are optional: install one on GPU
  * machines (`npm install @tensorflow/tfjs-node-gpu@4.22.0`, same version as tfjs-core so both share one engine).
@@ -17,9 +22,10 @@ import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { ConfigError, PosttrainError } from '../runtime/errors.ts';
 import { rootLogger } from '../runtime/logging.ts';
 import { MAX_WASM_THREADS, registerThreadedWasm } from './wasm-threads.ts';
+import { describeAdapter, gpuDeviceNodePresent, startWebGpuBackend, type WebGpuAdapter } from './webgpu-device.ts';
 
 /** A backend the engine can run on. */
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
 
 export interface EngineOptions {
   /** Which backend; `auto` (default) picks the fastest available. `POSTTRAIN_BACKEND` overrides this. */
@@ -33,11 +39,14 @@ export interface EngineChoice {
   backend: BackendName;
   /** Why it was chosen, in words (also logged). */
   reason: string;
-  /** Threads the backend's kernels may use (1 for `cpu`; the pool size for wasm). */
+  /** Threads the backend's kernels may use (1 for `cpu` and `webgpu`; the pool size for wasm). */
   threads: number;
+  /** On `webgpu`: the adapter it runs on (vendor, device, driver, whether it is a software renderer). */
+  adapter?: WebGpuAdapter;
 }
 
-const BACKENDS: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+/** Every backend, in the order `auto` tries them. */
+const BACKENDS: readonly BackendName[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
 
 let chosen: Promise<EngineChoice> | undefined;
 let chosenOptions: EngineOptions | undefined;
@@ -114,6 +123,8 @@ async function load(backend: BackendName, threads: number, reason: string, force
   switch (backend) {
     case 'tensorflow-gpu':
       return loadTensorflow('@tensorflow/tfjs-node-gpu', backend, reason, forced);
+    case 'webgpu':
+      return loadWebGpu(reason, forced);
     case 'tensorflow':
       return loadTensorflow('@tensorflow/tfjs-node', backend, reason, forced);
     case 'wasm':
@@ -150,6 +161,21 @@ async function loadTensorflow(packageName: string, backend: BackendName, reason:
   const usesGpu = Boolean((tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice);
   if (backend === 'tensorflow-gpu' && !usesGpu) throw new Error(`${packageName} loaded but sees no usable CUDA device`);
   return { backend, reason, threads: availableParallelism() };
+}
+
+/** Auto takes WebGPU only on a real GPU; forced, it also runs on a software renderer (tests, CI). */
+async function loadWebGpu(reason: string, forced: boolean): Promise<EngineChoice> {
+  if (!forced && !gpuDeviceNodePresent()) throw new Error('no GPU device node (/dev/nvidiactl, /dev/kfd, /dev/dri/renderD*)');
+  let adapter: WebGpuAdapter;
+  try {
+    adapter = await startWebGpuBackend({ allowSoftware: forced });
+  } catch (error) {
+    if (forced) throw error;
+    throw new Error(error instanceof Error ? error.message.replace(/^webgpu: /, '') : String(error));
+  }
+  if (!(await tf.setBackend('webgpu'))) throw new PosttrainError('ENGINE_BACKEND_UNAVAILABLE', `webgpu: the backend failed to initialise on ${describeAdapter(adapter)}`, { path: 'engine.backend' });
+  if (adapter.software) rootLogger().child({ component: 'engine' }).warn({ adapter }, 'webgpu runs on a software renderer: correct but slow, meant for tests');
+  return { backend: 'webgpu', reason: `${reason}; adapter ${describeAdapter(adapter)}`, threads: 1, adapter };
 }
 
 async function loadWasm(threads: number, reason: string): Promise<EngineChoice> {

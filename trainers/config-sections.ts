@@ -72,8 +72,8 @@ export const runtimeSection = z.strictObject({
   address: z.string().min(1).optional(),
   /** Namespace of the run's named actors and placement groups. */
   namespace: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('posttrain'),
-  /** Tensor backend in every role worker: auto picks tfjs-node-gpu, tfjs-node, wasm, then cpu. */
-  backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  /** Tensor backend in every role worker: auto picks tfjs-node-gpu, webgpu on a real GPU, tfjs-node, wasm, then cpu. */
+  backend: z.enum(['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
   /** Threads per worker for the wasm backend (default: the worker's CPU reservation, at least 1). */
   threads: z.int().min(1).max(256).optional(),
   /**

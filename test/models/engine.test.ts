@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { engineChoice, initEngine } from '../../models/index.ts';
+import { isSoftwareAdapter } from '../../models/webgpu-device.ts';
 import { PosttrainError } from '../../runtime/errors.ts';
 import { expectClose } from './backends.ts';
 
@@ -10,7 +11,7 @@ describe('tensor engine', () => {
     expect(error).toBeInstanceOf(PosttrainError);
     expect((error as PosttrainError).code).toBe('ENGINE_BACKEND_UNAVAILABLE');
     expect((error as PosttrainError).message).toMatch(/@tensorflow\/tfjs-node is not installed; install it with `npm install @tensorflow\/tfjs-node@4.22.0`/);
-    await expect(initEngine({ backend: 'gpu' as never })).rejects.toThrow(/engine.backend: is 'gpu'; allowed: auto, tensorflow-gpu, tensorflow, wasm, cpu/);
+    await expect(initEngine({ backend: 'gpu' as never })).rejects.toThrow(/engine.backend: is 'gpu'; allowed: auto, tensorflow-gpu, webgpu, tensorflow, wasm, cpu/);
   });
 
   it('auto starts multithreaded wasm when tfjs-node is absent, says why, and is chosen once', async () => {
@@ -18,9 +19,20 @@ describe('tensor engine', () => {
     expect(choice.backend).toBe('wasm');
     expect(choice.threads).toBe(2);
     expect(choice.reason).toMatch(/tfjs-node is not installed.*threaded SIMD wasm/);
+    // No GPU here: auto skips webgpu (no device node, or no hardware adapter) and says so.
+    expect(choice.reason).toMatch(/webgpu: /);
     expect(await initEngine({ backend: 'cpu' })).toBe(choice);
     expect(engineChoice()).toBe(choice);
     expect(tf.getBackend()).toBe('wasm');
+  });
+
+  it('a software renderer never counts as a GPU for auto: fallback flag or renderer name', () => {
+    expect(isSoftwareAdapter({ vendor: '', device: 'llvmpipe-llvm-15-0-6-256-bits-', description: 'OpenGL version OpenGL ES 3.2 Mesa 22.3.6', isFallbackAdapter: false })).toBe(true);
+    expect(isSoftwareAdapter({ vendor: 'mesa', device: 'llvmpipe (LLVM 15.0.6, 256 bits)', description: 'Mesa 22.3.6 (lavapipe)' })).toBe(true);
+    expect(isSoftwareAdapter({ vendor: 'google', architecture: 'swiftshader', device: 'SwiftShader Device (Subzero)' })).toBe(true);
+    expect(isSoftwareAdapter({ vendor: 'unknown', device: 'Some GPU', isFallbackAdapter: true })).toBe(true);
+    expect(isSoftwareAdapter({ vendor: 'nvidia', architecture: 'hopper', device: 'NVIDIA H100 80GB HBM3', description: 'NVIDIA: 570.86.15', isFallbackAdapter: false })).toBe(false);
+    expect(isSoftwareAdapter({ vendor: 'amd', architecture: 'rdna-3', device: 'AMD Radeon RX 7900 XTX (RADV NAVI31)' })).toBe(false);
   });
 
   it('threaded wasm multiplies matrices exactly as the cpu backend does', async () => {

@@ -11,7 +11,7 @@
 import { createCommunicator, createUniqueId, type Communicator, type UniqueId } from '../../runtime/collectives/index.ts';
 import { actorContext, type ObjectRef } from '../../runtime/index.ts';
 import { Adam, type AdamOptions, type AdamState } from '../../models/adam.ts';
-import { computeGradients, type LossOutput } from '../../models/compute-gradients.ts';
+import { computeGradientsAsync, type LossOutput } from '../../models/compute-gradients.ts';
 import type { CausalModel } from '../../models/causal-model.ts';
 import { GPT, type HeadKind } from '../../models/gpt.ts';
 import { createModel, exportModel, type ExportedModel, type ModelSpec } from '../../models/model-spec.ts';
@@ -102,7 +102,7 @@ export class ModelRole {
    */
   protected async trainStep(share: number, loss: () => LossOutput): Promise<{ loss: number; gradNorm: number; metrics: Record<string, number> }> {
     const optimizer = this.requireOptimizer();
-    const result = computeGradients(this.model, loss);
+    const result = await computeGradientsAsync(this.model, loss);
     if (this.communicator) {
       const gradients = result.gradients;
       for (let i = 0; i < gradients.length; i++) gradients[i]! *= share;
