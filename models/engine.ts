@@ -8,6 +8,9 @@
  *
  * tfjs-node(-gpu) download libtensorflow in their install script, so they are optional: install one on GPU
  * machines (`npm install @tensorflow/tfjs-node-gpu@4.22.0`, same version as tfjs-core so both share one engine).
+ *
+ * On `wasm` and `cpu`, matrix products run on OpenBLAS when its addon was built (kernels/blas/): `choice.matmul`
+ * and the log line say which path multiplies and, when it is not OpenBLAS, why.
  */
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
@@ -16,6 +19,7 @@ import './register-gradients.ts';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { ConfigError, PosttrainError } from '../runtime/errors.ts';
 import { rootLogger } from '../runtime/logging.ts';
+import { installBlasMatMul } from './kernels/blas/blas-matmul.ts';
 import { MAX_WASM_THREADS, registerThreadedWasm } from './wasm-threads.ts';
 
 /** A backend the engine can run on. */
@@ -35,6 +39,8 @@ export interface EngineChoice {
   reason: string;
   /** Threads the backend's kernels may use (1 for `cpu`; the pool size for wasm). */
   threads: number;
+  /** Which code multiplies matrices and why, e.g. "OpenBLAS 0.3.21 (pthread, 2 threads, Zen)" (also in `reason`). */
+  matmul: string;
 }
 
 const BACKENDS: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
@@ -78,16 +84,31 @@ export function engineChoice(): EngineChoice | undefined {
 async function choose(options: EngineOptions): Promise<EngineChoice> {
   const requested = readRequested(options);
   const threads = readThreads(options);
-  if (requested !== 'auto') return load(requested, threads, `forced by ${process.env.POSTTRAIN_BACKEND ? 'POSTTRAIN_BACKEND' : 'options.backend'}`, true);
+  if (requested !== 'auto') {
+    return withMatMul(await load(requested, threads, `forced by ${process.env.POSTTRAIN_BACKEND ? 'POSTTRAIN_BACKEND' : 'options.backend'}`, true), threads);
+  }
   const skipped: string[] = [];
   for (const backend of BACKENDS) {
     try {
-      return await load(backend, threads, skipped.length ? `auto; ${skipped.join('; ')}` : 'auto', false);
+      return withMatMul(await load(backend, threads, skipped.length ? `auto; ${skipped.join('; ')}` : 'auto', false), threads);
     } catch (error) {
       skipped.push(`${backend}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
   throw new PosttrainError('ENGINE_UNAVAILABLE', `no tensor backend could start: ${skipped.join('; ')}`, { path: 'engine.backend' });
+}
+
+/**
+ * Puts OpenBLAS behind matrix products on wasm/cpu (with the requested thread count: OpenBLAS is not bound by
+ * the wasm pool's cap) and says in the reason which path multiplies.
+ */
+function withMatMul(choice: Omit<EngineChoice, 'matmul'>, threads: number): EngineChoice {
+  let matmul = 'libtensorflow';
+  if (choice.backend === 'wasm' || choice.backend === 'cpu') {
+    const blas = installBlasMatMul(threads);
+    matmul = blas.installed ? blas.description : `${choice.backend === 'wasm' ? 'tfjs-wasm XNNPACK' : 'tfjs-cpu'} (${blas.reason})`;
+  }
+  return { ...choice, reason: `${choice.reason}; matmul: ${matmul}`, matmul };
 }
 
 function readRequested(options: EngineOptions): 'auto' | BackendName {
@@ -110,7 +131,7 @@ function readThreads(options: EngineOptions): number {
   return value;
 }
 
-async function load(backend: BackendName, threads: number, reason: string, forced: boolean): Promise<EngineChoice> {
+async function load(backend: BackendName, threads: number, reason: string, forced: boolean): Promise<Omit<EngineChoice, 'matmul'>> {
   switch (backend) {
     case 'tensorflow-gpu':
       return loadTensorflow('@tensorflow/tfjs-node-gpu', backend, reason, forced);
@@ -124,7 +145,7 @@ async function load(backend: BackendName, threads: number, reason: string, force
   }
 }
 
-async function loadTensorflow(packageName: string, backend: BackendName, reason: string, forced: boolean): Promise<EngineChoice> {
+async function loadTensorflow(packageName: string, backend: BackendName, reason: string, forced: boolean): Promise<Omit<EngineChoice, 'matmul'>> {
   try {
     await import(packageName);
   } catch (error) {
@@ -152,7 +173,7 @@ async function loadTensorflow(packageName: string, backend: BackendName, reason:
   return { backend, reason, threads: availableParallelism() };
 }
 
-async function loadWasm(threads: number, reason: string): Promise<EngineChoice> {
+async function loadWasm(threads: number, reason: string): Promise<Omit<EngineChoice, 'matmul'>> {
   const listenersBefore = processListeners();
   try {
     return await startWasm(threads, reason);
@@ -181,7 +202,7 @@ function removeListenersAddedSince(before: ProcessListeners): void {
   }
 }
 
-async function startWasm(threads: number, reason: string): Promise<EngineChoice> {
+async function startWasm(threads: number, reason: string): Promise<Omit<EngineChoice, 'matmul'>> {
   const singleThreaded = tf.findBackendFactory('wasm');
   if (threads > 1) {
     try {

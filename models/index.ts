@@ -8,3 +8,4 @@ export { Adam, type AdamOptions, type AdamState, type AdamStepResult } from './a
 export { computeGradients, type GradientResult, type LossOutput } from './compute-gradients.ts';
 export { Rng } from './rng.ts';
 export { setFusedKernels, hostKernelsAvailable } from './kernels/host-kernel.ts';
+export { setBlasMatMul, blasMatMulActive } from './kernels/blas/blas-matmul.ts';
