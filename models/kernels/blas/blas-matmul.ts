@@ -92,7 +92,7 @@ function replaceKernel(kernelName: string, backendName: Backend): void {
   tf.registerKernel({
     ...original,
     kernelFunc: (args) => {
-      const product = enabled ? describe(kernelName, args.inputs, args.attrs as unknown as tf.NamedAttrMap) : undefined;
+      const product = enabled ? productOf(kernelName, args.inputs, args.attrs as unknown as tf.NamedAttrMap) : undefined;
       if (!product) return original.kernelFunc(args);
       return backendName === 'wasm' ? runOnWasm(product, args.backend as unknown as WasmBackendLike) : runOnCpu(product, args.backend as unknown as CpuBackendLike);
     },
@@ -100,7 +100,7 @@ function replaceKernel(kernelName: string, backendName: Backend): void {
 }
 
 /** The product the kernel asks for, or undefined when the backend's own kernel should run it. */
-function describe(kernelName: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap): Product | undefined {
+function productOf(kernelName: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap): Product | undefined {
   const { a, b, bias, preluActivationWeights } = inputs;
   if (!a || !b || a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return undefined;
   if (kernelName === tf._FusedMatMul && ((attrs.activation ?? 'linear') !== 'linear' || preluActivationWeights)) return undefined;
