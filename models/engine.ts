@@ -13,6 +13,9 @@
  *
  * tfjs-node(-gpu) download libtensorflow in their install script, so they are optional: install one on GPU
  * machines (`npm install @tensorflow/tfjs-node-gpu@4.22.0`, same version as tfjs-core so both share one engine).
+ *
+ * On `wasm` and `cpu`, matrix products run on OpenBLAS when its addon was built (kernels/blas/): `choice.matmul`
+ * and the log line say which path multiplies and, when it is not OpenBLAS, why.
  */
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
@@ -21,6 +24,7 @@ import './register-gradients.ts';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { ConfigError, PosttrainError } from '../runtime/errors.ts';
 import { rootLogger } from '../runtime/logging.ts';
+import { installBlasMatMul } from './kernels/blas/blas-matmul.ts';
 import { MAX_WASM_THREADS, registerThreadedWasm } from './wasm-threads.ts';
 import { describeAdapter, gpuDeviceNodePresent, startWebGpuBackend, type WebGpuAdapter } from './webgpu-device.ts';
 
@@ -43,6 +47,8 @@ export interface EngineChoice {
   threads: number;
   /** On `webgpu`: the adapter it runs on (vendor, device, driver, whether it is a software renderer). */
   adapter?: WebGpuAdapter;
+  /** Which code multiplies matrices and why, e.g. "OpenBLAS 0.3.21 (pthread, 2 threads, Zen)" (also in `reason`). */
+  matmul: string;
 }
 
 /** Every backend, in the order `auto` tries them. */
@@ -87,16 +93,31 @@ export function engineChoice(): EngineChoice | undefined {
 async function choose(options: EngineOptions): Promise<EngineChoice> {
   const requested = readRequested(options);
   const threads = readThreads(options);
-  if (requested !== 'auto') return load(requested, threads, `forced by ${process.env.POSTTRAIN_BACKEND ? 'POSTTRAIN_BACKEND' : 'options.backend'}`, true);
+  if (requested !== 'auto') {
+    return withMatMul(await load(requested, threads, `forced by ${process.env.POSTTRAIN_BACKEND ? 'POSTTRAIN_BACKEND' : 'options.backend'}`, true), threads);
+  }
   const skipped: string[] = [];
   for (const backend of BACKENDS) {
     try {
-      return await load(backend, threads, skipped.length ? `auto; ${skipped.join('; ')}` : 'auto', false);
+      return withMatMul(await load(backend, threads, skipped.length ? `auto; ${skipped.join('; ')}` : 'auto', false), threads);
     } catch (error) {
       skipped.push(`${backend}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
   throw new PosttrainError('ENGINE_UNAVAILABLE', `no tensor backend could start: ${skipped.join('; ')}`, { path: 'engine.backend' });
+}
+
+/**
+ * Puts OpenBLAS behind matrix products on wasm/cpu (with the requested thread count: OpenBLAS is not bound by
+ * the wasm pool's cap) and says in the reason which path multiplies.
+ */
+function withMatMul(choice: Omit<EngineChoice, 'matmul'>, threads: number): EngineChoice {
+  let matmul = choice.backend === 'webgpu' ? 'tfjs-webgpu shaders' : 'libtensorflow';
+  if (choice.backend === 'wasm' || choice.backend === 'cpu') {
+    const blas = installBlasMatMul(threads);
+    matmul = blas.installed ? blas.description : `${choice.backend === 'wasm' ? 'tfjs-wasm XNNPACK' : 'tfjs-cpu'} (${blas.reason})`;
+  }
+  return { ...choice, reason: `${choice.reason}; matmul: ${matmul}`, matmul };
 }
 
 function readRequested(options: EngineOptions): 'auto' | BackendName {
@@ -119,7 +140,7 @@ function readThreads(options: EngineOptions): number {
   return value;
 }
 
-async function load(backend: BackendName, threads: number, reason: string, forced: boolean): Promise<EngineChoice> {
+async function load(backend: BackendName, threads: number, reason: string, forced: boolean): Promise<Omit<EngineChoice, 'matmul'>> {
   switch (backend) {
     case 'tensorflow-gpu':
       return loadTensorflow('@tensorflow/tfjs-node-gpu', backend, reason, forced);
@@ -135,7 +156,7 @@ async function load(backend: BackendName, threads: number, reason: string, force
   }
 }
 
-async function loadTensorflow(packageName: string, backend: BackendName, reason: string, forced: boolean): Promise<EngineChoice> {
+async function loadTensorflow(packageName: string, backend: BackendName, reason: string, forced: boolean): Promise<Omit<EngineChoice, 'matmul'>> {
   try {
     await import(packageName);
   } catch (error) {
@@ -164,7 +185,7 @@ async function loadTensorflow(packageName: string, backend: BackendName, reason:
 }
 
 /** Auto takes WebGPU only on a real GPU; forced, it also runs on a software renderer (tests, CI). */
-async function loadWebGpu(reason: string, forced: boolean): Promise<EngineChoice> {
+async function loadWebGpu(reason: string, forced: boolean): Promise<Omit<EngineChoice, 'matmul'>> {
   if (!forced && !gpuDeviceNodePresent()) throw new Error('no GPU device node (/dev/nvidiactl, /dev/kfd, /dev/dri/renderD*)');
   let adapter: WebGpuAdapter;
   try {
@@ -178,7 +199,7 @@ async function loadWebGpu(reason: string, forced: boolean): Promise<EngineChoice
   return { backend: 'webgpu', reason: `${reason}; adapter ${describeAdapter(adapter)}`, threads: 1, adapter };
 }
 
-async function loadWasm(threads: number, reason: string): Promise<EngineChoice> {
+async function loadWasm(threads: number, reason: string): Promise<Omit<EngineChoice, 'matmul'>> {
   const listenersBefore = processListeners();
   try {
     return await startWasm(threads, reason);
@@ -207,7 +228,7 @@ function removeListenersAddedSince(before: ProcessListeners): void {
   }
 }
 
-async function startWasm(threads: number, reason: string): Promise<EngineChoice> {
+async function startWasm(threads: number, reason: string): Promise<Omit<EngineChoice, 'matmul'>> {
   const singleThreaded = tf.findBackendFactory('wasm');
   if (threads > 1) {
     try {

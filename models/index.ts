@@ -14,3 +14,4 @@ export { createModel, exportModel, tokenizerOf, type ModelSpec, type ExportedMod
 export { HfDecoder, generatePositionIds, type DecoderBatch, type DecoderOptions } from './hf/decoder.ts';
 export { parseHfConfig, SUPPORTED_ARCHITECTURES, type DecoderSpec, type RopeSpec } from './hf/hf-config.ts';
 export { loadPretrained, PretrainedModel, type ForwardInputs, type SaveOptions } from './hf/pretrained.ts';
+export { setBlasMatMul, blasMatMulActive } from './kernels/blas/blas-matmul.ts';

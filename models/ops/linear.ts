@@ -4,11 +4,14 @@
  * Why a custom gradient: tfjs differentiates `matMul` into `matMul(dy, W, false, true)` and
  * `matMul(x, dy, true, false)`. The wasm backend sends any transposed or batched product to a naive triple loop
  * (about 1 GFLOP/s here) and only plain 2-D products to XNNPACK (10-25 GFLOP/s). Transposing explicitly (a cheap
- * copy) keeps all three products of a training step on XNNPACK. The bias gradient (a column sum) is a SIMD host
- * kernel on wasm/cpu: tfjs-wasm reduces only along the innermost axis, so `sum(dy, 0)` transposes first.
+ * copy) keeps all three products of a training step on XNNPACK. With OpenBLAS behind matMul (kernels/blas/)
+ * transposed operands cost nothing, so the products take the transpose flags and no copy is made. The bias
+ * gradient (a column sum) is a SIMD host kernel on wasm/cpu: tfjs-wasm reduces only along the innermost axis, so
+ * `sum(dy, 0)` transposes first.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '../register-gradients.ts';
+import { blasMatMulActive } from '../kernels/blas/blas-matmul.ts';
 import { hostKernelsAvailable, registerHostKernel, runHostKernel } from '../kernels/host-kernel.ts';
 import { simdKernels } from '../kernels/simd-module.ts';
 
@@ -30,6 +33,13 @@ const linearWithGradient = tf.customGrad((...args) => {
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [savedX, savedWeight] = saved as [tf.Tensor2D, tf.Tensor2D];
       const outputGradient = dy as tf.Tensor2D;
+      if (blasMatMulActive()) {
+        return [
+          /** (N, in) */ tf.matMul(outputGradient, savedWeight, false, true),
+          /** (in, out) */ tf.matMul(savedX, outputGradient, true, false),
+          /** (out) */ columnSum(outputGradient),
+        ];
+      }
       return [
         /** (N, in) */ tf.matMul(outputGradient, tf.transpose(savedWeight)),
         /** (in, out) */ tf.matMul(tf.transpose(savedX), outputGradient),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../models/index.ts';
 import { sampleToken, tokenLogProb } from '../../rollout/index.ts';
+import { candidateOrder } from '../../rollout/sampling.ts';
 
 const LOGITS = Float32Array.from([2, 0.5, 3, -1, 1]);
 const draw = (options: Parameters<typeof sampleToken>[3], count = 4000, seed = 1) => {
@@ -52,5 +53,27 @@ describe('sampleToken', () => {
 
   it('the same uniform draw gives the same token', () => {
     expect(draw({ topK: 3, topP: 0.9, temperature: 0.7 }, 500, 9)).toEqual(draw({ topK: 3, topP: 0.9, temperature: 0.7 }, 500, 9));
+  });
+});
+
+describe('candidateOrder', () => {
+  /** The comparator sort sampleToken used before: logit descending, ties by the smaller id. */
+  const comparatorOrder = (logits: Float32Array) =>
+    Array.from({ length: logits.length }, (_, i) => i).sort((a, b) => logits[b]! - logits[a]! || a - b);
+
+  it('orders ids exactly as the comparator sort (whole or the first k), with ties, signed zeros, infinities and an offset', () => {
+    const rng = new Rng(3);
+    for (const size of [1, 2, 7, 1000, 49152]) {
+      // Values on a coarse grid so that many logits tie; a few special values mixed in.
+      const row = Float32Array.from({ length: size }, () => Math.round(rng.normal() * 8) / 4);
+      for (const [index, special] of [[0, -0], [1, 0], [2, Infinity], [3, -Infinity], [4, -Infinity], [5, 1e-30], [6, -1e-30]] as const) {
+        if (index < size) row[index] = special;
+      }
+      const padded = new Float32Array(size + 3);
+      padded.set(row, 3);
+      const expected = comparatorOrder(row);
+      expect(Array.from(candidateOrder(padded, 3, size))).toEqual(expected);
+      for (const limit of [1, 5, 50]) expect(Array.from(candidateOrder(padded, 3, size, limit))).toEqual(expected.slice(0, limit));
+    }
   });
 });

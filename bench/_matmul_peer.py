@@ -1,0 +1,39 @@
+"""PyTorch peer of bench/matmul.ts: float32 products at the given shapes on `--threads` threads (OpenBLAS under
+Debian's python3-torch). Prints one JSON line: per shape, forward (A @ B) and backward (dY @ B^T and A^T @ dY,
+transposes as views) GFLOP/s, medians of `--reps` timed runs after one warm-up."""
+import argparse
+import json
+import statistics
+import time
+
+import torch
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--threads", type=int, required=True)
+parser.add_argument("--reps", type=int, default=5)
+parser.add_argument("--shapes", required=True, help="comma-separated MxKxN")
+args = parser.parse_args()
+torch.set_num_threads(args.threads)
+torch.manual_seed(0)
+
+
+def rate(flops, run):
+    run()
+    times = []
+    for _ in range(args.reps):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return flops / statistics.median(times) / 1e9
+
+
+results = []
+for shape in args.shapes.split(","):
+    m, k, n = (int(part) for part in shape.split("x"))
+    a, b, dy = torch.randn(m, k), torch.randn(k, n), torch.randn(m, n)
+    forward = rate(2 * m * k * n, lambda: torch.mm(a, b))
+    backward = rate(4 * m * k * n, lambda: (torch.mm(dy, b.t()), torch.mm(a.t(), dy)))
+    results.append({"shape": shape, "forward_gflops": round(forward, 1), "backward_gflops": round(backward, 1)})
+with open("/proc/self/maps") as maps:
+    libraries = sorted({line.split()[-1].rsplit("/", 1)[-1] for line in maps if "blas" in line.lower()})
+print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "blas_libraries": libraries, "results": results}))
