@@ -33,6 +33,7 @@ export class DatasetError extends ConfigError {
 /** How a value found in a row reads in an error message: its JSON, cut short, or its type when it has none. */
 export function describeFound(value: unknown): string {
   if (value === undefined) return 'nothing (the column is absent)';
+  if (value === null) return 'null';
   if (typeof value === 'bigint') return `${value}`;
   let text: string;
   try {

@@ -62,7 +62,7 @@ function checkMessage(message: unknown, at: string, where: string): Message {
   }
   const { role, content } = message as Record<string, unknown>;
   if (typeof role !== 'string' || !(MESSAGE_ROLES as readonly string[]).includes(role)) {
-    throw new DatasetError('DATA_ROW', where, `${at}: found role ${describeFound(role)}, expected one of ${MESSAGE_ROLES.join(', ')}`);
+    throw new DatasetError('DATA_ROW', where, `${at}: found role ${typeof role === 'string' ? JSON.stringify(role) : describeFound(role)}, expected one of ${MESSAGE_ROLES.join(', ')}`);
   }
   if (typeof content !== 'string') throw new DatasetError('DATA_ROW', where, `${at}: found content ${describeFound(content)}, expected a string`);
   return { role: role as Message['role'], content };
