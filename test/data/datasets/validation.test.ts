@@ -3,7 +3,7 @@
  * (Parquet), with its column, what was found and what was expected; a wrong format for the stage says which
  * format the stage needs. All are ConfigErrors, so the CLI exits 2.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { reportError } from '../../../bin/cli-errors.ts';
 import { DatasetError, JsonlSource, ParquetSource, loadDataset, validateDataset } from '../../../data/datasets/index.ts';
 import { ConfigError } from '../../../runtime/errors.ts';
@@ -138,12 +138,11 @@ describe('the CLI treats dataset errors as user mistakes', () => {
     const error = new DatasetError('DATA_ROW', 'train.jsonl:3', 'column "completion": found an empty string, expected non-empty text');
     expect(error).toBeInstanceOf(ConfigError);
     const written: string[] = [];
-    const original = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string) => written.push(chunk)) as typeof process.stderr.write;
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => written.push(String(chunk)) > 0);
     try {
       expect(reportError(error, 'recipe run')).toBe(2);
     } finally {
-      process.stderr.write = original;
+      spy.mockRestore();
     }
     expect(written.join('')).toBe('recipe run: invalid recipe, argument or option:\n  train.jsonl:3: column "completion": found an empty string, expected non-empty text\n');
   });
