@@ -16,6 +16,11 @@ export interface RowSource {
   readRange(start: number, count: number): Promise<unknown[]>;
   /** The rows at `indices`, in that order (shuffled access). */
   read(indices: ArrayLike<number>): Promise<unknown[]>;
+  /**
+   * Rows that are cheap to read together and dear to read apart (Parquet's row groups): the first row of each
+   * block, then the row count. (blocks + 1) Undefined when any row is as cheap as any other (JSONL).
+   */
+  readonly blocks?: Float64Array;
   /** Where row `index` is, for messages: `train.jsonl:12` or `train.parquet row 11`. */
   location(index: number): string;
 }

@@ -48,6 +48,24 @@ describe('DatasetStream', () => {
   });
 });
 
+describe('DatasetStream over Parquet row groups', () => {
+  it('shuffles row groups, then rows within each, so each group is decoded once an epoch; resume is still exact', async () => {
+    const dir = tempDir();
+    writeParquet(dir, 'prompts.parquet', rows, 3); // groups: rows 0-2, 3-5, 6-8, 9
+    const { train } = await loadDataset({ train: 'prompts.parquet' }, { stage: 'grpo', baseDir: dir, seed: 0 });
+    const stream = new DatasetStream(train, { seed: 5 });
+    const epoch = answers(await stream.next(10)) as number[];
+    expect([...epoch].sort((a, b) => a - b)).toEqual(rows.map((row) => row.answer));
+    const groupsInOrder = epoch.map((answer) => Math.floor(answer / 3));
+    const groupChanges = groupsInOrder.filter((group, index) => index > 0 && group !== groupsInOrder[index - 1]).length;
+    expect(groupChanges).toBe(3);
+    const expected = answers(await new DatasetStream(train, { seed: 5 }).next(25));
+    const first = new DatasetStream(train, { seed: 5 });
+    const head = answers(await first.next(13));
+    expect([...head, ...answers(await new DatasetStream(train, { seed: 5 }, first.cursor).next(12))]).toEqual(expected);
+  });
+});
+
 describe('eval split', () => {
   it('a held-out fraction is seeded, disjoint from train and covers the file', async () => {
     const dir = tempDir();

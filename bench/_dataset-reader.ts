@@ -1,0 +1,26 @@
+/**
+ * Child of bench/dataset-streaming.ts, run with a capped heap: opens a dataset file, validates every row, then
+ * does shuffled reads; prints timings and peak memory as JSON.
+ */
+import { DatasetSplit, DatasetStream, openRowSource, validateDataset } from '../data/datasets/index.ts';
+
+const [file, readsArgument] = process.argv.slice(2);
+let peakHeap = 0;
+const sampler = setInterval(() => {
+  peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+}, 20);
+
+const started = performance.now();
+const source = await openRowSource(file!);
+const { format, rows } = await validateDataset(source, { stage: 'sft' });
+const validateSeconds = (performance.now() - started) / 1000;
+
+const reads = Number(readsArgument);
+const stream = new DatasetStream(new DatasetSplit(source, format, {}, Int32Array.from({ length: rows }, (_, index) => index)), { seed: 0 });
+const readStarted = performance.now();
+for (let done = 0; done < reads; done += 64) await stream.next(Math.min(64, reads - done));
+const readsPerSecond = reads / ((performance.now() - readStarted) / 1000);
+clearInterval(sampler);
+peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+
+process.stdout.write(JSON.stringify({ rows, validateSeconds, readsPerSecond, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), peakHeapMb: Math.round(peakHeap / 1e6) }));
