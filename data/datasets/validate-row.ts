@@ -7,6 +7,9 @@ import { DatasetError, describeFound } from './dataset-error.ts';
 import { columnsOf, type DatasetFormat, type FormatColumn } from './dataset-format.ts';
 import { MESSAGE_ROLES, type DatasetSample, type Message, type Turns } from './sample.ts';
 
+/** Columns the model learns to produce: an empty one teaches nothing, so it is an error. */
+const COMPLETION_COLUMNS = new Set<FormatColumn>(['completion', 'chosen', 'rejected']);
+
 /** Which file column holds each TRL column, for files that use other names (`{ prompt: 'question' }`). */
 export type ColumnMapping = Partial<Record<FormatColumn, string>>;
 
@@ -32,6 +35,9 @@ export function validateRow(raw: unknown, row: number, format: DatasetFormat, ma
     const name = fileColumn(column, mapping);
     used.add(name);
     const value = turns(record[name], name, format, where);
+    if (Array.isArray(value) && COMPLETION_COLUMNS.has(column) && value.every((message) => message.content.length === 0)) {
+      throw new DatasetError('DATA_ROW', where, `column "${name}": found messages with empty content only, expected a non-empty ${column}`);
+    }
     sample[column === 'messages' ? 'text' : column] = value;
   }
   for (const [name, value] of Object.entries(record)) if (!used.has(name)) sample.columns[name] = value;

@@ -44,6 +44,12 @@ describe('a malformed JSONL row stops validation at file:line', () => {
     expect(error.message).toBe('train.jsonl:2: column "completion": found an empty string, expected non-empty text');
   });
 
+  it('a conversational completion with only empty content is an empty completion', async () => {
+    const prompt = [{ role: 'user', content: 'hi' }];
+    const error = await jsonlError([JSON.stringify({ prompt, completion: [{ role: 'assistant', content: 'yo' }] }), JSON.stringify({ prompt, completion: [{ role: 'assistant', content: '' }] })]);
+    expect(error.message).toBe('train.jsonl:2: column "completion": found messages with empty content only, expected a non-empty completion');
+  });
+
   it('a message with a bad role names the message and the roles allowed', async () => {
     const user = { role: 'user', content: 'hi' };
     const error = await jsonlError([JSON.stringify({ messages: [user, { role: 'assistant', content: 'yo' }] }), JSON.stringify({ messages: [user, { role: 'bot', content: 'yo' }] })]);
