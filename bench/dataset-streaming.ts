@@ -5,8 +5,9 @@
  * rows with an `answer` column), then, in a child process whose V8 heap is capped at `--heap-mb` MB (smaller than
  * either file), opens each, runs the validation pass over every row and does `--reads` shuffled sample reads
  * through a DatasetStream. Reports peak RSS and heap against the file size, and the validation pass's MB/s
- * against the physical limit measured in the same run: a plain sequential read of the same file (fs stream,
- * nothing parsed).
+ * against the physical limit measured in the same run (a plain sequential read of the same file, nothing parsed)
+ * and against a peer pass in the same capped child (JSONL: readline + JSON.parse per line; Parquet: hyparquet
+ * decoding every row group), which is the floor for any reader that parses the rows.
  */
 import { spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -80,7 +81,7 @@ export async function main(args: string[]): Promise<void> {
       const rawMbPerSecond = await rawReadMbPerSecond(file);
       const child = spawnSync(process.execPath, [`--max-old-space-size=${heapMb}`, '--import', 'tsx', join(here, '_dataset-reader.ts'), file, String(reads)], { encoding: 'utf8' });
       if (child.status !== 0) throw new Error(`reader failed on ${file} (exit ${child.status}): ${child.stderr}`);
-      const measured = JSON.parse(child.stdout) as { validateSeconds: number; peakRssMb: number; peakHeapMb: number; readsPerSecond: number; rows: number };
+      const measured = JSON.parse(child.stdout) as { peerSeconds: number; validateSeconds: number; peakRssMb: number; peakHeapMb: number; readsPerSecond: number; rows: number };
       const fileMb = statSync(file).size / 1e6;
       results.push({
         file: file.endsWith('.jsonl') ? 'jsonl' : 'parquet',
@@ -93,6 +94,8 @@ export async function main(args: string[]): Promise<void> {
         validateMbPerSecond: round(fileMb / measured.validateSeconds),
         rawReadMbPerSecond: round(rawMbPerSecond),
         validateOverRawRead: round(fileMb / measured.validateSeconds / rawMbPerSecond),
+        peerParseMbPerSecond: round(fileMb / measured.peerSeconds),
+        validateOverPeerParse: round(measured.peerSeconds / measured.validateSeconds),
         shuffledReadsPerSecond: Math.round(measured.readsPerSecond),
       });
     }
