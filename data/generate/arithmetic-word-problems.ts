@@ -1,0 +1,99 @@
+/**
+ * Generates the arithmetic word-problem datasets the example recipes train on (JSONL, TRL formats), from a seed:
+ *
+ *   prompts.jsonl / prompts-eval.jsonl   prompt-only with an `answer` column   (GRPO, PPO; eval: held-out accuracy)
+ *   sft.jsonl                            prompt-completion, worked answer       (SFT)
+ *   preference.jsonl                     prompt / chosen (right) / rejected (wrong) + `answer` (DPO, reward model)
+ *
+ * Problems are small (operands 1-20, three operations) so that a tiny model learns them in minutes; every
+ * completion ends with GSM8K's `#### <answer>` line, which the built-in numeric reward reads. The eval prompts
+ * never appear in any training file.
+ *
+ * Run: node --import tsx data/generate/arithmetic-word-problems.ts [outDir=examples/data/arithmetic] [seed=2026]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { exampleRng } from '../../models/tasks/seeded.ts';
+import type { Rng } from '../../models/rng.ts';
+
+/** One generated problem. */
+export interface WordProblem {
+  /** The question. */
+  prompt: string;
+  /** The worked answer, ending in `#### <answer>`. */
+  completion: string;
+  /** A plausible wrong worked answer (an off-by-some result), ending in `#### <wrong>`. */
+  wrongCompletion: string;
+  /** The numeric answer. */
+  answer: number;
+}
+
+const NAMES = ['Ann', 'Ben', 'Cara', 'Dev', 'Eli', 'Fay', 'Gus', 'Hana', 'Ivo', 'Jun'];
+const ITEMS = ['apples', 'books', 'coins', 'marbles', 'pens', 'shells', 'stamps', 'cards'];
+
+/** Problem `index` of the stream seeded by `seed`: a pure function of both. */
+export function wordProblem(seed: number, index: number): WordProblem {
+  const rng = exampleRng(seed, 'arithmetic-word-problems', index);
+  const name = pick(rng, NAMES);
+  const item = pick(rng, ITEMS);
+  const a = 1 + rng.int(20);
+  const b = 1 + rng.int(20);
+  const operation = rng.int(3);
+  let prompt: string;
+  let working: string;
+  let answer: number;
+  if (operation === 0) {
+    prompt = `${name} has ${a} ${item} and gets ${b} more. How many ${item} does ${name} have now?`;
+    answer = a + b;
+    working = `${a} + ${b} = ${answer}`;
+  } else if (operation === 1) {
+    const [high, low] = a >= b ? [a, b] : [b, a];
+    prompt = `${name} has ${high} ${item} and gives away ${low}. How many ${item} are left?`;
+    answer = high - low;
+    working = `${high} - ${low} = ${answer}`;
+  } else {
+    const [bags, each] = [1 + (a % 9), 1 + (b % 9)];
+    prompt = `${name} buys ${bags} bags with ${each} ${item} in each. How many ${item} is that?`;
+    answer = bags * each;
+    working = `${bags} * ${each} = ${answer}`;
+  }
+  const wrong = answer + (rng.int(2) === 0 ? -1 : 1) * (1 + rng.int(3));
+  const wrongWorking = working.replace(/= -?\d+$/, `= ${wrong}`);
+  return { prompt, completion: ` ${working}\n#### ${answer}`, wrongCompletion: ` ${wrongWorking}\n#### ${wrong}`, answer };
+}
+
+/** The example files: distinct prompts, eval disjoint from train. Returns file name -> JSONL text. */
+export function arithmeticDatasets(seed: number, sizes = { train: 500, eval: 100 }): Record<string, string> {
+  const seen = new Set<string>();
+  const problems: WordProblem[] = [];
+  for (let index = 0; problems.length < sizes.train + sizes.eval; index++) {
+    const problem = wordProblem(seed, index);
+    if (seen.has(problem.prompt)) continue;
+    seen.add(problem.prompt);
+    problems.push(problem);
+  }
+  const evalProblems = problems.slice(0, sizes.eval);
+  const train = problems.slice(sizes.eval);
+  const jsonl = (rows: object[]) => rows.map((row) => `${JSON.stringify(row)}\n`).join('');
+  return {
+    'prompts.jsonl': jsonl(train.map(({ prompt, answer }) => ({ prompt, answer }))),
+    'prompts-eval.jsonl': jsonl(evalProblems.map(({ prompt, answer }) => ({ prompt, answer }))),
+    'sft.jsonl': jsonl(train.map(({ prompt, completion }) => ({ prompt, completion }))),
+    'preference.jsonl': jsonl(train.map(({ prompt, completion, wrongCompletion, answer }) => ({ prompt, chosen: completion, rejected: wrongCompletion, answer }))),
+  };
+}
+
+function pick<T>(rng: Rng, items: readonly T[]): T {
+  return items[rng.int(items.length)]!;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const outDir = resolve(process.argv[2] ?? 'examples/data/arithmetic');
+  const seed = Number(process.argv[3] ?? 2026);
+  mkdirSync(outDir, { recursive: true });
+  for (const [file, text] of Object.entries(arithmeticDatasets(seed))) {
+    writeFileSync(join(outDir, file), text);
+    process.stdout.write(`${join(outDir, file)}: ${text.split('\n').length - 1} rows, ${text.length} bytes\n`);
+  }
+}
