@@ -46,6 +46,7 @@ export interface MetricsRecord {
   clipFraction?: number;
   /** Mean per-token entropy of the policy. */
   entropy?: number;
+  /** This step's generated (response) tokens / this step's generate-phase seconds. */
   generatedTokensPerSecond?: number;
   phaseSeconds?: PhaseSeconds;
   /** Version of the policy weights the batch was generated with. */
@@ -62,6 +63,7 @@ export interface RunSummary {
   meanKl?: number;
   steps?: number;
   wallSeconds?: number;
+  /** All generated (response) tokens of the stage / all its generate-phase seconds (not a mean of per-step rates). */
   generatedTokensPerSecond?: number;
   /** Tensor backend the run used (`wasm`, `cpu`, `tensorflow`). */
   backend?: string;

@@ -113,7 +113,7 @@ function headline(run: RunData): string {
       ['mean KL', summary.meanKl],
       ['steps', summary.steps],
       ['wall time (s)', summary.wallSeconds],
-      ['generated tokens/s', summary.generatedTokensPerSecond],
+      ['generated tokens/s (stage total / generate time)', summary.generatedTokensPerSecond],
     ];
     for (const [label, value] of pairs) {
       const text = number(value);

@@ -65,6 +65,20 @@ describe('run status', () => {
     expect(text).toContain(`checkpoint   step 50 at file://${dir}/checkpoints/step-000050/`);
   });
 
+  it('gives the summary\'s stage-wide generation rate and labels the last step\'s apart (they differ)', () => {
+    const dir = temporaryDirectory('status-tokens');
+    // Step 1 is slow (warm-up): 1000 tokens in 1 s; step 2 fast: 1000 tokens in 0.25 s. Stage: 2000 / 1.25 = 1600.
+    const lines = [
+      { step: 1, generatedTokensPerSecond: 1000, phaseSeconds: { generate: 1 } },
+      { step: 2, generatedTokensPerSecond: 4000, phaseSeconds: { generate: 0.25 } },
+    ];
+    fs.writeFileSync(path.join(dir, 'metrics.jsonl'), lines.map((line) => JSON.stringify(line)).join('\n') + '\n');
+    const running = "generation   1600 generated tokens/s over the stage's generate time; last step 4000";
+    expect(summarizeRun(dir)).toContain(running);
+    fs.writeFileSync(path.join(dir, 'summary.json'), JSON.stringify({ steps: 2, generatedTokensPerSecond: 1600 }));
+    expect(summarizeRun(dir)).toContain(running);
+  });
+
   it('says a running run is running, and flags one whose metrics stopped', () => {
     const dir = writePpoRun(path.join(temporaryDirectory('status-running'), 'ppo-2'), { steps: 10, finished: false, startTime: START });
     expect(summarizeRun(dir, { now: START + 30 })).toContain('state        running, last update 5s ago\n');
