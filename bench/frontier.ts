@@ -12,7 +12,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Runtime, rootLogger, writeFrontierReport, type RunSummary } from '../runtime/index.ts';
+import { Runtime, rootLogger } from '../runtime/index.ts';
+import { writeFrontierReport, type RunSummary } from '../observe/index.ts';
 import { DPOTrainer } from '../trainers/dpo-trainer.ts';
 import { PPOTrainer } from '../trainers/ppo-trainer.ts';
 import { RewardTrainer } from '../trainers/reward-trainer.ts';

@@ -12,7 +12,7 @@
  * }
  * return finishPolicyStage(stage, { method: 'dpo', baseline, steps: 100, label: 'beta=0.1' }, config);
  */
-import type { RunSummary } from '../runtime/index.ts';
+import type { RunSummary } from '../observe/index.ts';
 import type { ProgressBar } from '../runtime/observability/progress.ts';
 import type { DriverState, DurableRun } from './durable-run.ts';
 import type { EvaluationResult } from './evaluation.ts';

@@ -6,7 +6,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { ConfigError, PosttrainError } from '../runtime/errors.ts';
-import type { MetricsRecord, ProgressBar, Runtime, RunSummary } from '../runtime/index.ts';
+import type { ProgressBar, Runtime } from '../runtime/index.ts';
+import type { MetricsRecord, RunSummary } from '../observe/index.ts';
 import { DPOTrainer, GRPOTrainer, PPOTrainer, RewardTrainer, SFTTrainer, type StageName, type TrainerOptions } from '../trainers/index.ts';
 import type { Trainer } from '../trainers/trainer.ts';
 import { actorsOfRemovedGroupsGone } from './runtime-checks.ts';

@@ -29,7 +29,7 @@ import { ALL_PROMPTS, corruptCompletion, DEFAULT_COMPLETION_STYLE, sampleComplet
 import { bestGoldReward, corpusExpectedGoldReward, sentimentGoldReward, worstGoldReward } from './sentiment-gold.ts';
 import type { GoldRewardOptions, PreferencePair, PreferenceTask, RewardReference, SftExample, TaskLimits } from './task.ts';
 import { TaskError } from './task-error.ts';
-import { parseConfig } from '../../runtime/config-parse.ts';
+import { parseConfig } from '../config-parse.ts';
 
 /** Options of the sentiment task. */
 export const SentimentTaskOptions = z

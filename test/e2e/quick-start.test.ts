@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { temporaryDirectory } from '../runtime/observability/fixtures.ts';
+import { temporaryDirectory } from '../observe/fixtures.ts';
 import { RECIPE_COMMAND } from './real-run.ts';
 
 /**

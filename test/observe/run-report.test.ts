@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { summarizeRun, writeFrontierReport, writeRunReport } from '../../../runtime/observability/index.ts';
+import { summarizeRun, writeFrontierReport, writeRunReport } from '../../observe/index.ts';
 import { temporaryDirectory, writeFrontierRun, writePpoRun } from './fixtures.ts';
 
 const START = 1_700_000_000;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { linearScale, logScale } from '../../../runtime/observability/charts/scale.ts';
+import { linearScale, logScale } from '../../observe/charts/scale.ts';
 
 // The README's quick start once died in `linearScale` (a V8 fatal error) on an extent a few ulps wide.
 // Every extent, however extreme, must give a few finite, increasing ticks and a finite map onto the pixels.

@@ -1,5 +1,6 @@
 import { formatNumber } from './charts/scale.ts';
-import type { CheckpointRecord, OptunaTrialState, RunData, SweepData } from './formats.ts';
+import type { TrialState } from '../tune/types.ts';
+import type { CheckpointRecord, RunData, SweepData } from './formats.ts';
 import { readRun } from './run-reader.ts';
 import { sessionAlive } from './session-file.ts';
 import { bestTrial, readSweep } from './sweep-reader.ts';
@@ -148,7 +149,7 @@ export function generationRates(run: RunData): { stage: number; lastStep?: numbe
   return seconds > 0 ? { stage: tokens / seconds, lastStep } : undefined;
 }
 
-const STATE_ORDER: OptunaTrialState[] = ['COMPLETE', 'PRUNED', 'FAIL', 'RUNNING', 'WAITING'];
+const STATE_ORDER: TrialState[] = ['COMPLETE', 'PRUNED', 'FAIL', 'RUNNING', 'WAITING'];
 
 /**
  * A sweep's state as text: trial counts by state, the best trial and its parameters, and a trial table. For
