@@ -20,13 +20,15 @@ import { saveModelFile } from '../models/model-file.ts';
 import { RandomTokensTask } from '../models/tasks/index.ts';
 import { PPOTrainer } from '../trainers/ppo-trainer.ts';
 import type { PPOConfigInput } from '../trainers/ppo-config.ts';
-import { loadAverage, machineInfo, median, parseFlags, pythonPeerUnavailable, ratio, runPythonPeer } from './_peer.ts';
+import { loadAverage, machineInfo, pythonPeerUnavailable, ratio, runPythonPeer } from './_peer.ts';
+import { parseFlags } from './_flags.ts';
+import { median } from '../algorithms/statistics.ts';
 
 const BATCH = 64;
 const GENERATED = 32;
 
 export async function main(args: string[]): Promise<void> {
-  const flags = parseFlags(args);
+  const flags = parseFlags(args, { iters: 'number', rounds: 'number', 'no-dp': 'boolean', 'no-peer': 'boolean' });
   const iterations = Number(flags.iters ?? 3);
   const roundCount = Number(flags.rounds ?? 3);
   const directory = mkdtempSync(join(tmpdir(), 'posttrain-ppo-iteration-'));

@@ -5,6 +5,7 @@
  * and the trial counts as released (`release_ms`) once those processes have exited.
  */
 import { mkdirSync } from 'node:fs';
+import { mean } from '../algorithms/statistics.ts';
 import { ConfigError, PosttrainError } from '../runtime/errors.ts';
 import type { ProgressBar, Runtime } from '../runtime/index.ts';
 import type { MetricsRecord, RunSummary } from '../observe/index.ts';
@@ -112,6 +113,3 @@ function unknownMetric(metric: string, stage: StageName, record: MetricsRecord):
   return new ConfigError([{ path: 'metric', message: `${metric} is not a metric of the ${stage} stage's steps; it logs ${available.join(', ')}` }]);
 }
 
-function mean(values: number[]): number {
-  return values.length === 0 ? Number.NaN : values.reduce((sum, value) => sum + value, 0) / values.length;
-}
