@@ -56,7 +56,17 @@ export interface MetricsRecord {
   weightVersion?: number;
   /** Present on the step at which a checkpoint was written. */
   checkpoint?: CheckpointRecord;
+  /** On evaluation steps: a few held-out prompts with what the policy completed and its gold reward. */
+  evalSamples?: EvalSample[];
   [field: string]: unknown;
+}
+
+/** One evaluation sample as text: what a person reads to see what the model says. */
+export interface EvalSample {
+  prompt: string;
+  /** The generated text, up to EOS. */
+  completion: string;
+  goldReward: number;
 }
 
 /** `summary.json`, written once when a run (or stage) finishes. */
@@ -75,6 +85,8 @@ export interface RunSummary {
   /** Short label for a point in comparisons, e.g. `beta=0.1`. */
   label?: string;
   lastCheckpoint?: CheckpointRecord;
+  /** The final evaluation's samples, as `evalSamples` on metrics lines. */
+  finalEvalSamples?: EvalSample[];
   /** The stage's output model file (`<run>/model`): the `init` of the next stage. */
   model?: string;
   [field: string]: unknown;

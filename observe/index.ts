@@ -7,6 +7,7 @@
  */
 export type {
   CheckpointRecord,
+  EvalSample,
   MetricsRecord,
   PhaseSeconds,
   PipelineData,

@@ -113,7 +113,15 @@ describe("the README's quick start, in order, on a tiny budget", () => {
     }
     const reportIndex = commands.findIndex(({ args }) => args[0] === 'report');
     const out = results[reportIndex]!.stdout.trim();
-    expect(fs.readFileSync(path.resolve(workDir, out), 'utf8')).toMatch(/<svg/);
+    const report = fs.readFileSync(path.resolve(workDir, out), 'utf8');
+    expect(report).toMatch(/<svg/);
+    // What the policy says at each evaluation: in metrics.jsonl, in summary.json and on the report.
+    const ppoLines = fs.readFileSync(path.join(runDir, 'ppo', 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const evaluated = ppoLines.find((line) => Array.isArray(line.evalSamples));
+    expect(evaluated?.evalSamples).toEqual(expect.arrayContaining([{ prompt: expect.any(String), completion: expect.any(String), goldReward: expect.any(Number) }]));
+    const summary = JSON.parse(fs.readFileSync(path.join(runDir, 'ppo', 'summary.json'), 'utf8')) as { finalEvalSamples?: unknown[] };
+    expect(summary.finalEvalSamples?.length).toBeGreaterThan(0);
+    expect(report).toContain('What the policy says');
     const planIndex = commands.findIndex(({ args }) => args.includes('--dry-run'));
     const plan = JSON.parse(results[planIndex]!.stdout) as { directory: string; stages: { stage: string }[] };
     expect(plan.stages.map(({ stage }) => stage)).toEqual(['sft', 'reward', 'ppo']);

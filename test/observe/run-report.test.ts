@@ -43,6 +43,25 @@ describe('run report', () => {
     expect(html).toContain('Stage sft (3 steps)');
     expect(html).toMatch(/data-chart="dpo-reward-accuracy" data-kind="xy" data-points="4"/);
   });
+  it('shows each evaluation\'s sample completions as escaped text, newest open, beside the curves', () => {
+    const dir = temporaryDirectory('report-samples');
+    const sample = (completion: string, goldReward: number) => ({ prompt: 'review: the film', completion, goldReward });
+    const lines = [
+      { step: 1, goldReward: 0.1, evalSamples: [sample('was <b>dull</b>', -0.5)] },
+      { step: 2, goldReward: 0.2 },
+    ];
+    fs.writeFileSync(path.join(dir, 'metrics.jsonl'), lines.map((line) => JSON.stringify(line)).join('\n') + '\n');
+    fs.writeFileSync(path.join(dir, 'summary.json'), JSON.stringify({ finalEvalSamples: [sample('was great', 0.9)] }));
+    const result = writeRunReport(dir);
+    const html = fs.readFileSync(result.path, 'utf8');
+    expect(result.charts).toEqual(['gold-reward']);
+    expect(html).toContain('<h2>What the policy says</h2>');
+    expect(html).toContain('was &lt;b&gt;dull&lt;/b&gt;');
+    expect(html).not.toContain('<b>dull</b>');
+    expect(html.indexOf('final evaluation: 1 samples, mean gold reward 0.9')).toBeLessThan(html.indexOf('step 1: 1 samples'));
+    expect(html).toMatch(/<details open class="samples"><summary>final evaluation/);
+  });
+
   it('draws a run that has not logged yet without charts, saying so', () => {
     const dir = temporaryDirectory('report-empty');
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ method: 'ppo' }));
