@@ -40,55 +40,18 @@ export {
 } from './runtime-errors.ts';
 export { PosttrainError, ConfigError } from './errors.ts';
 export { forwardRecord, redirectLogLines, rootLogger, setRootLogger, withLiveContext, type Logger } from './logging.ts';
-// Checkpoints (see checkpoint/index.ts).
-export type { CheckpointStore, StoredObject } from './checkpoint/store.ts';
+// Checkpoints: the main entry points; the whole API is in checkpoint/index.ts.
+export type { CheckpointStore } from './checkpoint/store.ts';
 export { CheckpointError } from './checkpoint/errors.ts';
-export { S3CheckpointStore, MIN_PART_SIZE_BYTES, type S3StoreOptions } from './checkpoint/s3-store.ts';
-export { FileCheckpointStore, type FileStoreOptions } from './checkpoint/file-store.ts';
 export { openCheckpointStore, type OpenStoreOptions } from './checkpoint/open-store.ts';
-export {
-  CheckpointManifest,
-  checkpointPrefix,
-  LATEST_NAME,
-  MANIFEST_NAME,
-  parseStepDirectory,
-  sha256Hex,
-  STATE_NAME,
-  stepDirectory,
-  type ManifestObject,
-  type ShardDtype,
-} from './checkpoint/layout.ts';
-export { takeSnapshot, type CheckpointInput, type CheckpointSnapshot } from './checkpoint/snapshot.ts';
-export {
-  CheckpointWriter,
-  type CheckpointEvent,
-  type CheckpointWriterOptions,
-  type SaveHandle,
-  type SaveOutcome,
-} from './checkpoint/checkpoint-writer.ts';
-export {
-  findLatestVerified,
-  listCheckpoints,
-  loadCheckpoint,
-  loadLatestVerified,
-  readLatestPointer,
-  type CheckpointProblem,
-  type CheckpointSummary,
-  type LoadedCheckpoint,
-  type ReaderOptions,
-  type VerifiedCheckpoint,
-} from './checkpoint/checkpoint-reader.ts';
-export { applyRetention, discardCheckpointsAfter } from './checkpoint/retention.ts';
+export { CheckpointWriter, type CheckpointWriterOptions } from './checkpoint/checkpoint-writer.ts';
+export { loadLatestVerified, listCheckpoints } from './checkpoint/checkpoint-reader.ts';
 // What the runtime itself serves and draws: /metrics, role hosts' metrics, progress bars.
 export { isLoopback, startMetricsServer, type MetricsServer, type MetricsServerOptions } from './observability/metrics-server.ts';
 export { createProgress, sharedProgress, type Progress, type ProgressBar, type ProgressFields, type ProgressOptions } from './observability/progress.ts';
 export { addRemoteMetrics, type MetricsSnapshot, type RemoteMetricDescriptor, type RemoteMetricsSource } from './observability/remote-metrics.ts';
-// Collectives (see collectives/index.ts).
-export type { CollectiveBackendName, Communicator, CommunicatorOptions, ReduceOp, ReduceOptions } from './collectives/communicator.ts';
-export { DEFAULT_TIMEOUT_MS } from './collectives/communicator.ts';
+// Collectives: the main entry points; the whole API is in collectives/index.ts.
+export type { Communicator, ReduceOp } from './collectives/communicator.ts';
 export { availableBackends, createCommunicator } from './collectives/create-communicator.ts';
-export { CollectiveError, CollectiveTimeoutError, type CollectiveErrorCode } from './collectives/errors.ts';
-export { segmentBounds } from './collectives/partition.ts';
-export { createUniqueId, parseUniqueId, type UniqueId, type UniqueIdData, type UniqueIdOptions } from './collectives/unique-id.ts';
-export { joinGroup, UNIQUE_ID_NAMESPACE, type JoinGroupOptions, type UniqueIdBoard } from './collectives/join-group.ts';
-
+export { CollectiveError, CollectiveTimeoutError } from './collectives/errors.ts';
+export { createUniqueId } from './collectives/unique-id.ts';
