@@ -13,7 +13,7 @@ import { modelFileExists, readModelHeader } from '../models/model-file.ts';
 import { configIssues } from '../models/config-parse.ts';
 import { ConfigError } from '../runtime/errors.ts';
 import { rootLogger, type Runtime } from '../runtime/index.ts';
-import { type RunSummary } from '../observe/index.ts';
+import type { RunSummary } from '../observe/index.ts';
 import { checkpointSection, loggingSection, modelSection, runtimeSection, taskSection } from './config-sections.ts';
 import { configHash } from './config-hash.ts';
 import { parseDpoConfig } from './dpo-config.ts';
