@@ -9,8 +9,8 @@ import { RECIPE_COMMAND } from './real-run.ts';
  * The README's Quick start, command by command, in the order it shows them, on one working directory, as a new
  * user runs them (a fresh clone once met a V8 fatal error at its second command, `recipe report`). The commands are
  * read from the README itself, so a command added there is run here. Each `recipe run` gets overrides that make
- * every stage a few steps of a tiny model; every other command runs exactly as written. About a minute on two
- * quiet cores.
+ * every stage a few steps of a tiny model; every other command runs exactly as written. Measured 4.6-5.8 minutes
+ * on two cores under heavy load (load average 18-22; two full tiny pipelines run); not timed on a quiet machine.
  */
 const REPOSITORY = path.resolve(import.meta.dirname, '../..');
 
