@@ -4,6 +4,7 @@
  */
 export * from './trainers/index.ts';
 export * as runtime from './runtime/index.ts';
+export * as observe from './observe/index.ts';
 export * as tune from './tune/index.ts';
 export * as algorithms from './algorithms/index.ts';
 export { loadPretrained, PretrainedModel } from './models/hf/pretrained.ts';

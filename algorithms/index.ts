@@ -20,3 +20,4 @@ export { AdaptiveKlController, type AdaptiveKlOptions } from './kl/adaptive-cont
 export { klShapedRewards } from './rewards/kl-shaped-rewards.ts';
 export { aggregateLoss, maskedMean, maskedSum, maskedVariance, type Reduction } from './reduce.ts';
 export { AlgorithmInputError } from './checks.ts';
+export { mean, median } from './statistics.ts';

@@ -16,7 +16,7 @@ import type { LandedCheckpoint } from '../trainers/checkpointing.ts';
 import { PPOTrainer } from '../trainers/ppo-trainer.ts';
 import { LoopbackS3Server } from '../test/runtime/checkpoint/s3-server.ts';
 import { benchPpoConfig, benchPpoRoot } from './_ppo-run.ts';
-import { median } from './_peer.ts';
+import { median } from '../algorithms/statistics.ts';
 
 export interface StallMeasurement {
   steps: number;

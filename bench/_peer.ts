@@ -93,26 +93,3 @@ export function loadAverage(): number {
   return Math.round(loadavg()[0]! * 100) / 100;
 }
 
-/** Parses `--name value` flags (numbers where they look like numbers) and bare `--flag` booleans. */
-export function parseFlags(args: string[]): Record<string, string | number | boolean> {
-  const flags: Record<string, string | number | boolean> = {};
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (!arg.startsWith('--')) continue;
-    const name = arg.slice(2);
-    const next = args[i + 1];
-    if (next === undefined || next.startsWith('--')) flags[name] = true;
-    else {
-      flags[name] = Number.isFinite(Number(next)) ? Number(next) : next;
-      i++;
-    }
-  }
-  return flags;
-}
-
-/** Median of a non-empty list. */
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}

@@ -29,7 +29,8 @@ import { Rng } from '../models/rng.ts';
 import { CheckpointWriter, openCheckpointStore, sha256Hex, type CheckpointStore } from '../runtime/checkpoint/index.ts';
 import { LoopbackS3Server } from '../test/runtime/checkpoint/s3-server.ts';
 import { measureTrainerStall } from './_checkpoint-stall.ts';
-import { parseFlags } from './_peer.ts';
+import { median } from '../algorithms/statistics.ts';
+import { parseFlags } from './_flags.ts';
 
 /** bench-S (../shared/peers/torch_rlhf_step.py): vocab 64, context 64, d_model 128, 2 layers, MLP 4x, untied head. */
 const VOCAB = 64;
@@ -48,12 +49,6 @@ function randomFloats(count: number, rng: Rng): Float32Array {
   const words = new Uint32Array(count);
   for (let index = 0; index < count; index++) words[index] = rng.nextUint32();
   return new Float32Array(words.buffer);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 async function measureSaves(store: CheckpointStore, shards: Record<string, Float32Array>, iterations: number) {
@@ -86,8 +81,8 @@ async function measureRawPuts(store: CheckpointStore, shards: Record<string, Flo
 }
 
 export async function main(args: string[]): Promise<void> {
-  const flags = parseFlags(args);
-  const positive = (name: string, fallback: number, minimum = 1): number => {
+  const flags = parseFlags(args, { every: 'number', iterations: 'number', 'rollout-batch': 'number', steps: 'number' });
+  const positive = (name: keyof typeof flags, fallback: number, minimum = 1): number => {
     const value = Number(flags[name] ?? fallback);
     if (!Number.isInteger(value) || value < minimum) throw new Error(`--${name} must be an integer >= ${minimum}, got ${flags[name]}`);
     return value;

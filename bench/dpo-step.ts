@@ -10,14 +10,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import { dpoLoss } from '../algorithms/index.ts';
 import { Adam, BENCH_S, GPT, Rng, computeGradientsAsync, initEngine } from '../models/index.ts';
 import { type SequenceBatch, actionLogProbs, scoreInChunks } from '../rollout/index.ts';
-import { loadAverage, machineInfo, median, parseFlags, pythonPeerUnavailable, ratio, runPythonPeer } from './_peer.ts';
+import { loadAverage, machineInfo, pythonPeerUnavailable, ratio, runPythonPeer } from './_peer.ts';
+import { parseFlags } from './_flags.ts';
+import { median } from '../algorithms/statistics.ts';
 
 const PAIRS = 32;
 const LENGTH = 48;
 const PROMPT = 16;
 
 export async function main(args: string[]): Promise<void> {
-  const flags = parseFlags(args);
+  const flags = parseFlags(args, { iters: 'number', threads: 'number', 'no-peer': 'boolean' });
   const iterations = Number(flags.iters ?? 3);
   const engine = await initEngine(flags.threads ? { threads: Number(flags.threads) } : {});
   const policy = new GPT(BENCH_S, { head: 'language', seed: 0 });

@@ -17,7 +17,9 @@
 import { PPOTrainer } from '../trainers/ppo-trainer.ts';
 import { Runtime } from '../runtime/index.ts';
 import { benchPpoConfig, benchPpoRoot } from './_ppo-run.ts';
-import { loadAverage, machineInfo, median, parseFlags } from './_peer.ts';
+import { loadAverage, machineInfo } from './_peer.ts';
+import { parseFlags } from './_flags.ts';
+import { median } from '../algorithms/statistics.ts';
 
 interface Measurement {
   failoverSeconds: number;
@@ -54,7 +56,7 @@ async function measure(runtime: Runtime, root: string, name: string, options: { 
 }
 
 export async function main(args: string[]): Promise<void> {
-  const flags = parseFlags(args);
+  const flags = parseFlags(args, { repeats: 'number', every: 'number', 'kill-at': 'number', steps: 'number' });
   const repeats = Number(flags.repeats ?? 2);
   const every = Number(flags.every ?? 100);
   const killAt = Number(flags['kill-at'] ?? 150);

@@ -12,12 +12,14 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Runtime, rootLogger, writeFrontierReport, type RunSummary } from '../runtime/index.ts';
+import { Runtime, rootLogger } from '../runtime/index.ts';
+import { writeFrontierReport, type RunSummary } from '../observe/index.ts';
 import { DPOTrainer } from '../trainers/dpo-trainer.ts';
 import { PPOTrainer } from '../trainers/ppo-trainer.ts';
 import { RewardTrainer } from '../trainers/reward-trainer.ts';
 import { SFTTrainer } from '../trainers/sft-trainer.ts';
-import { loadAverage, machineInfo, parseFlags } from './_peer.ts';
+import { loadAverage, machineInfo } from './_peer.ts';
+import { parseFlags } from './_flags.ts';
 
 /** The model every run uses: half bench-S's width, so the sweep of runs fits in minutes. */
 const MODEL = { dModel: 64, nHeads: 4, nLayers: 2, contextLength: 64 };
@@ -25,8 +27,8 @@ const MODEL = { dModel: 64, nHeads: 4, nLayers: 2, contextLength: 64 };
 const EVALUATION = { evalPrompts: 26, evalSamplesPerPrompt: 4 };
 
 export async function main(args: string[]): Promise<void> {
-  const flags = parseFlags(args);
-  const list = (name: string, fallback: number[]): number[] => (flags[name] === undefined ? fallback : String(flags[name]).split(',').map(Number));
+  const flags = parseFlags(args, { 'sft-steps': 'number', 'reward-steps': 'number', 'ppo-steps': 'number', 'dpo-steps': 'number', 'runs-dir': 'string', 'ppo-kl': 'string', 'dpo-beta': 'string' });
+  const list = (name: 'ppo-kl' | 'dpo-beta', fallback: number[]): number[] => (flags[name] === undefined ? fallback : String(flags[name]).split(',').map(Number));
   const budget = {
     model: MODEL,
     sftSteps: Number(flags['sft-steps'] ?? 200),

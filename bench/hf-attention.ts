@@ -11,14 +11,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../models/engine.ts';
 import { fusedGroupedAttention } from '../models/ops/fused-grouped-attention.ts';
 import { attentionBias, groupedAttention } from '../models/ops/grouped-attention.ts';
-import { loadAverage, machineInfo, median, parseFlags } from './_peer.ts';
+import { loadAverage, machineInfo } from './_peer.ts';
+import { parseFlags } from './_flags.ts';
+import { median } from '../algorithms/statistics.ts';
 
 const HEADS = 14;
 const KV_HEADS = 2;
 const HEAD_DIM = 64;
 
 export async function main(args: string[]): Promise<void> {
-  const flags = parseFlags(args);
+  const flags = parseFlags(args, { iters: 'number', batch: 'number', length: 'number', backend: 'string', threads: 'number' });
   const iterations = Number(flags.iters ?? 5);
   const batchSize = Number(flags.batch ?? 4);
   const length = Number(flags.length ?? 128);

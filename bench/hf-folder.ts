@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readHfFolder, writeHfFolder, type HfDtype } from '../models/hf/hf-folder.ts';
-import { parseFlags } from './_peer.ts';
+import { parseFlags } from './_flags.ts';
 
 const LAYERS = 24;
 
@@ -54,7 +54,7 @@ function timeMs(work: () => void, iterations: number): number {
 }
 
 export async function main(args: string[]): Promise<void> {
-  const flags = parseFlags(args);
+  const flags = parseFlags(args, { iterations: 'number', parameters: 'number' });
   const iterations = Number(flags.iterations ?? 3);
   const tensors = syntheticTensors(Number(flags.parameters ?? 50_000_000));
   const parameters = tensors.reduce((sum, [, tensor]) => sum + tensor.data.length, 0);

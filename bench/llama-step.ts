@@ -33,7 +33,9 @@ import { createModel } from '../models/model-spec.ts';
 import { Rng } from '../models/rng.ts';
 import { generate } from '../rollout/generate.ts';
 import { actionLogProbs, type SequenceBatch } from '../rollout/log-probs.ts';
-import { machineInfo, median, parseFlags, pythonPeerUnavailable, ratio, runPythonPeer } from './_peer.ts';
+import { machineInfo, pythonPeerUnavailable, ratio, runPythonPeer } from './_peer.ts';
+import { parseFlags } from './_flags.ts';
+import { median } from '../algorithms/statistics.ts';
 
 const SHAPES: Record<string, LlamaShape> = {
   'smollm2-135m': SMOLLM2_135M,
@@ -49,7 +51,7 @@ const KL_BETA = 0.04;
 const LEARNING_RATE = 1e-6;
 
 export async function main(args: string[]): Promise<void> {
-  const flags = parseFlags(args);
+  const flags = parseFlags(args, { shape: 'string', threads: 'number', iters: 'number', 'no-peer': 'boolean' });
   const shapeName = String(flags.shape ?? 'smollm2-135m');
   const shape = SHAPES[shapeName];
   if (!shape) throw new Error(`--shape must be one of ${Object.keys(SHAPES).join(', ')}`);

@@ -16,7 +16,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine, setBlasMatMul } from '../models/index.ts';
-import { loadAverage, machineInfo, median, parseFlags, PYTHON, ratio } from './_peer.ts';
+import { loadAverage, machineInfo, PYTHON, ratio } from './_peer.ts';
+import { parseFlags } from './_flags.ts';
+import { median } from '../algorithms/statistics.ts';
 
 const SHAPES = ['512x576x1536', '256x576x49152', '512x896x4864'];
 const here = dirname(fileURLToPath(import.meta.url));
@@ -27,7 +29,7 @@ interface Rates {
 }
 
 export async function main(args: string[]): Promise<void> {
-  const flags = parseFlags(args);
+  const flags = parseFlags(args, { reps: 'number', child: 'boolean', threads: 'string', 'no-peer': 'boolean' });
   const reps = Number(flags.reps ?? 5);
   if (flags.child) {
     process.stdout.write(`${JSON.stringify(await measureOurs(Number(flags.threads), reps))}\n`);

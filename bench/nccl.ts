@@ -19,7 +19,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { availableBackends, CollectiveError, CollectiveTimeoutError, createCommunicator, createUniqueId, type Communicator } from '../runtime/collectives/index.ts';
 import { loadNcclAddon } from '../runtime/collectives/nccl/nccl-availability.ts';
-import { machineInfo, median, parseFlags, ratio } from './_peer.ts';
+import { machineInfo, ratio } from './_peer.ts';
+import { parseFlags } from './_flags.ts';
+import { median } from '../algorithms/statistics.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -84,7 +86,7 @@ function runPeer(elements: number, iterations: number): Promise<Record<string, u
 }
 
 export async function main(args: string[]): Promise<void> {
-  const flags = parseFlags(args);
+  const flags = parseFlags(args, { mebibytes: 'number', iterations: 'number' });
   const mebibytes = Number(flags.mebibytes ?? 64);
   const iterations = Number(flags.iterations ?? 20);
   const elements = (mebibytes * 2 ** 20) / 4;

@@ -8,7 +8,8 @@
  * and value groups at data-parallel size 2 with two rollout workers, on two workers. In the same invocation it
  * runs the in-process foundation bench (`ppo-step`), the machine's two-rank ceiling (two independent
  * single-thread loops at once) and, when python3 can import torch, the PyTorch peer. `--rounds` repeats the
- * layouts interleaved; ratios are medians over rounds.
+ * layouts interleaved; ratios are medians over rounds. `dp2_over_ceiling` (target 0.85) is data parallelism's figure
+ * over the two-independent-loops ceiling of the same round: what the allreduce waits and per-rank step overhead cost.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,13 +21,15 @@ import { saveModelFile } from '../models/model-file.ts';
 import { RandomTokensTask } from '../models/tasks/index.ts';
 import { PPOTrainer } from '../trainers/ppo-trainer.ts';
 import type { PPOConfigInput } from '../trainers/ppo-config.ts';
-import { loadAverage, machineInfo, median, parseFlags, pythonPeerUnavailable, ratio, runPythonPeer } from './_peer.ts';
+import { loadAverage, machineInfo, pythonPeerUnavailable, ratio, runPythonPeer } from './_peer.ts';
+import { parseFlags } from './_flags.ts';
+import { median } from '../algorithms/statistics.ts';
 
 const BATCH = 64;
 const GENERATED = 32;
 
 export async function main(args: string[]): Promise<void> {
-  const flags = parseFlags(args);
+  const flags = parseFlags(args, { iters: 'number', rounds: 'number', 'no-dp': 'boolean', 'no-peer': 'boolean' });
   const iterations = Number(flags.iters ?? 3);
   const roundCount = Number(flags.rounds ?? 3);
   const directory = mkdtempSync(join(tmpdir(), 'posttrain-ppo-iteration-'));
@@ -87,6 +90,9 @@ export async function main(args: string[]): Promise<void> {
           data_parallel_over_in_process_one_thread: perRound((round) => [round.dataParallel?.tokensPerSecond, round.oneThread]),
           two_independent_one_thread_loops_generated_tokens_per_s: figure((round) => round.twoLoops) ?? null,
           data_parallel_fraction_of_two_independent_loops: perRound((round) => [round.dataParallel?.tokensPerSecond, round.twoLoops]),
+          // The restated target (issue 16): DP2 against the ceiling measured in the same round, median over rounds.
+          dp2_over_ceiling: perRound((round) => [round.dataParallel?.tokensPerSecond, round.twoLoops]),
+          dp2_over_ceiling_target: 0.85,
           // The most any two-rank layout could show against the in-process figure: when it is below the 1.5x
           // target, no data-parallel implementation can meet the target on this machine in that round.
           two_independent_loops_over_in_process: perRound((round) => [round.twoLoops, round.inProcess]),

@@ -13,7 +13,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { gae, klShapedRewards, ppoPolicyLoss, valueLoss, whiten } from '../algorithms/index.ts';
 import { Adam, BENCH_S, GPT, Rng, computeGradientsAsync, initEngine } from '../models/index.ts';
 import { actionLogProbs, actionValues, type ExperienceBatch, generate, scoreInChunks, selectExperienceRows, sequenceScores } from '../rollout/index.ts';
-import { loadAverage, machineInfo, median, parseFlags, pythonPeerUnavailable, ratio, runPythonPeer } from './_peer.ts';
+import { loadAverage, machineInfo, pythonPeerUnavailable, ratio, runPythonPeer } from './_peer.ts';
+import { parseFlags } from './_flags.ts';
+import { median } from '../algorithms/statistics.ts';
 
 const BATCH = 64;
 const PROMPT = 16;
@@ -34,7 +36,7 @@ interface Roles {
 }
 
 export async function main(args: string[]): Promise<void> {
-  const flags = parseFlags(args);
+  const flags = parseFlags(args, { iters: 'number', threads: 'number', 'no-peer': 'boolean' });
   const iterations = Number(flags.iters ?? 3);
   const engine = await initEngine(flags.threads ? { threads: Number(flags.threads) } : {});
   const policy = new GPT(BENCH_S, { head: 'language', seed: 0 });

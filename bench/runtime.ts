@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Runtime } from '../runtime/index.ts';
 import type { BenchActor } from './_runtime-actors.ts';
+import { parseFlags } from './_flags.ts';
 
 const module = new URL('./_runtime-actors.ts', import.meta.url);
 const MIB = 2 ** 20;
@@ -65,10 +66,10 @@ function memcpyGbPerSecond(): number {
 }
 
 export async function main(args: string[]): Promise<void> {
-  const quick = args.includes('--quick');
+  const flags = parseFlags(args, { quick: 'boolean', 'shm-directory': 'string' });
+  const quick = flags.quick ?? false;
   const scale = quick ? 0.1 : 1;
-  const shmFlag = args.indexOf('--shm-directory');
-  const shmDirectory = shmFlag >= 0 ? args[shmFlag + 1] : undefined;
+  const shmDirectory = flags['shm-directory'];
   const runtime = await Runtime.start({ nodes: [{ resources: { CPU: 64 } }], ...(shmDirectory ? { objectStore: { directory: shmDirectory, memoryBytes: 512 * MIB } } : {}) });
   try {
     const ipc = await forkIpcRoundTrips(Math.round(10_000 * scale));

@@ -16,11 +16,7 @@ import { Runtime } from '../runtime/index.ts';
 import { defineRecipe } from '../trainers/recipe.ts';
 import { parseSweepConfig } from '../tune/index.ts';
 import { launchSweep } from '../tune/sweep-launcher.ts';
-
-function option(args: string[], name: string, fallback: number): number {
-  const index = args.indexOf(name);
-  return index >= 0 ? Number(args[index + 1]) : fallback;
-}
+import { parseFlags } from './_flags.ts';
 
 const tinyPpo = defineRecipe({
   name: 'bench-sweep',
@@ -36,9 +32,10 @@ const tinyPpo = defineRecipe({
 });
 
 export async function main(args: string[]): Promise<void> {
-  const trials = option(args, '--trials', 16);
-  const concurrency = option(args, '--concurrency', 4);
-  const steps = option(args, '--steps', 10);
+  const flags = parseFlags(args, { trials: 'number', concurrency: 'number', steps: 'number' });
+  const trials = flags['trials'] ?? 16;
+  const concurrency = flags['concurrency'] ?? 4;
+  const steps = flags['steps'] ?? 10;
   const directory = mkdtempSync(join(tmpdir(), 'posttrain-bench-sweep-'));
   const config = parseSweepConfig({
     name: 'bench-sweep',

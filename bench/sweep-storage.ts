@@ -16,14 +16,10 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createStudy, NopPruner, RandomSampler, SqliteStorage } from '../tune/index.ts';
+import { parseFlags } from './_flags.ts';
 
 const PEER = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'peers', 'optuna_storage.py');
 const PYTHON = '/usr/bin/python3';
-
-function option(args: string[], name: string, fallback: number): number {
-  const index = args.indexOf(name);
-  return index >= 0 ? Number(args[index + 1]) : fallback;
-}
 
 /** Trials per second for the peer's exact workload against a fresh database. */
 function measure(trials: number, synchronous: 'NORMAL' | 'FULL'): number {
@@ -57,12 +53,13 @@ function runPeer(trials: number): { optuna_trials_per_s: number; optuna: string 
 }
 
 export async function main(args: string[]): Promise<void> {
-  const trials = option(args, '--trials', 1000);
-  const peerTrials = option(args, '--peer-trials', 200);
+  const flags = parseFlags(args, { trials: 'number', 'peer-trials': 'number', 'no-peer': 'boolean' });
+  const trials = flags['trials'] ?? 1000;
+  const peerTrials = flags['peer-trials'] ?? 200;
   measure(50, 'NORMAL'); // warm-up: JIT and prepared statements
   const normal = measure(trials, 'NORMAL');
   const full = measure(Math.max(50, Math.floor(trials / 4)), 'FULL');
-  const peer = args.includes('--no-peer') ? { skipped: '--no-peer' } : runPeer(peerTrials);
+  const peer = flags['no-peer'] ? { skipped: '--no-peer' } : runPeer(peerTrials);
   const round = (value: number): number => Math.round(value * 10) / 10;
   const report = {
     bench: 'sweep-storage',

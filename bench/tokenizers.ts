@@ -21,7 +21,9 @@ import { performance } from 'node:perf_hooks';
 import { Tokenizer as HuggingFaceTokenizer } from '@huggingface/tokenizers';
 import { packageDirectory } from '../data/tokenizers/package-directory.ts';
 import { tokenizerJsonFromVocabMerges } from '../data/tokenizers/vocab-merges.ts';
-import { loadAverage, machineInfo, median, parseFlags, ratio } from './_peer.ts';
+import { loadAverage, machineInfo, ratio } from './_peer.ts';
+import { parseFlags } from './_flags.ts';
+import { median } from '../algorithms/statistics.ts';
 
 const require = createRequire(import.meta.url);
 const fixturesPath = join(import.meta.dirname, '..', '..', 'shared', 'fixtures', 'hf', 'tokenizers.json');
@@ -189,7 +191,7 @@ async function tokensPerSecond(pass: () => Promise<number>, repeats: number): Pr
 }
 
 export async function main(args: string[]): Promise<void> {
-  const flags = parseFlags(args);
+  const flags = parseFlags(args, { megabytes: 'number', prompts: 'number', repeats: 'number' });
   const megabytes = Number(flags.megabytes ?? 1);
   const promptCount = Number(flags.prompts ?? 2000);
   const repeats = Number(flags.repeats ?? 3);

@@ -17,12 +17,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../models/index.ts';
 import { Rng } from '../models/rng.ts';
 import { sampleToken, tokenLogProb } from '../rollout/sampling.ts';
-import { loadAverage, machineInfo, median, parseFlags, PYTHON, ratio } from './_peer.ts';
+import { loadAverage, machineInfo, PYTHON, ratio } from './_peer.ts';
+import { parseFlags } from './_flags.ts';
+import { median } from '../algorithms/statistics.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
 export async function main(args: string[]): Promise<void> {
-  const flags = parseFlags(args);
+  const flags = parseFlags(args, { reps: 'number', threads: 'number', vocab: 'number', 'no-peer': 'boolean' });
   const reps = Number(flags.reps ?? 5);
   const threads = Number(flags.threads ?? 2);
   const [batch, length, vocab] = [16, 32, Number(flags.vocab ?? 49152)];

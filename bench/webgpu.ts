@@ -24,7 +24,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ppoPolicyLoss, sftLoss } from '../algorithms/index.ts';
 import { BENCH_S, GPT, Rng, computeGradientsAsync, initEngine, setFusedKernels } from '../models/index.ts';
 import { actionLogProbs, generate } from '../rollout/index.ts';
-import { PYTHON, machineInfo, median, parseFlags, ratio } from './_peer.ts';
+import { PYTHON, machineInfo, ratio } from './_peer.ts';
+import { parseFlags } from './_flags.ts';
+import { median } from '../algorithms/statistics.ts';
 
 type Shape = [number, number, number];
 
@@ -37,7 +39,7 @@ const HARDWARE_SHAPES: Shape[] = [
 const SOFTWARE_SHAPES: Shape[] = [[1024, 1024, 1024]];
 
 export async function main(args: string[]): Promise<void> {
-  const flags = parseFlags(args);
+  const flags = parseFlags(args, { shapes: 'string', reps: 'number', 'no-peer': 'boolean' });
   const started = performance.now();
   const engine = await initEngine({ backend: 'webgpu' });
   const startSeconds = (performance.now() - started) / 1000;

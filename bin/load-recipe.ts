@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { applyOverrides } from '../runtime/config-parse.ts';
+import { applyOverrides } from '../models/config-parse.ts';
 import { ConfigError } from '../runtime/errors.ts';
 
 export async function loadRecipeFile(file: string, overrides: readonly string[] = []): Promise<unknown> {

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, PosttrainError } from '../runtime/errors.ts';
-import { listStudies, runDirectoryKind } from '../runtime/observability/index.ts';
+import { listStudies, runDirectoryKind } from '../observe/index.ts';
 import { parseStorageUrl } from '../tune/storage/storage-url.ts';
 
 export type RunTarget =

@@ -57,6 +57,16 @@ export interface RolloutResult {
   /** Wall seconds of generation in this worker. */
   seconds: number;
   weightVersion: number;
+  /** Evaluation only (`split: 'eval'`): each row as text, for people to read what the policy says. */
+  completions?: CompletionSample[];
+}
+
+/** One generated row as text, with its gold reward. */
+export interface CompletionSample {
+  prompt: string;
+  /** The decoded completion, up to EOS. */
+  completion: string;
+  goldReward: number;
 }
 
 export class RolloutWorker {
@@ -106,11 +116,14 @@ export class RolloutWorker {
     );
     const experience = experienceFromGeneration(generation, { weightVersion: this.weightVersion, weightChecksum: this.weightChecksum });
     experience.promptIndices = promptIndices;
-    const goldRewards = this.goldRewards(prompts, experience);
+    const { goldRewards, completions } = this.score(prompts, experience);
     if (request.goldAsScores) experience.scores = goldRewards.slice();
     const responseTokens = generation.responseLengths.reduce((sum, length) => sum + length, 0);
     const ref = await actorContext().runtime.put(experience);
-    return { experience: ref, goldRewards, responseTokens, seconds: (performance.now() - started) / 1000, weightVersion: this.weightVersion };
+    return {
+      experience: ref, goldRewards, responseTokens, seconds: (performance.now() - started) / 1000, weightVersion: this.weightVersion,
+      ...(request.split === 'eval' ? { completions: prompts.map((prompt, row) => ({ prompt, completion: completions[row]!, goldReward: goldRewards[row]! })) } : {}),
+    };
   }
 
   /** The sampling stream's state, for checkpoints: a resumed run samples exactly what the original would have. */
@@ -126,15 +139,18 @@ export class RolloutWorker {
     this.model.dispose();
   }
 
-  private goldRewards(prompts: readonly string[], experience: ExperienceBatch): Float32Array {
+  /** Each row's completion text and its gold reward. */
+  private score(prompts: readonly string[], experience: ExperienceBatch): { goldRewards: Float32Array; completions: string[] } {
     const { batchSize, promptLength, responseLength } = experience;
     const width = promptLength + responseLength;
-    const rewards = new Float32Array(batchSize);
+    const goldRewards = new Float32Array(batchSize);
+    const completions: string[] = [];
     for (let row = 0; row < batchSize; row++) {
       const ids = experience.sequences.subarray(row * width + promptLength, (row + 1) * width);
       const { text, finished } = readCompletion(this.task.tokenizer, ids);
-      rewards[row] = this.task.goldReward(prompts[row]!, text, { finished });
+      goldRewards[row] = this.task.goldReward(prompts[row]!, text, { finished });
+      completions.push(text);
     }
-    return rewards;
+    return { goldRewards, completions };
   }
 }

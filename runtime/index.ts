@@ -40,7 +40,18 @@ export {
 } from './runtime-errors.ts';
 export { PosttrainError, ConfigError } from './errors.ts';
 export { forwardRecord, redirectLogLines, rootLogger, setRootLogger, withLiveContext, type Logger } from './logging.ts';
-export { parseConfig, applyOverrides } from './config-parse.ts';
-export * from './checkpoint/index.ts';
-export * from './observability/index.ts';
-export * from './collectives/index.ts';
+// Checkpoints: the main entry points; the whole API is in checkpoint/index.ts.
+export type { CheckpointStore } from './checkpoint/store.ts';
+export { CheckpointError } from './checkpoint/errors.ts';
+export { openCheckpointStore, type OpenStoreOptions } from './checkpoint/open-store.ts';
+export { CheckpointWriter, type CheckpointWriterOptions } from './checkpoint/checkpoint-writer.ts';
+export { loadLatestVerified, listCheckpoints } from './checkpoint/checkpoint-reader.ts';
+// What the runtime itself serves and draws: /metrics, role hosts' metrics, progress bars.
+export { isLoopback, startMetricsServer, type MetricsServer, type MetricsServerOptions } from './observability/metrics-server.ts';
+export { createProgress, sharedProgress, type Progress, type ProgressBar, type ProgressFields, type ProgressOptions } from './observability/progress.ts';
+export { addRemoteMetrics, type MetricsSnapshot, type RemoteMetricDescriptor, type RemoteMetricsSource } from './observability/remote-metrics.ts';
+// Collectives: the main entry points; the whole API is in collectives/index.ts.
+export type { Communicator, ReduceOp } from './collectives/communicator.ts';
+export { availableBackends, createCommunicator } from './collectives/create-communicator.ts';
+export { CollectiveError, CollectiveTimeoutError } from './collectives/errors.ts';
+export { createUniqueId } from './collectives/unique-id.ts';

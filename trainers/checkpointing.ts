@@ -30,7 +30,8 @@ import {
   type SaveHandle,
 } from '../runtime/checkpoint/index.ts';
 import { PosttrainError } from '../runtime/errors.ts';
-import type { CheckpointRecord, Logger } from '../runtime/index.ts';
+import type { Logger } from '../runtime/index.ts';
+import type { CheckpointRecord } from '../observe/index.ts';
 import type { CheckpointConfig } from './config-sections.ts';
 import type { RoleSnapshot } from './roles/model-role.ts';
 import type { TrainingState } from './training-state.ts';

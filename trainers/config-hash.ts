@@ -4,6 +4,7 @@
  * for and reuse it.
  */
 import { createHash } from 'node:crypto';
+import { stringify } from 'safe-stable-stringify';
 
 /** Keys whose values never change what a stage computes. */
 const IRRELEVANT = new Set(['name', 'logging', 'checkpoint', 'runtime']);
@@ -13,13 +14,10 @@ export function configHash(config: Record<string, unknown>): string {
   return createHash('sha256').update(stableStringify(relevant)).digest('hex').slice(0, 16);
 }
 
+/**
+ * Sorted keys, no spaces (safe-stable-stringify). `undefined` is written as `null`, as the hand-written serialiser
+ * that came before did: stored hashes must not change (test/trainers/config-hash.test.ts pins them).
+ */
 function stableStringify(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${stableStringify((value as Record<string, unknown>)[key])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
+  return stringify(value, (_key, item: unknown) => (item === undefined ? null : item)) ?? 'null';
 }

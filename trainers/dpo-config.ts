@@ -3,7 +3,7 @@
  * other role. Defaults: beta 0.1 and the sigmoid loss (the paper's), label smoothing 0 (cDPO when > 0).
  */
 import { z } from 'zod';
-import { parseConfig } from '../runtime/config-parse.ts';
+import { parseConfig } from '../models/config-parse.ts';
 import { checkpointSection, deriveShapes, requireThat, loggingSection, modelFileSchema, modelSection, runtimeSection, taskSection, type DerivedShapes } from './config-sections.ts';
 
 const dpoAlgoSection = z.strictObject({

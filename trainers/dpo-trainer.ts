@@ -3,7 +3,7 @@
  * Reads top to bottom: launch roles -> baseline evaluation -> steps of (reference scores the pairs -> policy
  * takes a data-parallel DPO step -> log -> evaluate) -> final evaluation.
  */
-import type { RunSummary } from '../runtime/index.ts';
+import type { RunSummary } from '../observe/index.ts';
 import { parseDpoConfig, type DPOConfig, type DPOConfigInput } from './dpo-config.ts';
 import { DurableRun } from './durable-run.ts';
 import { evaluatePolicy, type EvaluationResult } from './evaluation.ts';

@@ -4,6 +4,7 @@
  * samples from a fixed seed, so successive evaluations compare the policy on the same random numbers, and the
  * training sampler's stream is left as it was.
  */
+import type { CompletionSample } from '../rollout/rollout-worker.ts';
 import type { RoleGroup } from './role-groups.ts';
 
 export interface EvaluationResult {
@@ -12,7 +13,12 @@ export interface EvaluationResult {
   /** Mean over samples of sum_t (log pi - log pi_ref): the sequence KL to the reference (when one runs). */
   kl?: number;
   samples: number;
+  /** What the policy says: the first sample of each of the first EVALUATION_SHOWN prompts, as text. */
+  completions: CompletionSample[];
 }
+
+/** Prompts whose completions an evaluation keeps as text (in metrics.jsonl and the report). */
+const EVALUATION_SHOWN = 8;
 
 /** Evaluation seed: fixed, far from any training seed. */
 const EVALUATION_SEED = 0x5eed_e7a1;
@@ -39,13 +45,17 @@ export async function evaluatePolicy(
   let goldSum = 0;
   let samples = 0;
   let klSum = 0;
+  const completions: CompletionSample[] = [];
   for (const result of results) {
+    for (const [row, completion] of (result.completions ?? []).entries()) {
+      if (row % options.samplesPerPrompt === 0 && completions.length < EVALUATION_SHOWN) completions.push(completion);
+    }
     for (const reward of result.goldRewards) goldSum += reward;
     samples += result.goldRewards.length;
     if (roles.reference) klSum += (await roles.reference.callRank(0, 'sequenceKl', result.experience)) * result.goldRewards.length;
     result.experience.release();
   }
-  return { goldReward: goldSum / Math.max(samples, 1), samples, ...(roles.reference ? { kl: klSum / Math.max(samples, 1) } : {}) };
+  return { goldReward: goldSum / Math.max(samples, 1), samples, completions, ...(roles.reference ? { kl: klSum / Math.max(samples, 1) } : {}) };
 }
 
 /** Publishes the policy's weights (rank 0; all ranks hold the same) and loads them into every rollout worker. */

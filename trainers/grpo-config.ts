@@ -5,7 +5,7 @@
  * RLOO and REINFORCE++ are available as other critic-free estimators.
  */
 import { z } from 'zod';
-import { parseConfig } from '../runtime/config-parse.ts';
+import { parseConfig } from '../models/config-parse.ts';
 import { checkpointSection, deriveShapes, loggingSection, modelFileSchema, modelSection, requireThat, runtimeSection, taskSection, type DerivedShapes } from './config-sections.ts';
 
 const grpoRolloutSection = z.strictObject({

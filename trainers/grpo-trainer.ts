@@ -8,7 +8,7 @@
  *   -> group advantages (on policy rank 0) -> epochs x minibatches of clipped updates with KL in the loss -> log
  */
 import { Rng } from '../models/rng.ts';
-import type { RunSummary } from '../runtime/index.ts';
+import type { RunSummary } from '../observe/index.ts';
 import { DurableRun } from './durable-run.ts';
 import { evaluatePolicy, splitRows, syncRolloutWeights, type EvaluationResult } from './evaluation.ts';
 import { parseGrpoConfig, type GRPOConfig, type GRPOConfigInput } from './grpo-config.ts';

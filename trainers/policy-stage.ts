@@ -12,7 +12,7 @@
  * }
  * return finishPolicyStage(stage, { method: 'dpo', baseline, steps: 100, label: 'beta=0.1' }, config);
  */
-import type { RunSummary } from '../runtime/index.ts';
+import type { RunSummary } from '../observe/index.ts';
 import type { ProgressBar } from '../runtime/observability/progress.ts';
 import type { DriverState, DurableRun } from './durable-run.ts';
 import type { EvaluationResult } from './evaluation.ts';
@@ -54,7 +54,7 @@ export async function closeStep(
     const started = performance.now();
     const evaluation = await stage.evaluate();
     if (record.phaseSeconds) record.phaseSeconds.eval = (performance.now() - started) / 1000;
-    Object.assign(record, { [evalKeys.gold]: evaluation.goldReward, [evalKeys.kl]: evaluation.kl });
+    Object.assign(record, { [evalKeys.gold]: evaluation.goldReward, [evalKeys.kl]: evaluation.kl, evalSamples: evaluation.completions });
   }
   stage.session.recordStep(record);
   stage.bar.tick(1, fields);
@@ -123,6 +123,7 @@ export async function finishPolicyStage(stage: PolicyStage, result: PolicyStageR
     baselineGoldReward: result.baseline.goldReward,
     finalGoldReward: final.goldReward,
     finalKl: final.kl,
+    finalEvalSamples: final.completions,
     meanKl: result.meanKl ?? final.kl,
     steps: result.steps,
     wallSeconds: session.wallSeconds,

@@ -4,7 +4,7 @@
  * clip 0.2, value clip 0.2, gamma 1, lambda 0.95, k1 KL in the reward at 0.05, 4 epochs x 4 minibatches.
  */
 import { z } from 'zod';
-import { parseConfig } from '../runtime/config-parse.ts';
+import { parseConfig } from '../models/config-parse.ts';
 import {
   checkpointSection,
   deriveShapes,

@@ -10,7 +10,8 @@
 import { AdaptiveKlController, FixedKlController, type KlControllerState } from '../algorithms/index.ts';
 import { Rng } from '../models/rng.ts';
 import { PosttrainError } from '../runtime/errors.ts';
-import type { ObjectRef, RunSummary } from '../runtime/index.ts';
+import type { ObjectRef } from '../runtime/index.ts';
+import type { RunSummary } from '../observe/index.ts';
 import type { RolloutResult } from '../rollout/rollout-worker.ts';
 import { DurableRun } from './durable-run.ts';
 import { evaluatePolicy, splitRows, syncRolloutWeights, type EvaluationResult } from './evaluation.ts';

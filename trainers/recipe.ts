@@ -10,9 +10,10 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { stageModelExists, stageModelRecord, stageModelWrittenAt } from './stage-output.ts';
-import { configIssues } from '../runtime/config-parse.ts';
+import { configIssues } from '../models/config-parse.ts';
 import { ConfigError } from '../runtime/errors.ts';
-import { rootLogger, type RunSummary, type Runtime } from '../runtime/index.ts';
+import { rootLogger, type Runtime } from '../runtime/index.ts';
+import type { RunSummary } from '../observe/index.ts';
 import { checkpointSection, loggingSection, modelSection, runtimeSection, taskSection } from './config-sections.ts';
 import { configHash } from './config-hash.ts';
 import { parseDpoConfig } from './dpo-config.ts';

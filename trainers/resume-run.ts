@@ -12,7 +12,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError, PosttrainError } from '../runtime/errors.ts';
-import type { RunSummary, Runtime } from '../runtime/index.ts';
+import type { Runtime } from '../runtime/index.ts';
+import type { RunSummary } from '../observe/index.ts';
 import { DPOTrainer } from './dpo-trainer.ts';
 import { parseDpoConfig } from './dpo-config.ts';
 import { GRPOTrainer } from './grpo-trainer.ts';

@@ -3,7 +3,7 @@
  * Bradley-Terry loss (Ouyang et al. 2022, Eq. 1). Defaults were measured on the sentiment task with bench-S.
  */
 import { z } from 'zod';
-import { parseConfig } from '../runtime/config-parse.ts';
+import { parseConfig } from '../models/config-parse.ts';
 import { checkpointSection, deriveShapes, loggingSection, modelFileSchema, modelSection, runtimeSection, taskSection, type DerivedShapes } from './config-sections.ts';
 
 const rewardTrainerSection = z.strictObject({

@@ -2,7 +2,7 @@
  * Reward model: learn to score completions so that labelled-better ones score higher.
  * Reads top to bottom: launch the reward role -> steps of (pairs -> data-parallel update -> log) -> save.
  */
-import type { RunSummary } from '../runtime/index.ts';
+import type { RunSummary } from '../observe/index.ts';
 import { DurableRun } from './durable-run.ts';
 import { parseRewardConfig, type RewardConfig, type RewardConfigInput } from './reward-config.ts';
 import { launchRoles, type RoleSet } from './role-groups.ts';

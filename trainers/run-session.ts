@@ -9,19 +9,21 @@
 import { EventEmitter } from 'node:events';
 import { join, resolve } from 'node:path';
 import {
-  createTrainingMetrics,
-  MetricsWriter,
   Runtime,
   rootLogger,
   sharedProgress,
   startMetricsServer,
   withLiveContext,
-  writeSessionFile,
   type Logger,
-  type MetricsRecord,
   type ProgressBar,
-  type RunSummary,
 } from '../runtime/index.ts';
+import {
+  createTrainingMetrics,
+  MetricsWriter,
+  writeSessionFile,
+  type MetricsRecord,
+  type RunSummary,
+} from '../observe/index.ts';
 import { PosttrainError } from '../runtime/errors.ts';
 import { RunCheckpoints, type CheckpointedConfig, type LandedCheckpoint } from './checkpointing.ts';
 import type { CheckpointWriterOptions } from '../runtime/checkpoint/index.ts';

@@ -4,7 +4,7 @@
  * sentiment task to bring held-out loss near its floor in a few hundred steps on bench-S.
  */
 import { z } from 'zod';
-import { parseConfig } from '../runtime/config-parse.ts';
+import { parseConfig } from '../models/config-parse.ts';
 import {
   checkpointSection,
   deriveShapes,

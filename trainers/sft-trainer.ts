@@ -3,7 +3,7 @@
  * Reads top to bottom: launch roles -> steps of (batch -> data-parallel update -> log) -> evaluate -> save.
  * The output, `<run>/model.{json,bin}`, is what the reward-model, PPO, DPO and GRPO stages start from.
  */
-import type { RunSummary } from '../runtime/index.ts';
+import type { RunSummary } from '../observe/index.ts';
 import { DurableRun } from './durable-run.ts';
 import { evaluatePolicy } from './evaluation.ts';
 import { launchRoles, type RoleSet } from './role-groups.ts';

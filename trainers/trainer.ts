@@ -3,7 +3,7 @@
  * anything starts), `train()` returning the run summary, `step` / `checkpoint` / `done` events, and `abort()`.
  */
 import { EventEmitter } from 'node:events';
-import type { RunSummary } from '../runtime/index.ts';
+import type { RunSummary } from '../observe/index.ts';
 import type { RunSession, TrainerEvents, TrainerOptions } from './run-session.ts';
 
 export abstract class Trainer<Config> extends EventEmitter<TrainerEvents> {

@@ -3,7 +3,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger, Runtime, RunSummary } from '../runtime/index.ts';
+import type { Logger, Runtime } from '../runtime/index.ts';
+import type { RunSummary } from '../observe/index.ts';
 import { type PlannedStage, runRecipe } from '../trainers/recipe.ts';
 import type { SweepPlan } from './sweep-plan.ts';
 

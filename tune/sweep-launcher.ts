@@ -6,7 +6,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, PosttrainError } from '../runtime/errors.ts';
-import { type Logger, rootLogger, type Runtime, Runtime as RuntimeClass, type RunSummary } from '../runtime/index.ts';
+import { type Logger, rootLogger, type Runtime, Runtime as RuntimeClass } from '../runtime/index.ts';
+import type { RunSummary } from '../observe/index.ts';
 import type { ParamValue } from './distributions.ts';
 import { createStudy, type Study } from './study.ts';
 import { prunerFromConfig, samplerFromConfig, type SweepConfig } from './sweep-config.ts';

@@ -5,8 +5,10 @@
  * and the trial counts as released (`release_ms`) once those processes have exited.
  */
 import { mkdirSync } from 'node:fs';
+import { mean } from '../algorithms/statistics.ts';
 import { ConfigError, PosttrainError } from '../runtime/errors.ts';
-import type { MetricsRecord, ProgressBar, Runtime, RunSummary } from '../runtime/index.ts';
+import type { ProgressBar, Runtime } from '../runtime/index.ts';
+import type { MetricsRecord, RunSummary } from '../observe/index.ts';
 import { DPOTrainer, GRPOTrainer, PPOTrainer, RewardTrainer, SFTTrainer, type StageName, type TrainerOptions } from '../trainers/index.ts';
 import type { Trainer } from '../trainers/trainer.ts';
 import { actorsOfRemovedGroupsGone } from './runtime-checks.ts';
@@ -111,6 +113,3 @@ function unknownMetric(metric: string, stage: StageName, record: MetricsRecord):
   return new ConfigError([{ path: 'metric', message: `${metric} is not a metric of the ${stage} stage's steps; it logs ${available.join(', ')}` }]);
 }
 
-function mean(values: number[]): number {
-  return values.length === 0 ? Number.NaN : values.reduce((sum, value) => sum + value, 0) / values.length;
-}

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { setRootLogger, rootLogger } from '../../runtime/index.ts';
-import { writePipelineReport, writeRunReport, writeSweepReport, type ReportResult } from '../../runtime/observability/index.ts';
+import { writePipelineReport, writeRunReport, writeSweepReport, type ReportResult } from '../../observe/index.ts';
 import { logLevel } from '../options.ts';
 import { asInputError, pickStudy, resolveRunTarget } from '../run-target.ts';
 

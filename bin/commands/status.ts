@@ -1,6 +1,12 @@
 import type { Command } from 'commander';
 import { setRootLogger, rootLogger } from '../../runtime/index.ts';
-import { formatSweepStatus, readSweep, summarizePipeline, summarizeRun, summarizeRunsDirectory } from '../../runtime/observability/index.ts';
+import {
+  formatSweepStatus,
+  readSweep,
+  summarizePipeline,
+  summarizeRun,
+  summarizeRunsDirectory,
+} from '../../observe/index.ts';
 import { logLevel, positiveNumber } from '../options.ts';
 import { asInputError, pickStudy, resolveRunTarget } from '../run-target.ts';
 

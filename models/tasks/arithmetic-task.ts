@@ -31,7 +31,7 @@ import type { Rng } from '../rng.ts';
 import { exampleRng, splitIndices } from './seeded.ts';
 import type { GoldRewardOptions, RewardReference, SftExample, Task, TaskLimits } from './task.ts';
 import { TaskError } from './task-error.ts';
-import { parseConfig } from '../../runtime/config-parse.ts';
+import { parseConfig } from '../config-parse.ts';
 
 export const ArithmeticTaskOptions = z
   .object({

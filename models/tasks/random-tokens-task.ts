@@ -9,7 +9,7 @@
  * task.trainPrompt(3);   // 15 random characters
  */
 import { z } from 'zod';
-import { parseConfig } from '../../runtime/config-parse.ts';
+import { parseConfig } from '../config-parse.ts';
 import { CharTokenizer } from '../tokenizer.ts';
 import { exampleRng } from './seeded.ts';
 import type { RewardReference, SftExample, Task, TaskLimits } from './task.ts';

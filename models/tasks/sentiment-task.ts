@@ -34,7 +34,7 @@ import { ALL_PROMPTS, allWellFormedCompletions, corruptCompletion, DEFAULT_COMPL
 import { bestGoldReward, corpusExpectedGoldReward, sentimentGoldReward, worstGoldReward } from './sentiment-gold.ts';
 import type { GoldRewardOptions, PreferencePair, PreferenceTask, RewardReference, SftExample, TaskLimits } from './task.ts';
 import { TaskError } from './task-error.ts';
-import { parseConfig } from '../../runtime/config-parse.ts';
+import { parseConfig } from '../config-parse.ts';
 
 /** Options of the sentiment task. */
 export const SentimentTaskOptions = z

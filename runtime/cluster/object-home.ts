@@ -1,5 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { status as GrpcStatus, type ServerWritableStream } from '@grpc/grpc-js';
+import pRetry from 'p-retry';
 import type { Logger } from 'pino';
 import type { ObjectDirectory, ObjectStatus, ReferenceOperation } from '../object-store/object-directory.ts';
 import type { ObjectHint } from '../object-store/object-ref.ts';
@@ -7,7 +8,7 @@ import { RpcConnection } from '../transport/rpc.ts';
 import type { Channel } from '../transport/transport.ts';
 import { statusName } from './cluster-errors.ts';
 import { parseGrpcAddress } from './grpc/grpc-address.ts';
-import { isRetryable, statusOf } from './grpc/grpc-retry.ts';
+import { asError, isRetryable, statusOf } from './grpc/grpc-retry.ts';
 import { GrpcServer } from './grpc/grpc-server.ts';
 import type { GrpcTransport } from './grpc/grpc-transport.ts';
 
@@ -233,32 +234,44 @@ export class ObjectHome {
     }
   }
 
-  /** Fetch a copy, retrying while the home is unreachable (it may be restarting), up to `fetchTimeoutMs`. */
+  /**
+   * Fetch a copy, retrying while the home is unreachable (it may be restarting), up to `fetchTimeoutMs` (p-retry:
+   * only UNAVAILABLE / DEADLINE_EXCEEDED are retried; every other outcome settles the copy at once).
+   */
   private async fetch(id: string, hint: ObjectHint): Promise<ObjectStatus> {
-    const deadline = Date.now() + (this.options.fetchTimeoutMs ?? 30_000);
-    let delay = 100;
-    for (;;) {
-      const lostReason = this.lostHomes.get(hint.home);
-      if (lostReason !== undefined) return this.markLost(id, hint, lostReason);
-      try {
-        await this.fetchOnce(id, hint.home);
-        this.transfers.fetched++;
-        return this.options.directory.locate(id);
-      } catch (error) {
-        const { code, details } = statusOf(error);
-        if (code === GrpcStatus.NOT_FOUND) return this.markLost(id, hint, details.replace(/^(lost|unknown): /, ''));
-        // An unreachable home may be a node the head has declared dead: then the object is lost, and that says why.
-        const gone = isRetryable(code) ? await this.homeStatus?.(hint.home).catch(() => undefined) : undefined;
-        if (gone !== undefined) {
-          this.homeLost(hint.home, gone);
-          return this.markLost(id, hint, gone);
-        }
-        if (!isRetryable(code) || Date.now() + delay > deadline) {
-          return this.markLost(id, hint, `it could not be fetched from its home ${hint.home}: ${statusName(code)}: ${details}`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, delay));
-        delay = Math.min(delay * 2, 2_000);
-      }
+    let last: { code: number; details: string } = { code: GrpcStatus.UNAVAILABLE, details: 'no attempt finished' };
+    try {
+      return await pRetry(
+        async (): Promise<ObjectStatus> => {
+          const lostReason = this.lostHomes.get(hint.home);
+          if (lostReason !== undefined) return this.markLost(id, hint, lostReason);
+          try {
+            await this.fetchOnce(id, hint.home);
+            this.transfers.fetched++;
+            return this.options.directory.locate(id);
+          } catch (error) {
+            const { code, details } = (last = statusOf(error));
+            if (code === GrpcStatus.NOT_FOUND) return this.markLost(id, hint, details.replace(/^(lost|unknown): /, ''));
+            // An unreachable home may be a node the head has declared dead: then the object is lost, and that says why.
+            const gone = isRetryable(code) ? await this.homeStatus?.(hint.home).catch(() => undefined) : undefined;
+            if (gone !== undefined) {
+              this.homeLost(hint.home, gone);
+              return this.markLost(id, hint, gone);
+            }
+            throw asError(error);
+          }
+        },
+        {
+          retries: Number.POSITIVE_INFINITY,
+          factor: 2,
+          minTimeout: 100,
+          maxTimeout: 2_000,
+          maxRetryTime: this.options.fetchTimeoutMs ?? 30_000,
+          shouldRetry: ({ error }) => isRetryable(statusOf(error).code),
+        },
+      );
+    } catch {
+      return this.markLost(id, hint, `it could not be fetched from its home ${hint.home}: ${statusName(last.code)}: ${last.details}`);
     }
   }
 

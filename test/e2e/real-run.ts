@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { SESSION_FILE } from '../../runtime/observability/index.ts';
+import { SESSION_FILE } from '../../observe/index.ts';
 import { createStudy, RandomSampler, TrialPruned, MedianPruner } from '../../tune/index.ts';
 
 const REPOSITORY = path.resolve(import.meta.dirname, '../..');

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listEventFiles, readRun, readScalars, readSweep, writeFrontierReport } from '../../runtime/observability/index.ts';
-import { skipWithout, temporaryDirectory, writeFrontierRun } from '../runtime/observability/fixtures.ts';
+import { listEventFiles, readRun, readScalars, readSweep, writeFrontierReport } from '../../observe/index.ts';
+import { skipWithout, temporaryDirectory, writeFrontierRun } from '../observe/fixtures.ts';
 import { recipeCommand, runTinyRecipe, writeTunedSweep, type RealRun } from './real-run.ts';
 
 /**

@@ -12,7 +12,7 @@ import { GPT, type HeadKind } from '../../models/gpt.ts';
 import type { GPTConfig } from '../../models/gpt-config.ts';
 import { saveModelFile } from '../../models/model-file.ts';
 import { gptConfigOf } from '../../models/model-spec.ts';
-import type { MetricsRecord } from '../../runtime/index.ts';
+import type { MetricsRecord } from '../../observe/index.ts';
 import { parsePpoConfig, type PPOConfigInput } from '../../trainers/ppo-config.ts';
 
 /** A model small enough that 150 PPO steps take seconds. */

@@ -11,7 +11,7 @@ import { characterTokenizerFiles, initLlamaFolder, shapeForTokenizer, TINY_LLAMA
 import { loadPretrained } from '../../models/hf/pretrained.ts';
 import { Runtime } from '../../runtime/index.ts';
 import { GRPOTrainer, parseGrpoConfig } from '../../trainers/index.ts';
-import type { RunSummary } from '../../runtime/index.ts';
+import type { RunSummary } from '../../observe/index.ts';
 import { planRecipe, runRecipe } from '../../trainers/recipe.ts';
 import { DETERMINISTIC_RUNTIME, readMetrics, temporaryDirectory } from '../faults/helpers.ts';
 

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { MetricsRecord, RunSummary } from '../../runtime/index.ts';
+import type { MetricsRecord, RunSummary } from '../../observe/index.ts';
 import { DPOTrainer, GRPOTrainer, PPOTrainer, RewardTrainer, SFTTrainer } from '../../trainers/index.ts';
 import { scratchDirectory, testLogging } from './helpers.ts';
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { redirectLogLines } from '../../runtime/logging.ts';
-import { readRun } from '../../runtime/observability/index.ts';
+import { readRun } from '../../observe/index.ts';
 import { SFTTrainer } from '../../trainers/sft-trainer.ts';
 
 /**

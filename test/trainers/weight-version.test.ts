@@ -3,7 +3,7 @@
  * policy weights that generated it, and the trainer logs them from the experience itself.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { MetricsRecord } from '../../runtime/index.ts';
+import type { MetricsRecord } from '../../observe/index.ts';
 import { PPOTrainer } from '../../trainers/index.ts';
 import { TINY_MODEL, randomModelFiles, scratchDirectory, testLogging } from './helpers.ts';
 

@@ -1,10 +1,9 @@
 import { Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { capturingLogger } from '../runtime/helpers.ts';
 import type { SweepProgress } from '../../tune/index.ts';
 import { createSweepView } from '../../tune/sweep-view.ts';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const progress = (kind: SweepProgress['event']['kind'], trialNumber: number): SweepProgress => ({
   running: 4,
   complete: 3,
@@ -23,15 +22,17 @@ describe('the sweep progress view', () => {
     const bar = view.trialBar(5, 10);
     bar.tick(3, { goldReward: 0.5 });
     view.onProgress(progress('pruned', 1));
-    await sleep(150);
-    expect(screen).toMatch(/sweep +\|.*\| 4\/16 .*running 4 {2}complete 3 {2}pruned 1 {2}failed 0 {2}best #2 0\.75/);
-    expect(screen).toMatch(/trial 5 +\|.*\| 3\/10 .*goldReward 0\.5/);
+    // cli-progress redraws on its own timer: wait for the frame that shows the update, not for a guessed time.
+    await vi.waitFor(() => {
+      expect(screen).toMatch(/sweep +\|.*\| 4\/16 .*running 4 {2}complete 3 {2}pruned 1 {2}failed 0 {2}best #2 0\.75/);
+      expect(screen).toMatch(/trial 5 +\|.*\| 3\/10 .*goldReward 0\.5/);
+    }, { timeout: 10_000, interval: 20 });
     bar.done();
     screen = '';
     view.onProgress({ ...progress('complete', 5), complete: 4 });
-    await sleep(150);
+    await vi.waitFor(() => expect(screen).toMatch(/sweep +\|.*\| 5\/16 .*complete 4/), { timeout: 10_000, interval: 20 });
     view.close();
-    expect(screen).toMatch(/sweep +\|.*\| 5\/16 .*complete 4/);
+    // The frame drawn after the trial ended has no bar for it.
     expect(screen).not.toMatch(/trial 5/);
   });
 

@@ -151,21 +151,39 @@ export function ensureSchema(db: Database, revisionForNew: OptunaSchemaRevision,
       db.prepare('INSERT INTO alembic_version (version_num) VALUES (?)').run(revisionForNew);
       return revisionForNew;
     }
-    const missing = OPTUNA_TABLES.filter((name) => !existing.has(name));
-    if (missing.length > 0) {
-      throw new StudyStorageError(
-        `${location} is not an Optuna study database (missing tables: ${missing.join(', ')}); point the storage at a new file or an Optuna database`,
-        { path: 'storage' },
-      );
-    }
-    const stamp = (db.prepare('SELECT version_num FROM alembic_version').get() as { version_num: string } | undefined)?.version_num;
-    if (stamp === undefined || !(SUPPORTED_REVISIONS as readonly string[]).includes(stamp)) {
-      throw new StudyStorageError(
-        `${location} has Optuna schema revision ${stamp ?? '(none)'}; posttrain reads and writes ${SUPPORTED_REVISIONS.join(' and ')}. ` +
-          'For an older database run `optuna storage upgrade --storage URL` first.',
-        { path: 'storage' },
-      );
-    }
-    return stamp as OptunaSchemaRevision;
+    return checkExistingSchema(db, location, existing);
   }).immediate();
+}
+
+/**
+ * Checks, without writing, that a database holds Optuna's tables at a revision posttrain reads; returns the
+ * revision. For databases opened read-only (reports, `recipe status`).
+ *
+ * @example
+ * checkSchema(new BetterSqlite3('runs/sweeps.db', { readonly: true }), 'runs/sweeps.db'); // 'v3.2.0.a'
+ */
+export function checkSchema(db: Database, location: string): OptunaSchemaRevision {
+  const existing = new Set(
+    (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((row) => row.name),
+  );
+  return checkExistingSchema(db, location, existing);
+}
+
+function checkExistingSchema(db: Database, location: string, existing: Set<string>): OptunaSchemaRevision {
+  const missing = OPTUNA_TABLES.filter((name) => !existing.has(name));
+  if (missing.length > 0) {
+    throw new StudyStorageError(
+      `${location} is not an Optuna study database (missing tables: ${missing.join(', ')}); point the storage at a new file or an Optuna database`,
+      { path: 'storage' },
+    );
+  }
+  const stamp = (db.prepare('SELECT version_num FROM alembic_version').get() as { version_num: string } | undefined)?.version_num;
+  if (stamp === undefined || !(SUPPORTED_REVISIONS as readonly string[]).includes(stamp)) {
+    throw new StudyStorageError(
+      `${location} has Optuna schema revision ${stamp ?? '(none)'}; posttrain reads and writes ${SUPPORTED_REVISIONS.join(' and ')}. ` +
+        'For an older database run `optuna storage upgrade --storage URL` first.',
+      { path: 'storage' },
+    );
+  }
+  return stamp as OptunaSchemaRevision;
 }

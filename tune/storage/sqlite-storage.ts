@@ -6,7 +6,7 @@ import { DuplicatedStudyError, StudyNotFoundError, StudyStorageError, TrialFinis
 import { type FrozenTrial, isFinished, type StudyDirection, type StudySummary, TrialState } from '../types.ts';
 import { optunaNow } from './datetime.ts';
 import { parsePythonJson, toPythonJson } from './python-json.ts';
-import { DEFAULT_REVISION, ensureSchema, type OptunaSchemaRevision } from './schema.ts';
+import { checkSchema, DEFAULT_REVISION, ensureSchema, type OptunaSchemaRevision } from './schema.ts';
 import { parseStorageUrl } from './storage-url.ts';
 import { TrialReader } from './trial-reader.ts';
 
@@ -21,6 +21,11 @@ export interface SqliteStorageOptions {
    * commits on power loss or an OS crash; `FULL` fsyncs every commit.
    */
   synchronous?: 'NORMAL' | 'FULL';
+  /**
+   * Open an existing database for reading only (reports, `recipe status`): nothing is created or written, so a
+   * study can be read while a sweep writes it (WAL). Writes then fail with SQLite's "readonly database".
+   */
+  readonly?: boolean;
 }
 
 /** The fields of a trial created from a template (enqueue, retry, add). */
@@ -67,13 +72,19 @@ export class SqliteStorage {
   private constructor(url: string, filename: string, options: SqliteStorageOptions) {
     this.url = url;
     this.filename = filename;
-    if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
+    if (filename !== ':memory:' && !options.readonly) mkdirSync(dirname(filename), { recursive: true });
     try {
-      this.db = new BetterSqlite3(filename, { timeout: options.busyTimeoutMs ?? 60_000 });
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
-      this.revision = ensureSchema(this.db, options.schemaRevision ?? DEFAULT_REVISION, url);
+      if (options.readonly) {
+        this.db = new BetterSqlite3(filename, { readonly: true, fileMustExist: true, timeout: options.busyTimeoutMs ?? 60_000 });
+        this.revision = checkSchema(this.db, url);
+      } else {
+        this.db = new BetterSqlite3(filename, { timeout: options.busyTimeoutMs ?? 60_000 });
+        this.db.pragma('journal_mode = WAL');
+        this.db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
+        this.revision = ensureSchema(this.db, options.schemaRevision ?? DEFAULT_REVISION, url);
+      }
     } catch (error) {
+      (this as { db?: Database }).db?.close();
       if (error instanceof StudyStorageError) throw error;
       throw new StudyStorageError(`cannot open study database ${url}: ${(error as Error).message}`, { path: 'storage', cause: error });
     }

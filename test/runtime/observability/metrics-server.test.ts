@@ -1,13 +1,8 @@
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  createTrainingMetrics,
-  isLoopback,
-  MetricsWriter,
-  startMetricsServer,
-  type MetricsServer,
-} from '../../../runtime/observability/index.ts';
-import { temporaryDirectory } from './fixtures.ts';
+import { isLoopback, startMetricsServer, type MetricsServer } from '../../../runtime/observability/index.ts';
+import { createTrainingMetrics, MetricsWriter } from '../../../observe/index.ts';
+import { temporaryDirectory } from '../../observe/fixtures.ts';
 
 let server: MetricsServer | undefined;
 afterEach(async () => {

@@ -5,12 +5,15 @@
  * - a run directory `runs/<name>/`: `config.json` (the resolved config, free-form here), `metrics.jsonl` (one
  *   `MetricsRecord` per line), `session.json` (the process running it) and `summary.json` (a `RunSummary`,
  *   written when the run ends); a recipe's directory holds one such directory per stage and its own summary;
- * - a sweep database: SQLite with Optuna's RDB schema (the `Optuna*Row` types mirror its tables).
+ * - a sweep database: SQLite with Optuna's RDB schema, read only through tune/storage (its one reader); a study
+ *   comes back as `SweepData`, in tune's own types.
  *
  * Checkpoint convention (for `recipe status`): a metrics line MAY carry `checkpoint: { step, uri }` on the step at
  * which a checkpoint manifest was written, and `summary.json` MAY carry `lastCheckpoint` with the same shape. The
  * newest of the two is "the last checkpoint".
  */
+import type { Distribution, ParamValue } from '../tune/distributions.ts';
+import type { StudyDirection, TrialState } from '../tune/types.ts';
 
 /** Seconds spent in each phase of one iteration: `generate`, `score`, `advantages`, `train`, and any others. */
 export type PhaseSeconds = Record<string, number>;
@@ -46,13 +49,24 @@ export interface MetricsRecord {
   clipFraction?: number;
   /** Mean per-token entropy of the policy. */
   entropy?: number;
+  /** This step's generated (response) tokens / this step's generate-phase seconds. */
   generatedTokensPerSecond?: number;
   phaseSeconds?: PhaseSeconds;
   /** Version of the policy weights the batch was generated with. */
   weightVersion?: number;
   /** Present on the step at which a checkpoint was written. */
   checkpoint?: CheckpointRecord;
+  /** On evaluation steps: a few held-out prompts with what the policy completed and its gold reward. */
+  evalSamples?: EvalSample[];
   [field: string]: unknown;
+}
+
+/** One evaluation sample as text: what a person reads to see what the model says. */
+export interface EvalSample {
+  prompt: string;
+  /** The generated text, up to EOS. */
+  completion: string;
+  goldReward: number;
 }
 
 /** `summary.json`, written once when a run (or stage) finishes. */
@@ -62,6 +76,7 @@ export interface RunSummary {
   meanKl?: number;
   steps?: number;
   wallSeconds?: number;
+  /** All generated (response) tokens of the stage / all its generate-phase seconds (not a mean of per-step rates). */
   generatedTokensPerSecond?: number;
   /** Tensor backend the run used (`wasm`, `cpu`, `tensorflow`). */
   backend?: string;
@@ -70,6 +85,8 @@ export interface RunSummary {
   /** Short label for a point in comparisons, e.g. `beta=0.1`. */
   label?: string;
   lastCheckpoint?: CheckpointRecord;
+  /** The final evaluation's samples, as `evalSamples` on metrics lines. */
+  finalEvalSamples?: EvalSample[];
   /** The stage's output model file (`<run>/model`): the `init` of the next stage. */
   model?: string;
   [field: string]: unknown;
@@ -110,101 +127,27 @@ export interface PipelineData {
   stages: RunData[];
 }
 
-/** Optuna `trials.state`, stored by name. */
-export type OptunaTrialState = 'RUNNING' | 'COMPLETE' | 'PRUNED' | 'FAIL' | 'WAITING';
-
-/** Optuna `study_directions.direction`. */
-export type OptunaDirection = 'MINIMIZE' | 'MAXIMIZE' | 'NOT_SET';
-
-/** Optuna's type column beside a value: a finite number, or one of the non-finite values stored as NULL. */
-export type OptunaValueType = 'FINITE' | 'INF_POS' | 'INF_NEG' | 'NAN';
-
-/** Row of Optuna's `studies` table. */
-export interface OptunaStudyRow {
-  study_id: number;
-  study_name: string;
-}
-
-/** Row of Optuna's `study_directions` table. */
-export interface OptunaStudyDirectionRow {
-  study_direction_id: number;
-  direction: OptunaDirection;
-  study_id: number;
-  objective: number;
-}
-
-/** Row of Optuna's `trials` table. Datetimes are Optuna's text format `YYYY-MM-DD HH:MM:SS.ffffff` (UTC). */
-export interface OptunaTrialRow {
-  trial_id: number;
-  number: number;
-  study_id: number;
-  state: OptunaTrialState;
-  datetime_start: string | null;
-  datetime_complete: string | null;
-}
-
-/** Row of Optuna's `trial_params` table; a categorical's `param_value` is the index of the choice. */
-export interface OptunaTrialParamRow {
-  param_id: number;
-  trial_id: number;
-  param_name: string;
-  param_value: number;
-  distribution_json: string;
-}
-
-/** Row of Optuna's `trial_values` table. */
-export interface OptunaTrialValueRow {
-  trial_value_id: number;
-  trial_id: number;
-  objective: number;
-  value: number | null;
-  value_type: OptunaValueType;
-}
-
-/** Row of Optuna's `trial_intermediate_values` table. */
-export interface OptunaTrialIntermediateValueRow {
-  trial_intermediate_value_id: number;
-  trial_id: number;
-  step: number;
-  intermediate_value: number | null;
-  intermediate_value_type: OptunaValueType;
-}
-
-/** Row of Optuna's `trial_user_attributes` table (e.g. `release_ms`). */
-export interface OptunaTrialUserAttributeRow {
-  trial_user_attribute_id: number;
-  trial_id: number;
-  key: string;
-  value_json: string;
-}
-
-/** Optuna's `distribution_json`: `{"name": "FloatDistribution", "attributes": {...}}`. */
-export type OptunaDistribution =
-  | { name: 'FloatDistribution'; attributes: { low: number; high: number; log: boolean; step: number | null } }
-  | { name: 'IntDistribution'; attributes: { low: number; high: number; log: boolean; step: number } }
-  | { name: 'CategoricalDistribution'; attributes: { choices: (string | number | boolean | null)[] } };
-
-/** One trial of a sweep, decoded from the rows above. */
+/** One trial of a sweep, as read through tune/storage (see sweep-reader.ts). */
 export interface SweepTrial {
   number: number;
-  state: OptunaTrialState;
+  state: TrialState;
   /** Objective 0's value (non-finite values decoded); undefined when the trial has none. */
   value: number | undefined;
   /** Parameter values, categoricals decoded to their choice. */
-  params: Record<string, string | number | boolean | null>;
-  distributions: Record<string, OptunaDistribution>;
+  params: Record<string, ParamValue>;
+  distributions: Record<string, Distribution>;
   /** (step, value) pairs in step order. */
   intermediate: { step: number; value: number }[];
   userAttributes: Record<string, unknown>;
   /** Seconds from start to completion, when both are recorded. */
   durationSeconds: number | undefined;
-  datetimeStart: string | null;
+  datetimeStart: Date | undefined;
 }
 
 /** A study as read back from a sweep database. */
 export interface SweepData {
   dbPath: string;
   studyName: string;
-  direction: OptunaDirection;
+  direction: StudyDirection;
   trials: SweepTrial[];
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { PosttrainError } from '../errors.ts';
+import { PosttrainError } from '../runtime/errors.ts';
 import type { MetricsRecord, RunSummary } from './formats.ts';
 import { TensorBoardWriter } from './tensorboard/event-writer.ts';
 import type { TrainingMetrics } from './training-metrics.ts';

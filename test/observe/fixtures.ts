@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Rng } from '../../../models/rng.ts';
-import { MetricsWriter } from '../../../runtime/observability/index.ts';
-import type { MetricsRecord, RunSummary } from '../../../runtime/observability/index.ts';
+import { Rng } from '../../models/rng.ts';
+import { MetricsWriter } from '../../observe/index.ts';
+import type { MetricsRecord, RunSummary } from '../../observe/index.ts';
 
 /** A fresh temporary directory for one test file. */
 export function temporaryDirectory(prefix: string): string {

@@ -12,9 +12,9 @@ import {
   readScalars,
   scalarsOf,
   TensorBoardWriter,
-} from '../../../runtime/observability/index.ts';
+} from '../../observe/index.ts';
 import { simulatedPpoRecord, temporaryDirectory } from './fixtures.ts';
-import { Rng } from '../../../models/rng.ts';
+import { Rng } from '../../models/rng.ts';
 
 describe('CRC32C', () => {
   it('gives the standard check value for "123456789"', () => {

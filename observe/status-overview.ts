@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { PosttrainError } from '../errors.ts';
+import { PosttrainError } from '../runtime/errors.ts';
 import { formatNumber } from './charts/scale.ts';
 import type { PipelineData, RunData } from './formats.ts';
 import { readPipeline, runDirectoryKind } from './pipeline-reader.ts';

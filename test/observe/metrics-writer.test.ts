@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../../models/rng.ts';
-import { MetricsWriter, readMetrics, readRun } from '../../../runtime/observability/index.ts';
-import type { MetricsRecord } from '../../../runtime/observability/index.ts';
+import { Rng } from '../../models/rng.ts';
+import { MetricsWriter, readMetrics, readRun } from '../../observe/index.ts';
+import type { MetricsRecord } from '../../observe/index.ts';
 import { simulatedPpoRecord, temporaryDirectory } from './fixtures.ts';
 
 /** Log steps 1..steps of a deterministic run into `dir` with a pinned clock. */

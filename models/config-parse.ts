@@ -1,5 +1,9 @@
 import { z } from 'zod';
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../runtime/errors.ts';
+
+// Lives in models/, the lowest folder among its users (models/tasks, trainers/, bin/), so each imports it in the
+// allowed direction; the runtime validates its own options and knows nothing of recipes. It moves to data/ with the
+// tasks.
 
 /**
  * Validates user input (a recipe, a trainer config, a sweep file) against a zod schema and turns every problem

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { PosttrainError } from '../../errors.ts';
+import { PosttrainError } from '../../runtime/errors.ts';
 import { formatNumber } from '../charts/scale.ts';
 import { color } from '../charts/svg.ts';
 import { xyChart, type XYSeries } from '../charts/xy-chart.ts';

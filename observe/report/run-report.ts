@@ -9,6 +9,7 @@ import { readRun } from '../run-reader.ts';
 import { lastCheckpoint } from '../status.ts';
 import { cards, htmlPage, section } from './page.ts';
 import { smooth } from './smoothing.ts';
+import { completionsHtml } from './completions.ts';
 
 /** Options for the `write*Report` functions. */
 export interface ReportOptions {
@@ -39,7 +40,7 @@ const KNOWN_CHARTS: { field: string; title: string; yLabel: string }[] = [
 ];
 
 /** Fields that are bookkeeping, not curves. */
-const NOT_CHARTED = new Set(['step', 'stage', 'wallTime', 'weightVersion', 'phaseSeconds', 'checkpoint']);
+const NOT_CHARTED = new Set(['step', 'stage', 'wallTime', 'weightVersion', 'phaseSeconds', 'checkpoint', 'evalSamples']);
 
 /** Series longer than this get a smoothed line over the faint raw one. */
 const SMOOTH_FROM_POINTS = 30;
@@ -85,14 +86,18 @@ export function runReportBody(run: RunData, options: { stage?: string } = {}): {
     curves.push({ title: `${stage ? `Stage ${stage}` : 'Curves'} (${records.length} steps)`, html: `${smoothed}<div class="grid">${figures.map((figure) => figure.html).join('')}</div>` });
   }
   if (run.metrics.length === 0) curves.push({ title: options.stage ? `Stage ${options.stage}` : 'Curves', html: '<p class="empty">No metrics logged yet.</p>' });
+  const samples = completionsHtml(run.metrics, run.summary);
+  const samplesNote = '<p class="note">Held-out prompts at each evaluation (the first sample of each), with the gold reward of what the policy wrote.</p>';
+  const samplesPart = samples ? `${samplesNote}${samples}` : '';
   const config = run.config ? `<details><summary>config.json</summary><pre>${escapeHtml(JSON.stringify(run.config, null, 2))}</pre></details>` : '';
   if (options.stage) {
     // One stage of a recipe's page: its heading, its figures, its curves and its config in one section.
     const [first, ...rest] = curves;
-    const html = section(first!.title, `${headline(run)}${first!.html}${config}`) + rest.map((part) => section(part.title, part.html)).join('\n');
+    const html = section(first!.title, `${headline(run)}${first!.html}${samplesPart ? `<h3>What the policy says</h3>${samplesPart}` : ''}${config}`) + rest.map((part) => section(part.title, part.html)).join('\n');
     return { html, charts };
   }
   const parts = [headline(run), ...curves.map((part) => section(part.title, part.html))];
+  if (samplesPart) parts.push(section('What the policy says', samplesPart));
   if (config) parts.push(section('Config', config));
   return { html: parts.join('\n'), charts };
 }
@@ -113,7 +118,7 @@ function headline(run: RunData): string {
       ['mean KL', summary.meanKl],
       ['steps', summary.steps],
       ['wall time (s)', summary.wallSeconds],
-      ['generated tokens/s', summary.generatedTokensPerSecond],
+      ['generated tokens/s (stage total / generate time)', summary.generatedTokensPerSecond],
     ];
     for (const [label, value] of pairs) {
       const text = number(value);

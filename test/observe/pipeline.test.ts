@@ -12,7 +12,7 @@ import {
   summarizeRunsDirectory,
   writePipelineReport,
   writeSessionFile,
-} from '../../../runtime/observability/index.ts';
+} from '../../observe/index.ts';
 import { temporaryDirectory, writePpoRun } from './fixtures.ts';
 
 const START = 1_700_000_000;

@@ -1,5 +1,6 @@
 import { formatNumber } from './charts/scale.ts';
-import type { CheckpointRecord, OptunaTrialState, RunData, SweepData } from './formats.ts';
+import type { TrialState } from '../tune/types.ts';
+import type { CheckpointRecord, RunData, SweepData } from './formats.ts';
 import { readRun } from './run-reader.ts';
 import { sessionAlive } from './session-file.ts';
 import { bestTrial, readSweep } from './sweep-reader.ts';
@@ -57,9 +58,12 @@ export function formatRunStatus(run: RunData, options: { now?: number; title?: s
     const total = plannedSteps(run);
     lines.push(`  step         ${last.step}${total === undefined ? '' : ` of ${total}`}${stage}`);
     const rate = stepsPerSecond(run);
-    const tokens = typeof last.generatedTokensPerSecond === 'number' ? `, ${formatNumber(last.generatedTokensPerSecond)} generated tokens/s` : '';
-    if (rate !== undefined || tokens) {
-      lines.push(`  rate         ${rate === undefined ? 'n/a' : `${formatNumber(rate)} steps/s`}${tokens}`);
+    if (rate !== undefined) lines.push(`  rate         ${formatNumber(rate)} steps/s`);
+    const generation = generationRates(run);
+    if (generation) {
+      // Two figures that differ (warm-up, load): say which is which; the first is summary.json's.
+      const lastStep = generation.lastStep === undefined ? '' : `; last step ${formatNumber(generation.lastStep)}`;
+      lines.push(`  generation   ${formatNumber(generation.stage)} generated tokens/s over the stage's generate time${lastStep}`);
     }
     const latest = (['goldReward', 'modelReward', 'kl'] as const)
       .filter((field) => typeof last[field] === 'number')
@@ -118,7 +122,34 @@ export function stepsPerSecond(run: RunData): number | undefined {
   return seconds > 0 ? (last.step - first.step) / seconds : undefined;
 }
 
-const STATE_ORDER: OptunaTrialState[] = ['COMPLETE', 'PRUNED', 'FAIL', 'RUNNING', 'WAITING'];
+/**
+ * Generated tokens per second of generation: over the whole stage (tokens / seconds spent in the generate phase,
+ * which is what `summary.json`'s `generatedTokensPerSecond` holds; derived from the metrics lines while the run has
+ * no summary) and on the latest step alone.
+ *
+ * @example
+ * generationRates(readRun('runs/ppo/ppo')); // { stage: 2606, lastStep: 5555 }
+ */
+export function generationRates(run: RunData): { stage: number; lastStep?: number } | undefined {
+  let tokens = 0;
+  let seconds = 0;
+  let lastStep: number | undefined;
+  for (const record of run.metrics) {
+    const rate = record.generatedTokensPerSecond;
+    const generateSeconds = record.phaseSeconds?.generate;
+    if (typeof rate !== 'number') continue;
+    lastStep = rate;
+    if (typeof generateSeconds === 'number') {
+      tokens += rate * generateSeconds;
+      seconds += generateSeconds;
+    }
+  }
+  const summaryRate = run.summary?.generatedTokensPerSecond;
+  if (typeof summaryRate === 'number') return { stage: summaryRate, lastStep };
+  return seconds > 0 ? { stage: tokens / seconds, lastStep } : undefined;
+}
+
+const STATE_ORDER: TrialState[] = ['COMPLETE', 'PRUNED', 'FAIL', 'RUNNING', 'WAITING'];
 
 /**
  * A sweep's state as text: trial counts by state, the best trial and its parameters, and a trial table. For

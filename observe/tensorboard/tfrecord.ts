@@ -1,4 +1,4 @@
-import { PosttrainError } from '../../errors.ts';
+import { PosttrainError } from '../../runtime/errors.ts';
 import { maskedCrc32c } from './crc32c.ts';
 
 /**

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { PosttrainError } from '../errors.ts';
+import { PosttrainError } from '../runtime/errors.ts';
 import type { PipelineData, RunData, RunSummary } from './formats.ts';
 import { CONFIG_FILE, METRICS_FILE, SUMMARY_FILE } from './metrics-writer.ts';
 import { readRun } from './run-reader.ts';

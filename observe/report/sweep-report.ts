@@ -148,10 +148,8 @@ function parallelChart(sweep: SweepData, best: SweepTrial | undefined): string |
   if (complete.length === 0 || names.length === 0) return undefined;
   const axes: ParallelAxis[] = names.map((name) => {
     const distribution = complete.find((trial) => trial.distributions[name])?.distributions[name];
-    if (distribution?.name === 'CategoricalDistribution') {
-      return { name, kind: 'categorical', choices: distribution.attributes.choices.map(String) };
-    }
-    return { name, kind: distribution?.attributes.log ? 'log' : 'linear' };
+    if (distribution?.kind === 'categorical') return { name, kind: 'categorical', choices: distribution.choices.map(String) };
+    return { name, kind: distribution?.log ? 'log' : 'linear' };
   });
   axes.push({ name: 'objective', kind: 'linear' });
   return parallelCoordinates({

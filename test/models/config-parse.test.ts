@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError } from '../../runtime/errors.ts';
-import { applyOverrides, parseConfig } from '../../runtime/config-parse.ts';
+import { applyOverrides, parseConfig } from '../../models/config-parse.ts';
 
 const schema = z.strictObject({
   algo: z.strictObject({ clipRange: z.number().positive().default(0.2), estimator: z.enum(['k1', 'k2']).default('k1') }).prefault({}),

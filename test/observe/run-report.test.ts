@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { summarizeRun, writeFrontierReport, writeRunReport } from '../../../runtime/observability/index.ts';
+import { summarizeRun, writeFrontierReport, writeRunReport } from '../../observe/index.ts';
 import { temporaryDirectory, writeFrontierRun, writePpoRun } from './fixtures.ts';
 
 const START = 1_700_000_000;
@@ -43,6 +43,25 @@ describe('run report', () => {
     expect(html).toContain('Stage sft (3 steps)');
     expect(html).toMatch(/data-chart="dpo-reward-accuracy" data-kind="xy" data-points="4"/);
   });
+  it('shows each evaluation\'s sample completions as escaped text, newest open, beside the curves', () => {
+    const dir = temporaryDirectory('report-samples');
+    const sample = (completion: string, goldReward: number) => ({ prompt: 'review: the film', completion, goldReward });
+    const lines = [
+      { step: 1, goldReward: 0.1, evalSamples: [sample('was <b>dull</b>', -0.5)] },
+      { step: 2, goldReward: 0.2 },
+    ];
+    fs.writeFileSync(path.join(dir, 'metrics.jsonl'), lines.map((line) => JSON.stringify(line)).join('\n') + '\n');
+    fs.writeFileSync(path.join(dir, 'summary.json'), JSON.stringify({ finalEvalSamples: [sample('was great', 0.9)] }));
+    const result = writeRunReport(dir);
+    const html = fs.readFileSync(result.path, 'utf8');
+    expect(result.charts).toEqual(['gold-reward']);
+    expect(html).toContain('<h2>What the policy says</h2>');
+    expect(html).toContain('was &lt;b&gt;dull&lt;/b&gt;');
+    expect(html).not.toContain('<b>dull</b>');
+    expect(html.indexOf('final evaluation: 1 samples, mean gold reward 0.9')).toBeLessThan(html.indexOf('step 1: 1 samples'));
+    expect(html).toMatch(/<details open class="samples"><summary>final evaluation/);
+  });
+
   it('draws a run that has not logged yet without charts, saying so', () => {
     const dir = temporaryDirectory('report-empty');
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ method: 'ppo' }));
@@ -63,6 +82,20 @@ describe('run status', () => {
     expect(text).toContain('rate         0.4 steps/s');
     expect(text).toContain('gold reward  ');
     expect(text).toContain(`checkpoint   step 50 at file://${dir}/checkpoints/step-000050/`);
+  });
+
+  it('gives the summary\'s stage-wide generation rate and labels the last step\'s apart (they differ)', () => {
+    const dir = temporaryDirectory('status-tokens');
+    // Step 1 is slow (warm-up): 1000 tokens in 1 s; step 2 fast: 1000 tokens in 0.25 s. Stage: 2000 / 1.25 = 1600.
+    const lines = [
+      { step: 1, generatedTokensPerSecond: 1000, phaseSeconds: { generate: 1 } },
+      { step: 2, generatedTokensPerSecond: 4000, phaseSeconds: { generate: 0.25 } },
+    ];
+    fs.writeFileSync(path.join(dir, 'metrics.jsonl'), lines.map((line) => JSON.stringify(line)).join('\n') + '\n');
+    const running = "generation   1600 generated tokens/s over the stage's generate time; last step 4000";
+    expect(summarizeRun(dir)).toContain(running);
+    fs.writeFileSync(path.join(dir, 'summary.json'), JSON.stringify({ steps: 2, generatedTokensPerSecond: 1600 }));
+    expect(summarizeRun(dir)).toContain(running);
   });
 
   it('says a running run is running, and flags one whose metrics stopped', () => {

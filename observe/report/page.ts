@@ -48,6 +48,8 @@ table { border-collapse: collapse; font-variant-numeric: tabular-nums; font-size
 th, td { border-bottom: 1px solid var(--line); padding: 4px 10px; text-align: right; }
 th { background: var(--panel); position: sticky; top: 0; }
 td.text, th.text { text-align: left; }
+.completion { font-family: ui-monospace, monospace; white-space: pre-wrap; }
+details.samples { margin: 6px 0; }
 tr.best td { background: #fff8c5; font-weight: 600; }
 .state { display: inline-block; border-radius: 10px; padding: 0 8px; font-size: 12px; }
 .state.COMPLETE { background: #dafbe1; } .state.PRUNED { background: #fff1e5; } .state.FAIL { background: #ffebe9; }
