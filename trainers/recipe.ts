@@ -53,6 +53,9 @@ const recipeShape = z.strictObject({
 
 export type RecipeInput = z.input<typeof recipeShape>;
 
+/** The top-level sections of a recipe (`name`, `seed`, `task`, ..., `stages`). */
+export const RECIPE_SECTIONS = Object.keys(recipeShape.shape) as (keyof RecipeInput)[];
+
 /** A planned stage: its method config (validated) and where its model goes. */
 export interface PlannedStage {
   stage: StageName;
@@ -193,7 +196,12 @@ export async function runRecipe(
   return summary;
 }
 
-/** The raw recipe with defaults where its shared sections are unusable, or undefined when stages cannot be read. */
+/**
+ * The raw recipe with each unusable shared section replaced by its defaults, or undefined when stages cannot be
+ * read. The section's own problems are already among the recipe's issues; its defaults let the stages be checked
+ * too (and the run directory be named) without reading a value that failed validation: `logging.level=shouting`
+ * once reached `resolve(logging.runsDirectory)` as the raw section and crashed with a TypeError.
+ */
 function fallbackRecipe(input: unknown): z.output<typeof recipeShape> | undefined {
   if (!input || typeof input !== 'object') return undefined;
   const raw = input as Record<string, unknown>;
@@ -201,11 +209,11 @@ function fallbackRecipe(input: unknown): z.output<typeof recipeShape> | undefine
   if (!stages || typeof stages !== 'object' || Array.isArray(stages)) return undefined;
   const section = <T>(schema: z.ZodType<T>, value: unknown): T => {
     const result = schema.safeParse(value ?? {});
-    return result.success ? result.data : (value as T);
+    return result.success ? result.data : schema.parse({});
   };
   return {
-    name: typeof raw.name === 'string' ? raw.name : 'recipe',
-    seed: typeof raw.seed === 'number' ? raw.seed : 0,
+    name: recipeShape.shape.name.safeParse(raw.name).data ?? 'recipe',
+    seed: recipeShape.shape.seed.safeParse(raw.seed).data ?? 0,
     task: raw.task as z.output<typeof taskSection>,
     model: section(modelSection, raw.model),
     runtime: section(runtimeSection, raw.runtime),
