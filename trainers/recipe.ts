@@ -15,17 +15,17 @@ import { ConfigError } from '../runtime/errors.ts';
 import { rootLogger, type RunSummary, type Runtime } from '../runtime/index.ts';
 import { checkpointSection, loggingSection, modelSection, runtimeSection, taskSection } from './config-sections.ts';
 import { configHash } from './config-hash.ts';
-import { parseDpoConfig } from './dpo-config.ts';
+import { DPO_ROLES, parseDpoConfig } from './dpo-config.ts';
 import { DPOTrainer } from './dpo-trainer.ts';
-import { parseGrpoConfig } from './grpo-config.ts';
+import { GRPO_ROLES, parseGrpoConfig } from './grpo-config.ts';
 import { GRPOTrainer } from './grpo-trainer.ts';
-import { parsePpoConfig } from './ppo-config.ts';
+import { parsePpoConfig, PPO_ROLES } from './ppo-config.ts';
 import { PPOTrainer } from './ppo-trainer.ts';
-import { parseRewardConfig } from './reward-config.ts';
+import { parseRewardConfig, REWARD_ROLES } from './reward-config.ts';
 import { RewardTrainer } from './reward-trainer.ts';
 import type { TrainerOptions } from './run-session.ts';
 import type { Trainer } from './trainer.ts';
-import { parseSftConfig } from './sft-config.ts';
+import { parseSftConfig, SFT_ROLES } from './sft-config.ts';
 import { SFTTrainer } from './sft-trainer.ts';
 
 /** Stages run in this order; a recipe names the ones it wants. */
@@ -85,6 +85,15 @@ const PARSERS: Record<StageName, (input: unknown) => Record<string, unknown>> = 
   grpo: parseGrpoConfig,
 };
 
+/** The roles each stage's trainer launches (`runtime.roles` may name only these). */
+export const STAGE_ROLES: Record<StageName, readonly string[]> = {
+  sft: SFT_ROLES.map((role) => role.name),
+  reward: REWARD_ROLES.map((role) => role.name),
+  ppo: PPO_ROLES.map((role) => role.name),
+  dpo: DPO_ROLES.map((role) => role.name),
+  grpo: GRPO_ROLES.map((role) => role.name),
+};
+
 const TRAINERS: Record<StageName, new (config: never, options: TrainerOptions) => Trainer<unknown>> = {
   sft: SFTTrainer,
   reward: RewardTrainer,
@@ -113,6 +122,13 @@ export function planRecipe(input: unknown): RecipePlan {
   const present = STAGES.filter((stage) => recipe.stages[stage] !== undefined);
   if (present.length === 0 && parsed.success) issues.push({ path: 'stages', message: `name at least one stage: ${STAGES.join(', ')}` });
   const modelOf = (stage: StageName) => (present.includes(stage) ? join(directory, stage, 'model') : undefined);
+  // The shared runtime.roles may name any role of the recipe's stages; each stage gets the entries of its own roles.
+  const recipeRoles = [...new Set(present.flatMap((stage) => STAGE_ROLES[stage]))];
+  for (const name of Object.keys(recipe.runtime.roles)) {
+    if (present.length > 0 && !recipeRoles.includes(name)) {
+      issues.push({ path: `runtime.roles.${name}`, message: `unknown role "${name}": this recipe's stages (${present.join(', ')}) have the roles ${recipeRoles.join(', ')}` });
+    }
+  }
 
   for (const stage of present) {
     const own = recipe.stages[stage]!;
@@ -131,7 +147,7 @@ export function planRecipe(input: unknown): RecipePlan {
       seed: recipe.seed,
       task: recipe.task,
       model: recipe.model,
-      runtime: recipe.runtime,
+      runtime: { ...recipe.runtime, roles: Object.fromEntries(Object.entries(recipe.runtime.roles).filter(([name]) => STAGE_ROLES[stage].includes(name))) },
       checkpoint: recipe.checkpoint,
       logging: recipe.logging,
       ...own,

@@ -50,7 +50,7 @@ export class SFTTrainer extends Trainer<SFTConfig> {
             weights: weightsFrom(config, config.init.from),
             optimizer: { learningRate: config.trainer.learningRate, weightDecay: config.trainer.weightDecay, maxGradNorm: config.trainer.maxGradNorm },
           }),
-          { ...rolloutRole(config, { temperature: 1 }), size: 1 },
+          rolloutRole(config, { temperature: 1 }),
         ],
         config.runtime,
         session.logger,
