@@ -9,63 +9,47 @@
  */
 import { Rng } from '../models/rng.ts';
 import type { RunSummary } from '../runtime/index.ts';
-import { DurableRun } from './durable-run.ts';
 import { evaluatePolicy, splitRows, syncRolloutWeights, type EvaluationResult } from './evaluation.ts';
 import { parseGrpoConfig, type GRPOConfig, type GRPOConfigInput } from './grpo-config.ts';
 import { sumOverRanks } from './rank-stats.ts';
-import { launchRoles, type RoleSet } from './role-groups.ts';
+import type { RoleRequest } from './role-groups.ts';
 import { modelRole, rolloutRole, weightsFrom } from './role-requests.ts';
 import { drawMinibatchPlan } from './roles/minibatch-plan.ts';
 import { closeStep, finishPolicyStage, GenerationCounter, type GenerationCount, type PolicyStage, type StepRecord } from './policy-stage.ts';
-import { RunSession, type TrainerOptions } from './run-session.ts';
+import type { TrainerOptions } from './run-session.ts';
+import type { StageContext } from './run-stage.ts';
 import { Trainer } from './trainer.ts';
 import { DATA_STREAM_STRIDE } from './sft-trainer.ts';
-import type { TrainingState } from './training-state.ts';
 
 /**
  * @example
  * const summary = await new GRPOTrainer({ task: { name: 'arithmetic' }, init: { policy: 'runs/demo/sft/model' } }).train();
  */
 export class GRPOTrainer extends Trainer<GRPOConfig> {
+  readonly method = 'grpo';
+
   constructor(config: GRPOConfigInput, options: TrainerOptions = {}) {
     super(parseGrpoConfig(config), options);
   }
 
-  async train(): Promise<RunSummary> {
+  protected roleRequests(): RoleRequest[] {
     const { config } = this;
-    const session = (this.session = await RunSession.open({ method: 'grpo', name: config.name, config, runtimeConfig: config.runtime, loggingConfig: config.logging, events: this, trainerOptions: this.options }));
-    let roles: RoleSet | undefined;
-    try {
-      const { trainer } = config;
-      roles = await launchRoles(
-        session.runtime,
-        [
-          modelRole(config, {
-            name: 'policy',
-            kind: 'policy',
-            head: 'language',
-            weights: weightsFrom(config, config.init.policy),
-            optimizer: { learningRate: trainer.learningRate, weightDecay: trainer.weightDecay, maxGradNorm: trainer.maxGradNorm },
-          }),
-          modelRole(config, { name: 'reference', kind: 'reference', head: 'language', weights: weightsFrom(config, config.init.reference ?? config.init.policy) }),
-          ...(config.init.reward ? [modelRole(config, { name: 'reward', kind: 'reward', head: 'reward', weights: weightsFrom(config, config.init.reward) })] : []),
-          rolloutRole(config, config.rollout),
-        ],
-        config.runtime,
-        session.logger,
-      );
-      session.releaseOnAbort(() => roles?.destroy());
-      const durable = await DurableRun.open(session, roles, config.checkpoint);
-      return await durable.run((resumed) => this.loop(session, durable, resumed));
-    } catch (error) {
-      throw session.failure(error);
-    } finally {
-      await roles?.destroy();
-      await session.close();
-    }
+    const { trainer } = config;
+    return [
+      modelRole(config, {
+        name: 'policy',
+        kind: 'policy',
+        head: 'language',
+        weights: weightsFrom(config, config.init.policy),
+        optimizer: { learningRate: trainer.learningRate, weightDecay: trainer.weightDecay, maxGradNorm: trainer.maxGradNorm },
+      }),
+      modelRole(config, { name: 'reference', kind: 'reference', head: 'language', weights: weightsFrom(config, config.init.reference ?? config.init.policy) }),
+      ...(config.init.reward ? [modelRole(config, { name: 'reward', kind: 'reward', head: 'reward', weights: weightsFrom(config, config.init.reward) })] : []),
+      rolloutRole(config, config.rollout),
+    ];
   }
 
-  private async loop(session: RunSession, durable: DurableRun, resumed: TrainingState | undefined): Promise<RunSummary> {
+  protected async loop({ session, durable, resumed }: StageContext): Promise<RunSummary> {
     const { config } = this;
     const { roles } = durable;
     const { rollout: rolloutConfig, algo, trainer } = config;

@@ -12,19 +12,18 @@ import { Rng } from '../models/rng.ts';
 import { PosttrainError } from '../runtime/errors.ts';
 import type { ObjectRef, RunSummary } from '../runtime/index.ts';
 import type { RolloutResult } from '../rollout/rollout-worker.ts';
-import { DurableRun } from './durable-run.ts';
 import { evaluatePolicy, splitRows, syncRolloutWeights, type EvaluationResult } from './evaluation.ts';
 import { parsePpoConfig, type PPOConfig, type PPOConfigInput } from './ppo-config.ts';
-import { launchRoles, type RoleGroup, type RoleSet } from './role-groups.ts';
+import type { RoleGroup, RoleRequest } from './role-groups.ts';
 import { modelRole, rolloutRole, weightsFrom } from './role-requests.ts';
 import { drawMinibatchPlan } from './roles/minibatch-plan.ts';
 import type { ScoredShard } from './roles/value-role.ts';
 import { closeStep, finishPolicyStage, GenerationCounter, type GenerationCount, type PolicyStage } from './policy-stage.ts';
-import { RunSession, type TrainerOptions } from './run-session.ts';
+import type { TrainerOptions } from './run-session.ts';
+import type { StageContext } from './run-stage.ts';
 import { Trainer } from './trainer.ts';
 import { DATA_STREAM_STRIDE } from './sft-trainer.ts';
 import { sumOverRanks } from './rank-stats.ts';
-import type { TrainingState } from './training-state.ts';
 
 /** What the PPO driver holds between steps; checkpoints save it, resume and fail-over restore it. */
 interface PpoDriverState extends GenerationCount {
@@ -41,28 +40,13 @@ interface PpoDriverState extends GenerationCount {
  * const summary = await trainer.train();
  */
 export class PPOTrainer extends Trainer<PPOConfig> {
+  readonly method = 'ppo';
+
   constructor(config: PPOConfigInput, options: TrainerOptions = {}) {
     super(parsePpoConfig(config), options);
   }
 
-  async train(): Promise<RunSummary> {
-    const { config } = this;
-    const session = (this.session = await RunSession.open({ method: 'ppo', name: config.name, config, runtimeConfig: config.runtime, loggingConfig: config.logging, events: this, trainerOptions: this.options }));
-    let roles: RoleSet | undefined;
-    try {
-      roles = await launchRoles(session.runtime, this.roleRequests(), config.runtime, session.logger);
-      session.releaseOnAbort(() => roles?.destroy());
-      const durable = await DurableRun.open(session, roles, config.checkpoint);
-      return await durable.run((resumed) => this.loop(session, durable, resumed));
-    } catch (error) {
-      throw session.failure(error);
-    } finally {
-      await roles?.destroy();
-      await session.close();
-    }
-  }
-
-  private roleRequests() {
+  protected roleRequests(): RoleRequest[] {
     const { config } = this;
     const { trainer } = config;
     const optimizer = (learningRate: number) => ({ learningRate, weightDecay: trainer.weightDecay, maxGradNorm: trainer.maxGradNorm });
@@ -81,7 +65,7 @@ export class PPOTrainer extends Trainer<PPOConfig> {
     ];
   }
 
-  private async loop(session: RunSession, durable: DurableRun, resumed: TrainingState | undefined): Promise<RunSummary> {
+  protected async loop({ session, durable, resumed }: StageContext): Promise<RunSummary> {
     const { config } = this;
     const { roles } = durable;
     const { rollout: rolloutConfig, algo, trainer } = config;

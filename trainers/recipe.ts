@@ -15,22 +15,9 @@ import { ConfigError } from '../runtime/errors.ts';
 import { rootLogger, type RunSummary, type Runtime } from '../runtime/index.ts';
 import { checkpointSection, loggingSection, modelSection, runtimeSection, taskSection } from './config-sections.ts';
 import { configHash } from './config-hash.ts';
-import { DPO_ROLES, parseDpoConfig } from './dpo-config.ts';
-import { DPOTrainer } from './dpo-trainer.ts';
-import { GRPO_ROLES, parseGrpoConfig } from './grpo-config.ts';
-import { GRPOTrainer } from './grpo-trainer.ts';
-import { parsePpoConfig, PPO_ROLES } from './ppo-config.ts';
-import { PPOTrainer } from './ppo-trainer.ts';
-import { parseRewardConfig, REWARD_ROLES } from './reward-config.ts';
-import { RewardTrainer } from './reward-trainer.ts';
-import type { TrainerOptions } from './run-session.ts';
-import type { Trainer } from './trainer.ts';
-import { parseSftConfig, SFT_ROLES } from './sft-config.ts';
-import { SFTTrainer } from './sft-trainer.ts';
+import { METHODS, roleNamesOf, STAGES, type StageName } from './methods.ts';
 
-/** Stages run in this order; a recipe names the ones it wants. */
-export const STAGES = ['sft', 'reward', 'ppo', 'dpo', 'grpo'] as const;
-export type StageName = (typeof STAGES)[number];
+export { STAGES, type StageName } from './methods.ts';
 
 /** Keys a stage may set; the rest are the recipe's shared sections. */
 const STAGE_KEYS = ['seed', 'init', 'rollout', 'algo', 'trainer', 'runtime', 'checkpoint'] as const;
@@ -77,31 +64,6 @@ export interface RecipePlan {
   recipe: unknown;
 }
 
-const PARSERS: Record<StageName, (input: unknown) => Record<string, unknown>> = {
-  sft: parseSftConfig,
-  reward: parseRewardConfig,
-  ppo: parsePpoConfig,
-  dpo: parseDpoConfig,
-  grpo: parseGrpoConfig,
-};
-
-/** The roles each stage's trainer launches (`runtime.roles` may name only these). */
-export const STAGE_ROLES: Record<StageName, readonly string[]> = {
-  sft: SFT_ROLES.map((role) => role.name),
-  reward: REWARD_ROLES.map((role) => role.name),
-  ppo: PPO_ROLES.map((role) => role.name),
-  dpo: DPO_ROLES.map((role) => role.name),
-  grpo: GRPO_ROLES.map((role) => role.name),
-};
-
-const TRAINERS: Record<StageName, new (config: never, options: TrainerOptions) => Trainer<unknown>> = {
-  sft: SFTTrainer,
-  reward: RewardTrainer,
-  ppo: PPOTrainer,
-  dpo: DPOTrainer,
-  grpo: GRPOTrainer,
-};
-
 /** Identity, for type-checking recipe files: `export default defineRecipe({ ... })`. */
 export function defineRecipe(recipe: RecipeInput): RecipeInput {
   return recipe;
@@ -123,7 +85,7 @@ export function planRecipe(input: unknown): RecipePlan {
   if (present.length === 0 && parsed.success) issues.push({ path: 'stages', message: `name at least one stage: ${STAGES.join(', ')}` });
   const modelOf = (stage: StageName) => (present.includes(stage) ? join(directory, stage, 'model') : undefined);
   // The shared runtime.roles may name any role of the recipe's stages; each stage gets the entries of its own roles.
-  const recipeRoles = [...new Set(present.flatMap((stage) => STAGE_ROLES[stage]))];
+  const recipeRoles = [...new Set(present.flatMap(roleNamesOf))];
   for (const name of Object.keys(recipe.runtime.roles)) {
     if (present.length > 0 && !recipeRoles.includes(name)) {
       issues.push({ path: `runtime.roles.${name}`, message: `unknown role "${name}": this recipe's stages (${present.join(', ')}) have the roles ${recipeRoles.join(', ')}` });
@@ -141,20 +103,22 @@ export function planRecipe(input: unknown): RecipePlan {
       });
     }
     if (misplaced.length > 0) continue;
-    const init = { ...defaultInit(stage, modelOf), ...((own.init as Record<string, unknown> | undefined) ?? {}) };
+    const earlier = Object.fromEntries(present.map((name) => [name, modelOf(name)]));
+    const defaults = Object.fromEntries(Object.entries(METHODS[stage].init(earlier)).filter(([, path]) => path !== undefined));
+    const init = { ...defaults, ...((own.init as Record<string, unknown> | undefined) ?? {}) };
     const input = {
       name: `${recipe.name}-${stage}`,
       seed: recipe.seed,
       task: recipe.task,
       model: recipe.model,
-      runtime: { ...recipe.runtime, roles: Object.fromEntries(Object.entries(recipe.runtime.roles).filter(([name]) => STAGE_ROLES[stage].includes(name))) },
+      runtime: { ...recipe.runtime, roles: Object.fromEntries(Object.entries(recipe.runtime.roles).filter(([name]) => roleNamesOf(stage).includes(name))) },
       checkpoint: recipe.checkpoint,
       logging: recipe.logging,
       ...own,
       ...(Object.keys(init).length > 0 ? { init } : {}),
     };
     try {
-      const config = PARSERS[stage](input);
+      const config = METHODS[stage].parse(input);
       stages.push({ stage, directory: join(directory, stage), model: join(directory, stage, 'model'), config, input, hash: configHash(config) });
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
@@ -197,7 +161,7 @@ export async function runRecipe(
     // config and retrained earlier stages start it over (its old checkpoints belong to another run).
     const startOver = options.force || state === 'other-config' || state === 'stale';
     const input = startOver ? { ...stage.input, checkpoint: { ...(stage.input.checkpoint as object), resume: 'never' } } : stage.input;
-    const trainer = new TRAINERS[stage.stage](input as never, { runDirectory: stage.directory, ...(options.runtime ? { runtime: options.runtime } : {}) });
+    const trainer = new METHODS[stage.stage].Trainer(input as never, { runDirectory: stage.directory, ...(options.runtime ? { runtime: options.runtime } : {}) });
     if (options.onStep) trainer.on('step', (record) => options.onStep!(stage.stage, record));
     const stageSummary = (summaries[stage.stage] = await trainer.train());
     if (stageSummary.stoppedBy !== undefined) {
@@ -256,17 +220,6 @@ function stageState(stage: PlannedStage, earlier: PlannedStage[]): 'done' | 'unf
 
 function modelWrittenAt(directory: string): number {
   return statSync(join(directory, 'model.bin')).mtimeMs;
-}
-
-/** Earlier stages' models feed later ones unless the recipe says otherwise. */
-function defaultInit(stage: StageName, modelOf: (stage: StageName) => string | undefined): Record<string, string> {
-  const sft = modelOf('sft');
-  const reward = modelOf('reward');
-  const init: Record<string, string> = {};
-  if (stage === 'reward' && sft) init.from = sft;
-  if ((stage === 'ppo' || stage === 'dpo' || stage === 'grpo') && sft) init.policy = sft;
-  if (stage === 'ppo' && reward) init.reward = reward;
-  return init;
 }
 
 /** Where a method-config issue lives in the recipe the user wrote. */

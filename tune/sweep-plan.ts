@@ -6,7 +6,8 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../runtime/errors.ts';
-import { type PlannedStage, planRecipe, type RecipePlan, STAGE_ROLES, type StageName } from '../trainers/recipe.ts';
+import { roleNamesOf } from '../trainers/methods.ts';
+import { type PlannedStage, planRecipe, type RecipePlan, type StageName } from '../trainers/recipe.ts';
 import type { ParamValue } from './distributions.ts';
 import { gridValues, type SearchParam } from './search-space.ts';
 import type { SweepConfig } from './sweep-config.ts';
@@ -81,7 +82,7 @@ export function planSweep(config: SweepConfig, baseRecipe: unknown, options: { r
       if (config.trial.resources) {
         const roles = { ...((runtime.roles as Record<string, Record<string, unknown>> | undefined) ?? {}) };
         // Every role of the tuned stage's trainer (a method rejects roles it does not have).
-        for (const role of STAGE_ROLES[final.stage]) roles[role] = { ...roles[role], resources: { ...config.trial.resources } };
+        for (const role of roleNamesOf(final.stage)) roles[role] = { ...roles[role], resources: { ...config.trial.resources } };
         runtime.roles = roles;
       }
       return {
