@@ -20,6 +20,7 @@ import type { TrainerOptions } from './run-session.ts';
 import type { StageContext } from './run-stage.ts';
 import { Trainer } from './trainer.ts';
 import { DATA_STREAM_STRIDE } from './sft-trainer.ts';
+import { GROUP_ESTIMATORS } from './advantages/group-estimators.ts';
 
 /**
  * @example
@@ -58,6 +59,8 @@ export class GRPOTrainer extends Trainer<GRPOConfig> {
     const reward = roles.groups.has('reward') ? roles.group('reward', 'reward') : undefined;
     const rollout = roles.group('rollout', 'rollout');
     const evaluate = () => evaluatePolicy({ policy, rollout, reference }, { prompts: trainer.evalPrompts, samplesPerPrompt: trainer.evalSamplesPerPrompt });
+    // The estimator decides where the KL penalty goes: in its reward (REINFORCE++) or in the policy loss.
+    const klInLoss = GROUP_ESTIMATORS[algo.estimator].klInReward ? 0 : algo.klCoef;
 
     // ---- driver state: fresh, or as the checkpoint (resume) or recovery point (fail-over) left it
     const saved = resumed?.driver as ({ rng: number[]; baseline: EvaluationResult; steps: number } & Partial<GenerationCount>) | undefined;
@@ -108,9 +111,8 @@ export class GRPOTrainer extends Trainer<GRPOConfig> {
       for (const shard of shards) for (const ref of Object.values(shard)) ref.release();
       lap('advantages');
 
-      // ---- train: clipped surrogate; KL to the reference in the loss (not for reinforce++, which has it in the reward)
+      // ---- train: clipped surrogate; KL to the reference in the loss unless the estimator put it in the reward
       const plan = drawMinibatchPlan(rng, { batchSize: config.derived.rowsPerStep, epochs: algo.epochs, minibatchSize: config.derived.minibatchSize });
-      const klInLoss = algo.estimator === 'reinforce++' ? 0 : algo.klCoef;
       const ranks = await policy.callAll('trainPolicy', batch, plan, { clipLow: algo.clipRange, clipHigh: algo.clipRange, klCoef: klInLoss, klEstimator: algo.klEstimator });
       batch.release();
       lap('train');

@@ -10,14 +10,14 @@
 import { AdaptiveKlController, FixedKlController, type KlControllerState } from '../algorithms/index.ts';
 import { Rng } from '../models/rng.ts';
 import { PosttrainError } from '../runtime/errors.ts';
-import type { ObjectRef, RunSummary } from '../runtime/index.ts';
+import type { RunSummary } from '../runtime/index.ts';
 import type { RolloutResult } from '../rollout/rollout-worker.ts';
 import { evaluatePolicy, splitRows, syncRolloutWeights, type EvaluationResult } from './evaluation.ts';
 import { parsePpoConfig, type PPOConfig, type PPOConfigInput } from './ppo-config.ts';
 import type { RoleGroup, RoleRequest } from './role-groups.ts';
 import { modelRole, rolloutRole, weightsFrom } from './role-requests.ts';
 import { drawMinibatchPlan } from './roles/minibatch-plan.ts';
-import type { ScoredShard } from './roles/value-role.ts';
+import type { ScoredShard } from './roles/scored-shards.ts';
 import { closeStep, finishPolicyStage, GenerationCounter, type GenerationCount, type PolicyStage } from './policy-stage.ts';
 import type { TrainerOptions } from './run-session.ts';
 import type { StageContext } from './run-stage.ts';
@@ -115,7 +115,7 @@ export class PPOTrainer extends Trainer<PPOConfig> {
       const { batch, stats } = await timed('advantages', () =>
         value.callRank(0, 'computeAdvantages', shards, { klCoef: klController.value, klEstimator: algo.klEstimator, gamma: algo.gamma, lambda: algo.lambda, whitenAdvantages: algo.whitenAdvantages }),
       );
-      releaseAll(shards.flatMap((shard) => [shard.experience, shard.referenceLogProbs, shard.scores, shard.values]));
+      for (const shard of shards) for (const ref of Object.values(shard)) ref.release();
       if (stats.weightChecksum !== weights.checksum) {
         throw new PosttrainError('WEIGHTS_OUT_OF_SYNC', `step ${step}: experience was generated with weights ${stats.weightChecksum} (v${stats.weightVersion}), the policy published ${weights.checksum} (v${weights.version})`);
       }
@@ -191,10 +191,6 @@ async function scoreShard(
 
 function klControllerFromState(state: KlControllerState): AdaptiveKlController | FixedKlController {
   return state.kind === 'adaptive' ? AdaptiveKlController.fromState(state) : new FixedKlController(state.value);
-}
-
-function releaseAll(refs: ObjectRef<unknown>[]): void {
-  for (const ref of refs) ref.release();
 }
 
 function mean(values: number[]): number {
