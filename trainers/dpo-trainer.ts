@@ -5,11 +5,11 @@
  */
 import type { RunSummary } from '../runtime/index.ts';
 import { parseDpoConfig, type DPOConfig, type DPOConfigInput } from './dpo-config.ts';
-import { evaluatePolicy, type EvaluationResult } from './evaluation.ts';
+import type { EvaluationResult } from './evaluation.ts';
 import { sumOverRanks } from './rank-stats.ts';
 import type { RoleRequest } from './role-groups.ts';
-import { modelRole, rolloutRole, weightsFrom } from './role-requests.ts';
-import { closeStep, finishPolicyStage, type PolicyStage, type StepRecord } from './policy-stage.ts';
+import { policyAndReference, rolloutRole } from './role-requests.ts';
+import { closeStep, finishPolicyStage, policyStageRoles, type PolicyStage, type StepRecord } from './policy-stage.ts';
 import type { TrainerOptions } from './run-session.ts';
 import type { StageContext } from './run-stage.ts';
 import { Trainer } from './trainer.ts';
@@ -27,28 +27,14 @@ export class DPOTrainer extends Trainer<DPOConfig> {
   readonly method = 'dpo';
 
   protected roleRequests(): RoleRequest[] {
-    const { config } = this;
-    const { trainer } = config;
-    return [
-      modelRole(config, {
-        name: 'policy',
-        kind: 'policy',
-        head: 'language',
-        weights: weightsFrom(config, config.init.policy),
-        optimizer: { learningRate: trainer.learningRate, weightDecay: trainer.weightDecay, maxGradNorm: trainer.maxGradNorm },
-      }),
-      modelRole(config, { name: 'reference', kind: 'reference', head: 'language', weights: weightsFrom(config, config.init.reference ?? config.init.policy) }),
-      rolloutRole(config, { temperature: 1 }),
-    ];
+    // Rollout workers only sample the gold-reward evaluations.
+    return [...policyAndReference(this.config), rolloutRole(this.config, { temperature: 1 })];
   }
 
   protected async loop({ session, durable, resumed }: StageContext): Promise<RunSummary> {
     const { config } = this;
     const { trainer, algo } = config;
-    const policy = durable.roles.group('policy', 'policy');
-    const reference = durable.roles.group('reference', 'reference');
-    const rollout = durable.roles.group('rollout', 'rollout');
-    const evaluate = () => evaluatePolicy({ policy, rollout, reference }, { prompts: trainer.evalPrompts, samplesPerPrompt: trainer.evalSamplesPerPrompt });
+    const { policy, reference, evaluate } = policyStageRoles(durable.roles, trainer);
 
     // Driver state a checkpoint holds: the baseline evaluation and the steps done (the data cursor is the step).
     const saved = resumed?.driver as { baseline: EvaluationResult; steps: number } | undefined;

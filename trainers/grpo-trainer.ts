@@ -9,13 +9,13 @@
  */
 import { Rng } from '../models/rng.ts';
 import type { RunSummary } from '../runtime/index.ts';
-import { evaluatePolicy, splitRows, syncRolloutWeights, type EvaluationResult } from './evaluation.ts';
+import { splitRows, syncRolloutWeights, type EvaluationResult } from './evaluation.ts';
 import { parseGrpoConfig, type GRPOConfig, type GRPOConfigInput } from './grpo-config.ts';
 import { sumOverRanks } from './rank-stats.ts';
 import type { RoleRequest } from './role-groups.ts';
-import { modelRole, rolloutRole, weightsFrom } from './role-requests.ts';
+import { modelRole, policyAndReference, rolloutRole, weightsFrom } from './role-requests.ts';
 import { drawMinibatchPlan } from './roles/minibatch-plan.ts';
-import { closeStep, finishPolicyStage, GenerationCounter, type GenerationCount, type PolicyStage, type StepRecord } from './policy-stage.ts';
+import { closeStep, finishPolicyStage, GenerationCounter, policyStageRoles, type GenerationCount, type PolicyStage, type StepRecord } from './policy-stage.ts';
 import type { TrainerOptions } from './run-session.ts';
 import type { StageContext } from './run-stage.ts';
 import { Trainer } from './trainer.ts';
@@ -35,16 +35,9 @@ export class GRPOTrainer extends Trainer<GRPOConfig> {
 
   protected roleRequests(): RoleRequest[] {
     const { config } = this;
-    const { trainer } = config;
     return [
-      modelRole(config, {
-        name: 'policy',
-        kind: 'policy',
-        head: 'language',
-        weights: weightsFrom(config, config.init.policy),
-        optimizer: { learningRate: trainer.learningRate, weightDecay: trainer.weightDecay, maxGradNorm: trainer.maxGradNorm },
-      }),
-      modelRole(config, { name: 'reference', kind: 'reference', head: 'language', weights: weightsFrom(config, config.init.reference ?? config.init.policy) }),
+      ...policyAndReference(config),
+      // A reward model scores samples only when one is configured; otherwise the task's verifier does.
       ...(config.init.reward ? [modelRole(config, { name: 'reward', kind: 'reward', head: 'reward', weights: weightsFrom(config, config.init.reward) })] : []),
       rolloutRole(config, config.rollout),
     ];
@@ -54,11 +47,8 @@ export class GRPOTrainer extends Trainer<GRPOConfig> {
     const { config } = this;
     const { roles } = durable;
     const { rollout: rolloutConfig, algo, trainer } = config;
-    const policy = roles.group('policy', 'policy');
-    const reference = roles.group('reference', 'reference');
+    const { policy, reference, rollout, evaluate } = policyStageRoles(roles, trainer);
     const reward = roles.groups.has('reward') ? roles.group('reward', 'reward') : undefined;
-    const rollout = roles.group('rollout', 'rollout');
-    const evaluate = () => evaluatePolicy({ policy, rollout, reference }, { prompts: trainer.evalPrompts, samplesPerPrompt: trainer.evalSamplesPerPrompt });
     // The estimator decides where the KL penalty goes: in its reward (REINFORCE++) or in the policy loss.
     const klInLoss = GROUP_ESTIMATORS[algo.estimator].klInReward ? 0 : algo.klCoef;
 

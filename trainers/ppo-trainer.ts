@@ -12,13 +12,13 @@ import { Rng } from '../models/rng.ts';
 import { PosttrainError } from '../runtime/errors.ts';
 import type { RunSummary } from '../runtime/index.ts';
 import type { RolloutResult } from '../rollout/rollout-worker.ts';
-import { evaluatePolicy, splitRows, syncRolloutWeights, type EvaluationResult } from './evaluation.ts';
+import { splitRows, syncRolloutWeights, type EvaluationResult } from './evaluation.ts';
 import { parsePpoConfig, type PPOConfig, type PPOConfigInput } from './ppo-config.ts';
 import type { RoleGroup, RoleRequest } from './role-groups.ts';
-import { modelRole, rolloutRole, weightsFrom } from './role-requests.ts';
+import { modelRole, optimizerOf, policyAndReference, rolloutRole, weightsFrom } from './role-requests.ts';
 import { drawMinibatchPlan } from './roles/minibatch-plan.ts';
 import type { ScoredShard } from './roles/scored-shards.ts';
-import { closeStep, finishPolicyStage, GenerationCounter, type GenerationCount, type PolicyStage } from './policy-stage.ts';
+import { closeStep, finishPolicyStage, GenerationCounter, policyStageRoles, type GenerationCount, type PolicyStage } from './policy-stage.ts';
 import type { TrainerOptions } from './run-session.ts';
 import type { StageContext } from './run-stage.ts';
 import { Trainer } from './trainer.ts';
@@ -49,17 +49,16 @@ export class PPOTrainer extends Trainer<PPOConfig> {
   protected roleRequests(): RoleRequest[] {
     const { config } = this;
     const { trainer } = config;
-    const optimizer = (learningRate: number) => ({ learningRate, weightDecay: trainer.weightDecay, maxGradNorm: trainer.maxGradNorm });
     return [
-      modelRole(config, { name: 'policy', kind: 'policy', head: 'language', weights: weightsFrom(config, config.init.policy), optimizer: optimizer(trainer.learningRate) }),
-      modelRole(config, { name: 'reference', kind: 'reference', head: 'language', weights: weightsFrom(config, config.init.reference ?? config.init.policy) }),
+      ...policyAndReference(config),
       modelRole(config, { name: 'reward', kind: 'reward', head: 'reward', weights: weightsFrom(config, config.init.reward) }),
+      // The value model starts from the reward model (InstructGPT), with its own learning rate if set.
       modelRole(config, {
         name: 'value',
         kind: 'value',
         head: 'value',
         weights: weightsFrom(config, config.init.value ?? config.init.reward),
-        optimizer: optimizer(trainer.valueLearningRate ?? trainer.learningRate),
+        optimizer: optimizerOf(trainer, trainer.valueLearningRate ?? trainer.learningRate),
       }),
       rolloutRole(config, config.rollout),
     ];
@@ -69,12 +68,9 @@ export class PPOTrainer extends Trainer<PPOConfig> {
     const { config } = this;
     const { roles } = durable;
     const { rollout: rolloutConfig, algo, trainer } = config;
-    const policy = roles.group('policy', 'policy');
-    const reference = roles.group('reference', 'reference');
+    const { policy, reference, rollout, evaluate } = policyStageRoles(roles, trainer);
     const reward = roles.group('reward', 'reward');
     const value = roles.group('value', 'value');
-    const rollout = roles.group('rollout', 'rollout');
-    const evaluate = () => evaluatePolicy({ policy, rollout, reference }, { prompts: trainer.evalPrompts, samplesPerPrompt: trainer.evalSamplesPerPrompt });
 
     // ---- driver state: fresh, or as the checkpoint (resume) or recovery point (fail-over) left it
     const saved = resumed?.driver as PpoDriverState | undefined;

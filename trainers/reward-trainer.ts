@@ -6,7 +6,7 @@ import type { RunSummary } from '../runtime/index.ts';
 import { parseRewardConfig, type RewardConfig, type RewardConfigInput } from './reward-config.ts';
 import type { RoleRequest } from './role-groups.ts';
 import { saveStageModel } from './stage-output.ts';
-import { modelRole, weightsFrom } from './role-requests.ts';
+import { modelRole, optimizerOf, weightsFrom } from './role-requests.ts';
 import type { TrainerOptions } from './run-session.ts';
 import type { StageContext } from './run-stage.ts';
 import { Trainer } from './trainer.ts';
@@ -24,16 +24,8 @@ export class RewardTrainer extends Trainer<RewardConfig> {
   readonly method = 'reward';
 
   protected roleRequests(): RoleRequest[] {
-    const { trainer } = this.config;
-    return [
-      modelRole(this.config, {
-        name: 'reward',
-        kind: 'reward',
-        head: 'reward',
-        weights: weightsFrom(this.config, this.config.init.from),
-        optimizer: { learningRate: trainer.learningRate, weightDecay: trainer.weightDecay, maxGradNorm: trainer.maxGradNorm },
-      }),
-    ];
+    // The SFT trunk with a fresh scalar head.
+    return [modelRole(this.config, { name: 'reward', kind: 'reward', head: 'reward', weights: weightsFrom(this.config, this.config.init.from), optimizer: optimizerOf(this.config.trainer) })];
   }
 
   protected async loop({ session, durable, resumed }: StageContext): Promise<RunSummary> {

@@ -57,6 +57,27 @@ export function modelRole(
   } as RoleRequest;
 }
 
+/** A trainer section's optimizer settings (Adam, decoupled weight decay, gradient-norm clipping). */
+export function optimizerOf(trainer: { learningRate: number; weightDecay: number; maxGradNorm: number }, learningRate = trainer.learningRate): AdamOptions {
+  return { learningRate, weightDecay: trainer.weightDecay, maxGradNorm: trainer.maxGradNorm };
+}
+
+/**
+ * The policy being trained (from `init.policy`) and its frozen reference (from `init.reference`, default the
+ * policy's start): the first two roles of PPO, DPO and GRPO.
+ *
+ * @example
+ * return [...policyAndReference(config), rolloutRole(config, { temperature: 1 })];
+ */
+export function policyAndReference(
+  config: RoleContext & { init: { policy?: string | undefined; reference?: string | undefined }; trainer: { learningRate: number; weightDecay: number; maxGradNorm: number } },
+): RoleRequest[] {
+  return [
+    modelRole(config, { name: 'policy', kind: 'policy', head: 'language', weights: weightsFrom(config, config.init.policy), optimizer: optimizerOf(config.trainer) }),
+    modelRole(config, { name: 'reference', kind: 'reference', head: 'language', weights: weightsFrom(config, config.init.reference ?? config.init.policy) }),
+  ];
+}
+
 /** Rollout workers: `runtime.roles.rollout.groupSize` of them (resolved: by default as many as policy ranks). */
 export function rolloutRole(context: RoleContext, sampling: { temperature: number; topK?: number; topP?: number; stopAtEos?: boolean }): RoleRequest<'rollout'> {
   const placement = context.runtime.roles.rollout;

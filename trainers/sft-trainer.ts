@@ -7,7 +7,7 @@ import type { RunSummary } from '../runtime/index.ts';
 import { evaluatePolicy } from './evaluation.ts';
 import type { RoleRequest } from './role-groups.ts';
 import { saveStageModel } from './stage-output.ts';
-import { modelRole, rolloutRole, weightsFrom } from './role-requests.ts';
+import { modelRole, optimizerOf, rolloutRole, weightsFrom } from './role-requests.ts';
 import type { TrainerOptions } from './run-session.ts';
 import type { StageContext } from './run-stage.ts';
 import { Trainer } from './trainer.ts';
@@ -32,13 +32,8 @@ export class SFTTrainer extends Trainer<SFTConfig> {
   protected roleRequests(): RoleRequest[] {
     const { config } = this;
     return [
-      modelRole(config, {
-        name: 'policy',
-        kind: 'policy',
-        head: 'language',
-        weights: weightsFrom(config, config.init.from),
-        optimizer: { learningRate: config.trainer.learningRate, weightDecay: config.trainer.weightDecay, maxGradNorm: config.trainer.maxGradNorm },
-      }),
+      modelRole(config, { name: 'policy', kind: 'policy', head: 'language', weights: weightsFrom(config, config.init.from), optimizer: optimizerOf(config.trainer) }),
+      // One rollout worker samples the final gold-reward evaluation.
       rolloutRole(config, { temperature: 1 }),
     ];
   }
