@@ -20,11 +20,11 @@ import { DATA_STREAM_STRIDE } from './sft-trainer.ts';
  * const summary = await new DPOTrainer({ task: { name: 'sentiment' }, init: { policy: 'runs/demo/sft/model' } }).train();
  */
 export class DPOTrainer extends Trainer<DPOConfig> {
+  readonly method = 'dpo';
+
   constructor(config: DPOConfigInput, options: TrainerOptions = {}) {
     super(parseDpoConfig(config), options);
   }
-
-  readonly method = 'dpo';
 
   protected roleRequests(): RoleRequest[] {
     // Rollout workers only sample the gold-reward evaluations.

@@ -17,11 +17,11 @@ import { DATA_STREAM_STRIDE, HELD_OUT_OFFSET } from './sft-trainer.ts';
  * await new RewardTrainer({ task: { name: 'sentiment' }, init: { from: 'runs/demo/sft/model' } }).train();
  */
 export class RewardTrainer extends Trainer<RewardConfig> {
+  readonly method = 'reward';
+
   constructor(config: RewardConfigInput, options: TrainerOptions = {}) {
     super(parseRewardConfig(config), options);
   }
-
-  readonly method = 'reward';
 
   protected roleRequests(): RoleRequest[] {
     // The SFT trunk with a fresh scalar head.

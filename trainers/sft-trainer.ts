@@ -23,11 +23,11 @@ export const DATA_STREAM_STRIDE = 10_000_000;
  * const summary = await new SFTTrainer({ task: { name: 'sentiment' }, trainer: { steps: 200 } }).train();
  */
 export class SFTTrainer extends Trainer<SFTConfig> {
+  readonly method = 'sft';
+
   constructor(config: SFTConfigInput, options: TrainerOptions = {}) {
     super(parseSftConfig(config), options);
   }
-
-  readonly method = 'sft';
 
   protected roleRequests(): RoleRequest[] {
     const { config } = this;
