@@ -57,8 +57,11 @@ const resourcesSchema = z.record(z.string(), z.number().min(0)).describe('e.g. {
 
 /** How one role runs: how many data-parallel ranks, what each rank reserves, how many warm spares. */
 export const roleSection = z.strictObject({
-  /** Data-parallel ranks of this role; gradients are averaged with an allreduce (default 1). */
-  groupSize: z.int().min(1).max(256).default(1).describe('data-parallel ranks'),
+  /**
+   * Data-parallel ranks of this role; gradients are averaged with an allreduce. Default 1; rollout workers default
+   * to the policy's ranks; frozen roles run one (trainers/role-sizes.ts decides, with the reason).
+   */
+  groupSize: z.int().min(1).max(256).optional().describe('data-parallel ranks'),
   /** Resources each rank reserves (default { CPU: 1 }; colocated roles share one reservation). */
   resources: resourcesSchema.optional(),
   /** Idle workers with the model loaded that replace a dead rank without a restart (default 0). */
@@ -84,7 +87,7 @@ export const runtimeSection = z.strictObject({
   colocate: z.union([z.literal('all'), z.literal('none'), z.array(z.array(z.string()).min(1)).min(1)]).default('all'),
   /** Logical nodes of the embedded runtime (default: one node with this machine's resources). */
   nodes: z.array(z.strictObject({ name: z.string().optional(), resources: resourcesSchema })).min(1).optional(),
-  /** Per-role placement; roles not named here get the defaults. */
+  /** Per-role placement, keyed by the method's role names; roles not named here get the defaults. */
   roles: z.record(z.string(), roleSection).default({}),
 });
 

@@ -5,6 +5,10 @@
 import { z } from 'zod';
 import { parseConfig } from '../models/config-parse.ts';
 import { checkpointSection, deriveShapes, requireThat, loggingSection, modelFileSchema, modelSection, runtimeSection, taskSection, type DerivedShapes } from './config-sections.ts';
+import { frozenRole, resolveRoleSizes, ROLLOUT_ROLE, trainableRole, type ResolvedRoles } from './role-sizes.ts';
+
+/** DPO's roles: the policy, the frozen reference, and rollout workers for the gold-reward evaluations. */
+export const DPO_ROLES = [trainableRole('policy'), frozenRole('reference'), ROLLOUT_ROLE];
 
 const dpoAlgoSection = z.strictObject({
   /** KL strength beta (the paper: 0.1). */
@@ -58,15 +62,16 @@ export const dpoConfigSchema = z
     if (config.algo.labelSmoothing > 0 && config.algo.variant !== 'sigmoid') {
       context.addIssue({ code: 'custom', path: ['algo', 'labelSmoothing'], message: `labelSmoothing (${config.algo.labelSmoothing}) applies to the sigmoid variant only, not ${config.algo.variant}` });
     }
-    const ranks = config.runtime.roles.policy?.groupSize ?? 1;
+    const roles = resolveRoleSizes('dpo', DPO_ROLES, config.runtime, context);
+    const ranks = roles.policy!.groupSize;
     if (config.trainer.batchSize < ranks) {
       context.addIssue({ code: 'custom', path: ['trainer', 'batchSize'], message: `trainer.batchSize (${config.trainer.batchSize}) needs at least one pair per policy rank (${ranks})` });
     }
-    return derived ? { ...config, derived } : (z.NEVER as never);
+    return derived ? { ...config, runtime: { ...config.runtime, roles }, derived } : (z.NEVER as never);
   });
 
 export type DPOConfigInput = z.input<typeof dpoConfigSchema>;
-export type DPOConfig = z.output<typeof dpoConfigSchema> & { derived: DerivedShapes };
+export type DPOConfig = z.output<typeof dpoConfigSchema> & { runtime: { roles: ResolvedRoles }; derived: DerivedShapes };
 
 export function parseDpoConfig(input: unknown, prefix = ''): DPOConfig {
   return parseConfig(dpoConfigSchema, input, prefix);

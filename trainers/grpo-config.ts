@@ -7,6 +7,10 @@
 import { z } from 'zod';
 import { parseConfig } from '../models/config-parse.ts';
 import { checkpointSection, deriveShapes, loggingSection, modelFileSchema, modelSection, requireThat, runtimeSection, taskSection, type DerivedShapes } from './config-sections.ts';
+import { frozenRole, resolveRoleSizes, ROLLOUT_ROLE, trainableRole, type ResolvedRoles } from './role-sizes.ts';
+
+/** GRPO's roles and how many ranks each may run (`reward` runs only when `init.reward` is set). */
+export const GRPO_ROLES = [trainableRole('policy'), frozenRole('reference'), frozenRole('reward'), ROLLOUT_ROLE];
 
 const grpoRolloutSection = z.strictObject({
   /** Distinct prompts per step. */
@@ -68,20 +72,21 @@ export const grpoConfigSchema = z
   .transform((config, context) => {
     const derived = deriveShapes(config, context);
     requireThat(context, config.init.policy !== undefined || config.model.from !== undefined, ['init', 'policy'], 'GRPO needs a starting policy: add an sft stage, set init.policy, or start from a Hugging Face model (model.from)');
+    const roles = resolveRoleSizes('grpo', GRPO_ROLES, config.runtime, context);
     const rows = config.rollout.promptsPerStep * config.rollout.samplesPerPrompt;
     const minibatchSize = rows / config.algo.minibatches;
     if (requireThat(context, Number.isInteger(minibatchSize), ['algo', 'minibatches'], `promptsPerStep x samplesPerPrompt (${rows}) must be divisible by algo.minibatches (${config.algo.minibatches})`)) {
-      const ranks = config.runtime.roles.policy?.groupSize ?? 1;
+      const ranks = roles.policy!.groupSize;
       requireThat(context, minibatchSize >= ranks, ['runtime', 'roles', 'policy', 'groupSize'], `each minibatch (${minibatchSize} rows) needs at least one row per policy rank (${ranks})`);
     }
-    const rolloutRanks = config.runtime.roles.rollout?.groupSize ?? config.runtime.roles.policy?.groupSize ?? 1;
+    const rolloutRanks = roles.rollout!.groupSize;
     requireThat(context, config.rollout.promptsPerStep >= rolloutRanks, ['rollout', 'promptsPerStep'], `rollout.promptsPerStep (${config.rollout.promptsPerStep}) must give every rollout worker (${rolloutRanks}) a prompt`);
     if (!derived) return z.NEVER as never;
-    return { ...config, derived: { ...derived, rowsPerStep: rows, minibatchSize } };
+    return { ...config, runtime: { ...config.runtime, roles }, derived: { ...derived, rowsPerStep: rows, minibatchSize } };
   });
 
 export type GRPOConfigInput = z.input<typeof grpoConfigSchema>;
-export type GRPOConfig = z.output<typeof grpoConfigSchema> & { derived: DerivedShapes & { rowsPerStep: number; minibatchSize: number } };
+export type GRPOConfig = z.output<typeof grpoConfigSchema> & { runtime: { roles: ResolvedRoles }; derived: DerivedShapes & { rowsPerStep: number; minibatchSize: number } };
 
 export function parseGrpoConfig(input: unknown, prefix = ''): GRPOConfig {
   return parseConfig(grpoConfigSchema, input, prefix);

@@ -9,71 +9,48 @@
  */
 import { Rng } from '../models/rng.ts';
 import type { RunSummary } from '../observe/index.ts';
-import { DurableRun } from './durable-run.ts';
-import { evaluatePolicy, splitRows, syncRolloutWeights, type EvaluationResult } from './evaluation.ts';
+import { splitRows, syncRolloutWeights, type EvaluationResult } from './evaluation.ts';
 import { parseGrpoConfig, type GRPOConfig, type GRPOConfigInput } from './grpo-config.ts';
 import { sumOverRanks } from './rank-stats.ts';
-import { launchRoles, type RoleSet } from './role-groups.ts';
-import { modelRole, rolloutRole, weightsFrom } from './role-requests.ts';
+import type { RoleRequest } from './role-groups.ts';
+import { modelRole, policyAndReference, rolloutRole, weightsFrom } from './role-requests.ts';
 import { drawMinibatchPlan } from './roles/minibatch-plan.ts';
-import { closeStep, finishPolicyStage, GenerationCounter, type GenerationCount, type PolicyStage, type StepRecord } from './policy-stage.ts';
-import { RunSession, type TrainerOptions } from './run-session.ts';
+import { closeStep, finishPolicyStage, GenerationCounter, policyStageRoles, type GenerationCount, type PolicyStage, type StepRecord } from './policy-stage.ts';
+import type { TrainerOptions } from './run-session.ts';
+import type { StageContext } from './run-stage.ts';
 import { Trainer } from './trainer.ts';
 import { DATA_STREAM_STRIDE } from './sft-trainer.ts';
-import type { TrainingState } from './training-state.ts';
+import { GROUP_ESTIMATORS } from './advantages/group-estimators.ts';
 
 /**
  * @example
  * const summary = await new GRPOTrainer({ task: { name: 'arithmetic' }, init: { policy: 'runs/demo/sft/model' } }).train();
  */
 export class GRPOTrainer extends Trainer<GRPOConfig> {
+  readonly method = 'grpo';
+
   constructor(config: GRPOConfigInput, options: TrainerOptions = {}) {
     super(parseGrpoConfig(config), options);
   }
 
-  async train(): Promise<RunSummary> {
+  protected roleRequests(): RoleRequest[] {
     const { config } = this;
-    const session = (this.session = await RunSession.open({ method: 'grpo', name: config.name, config, runtimeConfig: config.runtime, loggingConfig: config.logging, events: this, trainerOptions: this.options }));
-    let roles: RoleSet | undefined;
-    try {
-      const { trainer } = config;
-      roles = await launchRoles(
-        session.runtime,
-        [
-          modelRole(config, {
-            name: 'policy',
-            kind: 'policy',
-            head: 'language',
-            weights: weightsFrom(config, config.init.policy),
-            optimizer: { learningRate: trainer.learningRate, weightDecay: trainer.weightDecay, maxGradNorm: trainer.maxGradNorm },
-          }),
-          modelRole(config, { name: 'reference', kind: 'reference', head: 'language', weights: weightsFrom(config, config.init.reference ?? config.init.policy) }),
-          ...(config.init.reward ? [modelRole(config, { name: 'reward', kind: 'reward', head: 'reward', weights: weightsFrom(config, config.init.reward) })] : []),
-          rolloutRole(config, config.rollout),
-        ],
-        config.runtime,
-        session.logger,
-      );
-      session.releaseOnAbort(() => roles?.destroy());
-      const durable = await DurableRun.open(session, roles, config.checkpoint);
-      return await durable.run((resumed) => this.loop(session, durable, resumed));
-    } catch (error) {
-      throw session.failure(error);
-    } finally {
-      await roles?.destroy();
-      await session.close();
-    }
+    return [
+      ...policyAndReference(config),
+      // A reward model scores samples only when one is configured; otherwise the task's verifier does.
+      ...(config.init.reward ? [modelRole(config, { name: 'reward', kind: 'reward', head: 'reward', weights: weightsFrom(config, config.init.reward) })] : []),
+      rolloutRole(config, config.rollout),
+    ];
   }
 
-  private async loop(session: RunSession, durable: DurableRun, resumed: TrainingState | undefined): Promise<RunSummary> {
+  protected async loop({ session, durable, resumed }: StageContext): Promise<RunSummary> {
     const { config } = this;
     const { roles } = durable;
     const { rollout: rolloutConfig, algo, trainer } = config;
-    const policy = roles.group('policy', 'policy');
-    const reference = roles.group('reference', 'reference');
+    const { policy, reference, rollout, evaluate } = policyStageRoles(roles, trainer);
     const reward = roles.groups.has('reward') ? roles.group('reward', 'reward') : undefined;
-    const rollout = roles.group('rollout', 'rollout');
-    const evaluate = () => evaluatePolicy({ policy, rollout, reference }, { prompts: trainer.evalPrompts, samplesPerPrompt: trainer.evalSamplesPerPrompt });
+    // The estimator decides where the KL penalty goes: in its reward (REINFORCE++) or in the policy loss.
+    const klInLoss = GROUP_ESTIMATORS[algo.estimator].klInReward ? 0 : algo.klCoef;
 
     // ---- driver state: fresh, or as the checkpoint (resume) or recovery point (fail-over) left it
     const saved = resumed?.driver as ({ rng: number[]; baseline: EvaluationResult; steps: number } & Partial<GenerationCount>) | undefined;
@@ -124,9 +101,8 @@ export class GRPOTrainer extends Trainer<GRPOConfig> {
       for (const shard of shards) for (const ref of Object.values(shard)) ref.release();
       lap('advantages');
 
-      // ---- train: clipped surrogate; KL to the reference in the loss (not for reinforce++, which has it in the reward)
+      // ---- train: clipped surrogate; KL to the reference in the loss unless the estimator put it in the reward
       const plan = drawMinibatchPlan(rng, { batchSize: config.derived.rowsPerStep, epochs: algo.epochs, minibatchSize: config.derived.minibatchSize });
-      const klInLoss = algo.estimator === 'reinforce++' ? 0 : algo.klCoef;
       const ranks = await policy.callAll('trainPolicy', batch, plan, { clipLow: algo.clipRange, clipHigh: algo.clipRange, klCoef: klInLoss, klEstimator: algo.klEstimator });
       batch.release();
       lap('train');

@@ -15,8 +15,8 @@
 import type { RunSummary } from '../observe/index.ts';
 import type { ProgressBar } from '../runtime/observability/progress.ts';
 import type { DriverState, DurableRun } from './durable-run.ts';
-import type { EvaluationResult } from './evaluation.ts';
-import type { RoleGroup } from './role-groups.ts';
+import { evaluatePolicy, type EvaluationResult } from './evaluation.ts';
+import type { RoleGroup, RoleSet } from './role-groups.ts';
 import type { RunSession } from './run-session.ts';
 import { saveStageModel } from './stage-output.ts';
 
@@ -33,6 +33,18 @@ export interface PolicyStage {
   evalEvery: number;
   /** The stage's last step. */
   steps: number;
+}
+
+/**
+ * The roles every policy stage has (policy, reference, rollout workers) and its held-out evaluation: gold reward
+ * and KL to the reference of `evalSamplesPerPrompt` samples of `evalPrompts` held-out prompts.
+ */
+export function policyStageRoles(roles: RoleSet, trainer: { evalPrompts: number; evalSamplesPerPrompt: number }) {
+  const policy = roles.group('policy', 'policy');
+  const reference = roles.group('reference', 'reference');
+  const rollout = roles.group('rollout', 'rollout');
+  const evaluate = () => evaluatePolicy({ policy, rollout, reference }, { prompts: trainer.evalPrompts, samplesPerPrompt: trainer.evalSamplesPerPrompt });
+  return { policy, reference, rollout, evaluate };
 }
 
 /** A step's metrics line: `phaseSeconds`, when present, also gets the evaluation's seconds as `eval`. */

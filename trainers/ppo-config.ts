@@ -16,6 +16,10 @@ import {
   taskSection,
   type DerivedShapes,
 } from './config-sections.ts';
+import { frozenRole, resolveRoleSizes, ROLLOUT_ROLE, trainableRole, type ResolvedRoles } from './role-sizes.ts';
+
+/** PPO's roles and how many ranks each may run. */
+export const PPO_ROLES = [trainableRole('policy'), frozenRole('reference'), frozenRole('reward'), trainableRole('value'), ROLLOUT_ROLE];
 
 // ------------------------------------------------------------------------------------------------ rollout
 
@@ -117,22 +121,23 @@ export const ppoConfigSchema = z
     const derived = deriveShapes(config, context);
     requireThat(context, config.init.policy !== undefined || config.model.from !== undefined, ['init', 'policy'], 'PPO needs a starting policy: add an sft stage, set init.policy, or start from a Hugging Face model (model.from)');
     requireThat(context, config.init.reward !== undefined, ['init', 'reward'], 'PPO needs a reward model: add a reward stage or set init.reward');
-    const { rollout, algo, runtime } = config;
+    const { rollout, algo } = config;
+    const roles = resolveRoleSizes('ppo', PPO_ROLES, config.runtime, context);
     const minibatchSize = rollout.batchSize / algo.minibatches;
     if (requireThat(context, Number.isInteger(minibatchSize), ['algo', 'minibatches'], `rollout.batchSize (${rollout.batchSize}) must be divisible by algo.minibatches (${algo.minibatches})`)) {
       for (const role of ['policy', 'value'] as const) {
-        const ranks = runtime.roles[role]?.groupSize ?? 1;
+        const ranks = roles[role]!.groupSize;
         requireThat(context, minibatchSize >= ranks, ['runtime', 'roles', role, 'groupSize'], `each minibatch (${minibatchSize} rows) needs at least one row per ${role} rank (${ranks})`);
       }
     }
-    const rolloutRanks = runtime.roles.rollout?.groupSize ?? runtime.roles.policy?.groupSize ?? 1;
+    const rolloutRanks = roles.rollout!.groupSize;
     requireThat(context, rollout.batchSize >= rolloutRanks, ['rollout', 'batchSize'], `rollout.batchSize (${rollout.batchSize}) must give every rollout worker (${rolloutRanks}) a prompt`);
     if (!derived) return z.NEVER as never;
-    return { ...config, derived: { ...derived, minibatchSize } };
+    return { ...config, runtime: { ...config.runtime, roles }, derived: { ...derived, minibatchSize } };
   });
 
 export type PPOConfigInput = z.input<typeof ppoConfigSchema>;
-export type PPOConfig = z.output<typeof ppoConfigSchema> & { derived: DerivedShapes & { minibatchSize: number } };
+export type PPOConfig = z.output<typeof ppoConfigSchema> & { runtime: { roles: ResolvedRoles }; derived: DerivedShapes & { minibatchSize: number } };
 
 export function parsePpoConfig(input: unknown, prefix = ''): PPOConfig {
   return parseConfig(ppoConfigSchema, input, prefix);

@@ -10,22 +10,20 @@
 import { AdaptiveKlController, FixedKlController, type KlControllerState } from '../algorithms/index.ts';
 import { Rng } from '../models/rng.ts';
 import { PosttrainError } from '../runtime/errors.ts';
-import type { ObjectRef } from '../runtime/index.ts';
 import type { RunSummary } from '../observe/index.ts';
 import type { RolloutResult } from '../rollout/rollout-worker.ts';
-import { DurableRun } from './durable-run.ts';
-import { evaluatePolicy, splitRows, syncRolloutWeights, type EvaluationResult } from './evaluation.ts';
+import { splitRows, syncRolloutWeights, type EvaluationResult } from './evaluation.ts';
 import { parsePpoConfig, type PPOConfig, type PPOConfigInput } from './ppo-config.ts';
-import { launchRoles, type RoleGroup, type RoleSet } from './role-groups.ts';
-import { modelRole, rolloutRole, weightsFrom } from './role-requests.ts';
+import type { RoleGroup, RoleRequest } from './role-groups.ts';
+import { modelRole, optimizerOf, policyAndReference, rolloutRole, weightsFrom } from './role-requests.ts';
 import { drawMinibatchPlan } from './roles/minibatch-plan.ts';
-import type { ScoredShard } from './roles/value-role.ts';
-import { closeStep, finishPolicyStage, GenerationCounter, type GenerationCount, type PolicyStage } from './policy-stage.ts';
-import { RunSession, type TrainerOptions } from './run-session.ts';
+import type { ScoredShard } from './roles/scored-shards.ts';
+import { closeStep, finishPolicyStage, GenerationCounter, policyStageRoles, type GenerationCount, type PolicyStage } from './policy-stage.ts';
+import type { TrainerOptions } from './run-session.ts';
+import type { StageContext } from './run-stage.ts';
 import { Trainer } from './trainer.ts';
 import { DATA_STREAM_STRIDE } from './sft-trainer.ts';
 import { sumOverRanks } from './rank-stats.ts';
-import type { TrainingState } from './training-state.ts';
 
 /** What the PPO driver holds between steps; checkpoints save it, resume and fail-over restore it. */
 interface PpoDriverState extends GenerationCount {
@@ -42,56 +40,37 @@ interface PpoDriverState extends GenerationCount {
  * const summary = await trainer.train();
  */
 export class PPOTrainer extends Trainer<PPOConfig> {
+  readonly method = 'ppo';
+
   constructor(config: PPOConfigInput, options: TrainerOptions = {}) {
     super(parsePpoConfig(config), options);
   }
 
-  async train(): Promise<RunSummary> {
-    const { config } = this;
-    const session = (this.session = await RunSession.open({ method: 'ppo', name: config.name, config, runtimeConfig: config.runtime, loggingConfig: config.logging, events: this, trainerOptions: this.options }));
-    let roles: RoleSet | undefined;
-    try {
-      roles = await launchRoles(session.runtime, this.roleRequests(), config.runtime, session.logger);
-      session.releaseOnAbort(() => roles?.destroy());
-      const durable = await DurableRun.open(session, roles, config.checkpoint);
-      return await durable.run((resumed) => this.loop(session, durable, resumed));
-    } catch (error) {
-      throw session.failure(error);
-    } finally {
-      await roles?.destroy();
-      await session.close();
-    }
-  }
-
-  private roleRequests() {
+  protected roleRequests(): RoleRequest[] {
     const { config } = this;
     const { trainer } = config;
-    const optimizer = (learningRate: number) => ({ learningRate, weightDecay: trainer.weightDecay, maxGradNorm: trainer.maxGradNorm });
     return [
-      modelRole(config, { name: 'policy', kind: 'policy', head: 'language', weights: weightsFrom(config, config.init.policy), optimizer: optimizer(trainer.learningRate) }),
-      modelRole(config, { name: 'reference', kind: 'reference', head: 'language', weights: weightsFrom(config, config.init.reference ?? config.init.policy) }),
+      ...policyAndReference(config),
       modelRole(config, { name: 'reward', kind: 'reward', head: 'reward', weights: weightsFrom(config, config.init.reward) }),
+      // The value model starts from the reward model (InstructGPT), with its own learning rate if set.
       modelRole(config, {
         name: 'value',
         kind: 'value',
         head: 'value',
         weights: weightsFrom(config, config.init.value ?? config.init.reward),
-        optimizer: optimizer(trainer.valueLearningRate ?? trainer.learningRate),
+        optimizer: optimizerOf(trainer, trainer.valueLearningRate ?? trainer.learningRate),
       }),
       rolloutRole(config, config.rollout),
     ];
   }
 
-  private async loop(session: RunSession, durable: DurableRun, resumed: TrainingState | undefined): Promise<RunSummary> {
+  protected async loop({ session, durable, resumed }: StageContext): Promise<RunSummary> {
     const { config } = this;
     const { roles } = durable;
     const { rollout: rolloutConfig, algo, trainer } = config;
-    const policy = roles.group('policy', 'policy');
-    const reference = roles.group('reference', 'reference');
+    const { policy, reference, rollout, evaluate } = policyStageRoles(roles, trainer);
     const reward = roles.group('reward', 'reward');
     const value = roles.group('value', 'value');
-    const rollout = roles.group('rollout', 'rollout');
-    const evaluate = () => evaluatePolicy({ policy, rollout, reference }, { prompts: trainer.evalPrompts, samplesPerPrompt: trainer.evalSamplesPerPrompt });
 
     // ---- driver state: fresh, or as the checkpoint (resume) or recovery point (fail-over) left it
     const saved = resumed?.driver as PpoDriverState | undefined;
@@ -132,7 +111,7 @@ export class PPOTrainer extends Trainer<PPOConfig> {
       const { batch, stats } = await timed('advantages', () =>
         value.callRank(0, 'computeAdvantages', shards, { klCoef: klController.value, klEstimator: algo.klEstimator, gamma: algo.gamma, lambda: algo.lambda, whitenAdvantages: algo.whitenAdvantages }),
       );
-      releaseAll(shards.flatMap((shard) => [shard.experience, shard.referenceLogProbs, shard.scores, shard.values]));
+      for (const shard of shards) for (const ref of Object.values(shard)) ref.release();
       if (stats.weightChecksum !== weights.checksum) {
         throw new PosttrainError('WEIGHTS_OUT_OF_SYNC', `step ${step}: experience was generated with weights ${stats.weightChecksum} (v${stats.weightVersion}), the policy published ${weights.checksum} (v${weights.version})`);
       }
@@ -208,10 +187,6 @@ async function scoreShard(
 
 function klControllerFromState(state: KlControllerState): AdaptiveKlController | FixedKlController {
   return state.kind === 'adaptive' ? AdaptiveKlController.fromState(state) : new FixedKlController(state.value);
-}
-
-function releaseAll(refs: ObjectRef<unknown>[]): void {
-  for (const ref of refs) ref.release();
 }
 
 function mean(values: number[]): number {

@@ -16,22 +16,9 @@ import { rootLogger, type Runtime } from '../runtime/index.ts';
 import type { RunSummary } from '../observe/index.ts';
 import { checkpointSection, loggingSection, modelSection, runtimeSection, taskSection } from './config-sections.ts';
 import { configHash } from './config-hash.ts';
-import { parseDpoConfig } from './dpo-config.ts';
-import { DPOTrainer } from './dpo-trainer.ts';
-import { parseGrpoConfig } from './grpo-config.ts';
-import { GRPOTrainer } from './grpo-trainer.ts';
-import { parsePpoConfig } from './ppo-config.ts';
-import { PPOTrainer } from './ppo-trainer.ts';
-import { parseRewardConfig } from './reward-config.ts';
-import { RewardTrainer } from './reward-trainer.ts';
-import type { TrainerOptions } from './run-session.ts';
-import type { Trainer } from './trainer.ts';
-import { parseSftConfig } from './sft-config.ts';
-import { SFTTrainer } from './sft-trainer.ts';
+import { METHODS, roleNamesOf, STAGES, type StageName } from './methods.ts';
 
-/** Stages run in this order; a recipe names the ones it wants. */
-export const STAGES = ['sft', 'reward', 'ppo', 'dpo', 'grpo'] as const;
-export type StageName = (typeof STAGES)[number];
+export { STAGES, type StageName } from './methods.ts';
 
 /** Keys a stage may set; the rest are the recipe's shared sections. */
 const STAGE_KEYS = ['seed', 'init', 'rollout', 'algo', 'trainer', 'runtime', 'checkpoint'] as const;
@@ -54,6 +41,9 @@ const recipeShape = z.strictObject({
 
 export type RecipeInput = z.input<typeof recipeShape>;
 
+/** The top-level sections of a recipe (`name`, `seed`, `task`, ..., `stages`). */
+export const RECIPE_SECTIONS = Object.keys(recipeShape.shape) as (keyof RecipeInput)[];
+
 /** A planned stage: its method config (validated) and where its model goes. */
 export interface PlannedStage {
   stage: StageName;
@@ -75,22 +65,6 @@ export interface RecipePlan {
   recipe: unknown;
 }
 
-const PARSERS: Record<StageName, (input: unknown) => Record<string, unknown>> = {
-  sft: parseSftConfig,
-  reward: parseRewardConfig,
-  ppo: parsePpoConfig,
-  dpo: parseDpoConfig,
-  grpo: parseGrpoConfig,
-};
-
-const TRAINERS: Record<StageName, new (config: never, options: TrainerOptions) => Trainer<unknown>> = {
-  sft: SFTTrainer,
-  reward: RewardTrainer,
-  ppo: PPOTrainer,
-  dpo: DPOTrainer,
-  grpo: GRPOTrainer,
-};
-
 /** Identity, for type-checking recipe files: `export default defineRecipe({ ... })`. */
 export function defineRecipe(recipe: RecipeInput): RecipeInput {
   return recipe;
@@ -111,6 +85,13 @@ export function planRecipe(input: unknown): RecipePlan {
   const present = STAGES.filter((stage) => recipe.stages[stage] !== undefined);
   if (present.length === 0 && parsed.success) issues.push({ path: 'stages', message: `name at least one stage: ${STAGES.join(', ')}` });
   const modelOf = (stage: StageName) => (present.includes(stage) ? join(directory, stage, 'model') : undefined);
+  // The shared runtime.roles may name any role of the recipe's stages; each stage gets the entries of its own roles.
+  const recipeRoles = [...new Set(present.flatMap(roleNamesOf))];
+  for (const name of Object.keys(recipe.runtime.roles)) {
+    if (present.length > 0 && !recipeRoles.includes(name)) {
+      issues.push({ path: `runtime.roles.${name}`, message: `unknown role "${name}": this recipe's stages (${present.join(', ')}) have the roles ${recipeRoles.join(', ')}` });
+    }
+  }
 
   for (const stage of present) {
     const own = recipe.stages[stage]!;
@@ -123,20 +104,22 @@ export function planRecipe(input: unknown): RecipePlan {
       });
     }
     if (misplaced.length > 0) continue;
-    const init = { ...defaultInit(stage, modelOf), ...((own.init as Record<string, unknown> | undefined) ?? {}) };
+    const earlier = Object.fromEntries(present.map((name) => [name, modelOf(name)]));
+    const defaults = Object.fromEntries(Object.entries(METHODS[stage].init(earlier)).filter(([, path]) => path !== undefined));
+    const init = { ...defaults, ...((own.init as Record<string, unknown> | undefined) ?? {}) };
     const input = {
       name: `${recipe.name}-${stage}`,
       seed: recipe.seed,
       task: recipe.task,
       model: recipe.model,
-      runtime: recipe.runtime,
+      runtime: { ...recipe.runtime, roles: Object.fromEntries(Object.entries(recipe.runtime.roles).filter(([name]) => roleNamesOf(stage).includes(name))) },
       checkpoint: recipe.checkpoint,
       logging: recipe.logging,
       ...own,
       ...(Object.keys(init).length > 0 ? { init } : {}),
     };
     try {
-      const config = PARSERS[stage](input);
+      const config = METHODS[stage].parse(input);
       stages.push({ stage, directory: join(directory, stage), model: join(directory, stage, 'model'), config, input, hash: configHash(config) });
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
@@ -179,7 +162,7 @@ export async function runRecipe(
     // config and retrained earlier stages start it over (its old checkpoints belong to another run).
     const startOver = options.force || state === 'other-config' || state === 'stale';
     const input = startOver ? { ...stage.input, checkpoint: { ...(stage.input.checkpoint as object), resume: 'never' } } : stage.input;
-    const trainer = new TRAINERS[stage.stage](input as never, { runDirectory: stage.directory, ...(options.runtime ? { runtime: options.runtime } : {}) });
+    const trainer = new METHODS[stage.stage].Trainer(input as never, { runDirectory: stage.directory, ...(options.runtime ? { runtime: options.runtime } : {}) });
     if (options.onStep) trainer.on('step', (record) => options.onStep!(stage.stage, record));
     const stageSummary = (summaries[stage.stage] = await trainer.train());
     if (stageSummary.stoppedBy !== undefined) {
@@ -194,7 +177,12 @@ export async function runRecipe(
   return summary;
 }
 
-/** The raw recipe with defaults where its shared sections are unusable, or undefined when stages cannot be read. */
+/**
+ * The raw recipe with each unusable shared section replaced by its defaults, or undefined when stages cannot be
+ * read. The section's own problems are already among the recipe's issues; its defaults let the stages be checked
+ * too (and the run directory be named) without reading a value that failed validation: `logging.level=shouting`
+ * once reached `resolve(logging.runsDirectory)` as the raw section and crashed with a TypeError.
+ */
 function fallbackRecipe(input: unknown): z.output<typeof recipeShape> | undefined {
   if (!input || typeof input !== 'object') return undefined;
   const raw = input as Record<string, unknown>;
@@ -202,11 +190,11 @@ function fallbackRecipe(input: unknown): z.output<typeof recipeShape> | undefine
   if (!stages || typeof stages !== 'object' || Array.isArray(stages)) return undefined;
   const section = <T>(schema: z.ZodType<T>, value: unknown): T => {
     const result = schema.safeParse(value ?? {});
-    return result.success ? result.data : (value as T);
+    return result.success ? result.data : schema.parse({});
   };
   return {
-    name: typeof raw.name === 'string' ? raw.name : 'recipe',
-    seed: typeof raw.seed === 'number' ? raw.seed : 0,
+    name: recipeShape.shape.name.safeParse(raw.name).data ?? 'recipe',
+    seed: recipeShape.shape.seed.safeParse(raw.seed).data ?? 0,
     task: raw.task as z.output<typeof taskSection>,
     model: section(modelSection, raw.model),
     runtime: section(runtimeSection, raw.runtime),
@@ -229,17 +217,6 @@ function stageState(stage: PlannedStage, earlier: PlannedStage[]): 'done' | 'unf
   if (stageModelRecord(stage.directory).configHash !== stage.hash) return 'other-config';
   const written = stageModelWrittenAt(stage.directory);
   return earlier.some((before) => stageModelExists(before.directory) && stageModelWrittenAt(before.directory) > written) ? 'stale' : 'done';
-}
-
-/** Earlier stages' models feed later ones unless the recipe says otherwise. */
-function defaultInit(stage: StageName, modelOf: (stage: StageName) => string | undefined): Record<string, string> {
-  const sft = modelOf('sft');
-  const reward = modelOf('reward');
-  const init: Record<string, string> = {};
-  if (stage === 'reward' && sft) init.from = sft;
-  if ((stage === 'ppo' || stage === 'dpo' || stage === 'grpo') && sft) init.policy = sft;
-  if (stage === 'ppo' && reward) init.reward = reward;
-  return init;
 }
 
 /** Where a method-config issue lives in the recipe the user wrote. */

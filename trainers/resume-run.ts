@@ -4,8 +4,9 @@
  * - A pipeline directory (`runs/<name>/`, with the `recipe.json` that `runRecipe` keeps): the recipe is planned
  *   again and run; finished stages are reused, the unfinished one resumes from its newest verified checkpoint,
  *   and the stages after it run.
- * - One trainer's run directory (`config.json`, as every trainer writes): its trainer is built from that config
- *   and trains on from the newest verified checkpoint.
+ * - One trainer's run directory (`config.json`, as every trainer writes): its trainer (the `method` config.json
+ *   names; for runs written before config.json named it, session.json's) is built from that config and trains on
+ *   from the newest verified checkpoint.
  *
  * Either way `checkpoint.resume` is forced to `auto`; a stage without a checkpoint starts from its beginning.
  */
@@ -14,27 +15,9 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError, PosttrainError } from '../runtime/errors.ts';
 import type { Runtime } from '../runtime/index.ts';
 import type { RunSummary } from '../observe/index.ts';
-import { DPOTrainer } from './dpo-trainer.ts';
-import { parseDpoConfig } from './dpo-config.ts';
-import { GRPOTrainer } from './grpo-trainer.ts';
-import { parseGrpoConfig } from './grpo-config.ts';
-import { PPOTrainer } from './ppo-trainer.ts';
-import { parsePpoConfig } from './ppo-config.ts';
+import { isStageName, METHODS, STAGES, type StageName } from './methods.ts';
 import { planRecipe, runRecipe } from './recipe.ts';
-import { RewardTrainer } from './reward-trainer.ts';
-import { parseRewardConfig } from './reward-config.ts';
 import type { TrainerOptions } from './run-session.ts';
-import { SFTTrainer } from './sft-trainer.ts';
-import { parseSftConfig } from './sft-config.ts';
-
-/** Every method, with the parser that recognises its resolved config (the schemas are strict, so only one does). */
-const METHODS = {
-  sft: { parse: parseSftConfig, Trainer: SFTTrainer },
-  reward: { parse: parseRewardConfig, Trainer: RewardTrainer },
-  ppo: { parse: parsePpoConfig, Trainer: PPOTrainer },
-  dpo: { parse: parseDpoConfig, Trainer: DPOTrainer },
-  grpo: { parse: parseGrpoConfig, Trainer: GRPOTrainer },
-} as const;
 
 /**
  * @example
@@ -60,8 +43,8 @@ export async function resumeRun(runDirectory: string, options: { runtime?: Runti
     return runRecipe(plan, options.runtime ? { runtime: options.runtime } : {});
   }
   if (existsSync(join(directory, 'config.json'))) {
-    const { derived: _derived, ...config } = readJson(join(directory, 'config.json')) as Record<string, unknown>;
-    const method = methodOf(config, directory);
+    const { derived: _derived, method: written, ...config } = readJson(join(directory, 'config.json')) as Record<string, unknown>;
+    const method = methodOf(written, directory);
     const trainerOptions: TrainerOptions = { runDirectory: directory, ...(options.runtime ? { runtime: options.runtime } : {}) };
     const { Trainer } = METHODS[method];
     return new Trainer({ ...config, logging: logging(config.logging), checkpoint: { ...(config.checkpoint as object), resume: 'auto' } } as never, trainerOptions).train();
@@ -69,22 +52,18 @@ export async function resumeRun(runDirectory: string, options: { runtime?: Runti
   throw new ConfigError([{ path: 'run', message: `${directory} is not a run directory: it has neither recipe.json (a pipeline) nor config.json (one trainer's run)` }]);
 }
 
-/** The method whose config schema accepts `config`. */
-function methodOf(config: Record<string, unknown>, directory: string): keyof typeof METHODS {
-  const matches = (Object.keys(METHODS) as (keyof typeof METHODS)[]).filter((method) => {
-    try {
-      METHODS[method].parse(config);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  if (matches.length !== 1) {
-    throw new PosttrainError('RUN_UNRECOGNISED', `${join(directory, 'config.json')} is not the config of exactly one trainer (it parses as: ${matches.join(', ') || 'none'})`, {
-      path: join(directory, 'config.json'),
-    });
+/** The run's method: as config.json names it, else (a run written before it did) as session.json does. */
+function methodOf(written: unknown, directory: string): StageName {
+  const sessionPath = join(directory, 'session.json');
+  const method = written ?? (existsSync(sessionPath) ? (readJson(sessionPath) as { method?: unknown }).method : undefined);
+  if (!isStageName(method)) {
+    throw new PosttrainError(
+      'RUN_UNRECOGNISED',
+      `${join(directory, 'config.json')} names no method a trainer runs (method: ${JSON.stringify(method) ?? 'absent'}, neither there nor in session.json); expected one of ${STAGES.join(', ')}`,
+      { path: join(directory, 'config.json') },
+    );
   }
-  return matches[0]!;
+  return method;
 }
 
 function readJson(path: string): unknown {

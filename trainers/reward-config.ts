@@ -5,6 +5,10 @@
 import { z } from 'zod';
 import { parseConfig } from '../models/config-parse.ts';
 import { checkpointSection, deriveShapes, loggingSection, modelFileSchema, modelSection, runtimeSection, taskSection, type DerivedShapes } from './config-sections.ts';
+import { resolveRoleSizes, trainableRole, type ResolvedRoles } from './role-sizes.ts';
+
+/** The reward-model stage has one role. */
+export const REWARD_ROLES = [trainableRole('reward')];
 
 const rewardTrainerSection = z.strictObject({
   /** Optimizer steps. */
@@ -40,14 +44,15 @@ export const rewardConfigSchema = z
   })
   .transform((config, context) => {
     const derived = deriveShapes(config, context);
+    const roles = resolveRoleSizes('reward', REWARD_ROLES, config.runtime, context);
     if (config.task.name !== 'sentiment') {
       context.addIssue({ code: 'custom', path: ['task', 'name'], message: `a reward model needs a preference task (sentiment), got ${config.task.name}` });
     }
-    return derived ? { ...config, derived } : (z.NEVER as never);
+    return derived ? { ...config, runtime: { ...config.runtime, roles }, derived } : (z.NEVER as never);
   });
 
 export type RewardConfigInput = z.input<typeof rewardConfigSchema>;
-export type RewardConfig = z.output<typeof rewardConfigSchema> & { derived: DerivedShapes };
+export type RewardConfig = z.output<typeof rewardConfigSchema> & { runtime: { roles: ResolvedRoles }; derived: DerivedShapes };
 
 export function parseRewardConfig(input: unknown, prefix = ''): RewardConfig {
   return parseConfig(rewardConfigSchema, input, prefix);

@@ -3,12 +3,12 @@
  * Reads top to bottom: launch the reward role -> steps of (pairs -> data-parallel update -> log) -> save.
  */
 import type { RunSummary } from '../observe/index.ts';
-import { DurableRun } from './durable-run.ts';
 import { parseRewardConfig, type RewardConfig, type RewardConfigInput } from './reward-config.ts';
-import { launchRoles, type RoleSet } from './role-groups.ts';
+import type { RoleRequest } from './role-groups.ts';
 import { saveStageModel } from './stage-output.ts';
-import { modelRole, weightsFrom } from './role-requests.ts';
-import { RunSession, type TrainerOptions } from './run-session.ts';
+import { modelRole, optimizerOf, weightsFrom } from './role-requests.ts';
+import type { TrainerOptions } from './run-session.ts';
+import type { StageContext } from './run-stage.ts';
 import { Trainer } from './trainer.ts';
 import { DATA_STREAM_STRIDE, HELD_OUT_OFFSET } from './sft-trainer.ts';
 
@@ -17,67 +17,47 @@ import { DATA_STREAM_STRIDE, HELD_OUT_OFFSET } from './sft-trainer.ts';
  * await new RewardTrainer({ task: { name: 'sentiment' }, init: { from: 'runs/demo/sft/model' } }).train();
  */
 export class RewardTrainer extends Trainer<RewardConfig> {
+  readonly method = 'reward';
+
   constructor(config: RewardConfigInput, options: TrainerOptions = {}) {
     super(parseRewardConfig(config), options);
   }
 
-  async train(): Promise<RunSummary> {
+  protected roleRequests(): RoleRequest[] {
+    // The SFT trunk with a fresh scalar head.
+    return [modelRole(this.config, { name: 'reward', kind: 'reward', head: 'reward', weights: weightsFrom(this.config, this.config.init.from), optimizer: optimizerOf(this.config.trainer) })];
+  }
+
+  protected async loop({ session, durable, resumed }: StageContext): Promise<RunSummary> {
     const { config } = this;
     const { trainer } = config;
-    const session = (this.session = await RunSession.open({ method: 'reward', name: config.name, config, runtimeConfig: config.runtime, loggingConfig: config.logging, events: this, trainerOptions: this.options }));
-    let roles: RoleSet | undefined;
-    try {
-      roles = await launchRoles(
-        session.runtime,
-        [
-          modelRole(config, {
-            name: 'reward',
-            kind: 'reward',
-            head: 'reward',
-            weights: weightsFrom(config, config.init.from),
-            optimizer: { learningRate: trainer.learningRate, weightDecay: trainer.weightDecay, maxGradNorm: trainer.maxGradNorm },
-          }),
-        ],
-        config.runtime,
-        session.logger,
-      );
-      session.releaseOnAbort(() => roles?.destroy());
-      const durable = await DurableRun.open(session, roles, config.checkpoint);
-      return await durable.run(async (resumed) => {
-        const reward = durable.roles.group('reward', 'reward');
-        const heldOut = Int32Array.from({ length: trainer.evalPairs }, (_, i) => HELD_OUT_OFFSET + i);
-        const dataOffset = config.seed * DATA_STREAM_STRIDE;
-        const bar = session.progress('reward model', trainer.steps, config.logging.progress);
-        // Driver state a checkpoint holds: the last held-out accuracy (the data cursor is the step).
-        let heldOutAccuracy = (resumed?.driver as { heldOutAccuracy?: number } | undefined)?.heldOutAccuracy ?? Number.NaN;
-        const driverState = () => ({ heldOutAccuracy });
-        for (let step = await durable.start(driverState); step <= trainer.steps && !session.stopRequested; step++) {
-          const started = performance.now();
-          const indices = Int32Array.from({ length: trainer.batchSize }, (_, i) => dataOffset + (step - 1) * trainer.batchSize + i);
-          const ranks = await reward.callAll('trainPairs', indices, { labelNoise: trainer.labelNoise, ...(trainer.margin > 0 ? { margin: trainer.margin } : {}) });
-          const record: Record<string, number> = {
-            loss: ranks.reduce((sum, rank) => sum + rank.loss, 0),
-            accuracy: ranks.reduce((sum, rank) => sum + rank.accuracy, 0),
-            gradNorm: ranks[0]!.gradNorm,
-          };
-          if ((trainer.evalEvery > 0 && step % trainer.evalEvery === 0) || step === trainer.steps) {
-            heldOutAccuracy = (await reward.callRank(0, 'evaluatePairs', heldOut)).accuracy;
-            record.heldOutAccuracy = heldOutAccuracy;
-          }
-          session.recordStep({ step, ...record, phaseSeconds: { train: (performance.now() - started) / 1000 } });
-          bar.tick(1, { loss: record.loss!.toFixed(3) });
-          await durable.stepDone(step, driverState);
-        }
-        bar.done();
-        await durable.finish(driverState);
-        const model = await saveStageModel(reward, session.runDirectory, 'reward', config, { heldOutAccuracy });
-        return session.finish({ method: 'reward', steps: trainer.steps, heldOutAccuracy, wallSeconds: session.wallSeconds, model });
-      });
-    } catch (error) {
-      throw session.failure(error);
-    } finally {
-      await roles?.destroy();
-      await session.close();
+    const reward = durable.roles.group('reward', 'reward');
+    const heldOut = Int32Array.from({ length: trainer.evalPairs }, (_, i) => HELD_OUT_OFFSET + i);
+    const dataOffset = config.seed * DATA_STREAM_STRIDE;
+    const bar = session.progress('reward model', trainer.steps, config.logging.progress);
+    // Driver state a checkpoint holds: the last held-out accuracy (the data cursor is the step).
+    let heldOutAccuracy = (resumed?.driver as { heldOutAccuracy?: number } | undefined)?.heldOutAccuracy ?? Number.NaN;
+    const driverState = () => ({ heldOutAccuracy });
+    for (let step = await durable.start(driverState); step <= trainer.steps && !session.stopRequested; step++) {
+      const started = performance.now();
+      const indices = Int32Array.from({ length: trainer.batchSize }, (_, i) => dataOffset + (step - 1) * trainer.batchSize + i);
+      const ranks = await reward.callAll('trainPairs', indices, { labelNoise: trainer.labelNoise, ...(trainer.margin > 0 ? { margin: trainer.margin } : {}) });
+      const record: Record<string, number> = {
+        loss: ranks.reduce((sum, rank) => sum + rank.loss, 0),
+        accuracy: ranks.reduce((sum, rank) => sum + rank.accuracy, 0),
+        gradNorm: ranks[0]!.gradNorm,
+      };
+      if ((trainer.evalEvery > 0 && step % trainer.evalEvery === 0) || step === trainer.steps) {
+        heldOutAccuracy = (await reward.callRank(0, 'evaluatePairs', heldOut)).accuracy;
+        record.heldOutAccuracy = heldOutAccuracy;
+      }
+      session.recordStep({ step, ...record, phaseSeconds: { train: (performance.now() - started) / 1000 } });
+      bar.tick(1, { loss: record.loss!.toFixed(3) });
+      await durable.stepDone(step, driverState);
     }
+    bar.done();
+    await durable.finish(driverState);
+    const model = await saveStageModel(reward, session.runDirectory, 'reward', config, { heldOutAccuracy });
+    return session.finish({ method: 'reward', steps: trainer.steps, heldOutAccuracy, wallSeconds: session.wallSeconds, model });
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Role requests built from a method's config, so each trainer names its roles in a few lines: which kind, which
- * weights, trainable or frozen. Group sizes and resources come from `runtime.roles.<name>`.
+ * weights, trainable or frozen. Group sizes and resources come from `runtime.roles.<name>` as the config resolved
+ * them (trainers/role-sizes.ts).
  */
 import type { AdamOptions } from '../models/adam.ts';
 import type { HeadKind } from '../models/gpt.ts';
@@ -10,13 +11,15 @@ import type { TaskConfig } from '../models/tasks/index.ts';
 import type { DerivedShapes, ModelConfig, RuntimeConfig, TaskConfigSection } from './config-sections.ts';
 import type { RoleRequest } from './role-groups.ts';
 import type { WeightsSource } from './roles/model-role.ts';
+import type { ResolvedRoles } from './role-sizes.ts';
 
 /** The parts of a method's config every role request reads. */
 export interface RoleContext {
   seed: number;
   task: TaskConfigSection;
   model: ModelConfig;
-  runtime: RuntimeConfig;
+  /** The runtime section with every role's size resolved. */
+  runtime: Omit<RuntimeConfig, 'roles'> & { roles: ResolvedRoles };
   derived: DerivedShapes;
 }
 
@@ -41,7 +44,7 @@ export function modelRole(
   role: { name: string; kind: 'policy' | 'reference' | 'reward' | 'value'; head: HeadKind; weights: WeightsSource; optimizer?: AdamOptions },
 ): RoleRequest {
   const placement = context.runtime.roles[role.name];
-  const size = role.optimizer ? (placement?.groupSize ?? 1) : 1;
+  const size = placement?.groupSize ?? 1;
   return {
     name: role.name,
     kind: role.kind,
@@ -60,10 +63,31 @@ export function modelRole(
   } as RoleRequest;
 }
 
-/** Rollout workers: `runtime.roles.rollout.groupSize` of them (default: as many as policy ranks). */
+/** A trainer section's optimizer settings (Adam, decoupled weight decay, gradient-norm clipping). */
+export function optimizerOf(trainer: { learningRate: number; weightDecay: number; maxGradNorm: number }, learningRate = trainer.learningRate): AdamOptions {
+  return { learningRate, weightDecay: trainer.weightDecay, maxGradNorm: trainer.maxGradNorm };
+}
+
+/**
+ * The policy being trained (from `init.policy`) and its frozen reference (from `init.reference`, default the
+ * policy's start): the first two roles of PPO, DPO and GRPO.
+ *
+ * @example
+ * return [...policyAndReference(config), rolloutRole(config, { temperature: 1 })];
+ */
+export function policyAndReference(
+  config: RoleContext & { init: { policy?: string | undefined; reference?: string | undefined }; trainer: { learningRate: number; weightDecay: number; maxGradNorm: number } },
+): RoleRequest[] {
+  return [
+    modelRole(config, { name: 'policy', kind: 'policy', head: 'language', weights: weightsFrom(config, config.init.policy), optimizer: optimizerOf(config.trainer) }),
+    modelRole(config, { name: 'reference', kind: 'reference', head: 'language', weights: weightsFrom(config, config.init.reference ?? config.init.policy) }),
+  ];
+}
+
+/** Rollout workers: `runtime.roles.rollout.groupSize` of them (resolved: by default as many as policy ranks). */
 export function rolloutRole(context: RoleContext, sampling: { temperature: number; topK?: number; topP?: number; stopAtEos?: boolean }): RoleRequest<'rollout'> {
   const placement = context.runtime.roles.rollout;
-  const size = placement?.groupSize ?? context.runtime.roles.policy?.groupSize ?? 1;
+  const size = placement?.groupSize ?? 1;
   return {
     name: 'rollout',
     kind: 'rollout',

@@ -175,7 +175,8 @@ export class RunSession {
     const reopenMetrics = (resumeFromStep: number) => MetricsWriter.open(runDirectory, { trainingMetrics, resumeFromStep });
     const resumeFromStep = trainerOptions.resumeFromStep ?? checkpoints.resumed?.step;
     const metrics = resumeFromStep === undefined ? MetricsWriter.open(runDirectory, { stage: options.method, trainingMetrics, overwrite: true }) : reopenMetrics(resumeFromStep);
-    metrics.writeConfig(options.config);
+    // The method first: `recipe resume <run>` rebuilds the run's trainer from the method named here.
+    metrics.writeConfig({ method: options.method, ...options.config });
     let closeMetricsServer: (() => Promise<void>) | undefined;
     let metricsUrl: string | undefined;
     if (loggingConfig.metricsPort !== undefined) {

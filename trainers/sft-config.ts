@@ -15,6 +15,10 @@ import {
   taskSection,
   type DerivedShapes,
 } from './config-sections.ts';
+import { resolveRoleSizes, trainableRole, type ResolvedRoles, type RoleSizing } from './role-sizes.ts';
+
+/** SFT's roles: the policy, and one rollout worker for the final gold-reward evaluation. */
+export const SFT_ROLES: RoleSizing[] = [trainableRole('policy'), { name: 'rollout', ranks: 'one', reason: 'SFT samples only for its final evaluation, on one rollout worker' }];
 
 const sftTrainerSection = z.strictObject({
   /** Optimizer steps. */
@@ -54,11 +58,12 @@ export const sftConfigSchema = z
   })
   .transform((config, context) => {
     const derived = deriveShapes(config, context);
-    return derived ? { ...config, derived } : (z.NEVER as never);
+    const roles = resolveRoleSizes('sft', SFT_ROLES, config.runtime, context);
+    return derived ? { ...config, runtime: { ...config.runtime, roles }, derived } : (z.NEVER as never);
   });
 
 export type SFTConfigInput = z.input<typeof sftConfigSchema>;
-export type SFTConfig = z.output<typeof sftConfigSchema> & { derived: DerivedShapes };
+export type SFTConfig = z.output<typeof sftConfigSchema> & { runtime: { roles: ResolvedRoles }; derived: DerivedShapes };
 
 /** Parses and checks an SFT config; throws a ConfigError listing every problem. */
 export function parseSftConfig(input: unknown, prefix = ''): SFTConfig {

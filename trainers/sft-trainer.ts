@@ -4,12 +4,12 @@
  * The output, `<run>/model.{json,bin}`, is what the reward-model, PPO, DPO and GRPO stages start from.
  */
 import type { RunSummary } from '../observe/index.ts';
-import { DurableRun } from './durable-run.ts';
 import { evaluatePolicy } from './evaluation.ts';
-import { launchRoles, type RoleSet } from './role-groups.ts';
+import type { RoleRequest } from './role-groups.ts';
 import { saveStageModel } from './stage-output.ts';
-import { modelRole, rolloutRole, weightsFrom } from './role-requests.ts';
-import { RunSession, type TrainerOptions } from './run-session.ts';
+import { modelRole, optimizerOf, rolloutRole, weightsFrom } from './role-requests.ts';
+import type { TrainerOptions } from './run-session.ts';
+import type { StageContext } from './run-stage.ts';
 import { Trainer } from './trainer.ts';
 import { parseSftConfig, type SFTConfig, type SFTConfigInput } from './sft-config.ts';
 
@@ -23,85 +23,60 @@ export const DATA_STREAM_STRIDE = 10_000_000;
  * const summary = await new SFTTrainer({ task: { name: 'sentiment' }, trainer: { steps: 200 } }).train();
  */
 export class SFTTrainer extends Trainer<SFTConfig> {
+  readonly method = 'sft';
+
   constructor(config: SFTConfigInput, options: TrainerOptions = {}) {
     super(parseSftConfig(config), options);
   }
 
-  async train(): Promise<RunSummary> {
+  protected roleRequests(): RoleRequest[] {
     const { config } = this;
-    const session = (this.session = await RunSession.open({
-      method: 'sft',
-      name: config.name,
-      config,
-      runtimeConfig: config.runtime,
-      loggingConfig: config.logging,
-      events: this,
-      trainerOptions: this.options,
-    }));
-    let roles: RoleSet | undefined;
-    try {
-      roles = await launchRoles(
-        session.runtime,
-        [
-          modelRole(config, {
-            name: 'policy',
-            kind: 'policy',
-            head: 'language',
-            weights: weightsFrom(config, config.init.from),
-            optimizer: { learningRate: config.trainer.learningRate, weightDecay: config.trainer.weightDecay, maxGradNorm: config.trainer.maxGradNorm },
-          }),
-          { ...rolloutRole(config, { temperature: 1 }), size: 1 },
-        ],
-        config.runtime,
-        session.logger,
-      );
-      session.releaseOnAbort(() => roles?.destroy());
-      const durable = await DurableRun.open(session, roles, config.checkpoint);
-      return await durable.run(async (resumed) => {
-        const policy = durable.roles.group('policy', 'policy');
-        const rollout = durable.roles.group('rollout', 'rollout');
-        // ---- the loop: one data-parallel step per batch of demonstrations
-        const { steps, batchSize, evalEvery, evalExamples } = config.trainer;
-        const heldOut = Int32Array.from({ length: evalExamples }, (_, i) => HELD_OUT_OFFSET + i);
-        const bar = session.progress('sft', steps, config.logging.progress);
-        // Driver state a checkpoint holds: the last held-out loss (the data cursor is the step).
-        let heldOutLoss = (resumed?.driver as { heldOutLoss?: number } | undefined)?.heldOutLoss ?? Number.NaN;
-        const driverState = () => ({ heldOutLoss });
-        const dataOffset = config.seed * DATA_STREAM_STRIDE;
-        for (let step = await durable.start(driverState); step <= steps && !session.stopRequested; step++) {
-          const started = performance.now();
-          const indices = Int32Array.from({ length: batchSize }, (_, i) => dataOffset + (step - 1) * batchSize + i);
-          const ranks = await policy.callAll('trainSft', indices);
-          const loss = ranks.reduce((sum, rank) => sum + rank.loss, 0);
-          const record: Record<string, number> = { loss, gradNorm: ranks[0]!.gradNorm };
-          if ((evalEvery > 0 && step % evalEvery === 0) || step === steps) {
-            heldOutLoss = (await policy.callRank(0, 'evaluateSft', heldOut)).loss;
-            record.heldOutLoss = heldOutLoss;
-          }
-          session.recordStep({ step, ...record, phaseSeconds: { train: (performance.now() - started) / 1000 } });
-          bar.tick(1, { loss: loss.toFixed(3) });
-          await durable.stepDone(step, driverState);
-        }
-        bar.done();
-        await durable.finish(driverState);
+    return [
+      modelRole(config, { name: 'policy', kind: 'policy', head: 'language', weights: weightsFrom(config, config.init.from), optimizer: optimizerOf(config.trainer) }),
+      // One rollout worker samples the final gold-reward evaluation.
+      rolloutRole(config, { temperature: 1 }),
+    ];
+  }
 
-        // ---- evaluate the gold reward of samples (the baseline later stages are measured against), save the model
-        const evaluation = config.trainer.evalPrompts > 0 ? await evaluatePolicy({ policy, rollout }, { prompts: config.trainer.evalPrompts, samplesPerPrompt: config.trainer.evalSamplesPerPrompt }) : undefined;
-        const model = await saveStageModel(policy, session.runDirectory, 'sft', config, { heldOutLoss });
-        return session.finish({
-          method: 'sft',
-          steps: config.trainer.steps,
-          finalHeldOutLoss: heldOutLoss,
-          ...(evaluation ? { finalGoldReward: evaluation.goldReward } : {}),
-          wallSeconds: session.wallSeconds,
-          model,
-        });
-      });
-    } catch (error) {
-      throw session.failure(error);
-    } finally {
-      await roles?.destroy();
-      await session.close();
+  protected async loop({ session, durable, resumed }: StageContext): Promise<RunSummary> {
+    const { config } = this;
+    const policy = durable.roles.group('policy', 'policy');
+    const rollout = durable.roles.group('rollout', 'rollout');
+    // ---- the loop: one data-parallel step per batch of demonstrations
+    const { steps, batchSize, evalEvery, evalExamples } = config.trainer;
+    const heldOut = Int32Array.from({ length: evalExamples }, (_, i) => HELD_OUT_OFFSET + i);
+    const bar = session.progress('sft', steps, config.logging.progress);
+    // Driver state a checkpoint holds: the last held-out loss (the data cursor is the step).
+    let heldOutLoss = (resumed?.driver as { heldOutLoss?: number } | undefined)?.heldOutLoss ?? Number.NaN;
+    const driverState = () => ({ heldOutLoss });
+    const dataOffset = config.seed * DATA_STREAM_STRIDE;
+    for (let step = await durable.start(driverState); step <= steps && !session.stopRequested; step++) {
+      const started = performance.now();
+      const indices = Int32Array.from({ length: batchSize }, (_, i) => dataOffset + (step - 1) * batchSize + i);
+      const ranks = await policy.callAll('trainSft', indices);
+      const loss = ranks.reduce((sum, rank) => sum + rank.loss, 0);
+      const record: Record<string, number> = { loss, gradNorm: ranks[0]!.gradNorm };
+      if ((evalEvery > 0 && step % evalEvery === 0) || step === steps) {
+        heldOutLoss = (await policy.callRank(0, 'evaluateSft', heldOut)).loss;
+        record.heldOutLoss = heldOutLoss;
+      }
+      session.recordStep({ step, ...record, phaseSeconds: { train: (performance.now() - started) / 1000 } });
+      bar.tick(1, { loss: loss.toFixed(3) });
+      await durable.stepDone(step, driverState);
     }
+    bar.done();
+    await durable.finish(driverState);
+
+    // ---- evaluate the gold reward of samples (the baseline later stages are measured against), save the model
+    const evaluation = config.trainer.evalPrompts > 0 ? await evaluatePolicy({ policy, rollout }, { prompts: config.trainer.evalPrompts, samplesPerPrompt: config.trainer.evalSamplesPerPrompt }) : undefined;
+    const model = await saveStageModel(policy, session.runDirectory, 'sft', config, { heldOutLoss });
+    return session.finish({
+      method: 'sft',
+      steps: config.trainer.steps,
+      finalHeldOutLoss: heldOutLoss,
+      ...(evaluation ? { finalGoldReward: evaluation.goldReward } : {}),
+      wallSeconds: session.wallSeconds,
+      model,
+    });
   }
 }

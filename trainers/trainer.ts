@@ -1,12 +1,17 @@
 /**
  * What every trainer is to its users: constructed from a config (validated at once, so a bad config fails before
  * anything starts), `train()` returning the run summary, `step` / `checkpoint` / `done` events, and `abort()`.
+ * A trainer names its method, its roles and its loop; `runStage` (trainers/run-stage.ts) does the rest.
  */
 import { EventEmitter } from 'node:events';
 import type { RunSummary } from '../observe/index.ts';
+import type { RoleRequest } from './role-groups.ts';
 import type { RunSession, TrainerEvents, TrainerOptions } from './run-session.ts';
+import { runStage, type StageConfig, type StageContext } from './run-stage.ts';
 
-export abstract class Trainer<Config> extends EventEmitter<TrainerEvents> {
+export abstract class Trainer<Config extends StageConfig> extends EventEmitter<TrainerEvents> {
+  /** The method's name: the run's `method` in config.json, session.json, checkpoints and the summary. */
+  abstract readonly method: string;
   /** The resolved config (defaults filled, derived sizes computed); written to the run's config.json. */
   readonly config: Config;
   protected readonly options: TrainerOptions;
@@ -20,7 +25,18 @@ export abstract class Trainer<Config> extends EventEmitter<TrainerEvents> {
   }
 
   /** Trains to the end (or until stopped) and returns the summary also written to summary.json. */
-  abstract train(): Promise<RunSummary>;
+  train(): Promise<RunSummary> {
+    return runStage(
+      { method: this.method, config: this.config, roles: () => this.roleRequests(), loop: (stage) => this.loop(stage) },
+      { events: this, options: this.options, onSession: (session) => (this.session = session) },
+    );
+  }
+
+  /** The roles this stage launches, with their weights, optimizers and sizes. */
+  protected abstract roleRequests(): RoleRequest[];
+
+  /** The stage's iteration, from fresh or resumed state to its summary. */
+  protected abstract loop(stage: StageContext): Promise<RunSummary>;
 
   /**
    * Releases the run's actors and placement groups now and resolves once they are free; `train()` then rejects

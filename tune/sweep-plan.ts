@@ -6,13 +6,11 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../runtime/errors.ts';
+import { roleNamesOf } from '../trainers/methods.ts';
 import { type PlannedStage, planRecipe, type RecipePlan, type StageName } from '../trainers/recipe.ts';
 import type { ParamValue } from './distributions.ts';
 import { gridValues, type SearchParam } from './search-space.ts';
 import type { SweepConfig } from './sweep-config.ts';
-
-/** Roles a trainer may launch; `trial.resources` is given to each (roles a method does not have are ignored). */
-const ROLE_NAMES = ['policy', 'reference', 'reward', 'value', 'rollout'] as const;
 
 type Issue = { path: string; message: string };
 
@@ -83,7 +81,8 @@ export function planSweep(config: SweepConfig, baseRecipe: unknown, options: { r
       runtime.threads = trialThreads;
       if (config.trial.resources) {
         const roles = { ...((runtime.roles as Record<string, Record<string, unknown>> | undefined) ?? {}) };
-        for (const role of ROLE_NAMES) roles[role] = { ...roles[role], resources: { ...config.trial.resources } };
+        // Every role of the tuned stage's trainer (a method rejects roles it does not have).
+        for (const role of roleNamesOf(final.stage)) roles[role] = { ...roles[role], resources: { ...config.trial.resources } };
         runtime.roles = roles;
       }
       return {

@@ -9,19 +9,10 @@ import { mean } from '../algorithms/statistics.ts';
 import { ConfigError, PosttrainError } from '../runtime/errors.ts';
 import type { ProgressBar, Runtime } from '../runtime/index.ts';
 import type { MetricsRecord, RunSummary } from '../observe/index.ts';
-import { DPOTrainer, GRPOTrainer, PPOTrainer, RewardTrainer, SFTTrainer, type StageName, type TrainerOptions } from '../trainers/index.ts';
-import type { Trainer } from '../trainers/trainer.ts';
+import { METHODS, type StageName } from '../trainers/methods.ts';
 import { actorsOfRemovedGroupsGone } from './runtime-checks.ts';
 import type { SweepPlan } from './sweep-plan.ts';
 import type { SweepTrial, TrialResult, TrialSignals } from './sweep-runner.ts';
-
-const TRAINERS: Record<StageName, new (config: never, options: TrainerOptions) => Trainer<unknown>> = {
-  sft: SFTTrainer,
-  reward: RewardTrainer,
-  ppo: PPOTrainer,
-  dpo: DPOTrainer,
-  grpo: GRPOTrainer,
-};
 
 /** Runtime errors that every trial would hit again: the sweep stops instead of failing trial after trial. */
 const SWEEP_WIDE_CODES = new Set(['PLACEMENT_GROUP_INFEASIBLE', 'RESOURCES_INFEASIBLE']);
@@ -60,13 +51,13 @@ export function trainerTrial(options: TrainerTrialOptions): (trial: SweepTrial, 
     // after looking for checkpoints) must not leave a trial whose recorded directory does not exist.
     mkdirSync(runDirectory, { recursive: true });
     trial.trial.setUserAttr(RUN_DIRECTORY_KEY, runDirectory);
-    const trainer = new TRAINERS[plan.stage](plan.trialInput(trial.params, trial.number) as never, { runtime, runDirectory, signal: signals.signal });
+    const trainer = new METHODS[plan.stage].Trainer(plan.trialInput(trial.params, trial.number) as never, { runtime, runDirectory, signal: signals.signal });
     // Released = reservation freed (at once, when the placement groups are removed) and the trial's processes gone.
     signals.onRelease(async () => {
       await trainer.abort();
       await actorsOfRemovedGroupsGone(runtime);
     });
-    const steps = (trainer.config as { trainer: { steps: number } }).trainer.steps;
+    const steps = (trainer.config as unknown as { trainer: { steps: number } }).trainer.steps;
     const bar = options.trialBar?.(trial.number, steps);
 
     let window: number[] = [];

@@ -2,6 +2,9 @@
  * Every trainer learns on a tiny budget (a 1-layer, 64-wide model on the sentiment task): SFT lowers held-out
  * loss, the reward model orders held-out pairs as the gold reward does, and PPO, DPO and GRPO (here with the
  * learned reward model) raise the gold reward that no model ever sees. The stages feed each other like a recipe.
+ *
+ * Each test asks for the stages it starts from (`sftStage()`, `rewardStage()`); the first ask trains the stage and
+ * later ones wait for the same run, so any one test (`-t 'DPO'`), in any order, trains what it needs.
  */
 import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,17 +17,35 @@ afterAll(() => scratch.remove());
 const task = { name: 'sentiment' as const };
 const model = { dModel: 64, nHeads: 2, nLayers: 1 };
 const logging = testLogging(scratch.path);
-const sftModel = `${scratch.path}/sft/model`;
-const rewardModel = `${scratch.path}/reward/model`;
 /** Held-out prompts x samples for the gold-reward evaluations (fixed seed: the same samples every time). */
 const evaluation = { evalEvery: 0, evalPrompts: 26, evalSamplesPerPrompt: 2 };
 
-describe('each trainer learns on a tiny budget', () => {
+/** Runs `train` once, on first use; every caller gets the same result. */
+function once<T>(train: () => Promise<T>): () => Promise<T> {
+  let result: Promise<T> | undefined;
+  return () => (result ??= train());
+}
+
+/** The SFT stage every other stage starts from: its summary, its step records and its model file. */
+const sftStage = once(async () => {
+  const records: MetricsRecord[] = [];
+  const trainer = new SFTTrainer({ name: 'sft', task, model, trainer: { steps: 150, batchSize: 32, learningRate: 3e-3, evalEvery: 50, evalExamples: 64, evalPrompts: 26, evalSamplesPerPrompt: 2 }, logging });
+  trainer.on('step', (record) => records.push(record));
+  const summary = await trainer.train();
+  return { summary, records, model: summary.model as string };
+});
+
+/** The reward model PPO and GRPO score with, trained from the SFT model. */
+const rewardStage = once(async () => {
+  const { model: sftModel } = await sftStage();
+  const summary = await new RewardTrainer({ name: 'reward', task, model, init: { from: sftModel }, trainer: { steps: 40, batchSize: 32, learningRate: 2e-3, evalPairs: 128 }, logging }).train();
+  return { summary, model: summary.model as string };
+});
+
+// A test run on its own also trains the stages it starts from, hence more than the default 2 minutes.
+describe('each trainer learns on a tiny budget', { timeout: 600_000 }, () => {
   it('SFT lowers held-out loss', async () => {
-    const records: MetricsRecord[] = [];
-    const trainer = new SFTTrainer({ name: 'sft', task, model, trainer: { steps: 150, batchSize: 32, learningRate: 3e-3, evalEvery: 50, evalExamples: 64, evalPrompts: 26, evalSamplesPerPrompt: 2 }, logging });
-    trainer.on('step', (record) => records.push(record));
-    const summary = await trainer.train();
+    const { summary, records } = await sftStage();
     const heldOut = records.filter((record) => record.heldOutLoss !== undefined).map((record) => record.heldOutLoss as number);
     expect(heldOut).toHaveLength(3);
     expect(heldOut[2]!).toBeLessThan(heldOut[0]!);
@@ -32,11 +53,12 @@ describe('each trainer learns on a tiny budget', () => {
   });
 
   it('the reward model orders held-out pairs like the gold reward', async () => {
-    const summary = await new RewardTrainer({ name: 'reward', task, model, init: { from: sftModel }, trainer: { steps: 40, batchSize: 32, learningRate: 2e-3, evalPairs: 128 }, logging }).train();
+    const { summary } = await rewardStage();
     expect(summary.heldOutAccuracy as number).toBeGreaterThan(0.65); // chance: 0.5
   });
 
   it('PPO raises the gold reward', async () => {
+    const [{ model: sftModel }, { model: rewardModel }] = [await sftStage(), await rewardStage()];
     const summary = await new PPOTrainer({
       name: 'ppo',
       task,
@@ -53,12 +75,14 @@ describe('each trainer learns on a tiny budget', () => {
   });
 
   it('DPO raises the gold reward', async () => {
+    const { model: sftModel } = await sftStage();
     const summary = await new DPOTrainer({ name: 'dpo', task, model, init: { policy: sftModel }, trainer: { steps: 30, batchSize: 32, learningRate: 1e-3, ...evaluation }, logging }).train();
     expect(summary.finalGoldReward! - summary.baselineGoldReward!).toBeGreaterThan(0.3);
     expectPolicyStageSummary(summary, 'dpo', 30);
   });
 
   it('GRPO (scored by the reward model) raises the gold reward', async () => {
+    const [{ model: sftModel }, { model: rewardModel }] = [await sftStage(), await rewardStage()];
     const summary = await new GRPOTrainer({
       name: 'grpo',
       task,

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { RECIPE_SECTIONS, type RecipeInput } from '../../trainers/recipe.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'posttrain-recipe-errors-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
@@ -59,8 +60,32 @@ const cases: Case[] = [
   { name: 'DPO on a task without preferences', args: [variant('dpo-arith', (s) => s.replace("task: { name: 'sentiment' }", "task: { name: 'arithmetic' }").replace(/stages: \{.*\},/, 'stages: { sft: {}, dpo: {} },'))], expect: ['task.name:', 'DPO needs a preference task'] },
   { name: 'checkpoint URI scheme', args: [good, '--set', 'checkpoint.uri=ftp://host/x'], expect: ['checkpoint.uri:', 'must start with s3:// or file://'] },
   { name: 'GRPO group of one', args: [variant('grpo', (s) => s.replace(/stages: \{.*\},/, 'stages: { sft: {}, grpo: { rollout: { samplesPerPrompt: 1 } } },'))], expect: ['stages.grpo.rollout.samplesPerPrompt:', '>=2'] },
+  { name: 'misspelt role', args: [good, '--set', 'runtime.roles.polciy.groupSize=2'], expect: ['runtime.roles.polciy:', 'unknown role "polciy"'] },
   { name: 'bad log level flag', args: [good, '--log-level', 'loud'], expect: ["option '--log-level <level>' argument 'loud' is invalid", 'must be one of'] },
 ];
+
+/**
+ * A bad value for every top-level section of a recipe, each set through --set as a user would. Checked by
+ * validation before anything reads the section (`logging.level=shouting` once crashed with a TypeError because the
+ * raw logging section was used to name the run directory).
+ */
+const BAD_VALUE_PER_SECTION: Record<keyof RecipeInput, { set: string; expect: string[] }[]> = {
+  name: [{ set: 'name=""', expect: ['name:'] }],
+  seed: [{ set: 'seed=-1', expect: ['seed:', '>=0'] }],
+  task: [{ set: 'task.seed=-3', expect: ['task.seed:', '>=0'] }],
+  model: [{ set: 'model.nLayers=0', expect: ['model.nLayers:', '>=1'] }],
+  runtime: [
+    { set: 'runtime.threads=0', expect: ['runtime.threads:', '>=1'] },
+    { set: 'runtime.colocate="some"', expect: ['runtime.colocate:'] },
+  ],
+  checkpoint: [{ set: 'checkpoint.resume="always"', expect: ['checkpoint.resume:', '"auto"|"never"'] }],
+  logging: [
+    { set: 'logging.level=shouting', expect: ['logging.level:', '"fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent"'] },
+    { set: 'logging.runsDirectory=""', expect: ['logging.runsDirectory:'] },
+    { set: 'logging.metricsPort=70000', expect: ['logging.metricsPort:', '<=65535'] },
+  ],
+  stages: [{ set: 'stages.sft.trainer.batchSize=0', expect: ['stages.sft.trainer.batchSize:', '>=1'] }],
+};
 
 function runRecipe(args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
@@ -79,6 +104,21 @@ describe('recipe run rejects bad input with exit code 2 and a message naming the
 
   it.concurrent.each(cases)('$name', async ({ args, expect: fragments }) => {
     const result = await runRecipe(args);
+    expect(result.code).toBe(2);
+    for (const fragment of fragments) expect(result.stderr).toContain(fragment);
+    expect(result.stderr).not.toMatch(/^\s+at .*\(.*:\d+:\d+\)$/m);
+  });
+});
+
+describe('every top-level section of a recipe rejects a bad value with exit code 2', () => {
+  it('has a bad value for each section the recipe schema has', () => {
+    expect(Object.keys(BAD_VALUE_PER_SECTION).sort()).toEqual([...RECIPE_SECTIONS].sort());
+  });
+
+  const sectionCases = Object.entries(BAD_VALUE_PER_SECTION).flatMap(([section, values]) => values.map((value) => ({ section, ...value })));
+  it.concurrent.each(sectionCases)('$section: --set $set', async ({ set, expect: fragments }) => {
+    const result = await runRecipe([good, '--set', set]);
+    expect(result.stderr).not.toContain('unexpected error');
     expect(result.code).toBe(2);
     for (const fragment of fragments) expect(result.stderr).toContain(fragment);
     expect(result.stderr).not.toMatch(/^\s+at .*\(.*:\d+:\d+\)$/m);

@@ -9,13 +9,14 @@ import { tokenizerOf } from '../../models/model-spec.ts';
 import { createTask, preferenceBatch, sequenceBatch, isPreferenceTask, type PreferenceTask, type Task, type TaskConfig } from '../../models/tasks/index.ts';
 import { PosttrainError } from '../../runtime/errors.ts';
 import { actorContext, type ObjectRef } from '../../runtime/index.ts';
-import { concatExperience } from '../../rollout/concat-experience.ts';
-import { GROUP_ESTIMATORS, type GroupEstimatorName } from './group-advantages.ts';
 import { completionLogProbSums, shiftBatch } from '../../rollout/completion-log-probs.ts';
-import { selectExperienceRows, type ExperienceBatch } from '../../rollout/experience.ts';
+import type { ExperienceBatch } from '../../rollout/experience.ts';
 import { actionLogProbsWithEntropy } from '../../rollout/log-probs.ts';
-import { minibatches, rankRows, type MinibatchPlan } from './minibatch-plan.ts';
-import { ModelRole, yieldToEventLoop, type ModelRoleInit } from './model-role.ts';
+import { GROUP_ESTIMATORS, groupRelativeAdvantages, type GroupAdvantageOptions, type GroupAdvantageStats, type GroupEstimatorName } from '../advantages/group-estimators.ts';
+import { overMinibatches } from './minibatch-loop.ts';
+import { rankRows, type MinibatchPlan } from './minibatch-plan.ts';
+import { ModelRole, type ModelRoleInit } from './model-role.ts';
+import { joinScoredShards, type ScoredShard } from './scored-shards.ts';
 
 export interface PolicyRoleInit extends ModelRoleInit {
   task: TaskConfig;
@@ -66,14 +67,10 @@ export class PolicyRole extends ModelRole {
     if (!experience.advantages || (options.klCoef && !experience.referenceLogProbs)) {
       throw new PosttrainError('EXPERIENCE_INCOMPLETE', 'trainPolicy needs experience with advantages (and reference log-probs when klCoef > 0)');
     }
-    const totals = { policyLoss: 0, clipFraction: 0, approxKl: 0, entropy: 0, gradNorm: 0, klToReference: 0 };
-    let count = 0;
-    for (const rows of minibatches(plan)) {
-      const mine = rankRows(rows, this.init.rank, this.init.worldSize);
-      const share = tokensOf(experience, mine) / Math.max(tokensOf(experience, rows), 1);
-      const minibatch = selectExperienceRows(experience, Array.from(mine));
+    const names = ['policyLoss', 'clipFraction', 'approxKl', 'entropy', 'klToReference'] as const;
+    const means = await overMinibatches(experience, plan, this.init, names, (minibatch, share) => {
       const { batchSize, responseLength } = minibatch;
-      const step = await this.trainStep(share, () => {
+      return this.trainStep(share, () => {
         const shape: [number, number] = [batchSize, responseLength];
         const mask = tf.tensor2d(minibatch.actionMask, shape);
         const { logProbs, entropy } = actionLogProbsWithEntropy(this.model, minibatch);
@@ -88,57 +85,27 @@ export class PolicyRole extends ModelRole {
         metrics.policyLoss = clipped.loss;
         return { loss, metrics };
       });
-      for (const key of Object.keys(totals) as (keyof typeof totals)[]) totals[key] += key === 'gradNorm' ? step.gradNorm : step.metrics[key] ?? 0;
-      count += 1;
-      await yieldToEventLoop();
-    }
-    const mean = (value: number) => value / Math.max(count, 1);
+    });
     return {
-      policyLoss: mean(totals.policyLoss),
-      clipFraction: mean(totals.clipFraction),
-      approxKl: mean(totals.approxKl),
-      entropy: mean(totals.entropy),
-      gradNorm: mean(totals.gradNorm),
-      ...(options.klCoef ? { klToReference: mean(totals.klToReference) } : {}),
+      policyLoss: means.policyLoss,
+      clipFraction: means.clipFraction,
+      approxKl: means.approxKl,
+      entropy: means.entropy,
+      gradNorm: means.gradNorm,
+      ...(options.klCoef ? { klToReference: means.klToReference } : {}),
     };
   }
 
   /**
-   * Joins GRPO's rollout shards (with reference log-probs and scores attached) and computes critic-free
-   * advantages with the named estimator. The complete training batch is owned by this role.
+   * Joins GRPO's scored shards and computes critic-free advantages with the named estimator
+   * (`groupRelativeAdvantages`). The complete training batch is owned by this role.
    */
   async computeGroupAdvantages(
-    shards: { experience: ObjectRef<ExperienceBatch>; referenceLogProbs: ObjectRef<Float32Array>; scores?: ObjectRef<Float32Array> }[],
-    options: { estimator: GroupEstimatorName; samplesPerPrompt: number; scale: 'group' | 'none'; klCoef: number; klEstimator: KlEstimator },
-  ): Promise<{ batch: ObjectRef<ExperienceBatch>; stats: { kl: number; score: number; mixedGroups: number } }> {
-    const parts: ExperienceBatch[] = [];
-    for (const shard of shards) {
-      const experience = { ...(await shard.experience.get()) };
-      experience.referenceLogProbs = await shard.referenceLogProbs.get();
-      if (shard.scores) experience.scores = await shard.scores.get();
-      parts.push(experience);
-    }
-    const experience = concatExperience(parts);
-    const scores = experience.scores!;
-    const advantages = tf.tidy(() => GROUP_ESTIMATORS[options.estimator]({ experience, scores, ...options }));
-    experience.advantages = (await advantages.data()) as Float32Array;
-    advantages.dispose();
-    let kl = 0;
-    for (let i = 0; i < experience.logProbs.length; i++) kl += (experience.logProbs[i]! - experience.referenceLogProbs![i]!) * experience.actionMask[i]!;
-    let mixed = 0;
-    for (let group = 0; group < experience.batchSize / options.samplesPerPrompt; group++) {
-      const members = scores.subarray(group * options.samplesPerPrompt, (group + 1) * options.samplesPerPrompt);
-      if (members.some((score) => score !== members[0])) mixed += 1;
-    }
-    const batch = await actorContext().runtime.put(experience);
-    return {
-      batch,
-      stats: {
-        kl: kl / experience.batchSize,
-        score: scores.reduce((sum, score) => sum + score, 0) / scores.length,
-        mixedGroups: mixed / (experience.batchSize / options.samplesPerPrompt),
-      },
-    };
+    shards: ScoredShard[],
+    options: GroupAdvantageOptions & { estimator: GroupEstimatorName },
+  ): Promise<{ batch: ObjectRef<ExperienceBatch>; stats: GroupAdvantageStats }> {
+    const { experience, stats } = groupRelativeAdvantages(await joinScoredShards(shards), GROUP_ESTIMATORS[options.estimator], options);
+    return { batch: await actorContext().runtime.put(experience), stats };
   }
 
   // ------------------------------------------------------------------------------ SFT
@@ -224,12 +191,4 @@ export class PolicyRole extends ModelRole {
     }
     return this.task;
   }
-}
-
-/** Real action tokens in the given rows. */
-export function tokensOf(experience: ExperienceBatch, rows: Int32Array): number {
-  const width = experience.responseLength;
-  let total = 0;
-  for (const row of rows) for (let t = 0; t < width; t++) total += experience.actionMask[row * width + t]!;
-  return total;
 }

@@ -9,11 +9,10 @@ import { actorContext, type ObjectRef } from '../../runtime/index.ts';
 import { completionLogProbSums, shiftBatch } from '../../rollout/completion-log-probs.ts';
 import type { ExperienceBatch } from '../../rollout/experience.ts';
 import { actionLogProbs, scoreInChunks } from '../../rollout/log-probs.ts';
+import { meanSequenceKl } from '../advantages/sequence-kl.ts';
 import { ModelRole, type ModelRoleInit } from './model-role.ts';
 import type { PairLogProbs } from './policy-role.ts';
-
-/** Rows scored per forward pass (bounds activation memory). */
-const SCORING_CHUNK = 64;
+import { SCORING_CHUNK } from './scored-shards.ts';
 
 export class ReferenceRole extends ModelRole {
   private readonly task: Task;
@@ -33,10 +32,7 @@ export class ReferenceRole extends ModelRole {
   /** Mean over rows of sum_t (log pi_old - log pi_ref)(a_t | s_t): the sampled sequences' KL to the reference. */
   async sequenceKl(experienceRef: ObjectRef<ExperienceBatch>): Promise<number> {
     const experience = await experienceRef.get();
-    const reference = await scoreInChunks(experience, SCORING_CHUNK, (chunk) => actionLogProbs(this.model, chunk));
-    let total = 0;
-    for (let i = 0; i < reference.length; i++) total += (experience.logProbs[i]! - reference[i]!) * experience.actionMask[i]!;
-    return total / Math.max(experience.batchSize, 1);
+    return meanSequenceKl(experience, await scoreInChunks(experience, SCORING_CHUNK, (chunk) => actionLogProbs(this.model, chunk)));
   }
 
   /** Summed log-probs of preference pairs `indices` (labelled with `labelNoise`), owned by this role. */

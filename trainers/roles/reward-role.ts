@@ -13,8 +13,7 @@ import type { ExperienceBatch } from '../../rollout/experience.ts';
 import { scoreInChunks, sequenceScores } from '../../rollout/log-probs.ts';
 import { rankRows } from './minibatch-plan.ts';
 import { ModelRole, type ModelRoleInit } from './model-role.ts';
-
-const SCORING_CHUNK = 64;
+import { SCORING_CHUNK } from './scored-shards.ts';
 
 export class RewardRole extends ModelRole {
   private readonly task: Task;
