@@ -10,7 +10,8 @@
  * row and the loss mask is a prefix).
  */
 import type { Tokenizer } from '../data/tokenizers/tokenizer.ts';
-import { PosttrainError } from '../runtime/errors.ts';
+import { padTokenRows } from '../data/tokenizers/token-rows.ts';
+import { TokenizerError } from '../data/tokenizers/tokenizer.ts';
 
 /** Padding token id; never predicted, masked out everywhere. */
 export const PAD_ID = 0;
@@ -24,8 +25,7 @@ export const SPECIAL_TOKEN_COUNT = 3;
 /** The default alphabet: space, a-z, 0-9 and 15 punctuation marks (55 ids in all with the specials). */
 export const DEFAULT_ALPHABET = ' abcdefghijklmnopqrstuvwxyz0123456789.,!?;:\'"-+*/=()';
 
-/** Raised for text the tokenizer cannot encode, ids it cannot decode, or rows that do not fit. */
-export class TokenizerError extends PosttrainError {}
+export { TokenizerError };
 
 /** Options of `encode`: whether to add the special tokens around the text. */
 export interface EncodeOptions {
@@ -205,35 +205,7 @@ export class CharTokenizer implements Tokenizer {
 
   /** Pads already-encoded rows (e.g. prompt ids + completion ids) on the given side. */
   padRows(rows: readonly (readonly number[])[], side: 'left' | 'right', length?: number): TokenBatch {
-    const longest = rows.reduce((most, row) => Math.max(most, row.length), 0);
-    const width = length ?? longest;
-    if (!Number.isInteger(width) || width < 0) {
-      throw new TokenizerError('TOKENIZER_LENGTH_INVALID', `length must be a non-negative integer, got ${width}`, {
-        path: 'length',
-      });
-    }
-    const batchSize = rows.length;
-    const ids = new Int32Array(batchSize * width);
-    const attentionMask = new Int32Array(batchSize * width);
-    const positions = new Int32Array(batchSize * width);
-    const lengths = new Int32Array(batchSize);
-    rows.forEach((row, rowIndex) => {
-      if (row.length > width) {
-        throw new TokenizerError(
-          'TOKENIZER_ROW_TOO_LONG',
-          `row ${rowIndex} has ${row.length} tokens, more than the batch length ${width}`,
-          { path: `rows[${rowIndex}]` },
-        );
-      }
-      const start = rowIndex * width + (side === 'left' ? width - row.length : 0);
-      row.forEach((id, position) => {
-        ids[start + position] = id;
-        attentionMask[start + position] = 1;
-        positions[start + position] = position;
-      });
-      lengths[rowIndex] = row.length;
-    });
-    return { ids, attentionMask, positions, lengths, batchSize, length: width };
+    return padTokenRows(rows, side, PAD_ID, length);
   }
 
   private encodeBatch(texts: readonly string[], options: BatchOptions, side: 'left' | 'right'): TokenBatch {

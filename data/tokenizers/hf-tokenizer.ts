@@ -172,22 +172,33 @@ export class HfTokenizer implements Tokenizer {
  * const ids = tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true, tokenize: true });
  */
 export async function loadTokenizer(directory: string): Promise<HfTokenizer> {
-  return loadTokenizerSync(directory);
+  return readTokenizerFolder(directory);
 }
 
-const loaded = new Map<string, HfTokenizer>();
+const loaded = new Map<string, { signature: string; tokenizer: HfTokenizer }>();
 
 /**
- * `loadTokenizer` without the promise, cached per folder: config parsing and role constructors are synchronous
- * and count a task's limits in the model's tokens. The files are small next to the model's weights.
+ * `loadTokenizer` without the promise, cached per folder while its files are unchanged: config parsing and role
+ * constructors are synchronous and count a task's limits in the model's tokens, several times per run.
  */
 export function loadTokenizerSync(directory: string): HfTokenizer {
+  const signature = TOKENIZER_SOURCES.map((name) => {
+    try {
+      const entry = statSync(join(directory, name));
+      return `${entry.size}:${entry.mtimeMs}`;
+    } catch {
+      return '-';
+    }
+  }).join('|');
   const cached = loaded.get(directory);
-  if (cached) return cached;
+  if (cached?.signature === signature) return cached.tokenizer;
   const tokenizer = readTokenizerFolder(directory);
-  loaded.set(directory, tokenizer);
+  loaded.set(directory, { signature, tokenizer });
   return tokenizer;
 }
+
+/** The files a tokenizer is read from (their sizes and times key the cache). */
+const TOKENIZER_SOURCES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt', 'chat_template.jinja'];
 
 function readTokenizerFolder(directory: string): HfTokenizer {
   let isDirectory = false;

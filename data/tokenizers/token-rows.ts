@@ -3,9 +3,8 @@
  * For the character tokenizer these give exactly what its own `padRows` and `readCompletion` give (a test pins it);
  * the tasks' batches use these so that they run on a Hugging Face tokenizer too.
  */
-import { PosttrainError } from '../../runtime/errors.ts';
 import type { TokenBatch } from '../../models/tokenizer.ts';
-import type { Tokenizer } from './tokenizer.ts';
+import { TokenizerError, type Tokenizer } from './tokenizer.ts';
 
 /**
  * Pads rows of ids on one side with `padTokenId`: (B, T) ids, attention mask and positions (0 at a row's first real
@@ -17,7 +16,7 @@ import type { Tokenizer } from './tokenizer.ts';
 export function padTokenRows(rows: readonly (readonly number[])[], side: 'left' | 'right', padTokenId: number, length?: number): TokenBatch {
   const width = length ?? rows.reduce((most, row) => Math.max(most, row.length), 0);
   if (!Number.isInteger(width) || width < 0) {
-    throw new PosttrainError('TOKENIZER_LENGTH_INVALID', `length must be a non-negative integer, got ${width}`, { path: 'length' });
+    throw new TokenizerError('TOKENIZER_LENGTH_INVALID', `length must be a non-negative integer, got ${width}`, { path: 'length' });
   }
   const batchSize = rows.length;
   const ids = new Int32Array(batchSize * width).fill(padTokenId);
@@ -26,7 +25,7 @@ export function padTokenRows(rows: readonly (readonly number[])[], side: 'left' 
   const lengths = new Int32Array(batchSize);
   rows.forEach((row, rowIndex) => {
     if (row.length > width) {
-      throw new PosttrainError('TOKENIZER_ROW_TOO_LONG', `row ${rowIndex} has ${row.length} tokens, more than the batch length ${width}`, {
+      throw new TokenizerError('TOKENIZER_ROW_TOO_LONG', `row ${rowIndex} has ${row.length} tokens, more than the batch length ${width}`, {
         path: `rows[${rowIndex}]`,
       });
     }

@@ -3,6 +3,10 @@
  * bench-S tasks (`models/tokenizer.ts`) or a Hugging Face `tokenizer.json` (`hf-tokenizer.ts`). Text goes in and
  * out as strings; everything else (padding, masks, where a completion ends) is built from these ids.
  */
+import { PosttrainError } from '../../runtime/errors.ts';
+
+/** Raised for text a tokenizer cannot encode, ids it cannot decode, or rows that do not fit. */
+export class TokenizerError extends PosttrainError {}
 
 /** Options of `Tokenizer.encode`. */
 export interface TokenizerEncodeOptions {
