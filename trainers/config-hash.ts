@@ -11,6 +11,7 @@ const IRRELEVANT = new Set(['name', 'logging', 'checkpoint', 'runtime']);
 
 export function configHash(config: Record<string, unknown>): string {
   const relevant = Object.fromEntries(Object.entries(config).filter(([key]) => !IRRELEVANT.has(key)));
+  if (isRecord(relevant.derived)) relevant.derived = legacyDerived(relevant.derived);
   return createHash('sha256').update(stableStringify(relevant)).digest('hex').slice(0, 16);
 }
 
@@ -20,4 +21,19 @@ export function configHash(config: Record<string, unknown>): string {
  */
 function stableStringify(value: unknown): string {
   return stringify(value, (_key, item: unknown) => (item === undefined ? null : item)) ?? 'null';
+}
+
+/**
+ * Before Hugging Face models, `derived` held the GPT's sizes as `gpt`; it now holds a ModelSpec as `model`. A
+ * GPT stage hashes as before (same config, same hash), so finished stages of existing runs are still reused.
+ */
+function legacyDerived(derived: Record<string, unknown>): Record<string, unknown> {
+  const model = derived.model as { kind?: unknown; config?: unknown } | undefined;
+  if (model?.kind !== 'gpt') return derived;
+  const { model: _model, ...rest } = derived;
+  return { ...rest, gpt: model.config };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

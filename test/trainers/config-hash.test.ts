@@ -3,18 +3,22 @@ import { configHash } from '../../trainers/config-hash.ts';
 import { planRecipe } from '../../trainers/recipe.ts';
 
 // Stage reuse compares these hashes with the ones stored in each stage's model: a change in how a config is
-// serialised would silently retrain every user's finished stages. The values were computed with the hand-written
-// serialiser that safe-stable-stringify replaced (commit before "configHash through safe-stable-stringify").
+// serialised, or in what a config derives, would silently retrain every user's finished stages. The values were
+// computed at acc4948 (before safe-stable-stringify replaced the hand-written serialiser, before the trainer
+// refactor and before Hugging Face models changed `derived`), with the runs under /posttrain-runs: later stages
+// hash their earlier stages' model paths, which are absolute.
+const RUNS = '/posttrain-runs';
 const BEFORE = {
-  ppo: { sft: 'a22387d37b4754bc', reward: '78ebb4f830f39304', ppo: 'd1fa80d17fb0951e' },
-  dpo: { sft: 'a22387d37b4754bc', dpo: 'b42090809ad1a802' },
-  grpo: { sft: 'b1a9325a740bb96e', grpo: '347ae12a67efd45e' },
+  ppo: { sft: 'a22387d37b4754bc', reward: '38e296fd00f2b49f', ppo: 'a1987dd14ddcf4dc' },
+  dpo: { sft: 'a22387d37b4754bc', dpo: '7ad7eb799e8a22c7' },
+  grpo: { sft: 'b1a9325a740bb96e', grpo: 'd5ffa755791ec6c4' },
 };
 
 describe('configHash', () => {
   it.each(Object.keys(BEFORE))('gives recipes/%s.ts the same stage hashes as before', async (name) => {
-    const recipe = ((await import(`../../recipes/${name}.ts`)) as { default: unknown }).default;
-    const hashes = Object.fromEntries(planRecipe(recipe).stages.map((stage) => [stage.stage, stage.hash]));
+    const recipe = ((await import(`../../recipes/${name}.ts`)) as { default: { logging?: object } }).default;
+    const placed = { ...recipe, logging: { ...recipe.logging, runsDirectory: RUNS } };
+    const hashes = Object.fromEntries(planRecipe(placed).stages.map((stage) => [stage.stage, stage.hash]));
     expect(hashes).toEqual(BEFORE[name as keyof typeof BEFORE]);
   });
 
