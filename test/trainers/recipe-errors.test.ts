@@ -74,6 +74,8 @@ const BAD_VALUE_PER_SECTION: Record<keyof RecipeInput, { set: string; expect: st
   seed: [{ set: 'seed=-1', expect: ['seed:', '>=0'] }],
   task: [{ set: 'task.seed=-3', expect: ['task.seed:', '>=0'] }],
   model: [{ set: 'model.nLayers=0', expect: ['model.nLayers:', '>=1'] }],
+  data: [{ set: 'data.evalFraction=2', expect: ['data.evalFraction:', '<1'] }],
+  rewards: [{ set: 'rewards=[]', expect: ['rewards:', '>=1'] }],
   runtime: [
     { set: 'runtime.threads=0', expect: ['runtime.threads:', '>=1'] },
     { set: 'runtime.colocate="some"', expect: ['runtime.colocate:'] },
