@@ -12,10 +12,11 @@ import { DatasetStream, type DatasetCursorState } from '../data/datasets/dataset
 import { DatasetError } from '../data/datasets/dataset-error.ts';
 import type { DataConfig } from '../data/datasets/data-config.ts';
 import type { DatasetSplit } from '../data/datasets/dataset-split.ts';
-import { renderSample, type ChatTemplate } from '../data/datasets/render-sample.ts';
+import { renderSample } from '../data/datasets/render-sample.ts';
 import type { DatasetSample } from '../data/datasets/sample.ts';
 import type { Tokenizer } from '../data/tokenizers/tokenizer.ts';
 import { contextColumns } from '../rollout/reward-scores.ts';
+import { chatTemplateOf } from './dataset-examples.ts';
 
 /** Prompts ready for the rollout workers. */
 export interface PromptBatch {
@@ -64,7 +65,7 @@ export class DatasetPrompts {
   }
 
   private batchOf(split: DatasetSplit, samples: DatasetSample[]): PromptBatch {
-    const rendered = samples.map((sample) => renderSample(sample, this.template(), split.source.location(sample.row), {}));
+    const rendered = samples.map((sample) => renderSample(sample, chatTemplateOf(this.tokenizer), split.source.location(sample.row)));
     const columns = contextColumns(rendered.map((sample) => ({ columns: sample.completion === undefined ? sample.columns : { ...sample.columns, completion: sample.completion } })));
     return { prompts: rendered.map((sample) => sample.prompt!), columns };
   }
@@ -78,11 +79,5 @@ export class DatasetPrompts {
         throw new DatasetError('DATA_ROW', split.source.location(samples[index]!.row), `column "prompt": ${tokens} tokens, expected at most rollout.promptTokens (${promptTokens}); raise rollout.promptTokens or shorten the prompt`);
       }
     }
-  }
-
-  /** The tokenizer's chat template, when it has one (Hugging Face tokenizers; the character tokenizer has none). */
-  private template(): ChatTemplate | undefined {
-    const candidate = this.tokenizer as Partial<ChatTemplate> & { hasChatTemplate?: boolean };
-    return typeof candidate.applyChatTemplate === 'function' && candidate.hasChatTemplate !== false ? (this.tokenizer as unknown as ChatTemplate) : undefined;
   }
 }

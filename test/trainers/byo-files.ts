@@ -11,6 +11,7 @@ export function writeByoFiles(directory: string) {
   const rows = Array.from({ length: 20 }, (_, index) => ({ prompt: `what is ${index % 7} plus ${(index * 3) % 5}?`, answer: (index % 7) + ((index * 3) % 5) }));
   const jsonl = (items: unknown[]) => `${items.map((item) => JSON.stringify(item)).join('\n')}\n`;
   writeFileSync(path('prompts.jsonl'), jsonl(rows));
+  writeFileSync(path('sft.jsonl'), jsonl(rows.map((row) => ({ prompt: row.prompt, completion: ` ${row.answer}.` }))));
   writeFileSync(path('malformed.jsonl'), `${jsonl(rows.slice(0, 2))}{"prompt": "what is 1 plus 1?", "answer": 2\n`);
   writeFileSync(path('pairs.jsonl'), jsonl([{ prompt: 'what is 1 plus 1?', chosen: ' 2', rejected: ' 3' }]));
   writeFileSync(
@@ -27,5 +28,5 @@ export function writeByoFiles(directory: string) {
       '',
     ].join('\n'),
   );
-  return { prompts: path('prompts.jsonl'), malformed: path('malformed.jsonl'), pairs: path('pairs.jsonl'), rewards: path('rewards.ts') };
+  return { prompts: path('prompts.jsonl'), sft: path('sft.jsonl'), malformed: path('malformed.jsonl'), pairs: path('pairs.jsonl'), rewards: path('rewards.ts') };
 }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../models/engine.ts';
 import { characterTokenizerFiles, initLlamaFolder, TINY_LLAMA } from '../../models/hf/init-model.ts';
 import { Runtime } from '../../runtime/index.ts';
-import { GRPOTrainer, type GRPOConfigInput } from '../../trainers/index.ts';
+import { GRPOTrainer, SFTTrainer, type GRPOConfigInput } from '../../trainers/index.ts';
 import { resumeRun } from '../../trainers/resume-run.ts';
 import { DETERMINISTIC_RUNTIME, readMetrics, temporaryDirectory, withoutWallClock } from '../faults/helpers.ts';
 import { writeByoFiles } from './byo-files.ts';
@@ -79,5 +79,31 @@ describe('GRPO from a JSONL of prompts with a reward module', () => {
     const expected = withoutWallClock(readMetrics(original));
     expect(expected.map((record) => record.step)).toEqual([1, 2, 3, 4]);
     expect(withoutWallClock(readMetrics(copy))).toEqual(expected);
+  });
+});
+
+describe('SFT from a prompt-completion JSONL', () => {
+  it('learns the demonstrations: the held-out loss falls, and the dataset cursor is in the checkpoint', async () => {
+    const run = (name: string, steps: number) =>
+      new SFTTrainer(
+        {
+          name,
+          seed: 1,
+          task: { name: 'arithmetic' },
+          model: { from: join(root, 'llama') },
+          data: { train: files.sft, evalFraction: 0.2 },
+          runtime: DETERMINISTIC_RUNTIME,
+          checkpoint: { everySteps: 2 },
+          logging: { runsDirectory: join(root, 'runs'), level: 'error', progress: false },
+          trainer: { steps, batchSize: 8, evalEvery: 0, evalExamples: 4, learningRate: 1e-2 },
+        },
+        { runtime },
+      ).train();
+    const before = await run('sft-0', 1);
+    const after = await run('sft-8', 8);
+    expect(after.finalHeldOutLoss as number).toBeLessThan(before.finalHeldOutLoss as number);
+    const state = JSON.parse(readFileSync(join(root, 'runs', 'sft-8', 'checkpoints', 'sft-8', 'step-000008', 'state.json'), 'utf8'));
+    // 8 steps of 8 from a 16-row train split: the 4th epoch read to its end (the next draw starts epoch 4).
+    expect(state.driver.dataCursor).toEqual({ epoch: 3, position: 16 });
   });
 });
