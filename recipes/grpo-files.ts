@@ -16,15 +16,16 @@
  * still required by the schema: with `data` it only supplies defaults that the settings below replace (its prompts
  * and gold reward are not used).
  *
- * Measured (seed 0, 2 shared cores, wasm + OpenBLAS, the settings below; `npx recipe run recipes/grpo-files.ts`,
- * figures from runs/grpo-files/{sft,grpo}/metrics.jsonl and summary.json):
- *   - SFT, 80 steps x 16 (5.2 min): held-out loss 10.9 (step 1, training loss) -> 1.93 (step 40) -> 1.33 (step 80);
- *     samples then have the demonstrations' shape (" 4 + 3 = 21\n#### 18") with wrong numbers.
- *   - GRPO, 15 steps x 4 prompts x 4 samples (2.4 min), on the 50 first prompts-eval.jsonl prompts, 1 sample each:
- *     accuracy 0.04 -> 0.04, format 0.72 -> 0.78, KL to the reference 0.37. That is no learning beyond noise (the
- *     standard error of 0.04 on 50 samples is 0.03, of 0.75 is 0.06): this budget proves the path runs end to
- *     end from files, not that GRPO improves this model. A longer SFT (the numbers are not learned yet) and more
- *     GRPO steps are the next thing to measure.
+ * Measured (seeds 0 and 1 via --set seed=N, one model folder, 2 shared cores, wasm + OpenBLAS, the settings below;
+ * `npx recipe run recipes/grpo-files.ts --name gf-seed0 --force`, figures from runs/<name>/{sft,grpo}/metrics.jsonl
+ * and summary.json):
+ *   - SFT, 80 steps x 16 (3.8-5.2 min): training loss 10.9 at step 1; held-out loss 1.93 / 1.90 at step 40 and
+ *     1.33 / 1.45 at step 80. Samples then have the demonstrations' shape (" 4 + 3 = 21\n#### 18"), wrong numbers.
+ *   - GRPO, 15 steps x 4 prompts x 4 samples (1.7-2.4 min), the first 50 prompts-eval.jsonl prompts, 1 sample
+ *     each: accuracy 0.04 -> 0.04 (seed 0) and 0.08 -> 0.02 (seed 1); format 0.72 -> 0.78 and 0.74 -> 0.82; KL to
+ *     the reference 0.37 and 0.28. No learning beyond noise (the standard error of an accuracy of 0.05 on 50
+ *     samples is 0.03, of 0.75 is 0.06): this budget proves the path runs end to end from files, not that GRPO
+ *     improves this model. A longer SFT (the numbers are not learned yet) and more GRPO steps are what to measure next.
  */
 import { defineRecipe } from '../trainers/recipe.ts';
 
