@@ -3,10 +3,11 @@
  * overrides. Every way this can go wrong is a ConfigError naming the file or the field.
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { applyOverrides } from '../models/config-parse.ts';
 import { ConfigError } from '../runtime/errors.ts';
+import { resolveRecipePaths } from '../trainers/recipe-paths.ts';
 
 export async function loadRecipeFile(file: string, overrides: readonly string[] = []): Promise<unknown> {
   const path = resolve(file);
@@ -21,5 +22,6 @@ export async function loadRecipeFile(file: string, overrides: readonly string[] 
   if (module.default === undefined || typeof module.default !== 'object' || module.default === null || Array.isArray(module.default)) {
     throw new ConfigError([{ path: 'recipe', message: `${file} must have a default export that is the recipe object (export default defineRecipe({ ... }))` }]);
   }
-  return applyOverrides(module.default, overrides);
+  // The file's dataset and reward-module paths are relative to it; paths given in overrides, to the working directory.
+  return applyOverrides(resolveRecipePaths(module.default as Record<string, unknown>, dirname(path)), overrides);
 }

@@ -4,6 +4,7 @@
  * It is the user's code at fault, so it is a ConfigError: the CLI prints it plainly and exits 2.
  */
 import { ConfigError } from '../runtime/errors.ts';
+import { registerErrorClass } from '../runtime/runtime-errors.ts';
 
 /**
  * @example
@@ -22,3 +23,6 @@ export class RewardFunctionError extends ConfigError {
     if (options.cause !== undefined) Object.defineProperty(this, 'cause', { value: options.cause, enumerable: false });
   }
 }
+
+// Thrown inside the rollout worker's actor: rebuilt as itself in the driver, so the CLI still sees a ConfigError.
+registerErrorClass(RewardFunctionError);

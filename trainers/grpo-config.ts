@@ -5,7 +5,10 @@
  * RLOO and REINFORCE++ are available as other critic-free estimators.
  */
 import { z } from 'zod';
+import { DataConfigSchema } from '../data/datasets/data-config.ts';
+import { RewardsConfigSchema } from '../rollout/reward-functions.ts';
 import { parseConfig } from '../models/config-parse.ts';
+import { readDecoderSpec } from '../models/model-spec.ts';
 import { checkpointSection, deriveShapes, loggingSection, modelFileSchema, modelSection, requireThat, runtimeSection, taskSection, type DerivedShapes } from './config-sections.ts';
 import { frozenRole, resolveRoleSizes, ROLLOUT_ROLE, trainableRole, type ResolvedRoles } from './role-sizes.ts';
 
@@ -20,6 +23,10 @@ const grpoRolloutSection = z.strictObject({
   temperature: z.number().positive().max(10).default(1),
   topK: z.int().min(0).default(0),
   topP: z.number().gt(0).max(1).default(1),
+  /** Prompt slots (left-padded); default the task's. Set it for `data` prompts longer than the task's. */
+  promptTokens: z.int().min(1).optional(),
+  /** Tokens generated per sample; default the task's. */
+  completionTokens: z.int().min(1).optional(),
 });
 
 const grpoAlgoSection = z.strictObject({
@@ -53,6 +60,10 @@ export const grpoConfigSchema = z
     name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default('grpo'),
     seed: z.int().min(0).default(0),
     task: taskSection,
+    /** Prompts from your files (prompt-only or prompt-completion) instead of the task's; needs `rewards`. */
+    data: DataConfigSchema.optional(),
+    /** Your reward functions, summed by weight: the training signal instead of the task's gold reward. */
+    rewards: RewardsConfigSchema.optional(),
     model: modelSection.prefault({}),
     init: z.strictObject({
       /** The SFT model the policy starts from. */
@@ -72,6 +83,9 @@ export const grpoConfigSchema = z
   .transform((config, context) => {
     const derived = deriveShapes(config, context);
     requireThat(context, config.init.policy !== undefined || config.model.from !== undefined, ['init', 'policy'], 'GRPO needs a starting policy: add an sft stage, set init.policy, or start from a Hugging Face model (model.from)');
+    requireThat(context, config.data === undefined || config.rewards !== undefined, ['rewards'], `data (${config.data?.train}) needs rewards: [{ module, export, weight }]; the task's gold reward knows only the task's own prompts`);
+    requireThat(context, config.data === undefined || config.data.eval !== undefined || config.data.evalFraction > 0, ['data', 'eval'], 'GRPO evaluates on held-out prompts: give data.eval (a file) or data.evalFraction (e.g. 0.1)');
+    requireThat(context, !(config.rewards && config.init.reward), ['init', 'reward'], `give either a reward model (init.reward: ${config.init.reward}) or reward functions (rewards), not both`);
     const roles = resolveRoleSizes('grpo', GRPO_ROLES, config.runtime, context);
     const rows = config.rollout.promptsPerStep * config.rollout.samplesPerPrompt;
     const minibatchSize = rows / config.algo.minibatches;
@@ -82,8 +96,21 @@ export const grpoConfigSchema = z
     const rolloutRanks = roles.rollout!.groupSize;
     requireThat(context, config.rollout.promptsPerStep >= rolloutRanks, ['rollout', 'promptsPerStep'], `rollout.promptsPerStep (${config.rollout.promptsPerStep}) must give every rollout worker (${rolloutRanks}) a prompt`);
     if (!derived) return z.NEVER as never;
-    return { ...config, runtime: { ...config.runtime, roles }, derived: { ...derived, rowsPerStep: rows, minibatchSize } };
+    const shapes = withRolloutLimits(derived, config.rollout, context);
+    if (!shapes) return z.NEVER as never;
+    return { ...config, runtime: { ...config.runtime, roles }, derived: { ...shapes, rowsPerStep: rows, minibatchSize } };
   });
+
+/** The task's prompt and completion lengths, or `rollout.promptTokens` / `completionTokens` where set (data prompts). */
+function withRolloutLimits(derived: DerivedShapes, rollout: { promptTokens?: number | undefined; completionTokens?: number | undefined }, context: z.RefinementCtx): DerivedShapes | undefined {
+  const promptTokens = rollout.promptTokens ?? derived.promptTokens;
+  const completionTokens = rollout.completionTokens ?? derived.completionTokens;
+  const sequenceTokens = Math.max(derived.sequenceTokens, promptTokens + completionTokens);
+  if (rollout.promptTokens === undefined && rollout.completionTokens === undefined) return derived;
+  const positions = derived.model.kind === 'hf' ? readDecoderSpec(derived.model.directory).maxPositions : derived.model.config.contextLength;
+  const ok = requireThat(context, promptTokens + completionTokens <= positions, ['rollout', 'promptTokens'], `rollout.promptTokens + completionTokens (${promptTokens} + ${completionTokens}) must fit the model's ${positions} positions`);
+  return ok ? { ...derived, promptTokens, completionTokens, sequenceTokens } : undefined;
+}
 
 export type GRPOConfigInput = z.input<typeof grpoConfigSchema>;
 export type GRPOConfig = z.output<typeof grpoConfigSchema> & { runtime: { roles: ResolvedRoles }; derived: DerivedShapes & { rowsPerStep: number; minibatchSize: number } };

@@ -7,15 +7,20 @@
  *   sync weights -> rollout G samples per prompt -> score (reference log-probs; reward model if any)
  *   -> group advantages (on policy rank 0) -> epochs x minibatches of clipped updates with KL in the loss -> log
  */
+import { isAbsolute, relative, resolve } from 'node:path';
+import type { DatasetCursorState } from '../data/datasets/dataset-cursor.ts';
+import { tokenizerOf } from '../models/model-spec.ts';
 import { Rng } from '../models/rng.ts';
+import { createTask, type TaskConfig } from '../models/tasks/index.ts';
 import type { RunSummary } from '../observe/index.ts';
-import { splitRows, syncRolloutWeights, type EvaluationResult } from './evaluation.ts';
+import { DatasetPrompts } from './dataset-prompts.ts';
+import { evaluatePolicy, meanRewards, promptSlice, splitRows, syncRolloutWeights, type EvaluationResult } from './evaluation.ts';
 import { parseGrpoConfig, type GRPOConfig, type GRPOConfigInput } from './grpo-config.ts';
 import { sumOverRanks } from './rank-stats.ts';
 import type { RoleRequest } from './role-groups.ts';
 import { modelRole, policyAndReference, rolloutRole, weightsFrom } from './role-requests.ts';
 import { drawMinibatchPlan } from './roles/minibatch-plan.ts';
-import { closeStep, finishPolicyStage, GenerationCounter, policyStageRoles, type GenerationCount, type PolicyStage, type StepRecord } from './policy-stage.ts';
+import { closeStep, finishPolicyStage, GenerationCounter, policyStageRoles, prefixed, type GenerationCount, type PolicyStage, type StepRecord } from './policy-stage.ts';
 import type { TrainerOptions } from './run-session.ts';
 import type { StageContext } from './run-stage.ts';
 import { Trainer } from './trainer.ts';
@@ -39,7 +44,11 @@ export class GRPOTrainer extends Trainer<GRPOConfig> {
       ...policyAndReference(config),
       // A reward model scores samples only when one is configured; otherwise the task's verifier does.
       ...(config.init.reward ? [modelRole(config, { name: 'reward', kind: 'reward', head: 'reward', weights: weightsFrom(config, config.init.reward) })] : []),
-      rolloutRole(config, config.rollout),
+      rolloutRole(config, config.rollout, {
+        limits: { promptTokens: config.derived.promptTokens, completionTokens: config.derived.completionTokens },
+        // Relative to the driver's working directory wherever the workers run; names in metrics read as the user's path.
+        ...(config.rewards ? { rewards: { specs: config.rewards.map((spec) => ({ ...spec, module: shownPath(spec.module) })), baseDir: process.cwd() } } : {}),
+      }),
     ];
   }
 
@@ -47,19 +56,25 @@ export class GRPOTrainer extends Trainer<GRPOConfig> {
     const { config } = this;
     const { roles } = durable;
     const { rollout: rolloutConfig, algo, trainer } = config;
-    const { policy, reference, rollout, evaluate } = policyStageRoles(roles, trainer);
+    const saved = resumed?.driver as ({ rng: number[]; baseline: EvaluationResult; steps: number; dataCursor?: DatasetCursorState } & Partial<GenerationCount>) | undefined;
+    // ---- prompts: the task's, or the dataset's (validated and checked to fit before any step; cursor from the checkpoint)
+    const tokenizer = createTask(config.task as TaskConfig, tokenizerOf(config.derived.model)).tokenizer;
+    const dataset = config.data ? await DatasetPrompts.open(config.data, { seed: config.seed, tokenizer, promptTokens: config.derived.promptTokens, cursor: saved?.dataCursor }) : undefined;
+    const evalDataset = dataset && (await dataset.evalPrompts(trainer.evalPrompts));
+    const roleSet = policyStageRoles(roles, trainer);
+    const { policy, reference, rollout } = roleSet;
+    const evaluate = evalDataset ? () => evaluatePolicy({ policy, rollout, reference }, { prompts: trainer.evalPrompts, samplesPerPrompt: trainer.evalSamplesPerPrompt, dataset: evalDataset }) : roleSet.evaluate;
     const reward = roles.groups.has('reward') ? roles.group('reward', 'reward') : undefined;
     // The estimator decides where the KL penalty goes: in its reward (REINFORCE++) or in the policy loss.
     const klInLoss = GROUP_ESTIMATORS[algo.estimator].klInReward ? 0 : algo.klCoef;
 
     // ---- driver state: fresh, or as the checkpoint (resume) or recovery point (fail-over) left it
-    const saved = resumed?.driver as ({ rng: number[]; baseline: EvaluationResult; steps: number } & Partial<GenerationCount>) | undefined;
     const rng = saved ? Rng.fromState(saved.rng) : new Rng(config.seed);
     const baseline = saved?.baseline ?? (await evaluate());
     const bar = session.progress('grpo', trainer.steps, config.logging.progress);
     let steps = saved?.steps ?? 0;
     const generation = new GenerationCounter(saved);
-    const driverState = () => ({ rng: rng.state(), baseline, steps, ...generation.state() });
+    const driverState = () => ({ rng: rng.state(), baseline, steps, ...generation.state(), ...(dataset ? { dataCursor: dataset.cursor } : {}) });
     const stage: PolicyStage = { session, durable, policy, evaluate, driverState, bar, evalEvery: trainer.evalEvery, steps: trainer.steps };
     for (let step = await durable.start(driverState); step <= trainer.steps && !session.stopRequested; step++) {
       const phases: Record<string, number> = {};
@@ -74,9 +89,13 @@ export class GRPOTrainer extends Trainer<GRPOConfig> {
       const weights = await syncRolloutWeights(policy, rollout);
       lap('sync');
       const promptIndices = Int32Array.from({ length: rolloutConfig.promptsPerStep }, (_, i) => config.seed * DATA_STREAM_STRIDE + (step - 1) * rolloutConfig.promptsPerStep + i);
+      const batchPrompts = dataset && (await dataset.next(rolloutConfig.promptsPerStep));
       const rollouts = await rollout.scatter(
         'generate',
-        splitRows(promptIndices, rollout.size).map((indices) => [{ promptIndices: indices, split: 'train' as const, samplesPerPrompt: rolloutConfig.samplesPerPrompt, goldAsScores: !reward }]),
+        splitRows(promptIndices, rollout.size).map((indices, part) => [{
+          promptIndices: indices, split: 'train' as const, samplesPerPrompt: rolloutConfig.samplesPerPrompt, goldAsScores: !reward,
+          ...(batchPrompts ? promptSlice(batchPrompts, splitRows(Int32Array.from(promptIndices.keys()), rollout.size)[part]!) : {}),
+        }]),
       );
       lap('generate');
 
@@ -112,6 +131,7 @@ export class GRPOTrainer extends Trainer<GRPOConfig> {
       const record: StepRecord = {
         step,
         goldReward: mean(rollouts.flatMap((result) => Array.from(result.goldRewards))),
+        ...prefixed('rewards/', meanRewards(rollouts)),
         score: stats.score,
         kl: stats.kl,
         mixedGroups: stats.mixedGroups,
@@ -126,11 +146,17 @@ export class GRPOTrainer extends Trainer<GRPOConfig> {
       // ---- evaluate when due, record, checkpoint (every checkpoint.everySteps, and on a stop request)
       await closeStep(stage, record, { reward: (record.goldReward as number).toFixed(3) });
     }
-    const extra = { generatedTokensPerSecond: generation.perSecond() };
+    const extra = { generatedTokensPerSecond: generation.perSecond(), ...(baseline.rewards ? { baselineRewards: baseline.rewards } : {}) };
     return finishPolicyStage(stage, { method: 'grpo', baseline, steps, label: algo.estimator, extra }, config as unknown as Record<string, unknown>);
   }
 }
 
 function mean(values: number[]): number {
   return values.length ? values.reduce((sum, value) => sum + value, 0) / values.length : Number.NaN;
+}
+
+/** A module path relative to the working directory when it lies below it (`examples/rewards/math.ts`), else absolute. */
+function shownPath(module: string): string {
+  const path = relative(process.cwd(), resolve(module));
+  return path.startsWith('..') || isAbsolute(path) ? resolve(module) : path;
 }

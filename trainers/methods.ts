@@ -38,14 +38,20 @@ export interface Method {
   roles: readonly RoleSizing[];
   /** Its `init` in a recipe when the recipe does not set it: the earlier stages' models it starts from. */
   init: (models: EarlierModels) => Record<string, string | undefined>;
+  /** The recipe's `data` and `rewards` sections it reads (top level or its own), when it reads any. */
+  reads: readonly UserSection[];
 }
 
+/** Recipe sections that only some methods read: the user's dataset files and reward functions. */
+export const USER_SECTIONS = ['data', 'rewards'] as const;
+export type UserSection = (typeof USER_SECTIONS)[number];
+
 export const METHODS: Record<StageName, Method> = {
-  sft: { parse: parseSftConfig, Trainer: SFTTrainer, roles: SFT_ROLES, init: () => ({}) },
-  reward: { parse: parseRewardConfig, Trainer: RewardTrainer, roles: REWARD_ROLES, init: (models) => ({ from: models.sft }) },
-  ppo: { parse: parsePpoConfig, Trainer: PPOTrainer, roles: PPO_ROLES, init: (models) => ({ policy: models.sft, reward: models.reward }) },
-  dpo: { parse: parseDpoConfig, Trainer: DPOTrainer, roles: DPO_ROLES, init: (models) => ({ policy: models.sft }) },
-  grpo: { parse: parseGrpoConfig, Trainer: GRPOTrainer, roles: GRPO_ROLES, init: (models) => ({ policy: models.sft }) },
+  sft: { parse: parseSftConfig, Trainer: SFTTrainer, roles: SFT_ROLES, init: () => ({}), reads: ['data'] },
+  reward: { parse: parseRewardConfig, Trainer: RewardTrainer, roles: REWARD_ROLES, init: (models) => ({ from: models.sft }), reads: [] },
+  ppo: { parse: parsePpoConfig, Trainer: PPOTrainer, roles: PPO_ROLES, init: (models) => ({ policy: models.sft, reward: models.reward }), reads: [] },
+  dpo: { parse: parseDpoConfig, Trainer: DPOTrainer, roles: DPO_ROLES, init: (models) => ({ policy: models.sft }), reads: [] },
+  grpo: { parse: parseGrpoConfig, Trainer: GRPOTrainer, roles: GRPO_ROLES, init: (models) => ({ policy: models.sft }), reads: ['data', 'rewards'] },
 };
 
 /** Whether `name` is a method of the table (e.g. the `method` read from a run's config.json). */

@@ -66,7 +66,7 @@ export async function closeStep(
     const started = performance.now();
     const evaluation = await stage.evaluate();
     if (record.phaseSeconds) record.phaseSeconds.eval = (performance.now() - started) / 1000;
-    Object.assign(record, { [evalKeys.gold]: evaluation.goldReward, [evalKeys.kl]: evaluation.kl, evalSamples: evaluation.completions });
+    Object.assign(record, { [evalKeys.gold]: evaluation.goldReward, [evalKeys.kl]: evaluation.kl, ...prefixed('evalRewards/', evaluation.rewards), evalSamples: evaluation.completions });
   }
   stage.session.recordStep(record);
   stage.bar.tick(1, fields);
@@ -135,6 +135,7 @@ export async function finishPolicyStage(stage: PolicyStage, result: PolicyStageR
     baselineGoldReward: result.baseline.goldReward,
     finalGoldReward: final.goldReward,
     finalKl: final.kl,
+    ...(final.rewards ? { finalRewards: final.rewards } : {}),
     finalEvalSamples: final.completions,
     meanKl: result.meanKl ?? final.kl,
     steps: result.steps,
@@ -145,4 +146,9 @@ export async function finishPolicyStage(stage: PolicyStage, result: PolicyStageR
     label: result.label,
     ...(session.stopRequested ? { stoppedBy: session.stopRequested } : {}),
   });
+}
+
+/** `{ name: value }` as `{ <prefix>name: value }` (per-function reward means in metrics lines); empty when undefined. */
+export function prefixed(prefix: string, values: Record<string, number> | undefined): Record<string, number> {
+  return Object.fromEntries(Object.entries(values ?? {}).map(([name, value]) => [`${prefix}${name}`, value]));
 }

@@ -16,12 +16,14 @@ import { rootLogger, type Runtime } from '../runtime/index.ts';
 import type { RunSummary } from '../observe/index.ts';
 import { checkpointSection, loggingSection, modelSection, runtimeSection, taskSection } from './config-sections.ts';
 import { configHash } from './config-hash.ts';
-import { METHODS, roleNamesOf, STAGES, type StageName } from './methods.ts';
+import { METHODS, roleNamesOf, STAGES, USER_SECTIONS, type StageName } from './methods.ts';
+import { DataConfigSchema } from '../data/datasets/data-config.ts';
+import { RewardsConfigSchema } from '../rollout/reward-functions.ts';
 
 export { STAGES, type StageName } from './methods.ts';
 
 /** Keys a stage may set; the rest are the recipe's shared sections. */
-const STAGE_KEYS = ['seed', 'init', 'rollout', 'algo', 'trainer', 'runtime', 'checkpoint'] as const;
+const STAGE_KEYS = ['seed', 'init', 'rollout', 'algo', 'trainer', 'runtime', 'checkpoint', ...USER_SECTIONS] as const;
 
 /** One stage: the method's own sections (validated by the method's schema once merged). */
 const stageSection = z.record(z.string(), z.unknown()).describe('the method config sections: trainer, algo, rollout, init, seed, runtime, checkpoint');
@@ -32,6 +34,10 @@ const recipeShape = z.strictObject({
   /** Seed every stage inherits unless it sets its own. */
   seed: z.int().min(0).default(0),
   task: taskSection,
+  /** Your dataset files (paths relative to the recipe file) for the stages that read them; a stage may set its own. */
+  data: DataConfigSchema.optional(),
+  /** Your reward functions (modules relative to the recipe file) for the stages that read them; a stage may set its own. */
+  rewards: RewardsConfigSchema.optional(),
   model: modelSection.prefault({}),
   runtime: runtimeSection.prefault({}),
   checkpoint: checkpointSection.prefault({}),
@@ -93,8 +99,18 @@ export function planRecipe(input: unknown): RecipePlan {
     }
   }
 
+  const readers = (section: string) => STAGES.filter((stage) => (METHODS[stage].reads as readonly string[]).includes(section));
+  for (const section of USER_SECTIONS) {
+    if (recipe[section] !== undefined && present.length > 0 && !present.some((stage) => readers(section).includes(stage))) {
+      issues.push({ path: section, message: `no stage of this recipe (${present.join(', ')}) reads ${section}; the stages that do: ${readers(section).join(', ')}` });
+    }
+  }
+
   for (const stage of present) {
     const own = recipe.stages[stage]!;
+    const unread = USER_SECTIONS.filter((section) => own[section] !== undefined && !readers(section).includes(stage));
+    for (const section of unread) issues.push({ path: `stages.${stage}.${section}`, message: `the ${stage} stage does not read ${section} yet; the stages that do: ${readers(section).join(', ')}` });
+    if (unread.length > 0) continue;
     const misplaced = Object.keys(own).filter((key) => !(STAGE_KEYS as readonly string[]).includes(key));
     for (const key of misplaced) {
       const shared = ['task', 'model', 'logging', 'name'].includes(key);
@@ -115,6 +131,8 @@ export function planRecipe(input: unknown): RecipePlan {
       runtime: { ...recipe.runtime, roles: Object.fromEntries(Object.entries(recipe.runtime.roles).filter(([name]) => roleNamesOf(stage).includes(name))) },
       checkpoint: recipe.checkpoint,
       logging: recipe.logging,
+      // The recipe's data and rewards reach the stages that read them; a stage's own replace them.
+      ...Object.fromEntries(USER_SECTIONS.filter((section) => recipe[section] !== undefined && readers(section).includes(stage)).map((section) => [section, recipe[section]])),
       ...own,
       ...(Object.keys(init).length > 0 ? { init } : {}),
     };
@@ -196,6 +214,8 @@ function fallbackRecipe(input: unknown): z.output<typeof recipeShape> | undefine
     name: recipeShape.shape.name.safeParse(raw.name).data ?? 'recipe',
     seed: recipeShape.shape.seed.safeParse(raw.seed).data ?? 0,
     task: raw.task as z.output<typeof taskSection>,
+    data: DataConfigSchema.safeParse(raw.data).data,
+    rewards: RewardsConfigSchema.safeParse(raw.rewards).data,
     model: section(modelSection, raw.model),
     runtime: section(runtimeSection, raw.runtime),
     checkpoint: section(checkpointSection, raw.checkpoint),

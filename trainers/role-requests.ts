@@ -9,6 +9,7 @@ import { modelFileLocation } from '../models/model-file.ts';
 import { isHfFolder } from '../models/model-spec.ts';
 import type { TaskConfig } from '../models/tasks/index.ts';
 import type { DerivedShapes, ModelConfig, RuntimeConfig, TaskConfigSection } from './config-sections.ts';
+import type { RolloutWorkerInit } from '../rollout/rollout-worker.ts';
 import type { RoleRequest } from './role-groups.ts';
 import type { WeightsSource } from './roles/model-role.ts';
 import type { ResolvedRoles } from './role-sizes.ts';
@@ -85,7 +86,11 @@ export function policyAndReference(
 }
 
 /** Rollout workers: `runtime.roles.rollout.groupSize` of them (resolved: by default as many as policy ranks). */
-export function rolloutRole(context: RoleContext, sampling: { temperature: number; topK?: number; topP?: number; stopAtEos?: boolean }): RoleRequest<'rollout'> {
+export function rolloutRole(
+  context: RoleContext,
+  sampling: { temperature: number; topK?: number; topP?: number; stopAtEos?: boolean },
+  scoring: Pick<RolloutWorkerInit, 'limits' | 'rewards'> = {},
+): RoleRequest<'rollout'> {
   const placement = context.runtime.roles.rollout;
   const size = placement?.groupSize ?? 1;
   return {
@@ -101,6 +106,7 @@ export function rolloutRole(context: RoleContext, sampling: { temperature: numbe
       sampling: { temperature: sampling.temperature, ...(sampling.topK ? { topK: sampling.topK } : {}), ...(sampling.topP !== undefined && sampling.topP < 1 ? { topP: sampling.topP } : {}) },
       seed: context.seed * 1_000 + rank,
       ...(sampling.stopAtEos === false ? { stopAtEos: false } : {}),
+      ...scoring,
     }),
   };
 }

@@ -4,6 +4,7 @@
  * sentiment task to bring held-out loss near its floor in a few hundred steps on bench-S.
  */
 import { z } from 'zod';
+import { DataConfigSchema } from '../data/datasets/data-config.ts';
 import { parseConfig } from '../models/config-parse.ts';
 import {
   checkpointSection,
@@ -11,6 +12,7 @@ import {
   loggingSection,
   modelFileSchema,
   modelSection,
+  requireThat,
   runtimeSection,
   taskSection,
   type DerivedShapes,
@@ -48,6 +50,8 @@ export const sftConfigSchema = z
     /** Seed of the data stream: seed s trains on examples from index s * 10^7 on. */
     seed: z.int().min(0).default(0),
     task: taskSection,
+    /** Demonstrations from your files (prompt-completion, or language modelling) instead of the task's. */
+    data: DataConfigSchema.optional(),
     model: modelSection.prefault({}),
     /** Start from this model file instead of fresh weights. */
     init: z.strictObject({ from: modelFileSchema.optional() }).prefault({}),
@@ -59,6 +63,7 @@ export const sftConfigSchema = z
   .transform((config, context) => {
     const derived = deriveShapes(config, context);
     const roles = resolveRoleSizes('sft', SFT_ROLES, config.runtime, context);
+    requireThat(context, config.data === undefined || config.data.eval !== undefined || config.data.evalFraction > 0, ['data', 'eval'], 'SFT measures a held-out loss: give data.eval (a file) or data.evalFraction (e.g. 0.1)');
     return derived ? { ...config, runtime: { ...config.runtime, roles }, derived } : (z.NEVER as never);
   });
 

@@ -3,7 +3,11 @@
  * Reads top to bottom: launch roles -> steps of (batch -> data-parallel update -> log) -> evaluate -> save.
  * The output, `<run>/model.{json,bin}`, is what the reward-model, PPO, DPO and GRPO stages start from.
  */
+import type { DatasetCursorState } from '../data/datasets/dataset-cursor.ts';
+import { tokenizerOf } from '../models/model-spec.ts';
+import { createTask, type TaskConfig } from '../models/tasks/index.ts';
 import type { RunSummary } from '../observe/index.ts';
+import { DatasetExamples } from './dataset-examples.ts';
 import { evaluatePolicy } from './evaluation.ts';
 import type { RoleRequest } from './role-groups.ts';
 import { saveStageModel } from './stage-output.ts';
@@ -44,20 +48,27 @@ export class SFTTrainer extends Trainer<SFTConfig> {
     const rollout = durable.roles.group('rollout', 'rollout');
     // ---- the loop: one data-parallel step per batch of demonstrations
     const { steps, batchSize, evalEvery, evalExamples } = config.trainer;
-    const heldOut = Int32Array.from({ length: evalExamples }, (_, i) => HELD_OUT_OFFSET + i);
+    const saved = resumed?.driver as { heldOutLoss?: number; dataCursor?: DatasetCursorState } | undefined;
+    // Demonstrations: the task's, or the dataset's (validated before any step; its cursor from the checkpoint).
+    const dataset = config.data
+      ? await DatasetExamples.open(config.data, { seed: config.seed, tokenizer: createTask(config.task as TaskConfig, tokenizerOf(config.derived.model)).tokenizer, cursor: saved?.dataCursor })
+      : undefined;
+    const heldOutExamples = dataset && (await dataset.heldOut(evalExamples));
+    const heldOut = Int32Array.from({ length: heldOutExamples?.length ?? evalExamples }, (_, i) => HELD_OUT_OFFSET + i);
     const bar = session.progress('sft', steps, config.logging.progress);
-    // Driver state a checkpoint holds: the last held-out loss (the data cursor is the step).
-    let heldOutLoss = (resumed?.driver as { heldOutLoss?: number } | undefined)?.heldOutLoss ?? Number.NaN;
-    const driverState = () => ({ heldOutLoss });
+    // Driver state a checkpoint holds: the last held-out loss (the task's data cursor is the step; a dataset's is its own).
+    let heldOutLoss = saved?.heldOutLoss ?? Number.NaN;
+    const driverState = () => ({ heldOutLoss, ...(dataset ? { dataCursor: dataset.cursor } : {}) });
     const dataOffset = config.seed * DATA_STREAM_STRIDE;
     for (let step = await durable.start(driverState); step <= steps && !session.stopRequested; step++) {
       const started = performance.now();
       const indices = Int32Array.from({ length: batchSize }, (_, i) => dataOffset + (step - 1) * batchSize + i);
-      const ranks = await policy.callAll('trainSft', indices);
+      const examples = dataset && (await dataset.next(batchSize));
+      const ranks = await policy.callAll('trainSft', indices, ...(examples ? [examples] : []));
       const loss = ranks.reduce((sum, rank) => sum + rank.loss, 0);
       const record: Record<string, number> = { loss, gradNorm: ranks[0]!.gradNorm };
       if ((evalEvery > 0 && step % evalEvery === 0) || step === steps) {
-        heldOutLoss = (await policy.callRank(0, 'evaluateSft', heldOut)).loss;
+        heldOutLoss = (await policy.callRank(0, 'evaluateSft', heldOut, ...(heldOutExamples ? [heldOutExamples] : []))).loss;
         record.heldOutLoss = heldOutLoss;
       }
       session.recordStep({ step, ...record, phaseSeconds: { train: (performance.now() - started) / 1000 } });
@@ -68,7 +79,8 @@ export class SFTTrainer extends Trainer<SFTConfig> {
     await durable.finish(driverState);
 
     // ---- evaluate the gold reward of samples (the baseline later stages are measured against), save the model
-    const evaluation = config.trainer.evalPrompts > 0 ? await evaluatePolicy({ policy, rollout }, { prompts: config.trainer.evalPrompts, samplesPerPrompt: config.trainer.evalSamplesPerPrompt }) : undefined;
+    // The task's gold reward knows only the task's prompts: with a dataset, the held-out loss is the measure.
+    const evaluation = config.trainer.evalPrompts > 0 && !dataset ? await evaluatePolicy({ policy, rollout }, { prompts: config.trainer.evalPrompts, samplesPerPrompt: config.trainer.evalSamplesPerPrompt }) : undefined;
     const model = await saveStageModel(policy, session.runDirectory, 'sft', config, { heldOutLoss });
     return session.finish({
       method: 'sft',

@@ -60,6 +60,8 @@ const cases: Case[] = [
   { name: 'DPO on a task without preferences', args: [variant('dpo-arith', (s) => s.replace("task: { name: 'sentiment' }", "task: { name: 'arithmetic' }").replace(/stages: \{.*\},/, 'stages: { sft: {}, dpo: {} },'))], expect: ['task.name:', 'DPO needs a preference task'] },
   { name: 'checkpoint URI scheme', args: [good, '--set', 'checkpoint.uri=ftp://host/x'], expect: ['checkpoint.uri:', 'must start with s3:// or file://'] },
   { name: 'GRPO group of one', args: [variant('grpo', (s) => s.replace(/stages: \{.*\},/, 'stages: { sft: {}, grpo: { rollout: { samplesPerPrompt: 1 } } },'))], expect: ['stages.grpo.rollout.samplesPerPrompt:', '>=2'] },
+  { name: 'data for a stage that reads no files', args: [good, '--set', 'stages.ppo.data.train="x.jsonl"'], expect: ['stages.ppo.data:', 'the ppo stage does not read data yet; the stages that do: sft, grpo'] },
+  { name: 'rewards with no stage that reads them', args: [good, '--set', 'rewards=[{"module":"./r.ts"}]'], expect: ['rewards:', 'no stage of this recipe (sft, reward, ppo) reads rewards; the stages that do: grpo'] },
   { name: 'misspelt role', args: [good, '--set', 'runtime.roles.polciy.groupSize=2'], expect: ['runtime.roles.polciy:', 'unknown role "polciy"'] },
   { name: 'bad log level flag', args: [good, '--log-level', 'loud'], expect: ["option '--log-level <level>' argument 'loud' is invalid", 'must be one of'] },
 ];
@@ -74,6 +76,8 @@ const BAD_VALUE_PER_SECTION: Record<keyof RecipeInput, { set: string; expect: st
   seed: [{ set: 'seed=-1', expect: ['seed:', '>=0'] }],
   task: [{ set: 'task.seed=-3', expect: ['task.seed:', '>=0'] }],
   model: [{ set: 'model.nLayers=0', expect: ['model.nLayers:', '>=1'] }],
+  data: [{ set: 'data.evalFraction=2', expect: ['data.evalFraction:', '<1'] }],
+  rewards: [{ set: 'rewards=[]', expect: ['rewards:', '>=1'] }],
   runtime: [
     { set: 'runtime.threads=0', expect: ['runtime.threads:', '>=1'] },
     { set: 'runtime.colocate="some"', expect: ['runtime.colocate:'] },

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { dpoLoss, klPenalty, maskedMean, ppoPolicyLoss, sftLoss, type DpoLossOptions, type KlEstimator } from '../../algorithms/index.ts';
 import { tokenizerOf } from '../../models/model-spec.ts';
-import { createTask, preferenceBatch, sequenceBatch, isPreferenceTask, type PreferenceTask, type Task, type TaskConfig } from '../../models/tasks/index.ts';
+import { createTask, preferenceBatch, sequenceBatch, isPreferenceTask, type PreferenceTask, type SftExample, type Task, type TaskConfig } from '../../models/tasks/index.ts';
 import { PosttrainError } from '../../runtime/errors.ts';
 import { actorContext, type ObjectRef } from '../../runtime/index.ts';
 import { completionLogProbSums, shiftBatch } from '../../rollout/completion-log-probs.ts';
@@ -110,19 +110,24 @@ export class PolicyRole extends ModelRole {
 
   // ------------------------------------------------------------------------------ SFT
 
-  /** One supervised step on SFT examples `indices` (this rank trains its share). Radford et al. 2018, Eq. 1. */
-  async trainSft(indices: Int32Array): Promise<{ loss: number; gradNorm: number }> {
-    const all = shiftBatch(sequenceBatch(this.task.tokenizer, Array.from(indices, (index) => this.task.sftExample(index))));
+  /**
+   * One supervised step on SFT examples `indices` (this rank trains its share). Radford et al. 2018, Eq. 1.
+   * `examples` (a dataset's, one per index) replace the task's.
+   */
+  async trainSft(indices: Int32Array, examples?: SftExample[]): Promise<{ loss: number; gradNorm: number }> {
+    const example = (index: number, position: number) => examples?.[position] ?? this.task.sftExample(index);
+    const all = shiftBatch(sequenceBatch(this.task.tokenizer, Array.from(indices, example)));
     const mine = rankRows(indices, this.init.rank, this.init.worldSize);
-    const shifted = shiftBatch(sequenceBatch(this.task.tokenizer, Array.from(mine, (index) => this.task.sftExample(index)), { length: all.inputs.length + 1 }));
+    const offset = Math.floor((indices.length * this.init.rank) / this.init.worldSize);
+    const shifted = shiftBatch(sequenceBatch(this.task.tokenizer, Array.from(mine, (index, position) => example(index, offset + position)), { length: all.inputs.length + 1 }));
     const share = shifted.targetTokens / Math.max(all.targetTokens, 1);
     const step = await this.trainStep(share, () => this.sftLossOf(shifted));
     return { loss: step.loss, gradNorm: step.gradNorm };
   }
 
-  /** Mean token NLL on SFT examples `indices`, no update (held-out loss). */
-  async evaluateSft(indices: Int32Array): Promise<{ loss: number; tokens: number }> {
-    const shifted = shiftBatch(sequenceBatch(this.task.tokenizer, Array.from(indices, (index) => this.task.sftExample(index))));
+  /** Mean token NLL on SFT examples `indices` (or `examples`, a dataset's), no update (held-out loss). */
+  async evaluateSft(indices: Int32Array, examples?: SftExample[]): Promise<{ loss: number; tokens: number }> {
+    const shifted = shiftBatch(sequenceBatch(this.task.tokenizer, Array.from(indices, (index, position) => examples?.[position] ?? this.task.sftExample(index))));
     const loss = tf.tidy(() => this.sftLossOf(shifted));
     const value = (await loss.data())[0]!;
     loss.dispose();
