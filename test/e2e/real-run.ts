@@ -23,6 +23,13 @@ export interface RealRun {
  * few steps each) through the real `recipe` command, serving Prometheus metrics, and scrapes them from outside
  * while PPO runs. About 20 seconds on two cores.
  */
+/**
+ * PPO steps of the tiny run. Enough that a scrape lands while PPO runs with the policy ranks' collective timings
+ * already served: a rank busy training answers the driver's metrics fetch only between steps (5 steps missed that
+ * window once on a loaded machine).
+ */
+export const PPO_STEPS = 10;
+
 export async function runTinyRecipe(workDir: string): Promise<RealRun> {
   const recipeFile = path.join(workDir, 'e2e-recipe.mjs');
   fs.writeFileSync(
@@ -38,7 +45,7 @@ export async function runTinyRecipe(workDir: string): Promise<RealRun> {
         ppo: {
           rollout: { batchSize: 8 },
           algo: { epochs: 1, minibatches: 2 },
-          trainer: { steps: 5, evalEvery: 2, evalPrompts: 4, evalSamplesPerPrompt: 1 },
+          trainer: { steps: PPO_STEPS, evalEvery: 2, evalPrompts: 4, evalSamplesPerPrompt: 1 },
           // Two policy ranks average gradients with an allreduce, so the run has collective timings to serve.
           runtime: { roles: { policy: { groupSize: 2 } } },
         },

@@ -4,7 +4,9 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listEventFiles, readRun, readScalars, readSweep, writeFrontierReport } from '../../observe/index.ts';
 import { skipWithout, temporaryDirectory, writeFrontierRun } from '../observe/fixtures.ts';
-import { recipeCommand, runTinyRecipe, writeTunedSweep, type RealRun } from './real-run.ts';
+import { PPO_STEPS, recipeCommand, runTinyRecipe, writeTunedSweep, type RealRun } from './real-run.ts';
+
+const STEP_NUMBERS = Array.from({ length: PPO_STEPS }, (_, index) => index + 1);
 
 /**
  * One real, tiny recipe run through the `recipe` command (SFT -> reward model -> PPO, two data-parallel policy
@@ -79,7 +81,7 @@ describe('a real recipe run, seen from outside', () => {
     expect(ppo.length).toBeGreaterThan(5);
     for (const line of ppo) expect(line.run).toBe('e2e-ppo');
     const steps = ppo.filter((line) => line.msg === 'step');
-    expect(steps.map((line) => line.step)).toEqual([1, 2, 3, 4, 5]);
+    expect(steps.map((line) => line.step)).toEqual(STEP_NUMBERS);
     for (const line of steps) expect(typeof line.kl).toBe('number');
     // Lines before the step loop carry no step.
     expect(ppo.find((line) => line.msg === 'roles launched')?.step).toBeUndefined();
@@ -94,10 +96,10 @@ describe('a real recipe run, seen from outside', () => {
     const scalars = readScalars(ppoDir);
     const metrics = readRun(ppoDir).metrics;
     const kl = scalars.get('kl') ?? [];
-    expect(kl.map((point) => point.step)).toEqual([1, 2, 3, 4, 5]);
+    expect(kl.map((point) => point.step)).toEqual(STEP_NUMBERS);
     // Event files hold float32: equal to the metrics lines to float32 precision.
     kl.forEach((point, index) => expect(point.value).toBeCloseTo(Math.fround(metrics[index]!.kl as number), 6));
-    expect(scalars.get('phaseSeconds/train')?.length).toBe(5);
+    expect(scalars.get('phaseSeconds/train')?.length).toBe(PPO_STEPS);
     expect(readScalars(path.join(run.dir, 'sft')).get('loss')?.length).toBe(6);
   });
 
@@ -105,11 +107,11 @@ describe('a real recipe run, seen from outside', () => {
     const status = await recipeCommand(['status', run.dir]);
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(/^recipe e2e \(.*\)\n {2}state {8}finished \(sft -> reward -> ppo\)/);
-    expect(status.stdout).toMatch(/stage ppo \(.*\)\n {2}state {8}finished in \d+s\n {2}step {9}5 of 5/);
+    expect(status.stdout).toMatch(new RegExp(`stage ppo \\(.*\\)\\n {2}state {8}finished in \\d+s\\n {2}step {9}${PPO_STEPS} of ${PPO_STEPS}`));
     expect(status.stdout).toMatch(/generated tokens\/s/);
     const overview = await recipeCommand(['status', '--runs-dir', path.dirname(run.dir)]);
     expect(overview.code).toBe(0);
-    expect(overview.stdout).toMatch(/^e2e +ppo +finished +5\/5 /m);
+    expect(overview.stdout).toMatch(new RegExp(`^e2e +ppo +finished +${PPO_STEPS}/${PPO_STEPS} `, 'm'));
   });
 
   it('`recipe status` and `recipe report` exit 2 with a clear message for a missing run or a file that is no sweep', async () => {
@@ -188,10 +190,10 @@ describe.skipIf(skipWithout(fs.existsSync(CHROMIUM) ? undefined : `${CHROMIUM} n
       expect(count.points, count.chart).toBeGreaterThan(0);
       expect(count.rendered, count.chart).toBe(count.points);
     }
-    // Five PPO steps: five points on the KL curve, five phases (sync, generate, score, advantages, train) x 5 bars.
-    expect(counts.find((count) => count.chart === 'ppo-kl')?.rendered).toBe(5);
-    expect(counts.find((count) => count.chart === 'ppo-phase-seconds')?.rendered).toBeGreaterThanOrEqual(25);
-    expect(await page.locator('section h2', { hasText: 'Stage ppo (5 steps)' }).count()).toBe(1);
+    // One KL point per PPO step, five phases (sync, generate, score, advantages, train) per step.
+    expect(counts.find((count) => count.chart === 'ppo-kl')?.rendered).toBe(PPO_STEPS);
+    expect(counts.find((count) => count.chart === 'ppo-phase-seconds')?.rendered).toBeGreaterThanOrEqual(5 * PPO_STEPS);
+    expect(await page.locator('section h2', { hasText: `Stage ppo (${PPO_STEPS} steps)` }).count()).toBe(1);
 
     const svg = page.locator('#chart-ppo-kl svg');
     await svg.scrollIntoViewIfNeeded();
