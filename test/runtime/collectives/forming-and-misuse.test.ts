@@ -80,7 +80,8 @@ describe.skipIf('addon' in loadNcclAddon())('nccl where NCCL and CUDA are absent
 describe('forming a group', () => {
   it('times out naming the ranks that did not join', async () => {
     const uniqueId = await createUniqueId({ backend: 'tcp', host: '127.0.0.1' });
-    const outcomes = await Promise.all([0, 1].map((rank) => failure(createCommunicator(uniqueId, { rank, worldSize: 3, timeoutMs: 500 }))));
+    // Long enough for ranks 0 and 1 to meet each other on a loaded 2-core machine (500 ms once named rank 1 too).
+    const outcomes = await Promise.all([0, 1].map((rank) => failure(createCommunicator(uniqueId, { rank, worldSize: 3, timeoutMs: 3_000 }))));
     for (const error of outcomes) {
       expect(error).toBeInstanceOf(CollectiveTimeoutError);
       expect(error.ranks).toEqual([2]);
