@@ -73,7 +73,7 @@ export async function resolveModelSource(from: string, options: { env?: NodeJS.P
   }
   const env = options.env ?? process.env;
   const spec = parseHubSpec(from);
-  const storage = join(hubCacheDirectory(env), `models--${spec.repo.replace('/', '--')}`);
+  const storage = repoCacheDirectory(spec, env);
   if (isTrue(env.HF_HUB_OFFLINE)) return fromCache(spec, storage, 'HF_HUB_OFFLINE is set, so nothing is downloaded');
   const hubUrl = (env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
   const accessToken = env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || undefined;
@@ -126,7 +126,7 @@ export async function resolveModelSource(from: string, options: { env?: NodeJS.P
 export function cachedModelDirectory(from: string, why = 'it has not been downloaded', env: NodeJS.ProcessEnv = process.env): string {
   if (!from.startsWith('hf:')) return resolve(from);
   const spec = parseHubSpec(from);
-  return fromCache(spec, join(hubCacheDirectory(env), `models--${spec.repo.replace('/', '--')}`), why).directory;
+  return fromCache(spec, repoCacheDirectory(spec, env), why).directory;
 }
 
 /**
@@ -138,6 +138,11 @@ export function cachedModelDirectory(from: string, why = 'it has not been downlo
 export function hubCacheDirectory(env: NodeJS.ProcessEnv = process.env): string {
   if (env.HF_HUB_CACHE) return env.HF_HUB_CACHE;
   return join(env.HF_HOME ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'huggingface'), 'hub');
+}
+
+/** A repository's folder in the hub cache (`models--Org--Name`, huggingface_hub's `repo_folder_name`). */
+function repoCacheDirectory(spec: HubSpec, env: NodeJS.ProcessEnv): string {
+  return join(hubCacheDirectory(env), `models--${spec.repo.replace('/', '--')}`);
 }
 
 /** The cached snapshot of a revision, checked to hold a config and every weight file. */
