@@ -55,9 +55,19 @@ export const SMOLLM2_135M: LlamaShape = {
   pad_token_id: null,
 };
 
+/** The config.json fields a tokenizer decides: vocabulary size and special ids. */
+export type TokenizerIds = Pick<LlamaShape, 'vocab_size' | 'bos_token_id' | 'eos_token_id' | 'pad_token_id'>;
+
+/** posttrain's character tokenizer (models/tokenizer.ts): pad 0, bos 1, eos 2, then the tasks' alphabet. */
+const CHARACTER_VOCABULARY: TokenizerIds = {
+  vocab_size: SPECIAL_TOKEN_COUNT + DEFAULT_ALPHABET.length,
+  bos_token_id: BOS_ID,
+  eos_token_id: EOS_ID,
+  pad_token_id: PAD_ID,
+};
+
 /** A small Llama for the built-in tasks on the character vocabulary (about 0.4 M parameters, like bench-S). */
 export const TINY_LLAMA: LlamaShape = {
-  vocab_size: SPECIAL_TOKEN_COUNT + DEFAULT_ALPHABET.length,
   hidden_size: 128,
   intermediate_size: 352,
   num_hidden_layers: 2,
@@ -68,9 +78,7 @@ export const TINY_LLAMA: LlamaShape = {
   rope_theta: 10000,
   rms_norm_eps: 1e-5,
   initializer_range: 0.02,
-  bos_token_id: BOS_ID,
-  eos_token_id: EOS_ID,
-  pad_token_id: PAD_ID,
+  ...CHARACTER_VOCABULARY,
 };
 
 /** The config.json object of a LlamaForCausalLM of this shape, keys sorted as transformers writes them. */
@@ -162,10 +170,15 @@ export type InitTokenizer = (typeof INIT_TOKENIZERS)[number];
  * Qwen3: 151669 ids, eos `<|im_end|>` 151645, pad `<|endoftext|>` 151643).
  */
 export function shapeForTokenizer(shape: LlamaShape, tokenizer: InitTokenizer): LlamaShape {
-  if (tokenizer === 'gpt2') return { ...shape, vocab_size: 50257, bos_token_id: 50256, eos_token_id: 50256, pad_token_id: null };
-  if (tokenizer === 'qwen3') return { ...shape, vocab_size: 151669, bos_token_id: 151643, eos_token_id: 151645, pad_token_id: 151643 };
-  return { ...shape, vocab_size: SPECIAL_TOKEN_COUNT + DEFAULT_ALPHABET.length, bos_token_id: BOS_ID, eos_token_id: EOS_ID, pad_token_id: PAD_ID };
+  return { ...shape, ...TOKENIZER_IDS[tokenizer] };
 }
+
+/** Each init tokenizer's vocabulary size and special ids, as its files define them. */
+const TOKENIZER_IDS: Record<InitTokenizer, TokenizerIds> = {
+  character: CHARACTER_VOCABULARY,
+  gpt2: { vocab_size: 50257, bos_token_id: 50256, eos_token_id: 50256, pad_token_id: null },
+  qwen3: { vocab_size: 151669, bos_token_id: 151643, eos_token_id: 151645, pad_token_id: 151643 },
+};
 
 /**
  * Puts `tokenizer`'s files into `directory`: the character tokenizer.json, GPT-2's vocab.json + merges.txt (from
