@@ -19,6 +19,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer as LibraryTokenizer } from '@huggingface/tokenizers';
 import { PosttrainError } from '../../runtime/errors.ts';
+import { FolderCache } from '../../runtime/folder-cache.ts';
 import { ChatTemplate, type ChatMessage, type ChatTemplateOptions, type ChatTemplateSource } from './chat-template.ts';
 import { resolveSpecialTokens, SINGLE_SPECIAL_TOKEN_KEYS, type SpecialTokensMap } from './special-tokens.ts';
 import type { Tokenizer, TokenizerDecodeOptions, TokenizerEncodeOptions } from './tokenizer.ts';
@@ -175,30 +176,18 @@ export async function loadTokenizer(directory: string): Promise<HfTokenizer> {
   return readTokenizerFolder(directory);
 }
 
-const loaded = new Map<string, { signature: string; tokenizer: HfTokenizer }>();
+/** The files a tokenizer is read from (their sizes and times key the cache). */
+const TOKENIZER_SOURCES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt', 'chat_template.jinja'];
+
+const loaded = new FolderCache<HfTokenizer>({ files: () => TOKENIZER_SOURCES });
 
 /**
  * `loadTokenizer` without the promise, cached per folder while its files are unchanged: config parsing and role
  * constructors are synchronous and count a task's limits in the model's tokens, several times per run.
  */
 export function loadTokenizerSync(directory: string): HfTokenizer {
-  const signature = TOKENIZER_SOURCES.map((name) => {
-    try {
-      const entry = statSync(join(directory, name));
-      return `${entry.size}:${entry.mtimeMs}`;
-    } catch {
-      return '-';
-    }
-  }).join('|');
-  const cached = loaded.get(directory);
-  if (cached?.signature === signature) return cached.tokenizer;
-  const tokenizer = readTokenizerFolder(directory);
-  loaded.set(directory, { signature, tokenizer });
-  return tokenizer;
+  return loaded.get(directory, readTokenizerFolder);
 }
-
-/** The files a tokenizer is read from (their sizes and times key the cache). */
-const TOKENIZER_SOURCES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt', 'chat_template.jinja'];
 
 function readTokenizerFolder(directory: string): HfTokenizer {
   let isDirectory = false;
