@@ -13,7 +13,7 @@ import type { ParameterManifest } from './flat-parameters.ts';
 import { HfDecoder } from './hf/decoder.ts';
 import { PretrainedModel } from './hf/pretrained.ts';
 import { type DecoderSpec, parseHfConfig } from './hf/hf-config.ts';
-import { readSafetensorsFolder } from './hf/safetensors.ts';
+import { readSharedTensors } from './hf/shared-tensors.ts';
 import { loadTokenizerSync } from '../data/tokenizers/hf-tokenizer.ts';
 import type { Tokenizer } from '../data/tokenizers/tokenizer.ts';
 
@@ -45,7 +45,8 @@ export function readDecoderSpec(directory: string): DecoderSpec {
 /**
  * Builds a model with `head`. For a GPT: fresh weights from `seed`. For a Hugging Face spec: the weights of
  * `weightsDirectory` (default: the spec's own folder), with any head the checkpoint lacks (a value or reward head
- * on a causal LM) freshly initialised from `seed`.
+ * on a causal LM) freshly initialised from `seed`. Roles of one process that start from the same folder share
+ * one read of its tensors (models/hf/shared-tensors.ts).
  *
  * @example
  * const policy = createModel({ kind: 'hf', directory: './my-model' }, 'language', 0);
@@ -54,7 +55,7 @@ export function readDecoderSpec(directory: string): DecoderSpec {
 export function createModel(spec: ModelSpec, head: HeadKind, seed: number, weightsDirectory?: string): CausalModel {
   if (spec.kind === 'gpt') return new GPT(spec.config, { head, seed });
   const directory = weightsDirectory ?? spec.directory;
-  return HfDecoder.fromTensors(readDecoderSpec(directory), readSafetensorsFolder(directory), { head, seed, source: directory });
+  return HfDecoder.fromTensors(readDecoderSpec(directory), readSharedTensors(directory), { head, seed, source: directory });
 }
 
 /** A model's weights as a stage writes them: posttrain's own model file, or a Hugging Face folder's contents. */
