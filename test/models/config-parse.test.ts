@@ -2,21 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError } from '../../runtime/errors.ts';
 import { applyOverrides, parseConfig } from '../../models/config-parse.ts';
+import { thrownBy } from '../expect-error.ts';
 
 const schema = z.strictObject({
   algo: z.strictObject({ clipRange: z.number().positive().default(0.2), estimator: z.enum(['k1', 'k2']).default('k1') }).prefault({}),
   steps: z.int().min(1).default(10),
 });
 
-function issuesOf(action: () => unknown): { path: string; message: string }[] {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).issues;
-  }
-  throw new Error('expected a ConfigError');
-}
+const issuesOf = (action: () => unknown) => thrownBy(action, ConfigError).issues;
 
 describe('parseConfig', () => {
   it('fills defaults for an empty input', () => {

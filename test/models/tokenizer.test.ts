@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { BOS_ID, CharTokenizer, DEFAULT_ALPHABET, EOS_ID, PAD_ID, TokenizerError } from '../../models/tokenizer.ts';
+import { thrownBy } from '../expect-error.ts';
 
 const tokenizer = new CharTokenizer();
 
-function thrown(action: () => unknown): TokenizerError {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(TokenizerError);
-    return error as TokenizerError;
-  }
-  throw new Error('expected a TokenizerError');
-}
+const thrown = (action: () => unknown) => thrownBy(action, TokenizerError);
 
 describe('CharTokenizer', () => {
   it('fits the bench-S vocabulary of 64 with PAD=0, BOS=1, EOS=2 before the characters', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../runtime/errors.ts';
 import { ResourcePool, actorResources, sumResources, validateResources } from '../../runtime/resources.ts';
+import { thrownBy } from '../expect-error.ts';
 
 describe('resources', () => {
   it('adds fractions exactly: ten actors of CPU 0.1 fill one CPU and an eleventh does not fit', () => {
@@ -31,13 +32,8 @@ describe('resources', () => {
   });
 
   it('reports every bad entry with its path', () => {
-    try {
-      validateResources({ CPU: -1, GPU: 1.5, 'bad name': 1, memory: Number.NaN }, 'resources');
-      expect.unreachable();
-    } catch (error) {
-      expect(error).toBeInstanceOf(ConfigError);
-      expect((error as ConfigError).issues.map((issue) => issue.path)).toEqual(['resources.CPU', 'resources.GPU', 'resources.bad name', 'resources.memory']);
-    }
+    const error = thrownBy(() => validateResources({ CPU: -1, GPU: 1.5, 'bad name': 1, memory: Number.NaN }, 'resources'), ConfigError);
+    expect(error.issues.map((issue) => issue.path)).toEqual(['resources.CPU', 'resources.GPU', 'resources.bad name', 'resources.memory']);
   });
 
   it('names what is missing', () => {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../runtime/errors.ts';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -14,6 +13,7 @@ import {
   samplerFromConfig,
   TpeSampler,
 } from '../../tune/index.ts';
+import { configIssueLines } from '../expect-error.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -26,15 +26,7 @@ const minimal = {
   nTrials: 16,
 };
 
-function issues(input: unknown): string[] {
-  try {
-    parseSweepConfig(input);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.issues.map((issue) => `${issue.path}: ${issue.message}`);
-    throw error;
-  }
-  return [];
-}
+const issues = (input: unknown): string[] => configIssueLines(() => parseSweepConfig(input));
 
 describe('sweep file schema', () => {
   it("fills Optuna's defaults: TPE, median pruner, sqlite:///runs/sweeps.db", () => {

@@ -3,7 +3,6 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../runtime/errors.ts';
 import type { NodeInfo } from '../../runtime/index.ts';
 import { parseSweepConfig, trialsThatFit } from '../../tune/index.ts';
 import { quantile } from '../../tune/sweep-launcher.ts';
@@ -11,6 +10,7 @@ import { stoppedEarly } from '../../tune/shared-stages.ts';
 import { planSweep } from '../../tune/sweep-plan.ts';
 import { finalKey } from '../../tune/trial-runner.ts';
 import tinyPpo from './fixtures/tiny-ppo-recipe.ts';
+import { configIssueLines } from '../expect-error.ts';
 
 const sweep = {
   name: 'plan-test',
@@ -27,15 +27,7 @@ const sweep = {
   concurrency: 4,
 };
 
-function problems(input: object, recipe: unknown = tinyPpo): string[] {
-  try {
-    planSweep(parseSweepConfig(input), recipe);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.issues.map((issue) => `${issue.path}: ${issue.message}`);
-    throw error;
-  }
-  return [];
-}
+const problems = (input: object, recipe: unknown = tinyPpo): string[] => configIssueLines(() => planSweep(parseSweepConfig(input), recipe));
 
 describe('planning a sweep over a recipe', () => {
   it('runs the earlier stages once under the sweep name and gives each trial its values, resources and threads', () => {

@@ -13,18 +13,11 @@ import { loadPretrained } from '../../../models/hf/pretrained.ts';
 import { readSafetensorsFolder } from '../../../models/hf/safetensors.ts';
 import { ConfigError } from '../../../runtime/errors.ts';
 import { FIXTURES } from './hf-fixtures.ts';
+import { thrownBy } from '../../expect-error.ts';
 
 const config = (fixture: string): Record<string, unknown> => JSON.parse(readFileSync(join(FIXTURES, fixture, 'config.json'), 'utf8'));
 
-function configIssues(raw: Record<string, unknown>): { path: string; message: string }[] {
-  try {
-    parseHfConfig(raw);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).issues;
-  }
-  throw new Error('expected a ConfigError');
-}
+const configIssues = (raw: Record<string, unknown>) => thrownBy(() => parseHfConfig(raw), ConfigError).issues;
 
 describe('parseHfConfig', () => {
   it('reads each family into the flags of the one decoder', () => {
@@ -70,15 +63,7 @@ describe('parseHfConfig', () => {
 describe('loading tensors', () => {
   const spec = parseHfConfig(config('qwen2'));
   const tensors = () => readSafetensorsFolder(join(FIXTURES, 'qwen2'));
-  const failure = (run: () => unknown): ConfigError => {
-    try {
-      run();
-    } catch (error) {
-      expect(error).toBeInstanceOf(ConfigError);
-      return error as ConfigError;
-    }
-    throw new Error('expected a ConfigError');
-  };
+  const failure = (run: () => unknown) => thrownBy(run, ConfigError);
 
   it('a missing tensor is named with its expected shape', () => {
     const table = tensors();

@@ -10,6 +10,7 @@ import {
 } from '../../../models/tasks/index.ts';
 import { ADJECTIVES, ADVERBS, ALL_PROMPTS } from '../../../models/tasks/sentiment-language.ts';
 import { ConfigError } from '../../../runtime/errors.ts';
+import { thrownBy } from '../../expect-error.ts';
 
 const task = new SentimentTask({ seed: 11 });
 const prompt = 'the film was';
@@ -156,14 +157,7 @@ describe('SentimentTask preference pairs', () => {
 
   it('rejects bad options with errors naming the field', () => {
     expect(() => task.preferencePair(0, { labelNoise: 1.5 })).toThrow(/labelNoise: must be a probability/);
-    const error = (() => {
-      try {
-        new SentimentTask({ seed: 1, evalFraction: 2, colour: 'red' } as never);
-      } catch (caught) {
-        return caught as ConfigError;
-      }
-    })();
-    expect(error).toBeInstanceOf(ConfigError);
-    expect(error!.issues.map((issue) => issue.path).sort()).toEqual(['task', 'task.evalFraction']);
+    const error = thrownBy(() => new SentimentTask({ seed: 1, evalFraction: 2, colour: 'red' } as never), ConfigError);
+    expect(error.issues.map((issue) => issue.path).sort()).toEqual(['task', 'task.evalFraction']);
   });
 });

@@ -4,6 +4,7 @@ import { openCheckpointStore } from '../../../runtime/checkpoint/open-store.ts';
 import { S3CheckpointStore } from '../../../runtime/checkpoint/s3-store.ts';
 import { LoopbackS3Server } from './s3-server.ts';
 import { describeStoreConformance } from './store-conformance.ts';
+import { rejectionOf } from '../../expect-error.ts';
 
 const partSizeBytes = 5 * 1024 * 1024;
 let server: LoopbackS3Server;
@@ -20,16 +21,6 @@ describeStoreConformance('s3:// (s3rver on loopback)', {
   open: async () => openCheckpointStore(`s3://${server.bucket}/conformance-${storeCount++}`, { s3: server.storeOptions({ partSizeBytes }) }),
   partSizeBytes,
 });
-
-async function rejection(promise: Promise<unknown>): Promise<CheckpointError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(CheckpointError);
-    return error as CheckpointError;
-  }
-  throw new Error('expected the operation to reject');
-}
 
 describe('S3CheckpointStore', () => {
   it('uploads an object above the part size as a multipart upload', async () => {
@@ -55,7 +46,7 @@ describe('S3CheckpointStore', () => {
 
   it('fails fast with the real cause on a permanent error (no such bucket)', async () => {
     const store = new S3CheckpointStore('s3://no-such-bucket/x', server.storeOptions({ maxAttempts: 5 }));
-    const error = await rejection(store.put('run/latest', new Uint8Array(1)));
+    const error = await rejectionOf(store.put('run/latest', new Uint8Array(1)), CheckpointError);
     expect(error.code).toBe('CHECKPOINT_STORE_FAILED');
     expect(error.retryable).toBe(false);
     expect(error.message).toContain('NoSuchBucket');
@@ -68,7 +59,7 @@ describe('S3CheckpointStore', () => {
     const down = await LoopbackS3Server.start();
     await down.stop();
     const store = new S3CheckpointStore(`s3://${down.bucket}/x`, down.storeOptions({ maxAttempts: 3 }));
-    const error = await rejection(store.put('run/latest', new Uint8Array(1)));
+    const error = await rejectionOf(store.put('run/latest', new Uint8Array(1)), CheckpointError);
     expect(error.retryable).toBe(true);
     expect(error.message).toContain('ECONNREFUSED');
     expect(error.message).toContain('after 3 attempts');

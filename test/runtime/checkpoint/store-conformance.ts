@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CheckpointError } from '../../../runtime/checkpoint/errors.ts';
 import type { CheckpointStore } from '../../../runtime/checkpoint/store.ts';
+import { rejectionOf } from '../../expect-error.ts';
 
 export interface ConformanceOptions {
   /** A fresh, empty store. */
@@ -16,16 +17,6 @@ export interface ConformanceOptions {
 
 const bytesOf = (text: string) => new TextEncoder().encode(text);
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-
-async function rejection(promise: Promise<unknown>): Promise<CheckpointError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(CheckpointError);
-    return error as CheckpointError;
-  }
-  throw new Error('expected the operation to reject');
-}
 
 export function describeStoreConformance(name: string, options: ConformanceOptions): void {
   describe(`CheckpointStore conformance: ${name}`, () => {
@@ -52,7 +43,7 @@ export function describeStoreConformance(name: string, options: ConformanceOptio
 
     it('a missing object: get rejects with CHECKPOINT_OBJECT_NOT_FOUND naming it, head gives undefined', async () => {
       const store = await open();
-      const error = await rejection(store.get('run/missing.bin'));
+      const error = await rejectionOf(store.get('run/missing.bin'), CheckpointError);
       expect(error.code).toBe('CHECKPOINT_OBJECT_NOT_FOUND');
       expect(error.message).toContain('run/missing.bin');
       expect(await store.head('run/missing.bin')).toBeUndefined();
@@ -101,7 +92,7 @@ export function describeStoreConformance(name: string, options: ConformanceOptio
     it('refuses keys that could escape the root or collide with temporary files', async () => {
       const store = await open();
       for (const key of ['', '../escape', '/absolute', 'a//b', 'run/.hidden', 'a/b/', 'sp ace']) {
-        const error = await rejection(store.put(key, bytesOf('x')));
+        const error = await rejectionOf(store.put(key, bytesOf('x')), CheckpointError);
         expect(error.code, key).toBe('CHECKPOINT_KEY_INVALID');
       }
     });
