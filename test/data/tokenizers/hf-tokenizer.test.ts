@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HfTokenizer, HfTokenizerError, loadTokenizer, packageDirectory, tokenizerJsonFromVocabMerges } from '../../../data/tokenizers/index.ts';
 import { fixtures, gpt2Directory, qwen3Directory, removeGpt2Directory } from './fixture-folders.ts';
+import { rejectionOf } from '../../expect-error.ts';
 
 const temporary: string[] = [];
 function scratch(): string {
@@ -23,16 +24,6 @@ function writeTinyTokenizerJson(directory: string): void {
   vocab['Ġ'] = 94;
   vocab['<|im_end|>'] = 95;
   writeFileSync(join(directory, 'tokenizer.json'), JSON.stringify(tokenizerJsonFromVocabMerges(vocab, '', ['<|im_end|>'])));
-}
-
-async function rejection(promise: Promise<unknown>): Promise<HfTokenizerError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(HfTokenizerError);
-    return error as HfTokenizerError;
-  }
-  throw new Error('expected loadTokenizer to reject');
 }
 
 const tokenizers: Record<'gpt2' | 'qwen3', HfTokenizer> = {} as never;
@@ -106,62 +97,59 @@ describe('Qwen3 chat template equals transformers apply_chat_template', () => {
   });
 });
 
+/** A scratch folder holding `files` (name -> text), next to the tiny tokenizer.json when `tiny` is set. */
+function folderWith(files: Record<string, string>, options: { tiny?: boolean } = {}): string {
+  const directory = scratch();
+  if (options.tiny) writeTinyTokenizerJson(directory);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(directory, name), text);
+  return directory;
+}
+
+/** The error loading `directory` rejects with. */
+const loadError = (directory: string) => rejectionOf(loadTokenizer(directory), HfTokenizerError);
+
 describe('bad folders are errors naming the file', () => {
   it('a missing folder', async () => {
-    const error = await rejection(loadTokenizer(join(tmpdir(), 'no-such-posttrain-tokenizer')));
+    const error = await loadError(join(tmpdir(), 'no-such-posttrain-tokenizer'));
     expect(error.code).toBe('TOKENIZER_NOT_FOUND');
     expect(error.message).toContain('no-such-posttrain-tokenizer');
   });
 
   it('a folder without tokenizer.json nor vocab.json + merges.txt', async () => {
-    const directory = scratch();
-    const error = await rejection(loadTokenizer(directory));
+    const error = await loadError(folderWith({}));
     expect(error.code).toBe('TOKENIZER_FILES_MISSING');
     expect(error.message).toContain('tokenizer.json');
     expect(error.message).toContain('vocab.json and merges.txt');
   });
 
   it('vocab.json without merges.txt', async () => {
-    const directory = scratch();
-    writeFileSync(join(directory, 'vocab.json'), '{"a": 0}');
-    const error = await rejection(loadTokenizer(directory));
+    const error = await loadError(folderWith({ 'vocab.json': '{"a": 0}' }));
     expect(error.message).toMatch(/merges\.txt .*is missing/);
   });
 
   it('tokenizer.json that is not JSON', async () => {
-    const directory = scratch();
-    writeFileSync(join(directory, 'tokenizer.json'), '{"version": "1.0", "model": ');
-    const error = await rejection(loadTokenizer(directory));
+    const directory = folderWith({ 'tokenizer.json': '{"version": "1.0", "model": ' });
+    const error = await loadError(directory);
     expect(error.code).toBe('TOKENIZER_FILE_INVALID');
     expect(error.path).toBe(join(directory, 'tokenizer.json'));
     expect(error.message).toContain('tokenizer.json is not valid JSON');
   });
 
   it('tokenizer.json without a model', async () => {
-    const directory = scratch();
-    writeFileSync(join(directory, 'tokenizer.json'), '{"version": "1.0", "added_tokens": []}');
-    writeFileSync(join(directory, 'tokenizer_config.json'), '{"eos_token": "x"}');
-    const error = await rejection(loadTokenizer(directory));
+    const error = await loadError(folderWith({ 'tokenizer.json': '{"version": "1.0", "added_tokens": []}', 'tokenizer_config.json': '{"eos_token": "x"}' }));
     expect(error.code).toBe('TOKENIZER_FILE_INVALID');
     expect(error.message).toContain('tokenizer.json');
   });
 
   it('tokenizer_config.json that is not an object, and an eos_token that is not a token', async () => {
-    const directory = scratch();
-    writeTinyTokenizerJson(directory);
-    writeFileSync(join(directory, 'tokenizer_config.json'), '[1, 2]');
-    const notObject = await rejection(loadTokenizer(directory));
+    const notObject = await loadError(folderWith({ 'tokenizer_config.json': '[1, 2]' }, { tiny: true }));
     expect(notObject.message).toContain('tokenizer_config.json must hold a JSON object');
-    writeFileSync(join(directory, 'tokenizer_config.json'), '{"eos_token": "<|no-such-token|>"}');
-    const unknown = await rejection(loadTokenizer(directory));
+    const unknown = await loadError(folderWith({ 'tokenizer_config.json': '{"eos_token": "<|no-such-token|>"}' }, { tiny: true }));
     expect(unknown.message).toContain('eos_token "<|no-such-token|>" is not a token of');
   });
 
   it('no eos_token anywhere', async () => {
-    const directory = scratch();
-    writeTinyTokenizerJson(directory);
-    writeFileSync(join(directory, 'tokenizer_config.json'), '{"tokenizer_class": "Qwen2Tokenizer"}');
-    const error = await rejection(loadTokenizer(directory));
+    const error = await loadError(folderWith({ 'tokenizer_config.json': '{"tokenizer_class": "Qwen2Tokenizer"}' }, { tiny: true }));
     expect(error.code).toBe('TOKENIZER_NO_EOS');
   });
 
