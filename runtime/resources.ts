@@ -126,18 +126,9 @@ export class ResourcePool {
 
   /** Take `request` or return undefined (nothing changes) when it does not fit. */
   allocate(request: Resources): Allocation | undefined {
-    const units = new Map<string, number>();
-    for (const [name, amount] of Object.entries(request)) {
-      const wanted = toUnits(amount);
-      if (wanted === 0) continue;
-      if ((this.free.get(name) ?? 0) < wanted) return undefined;
-      units.set(name, wanted);
-    }
-    const gpus = this.pickGpus(units.get('GPU') ?? 0);
-    if (gpus === undefined) return undefined;
-    for (const [name, wanted] of units) this.free.set(name, (this.free.get(name) ?? 0) - wanted);
-    for (const [index, taken] of gpus) this.gpuFree[index] = (this.gpuFree[index] ?? 0) - taken;
-    return { units, gpus };
+    const units = this.freeUnitsFor(request);
+    const gpus = units && this.pickGpus(units.get('GPU') ?? 0);
+    return units && gpus && this.take({ units, gpus });
   }
 
   /**
@@ -154,6 +145,16 @@ export class ResourcePool {
       if (index < 0 || (this.gpuFree[index] ?? 0) < perDevice) return undefined;
       gpus.set(index, perDevice);
     }
+    const units = this.freeUnitsFor(request);
+    return units && this.take({ units, gpus });
+  }
+
+  release(allocation: Allocation): void {
+    this.add(allocation, 1);
+  }
+
+  /** `request` in units, each checked to be free (zero amounts left out); undefined when one is not. */
+  private freeUnitsFor(request: Resources): Map<string, number> | undefined {
     const units = new Map<string, number>();
     for (const [name, amount] of Object.entries(request)) {
       const wanted = toUnits(amount);
@@ -161,14 +162,19 @@ export class ResourcePool {
       if ((this.free.get(name) ?? 0) < wanted) return undefined;
       units.set(name, wanted);
     }
-    for (const [name, wanted] of units) this.free.set(name, (this.free.get(name) ?? 0) - wanted);
-    for (const [index, taken] of gpus) this.gpuFree[index] = (this.gpuFree[index] ?? 0) - taken;
-    return { units, gpus };
+    return units;
   }
 
-  release(allocation: Allocation): void {
-    for (const [name, units] of allocation.units) this.free.set(name, (this.free.get(name) ?? 0) + units);
-    for (const [index, units] of allocation.gpus) this.gpuFree[index] = (this.gpuFree[index] ?? 0) + units;
+  /** Books an allocation already checked to fit. */
+  private take(allocation: Allocation): Allocation {
+    this.add(allocation, -1);
+    return allocation;
+  }
+
+  /** Adds (sign 1, a release) or subtracts (sign -1, a take) an allocation's units to what is free. */
+  private add(allocation: Allocation, sign: 1 | -1): void {
+    for (const [name, units] of allocation.units) this.free.set(name, (this.free.get(name) ?? 0) + sign * units);
+    for (const [index, units] of allocation.gpus) this.gpuFree[index] = (this.gpuFree[index] ?? 0) + sign * units;
   }
 
   fits(request: Resources): boolean {
