@@ -13,3 +13,18 @@ export class CheckpointError extends PosttrainError {
     this.retryable = options.retryable ?? false;
   }
 }
+
+/**
+ * Runs one store operation, turning whatever it throws into the CheckpointError `wrap` makes from it: every
+ * store reports a failure as its operation, key and whether a retry may help.
+ *
+ * @example
+ * await storeOperation(() => readFile(path), (error) => this.wrap('get', key, error));
+ */
+export async function storeOperation<T>(action: () => Promise<T>, wrap: (error: unknown) => CheckpointError): Promise<T> {
+  try {
+    return await action();
+  } catch (error) {
+    throw wrap(error);
+  }
+}

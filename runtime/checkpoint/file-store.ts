@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { rootLogger, type Logger } from '../logging.ts';
-import { CheckpointError } from './errors.ts';
+import { CheckpointError, storeOperation } from './errors.ts';
 import { assertValidKey, assertValidPrefix, type CheckpointStore, type StoredObject } from './store.ts';
 
 let warnedAboutLocalDisk = false;
@@ -131,12 +131,8 @@ export class FileCheckpointStore implements CheckpointStore {
     return join(this.root, ...key.split('/'));
   }
 
-  private async attempt<T>(operation: string, key: string, action: () => Promise<T>): Promise<T> {
-    try {
-      return await action();
-    } catch (error) {
-      throw this.wrap(operation, key, error);
-    }
+  private attempt<T>(operation: string, key: string, action: () => Promise<T>): Promise<T> {
+    return storeOperation(action, (error) => this.wrap(operation, key, error));
   }
 
   private wrap(operation: string, key: string, error: unknown): CheckpointError {

@@ -20,7 +20,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { CheckpointError } from './errors.ts';
+import { CheckpointError, storeOperation } from './errors.ts';
 import { assertValidKey, assertValidPrefix, type CheckpointStore, type StoredObject } from './store.ts';
 
 /** S3's smallest allowed part (except the last). */
@@ -187,12 +187,8 @@ export class S3CheckpointStore implements CheckpointStore {
     return this.prefix ? `${this.prefix}/${key}` : key;
   }
 
-  private async attempt<T>(operation: string, key: string, action: () => Promise<T>): Promise<T> {
-    try {
-      return await action();
-    } catch (error) {
-      throw this.wrap(operation, key, error);
-    }
+  private attempt<T>(operation: string, key: string, action: () => Promise<T>): Promise<T> {
+    return storeOperation(action, (error) => this.wrap(operation, key, error));
   }
 
   private wrap(operation: string, key: string, error: unknown): CheckpointError {
