@@ -45,11 +45,7 @@ export class ShmCommunicator extends MeshCommunicator {
   }
 
   protected async runAllreduce(buffer: Float32Array, op: ReduceOp, context: OperationContext): Promise<void> {
-    const [start, end] = segmentBounds(buffer.length, this.worldSize, this.rank);
-    await this.beforeWriting(context, buffer.length);
-    this.writeOwn(buffer, 0, start, context);
-    this.writeOwn(buffer, end, buffer.length, context);
-    await this.arriveAndCheck(context);
+    const [start, end] = await this.publishOtherSegments(buffer, context);
     this.reduceSegment(buffer, start, end, op, buffer, start, context);
     this.mesh.announce(context.sequence, 'reduced');
     await this.waitForPhase(context, 'reduced');
@@ -61,11 +57,7 @@ export class ShmCommunicator extends MeshCommunicator {
   }
 
   protected async runReduceScatter(input: Float32Array, op: ReduceOp, context: OperationContext): Promise<Float32Array> {
-    const [start, end] = segmentBounds(input.length, this.worldSize, this.rank);
-    await this.beforeWriting(context, input.length);
-    this.writeOwn(input, 0, start, context);
-    this.writeOwn(input, end, input.length, context);
-    await this.arriveAndCheck(context);
+    const [start, end] = await this.publishOtherSegments(input, context);
     const output = new Float32Array(end - start);
     this.reduceSegment(input, start, end, op, output, 0, undefined);
     this.mesh.announce(context.sequence, 'done');
@@ -101,6 +93,19 @@ export class ShmCommunicator extends MeshCommunicator {
   }
 
   /** Peers may still read this rank's file from the previous operation until they say `done`. */
+  /**
+   * The reduce phase both allreduce and reduce-scatter start with: write every segment but this rank's own (the one
+   * it reduces) to this rank's file, and wait until every rank has. Returns this rank's segment [start, end).
+   */
+  private async publishOtherSegments(buffer: Float32Array, context: OperationContext): Promise<[number, number]> {
+    const [start, end] = segmentBounds(buffer.length, this.worldSize, this.rank);
+    await this.beforeWriting(context, buffer.length);
+    this.writeOwn(buffer, 0, start, context);
+    this.writeOwn(buffer, end, buffer.length, context);
+    await this.arriveAndCheck(context);
+    return [start, end];
+  }
+
   private async beforeWriting(context: OperationContext, elements: number): Promise<void> {
     if (context.sequence > 1) await this.waitForPhase(context, 'done', context.sequence - 1);
     this.own.ensureCapacity(elements * 4, this.shmDir, context.name);
