@@ -120,21 +120,19 @@ const F32X4_DIV = [SIMD, 0xe7, 0x01];
 const F32X4_MIN = [SIMD, 0xe8, 0x01];
 const F32X4_MAX = [SIMD, 0xe9, 0x01];
 
-/** Loop body of `dst[i] = lane_op(dst[i], src[i])` over `bytes` bytes (params: dst, src, bytes). */
-function binaryLoop(laneOp: number[]): number[] {
+/**
+ * A function body that walks 16-byte vectors while the byte count in local `countLocal` is not zero: `step` runs
+ * on each vector, then every pointer local in `pointers` advances by 16 and the count drops by 16.
+ */
+function vectorLoop(countLocal: number, step: number[], pointers: number[]): number[] {
   return [
     0x00, // no locals beyond the parameters
     BLOCK, EMPTY_BLOCK_TYPE,
-    LOCAL_GET, 2, I32_EQZ, BR_IF, 0,
+    LOCAL_GET, countLocal, I32_EQZ, BR_IF, 0,
     LOOP, EMPTY_BLOCK_TYPE,
-    LOCAL_GET, 0,
-    LOCAL_GET, 0, ...V128_LOAD,
-    LOCAL_GET, 1, ...V128_LOAD,
-    ...laneOp,
-    ...V128_STORE,
-    LOCAL_GET, 0, I32_CONST, 16, I32_ADD, LOCAL_SET, 0,
-    LOCAL_GET, 1, I32_CONST, 16, I32_ADD, LOCAL_SET, 1,
-    LOCAL_GET, 2, I32_CONST, 16, I32_SUB, LOCAL_TEE, 2,
+    ...step,
+    ...pointers.flatMap((local) => [LOCAL_GET, local, I32_CONST, 16, I32_ADD, LOCAL_SET, local]),
+    LOCAL_GET, countLocal, I32_CONST, 16, I32_SUB, LOCAL_TEE, countLocal,
     BR_IF, 0,
     END,
     END,
@@ -142,25 +140,14 @@ function binaryLoop(laneOp: number[]): number[] {
   ];
 }
 
+/** Loop body of `dst[i] = lane_op(dst[i], src[i])` over `bytes` bytes (params: dst, src, bytes). */
+function binaryLoop(laneOp: number[]): number[] {
+  return vectorLoop(2, [LOCAL_GET, 0, LOCAL_GET, 0, ...V128_LOAD, LOCAL_GET, 1, ...V128_LOAD, ...laneOp, ...V128_STORE], [0, 1]);
+}
+
 /** Loop body of `dst[i] = dst[i] / divisor` (params: dst, bytes, divisor). */
 function divideLoop(): number[] {
-  return [
-    0x00,
-    BLOCK, EMPTY_BLOCK_TYPE,
-    LOCAL_GET, 1, I32_EQZ, BR_IF, 0,
-    LOOP, EMPTY_BLOCK_TYPE,
-    LOCAL_GET, 0,
-    LOCAL_GET, 0, ...V128_LOAD,
-    LOCAL_GET, 2, ...F32X4_SPLAT,
-    ...F32X4_DIV,
-    ...V128_STORE,
-    LOCAL_GET, 0, I32_CONST, 16, I32_ADD, LOCAL_SET, 0,
-    LOCAL_GET, 1, I32_CONST, 16, I32_SUB, LOCAL_TEE, 1,
-    BR_IF, 0,
-    END,
-    END,
-    END,
-  ];
+  return vectorLoop(1, [LOCAL_GET, 0, LOCAL_GET, 0, ...V128_LOAD, LOCAL_GET, 2, ...F32X4_SPLAT, ...F32X4_DIV, ...V128_STORE], [0]);
 }
 
 function unsignedLeb128(value: number): number[] {
