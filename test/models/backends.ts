@@ -3,8 +3,9 @@
  * and switch between the wasm and cpu backends in the same process (tfjs keeps both registered).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { initEngine } from '../../models/engine.ts';
+import { setFusedKernels } from '../../models/kernels/host-kernel.ts';
 
 /** The backends every numeric test runs on. */
 export const TEST_BACKENDS = ['wasm', 'cpu'] as const;
@@ -14,6 +15,29 @@ export type TestBackend = (typeof TEST_BACKENDS)[number];
 export async function useBackend(backend: TestBackend): Promise<void> {
   await initEngine({ backend: 'wasm', threads: 1 });
   if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} failed to start`);
+}
+
+/** The fused host kernels on every test backend, then tfjs's composed ops on cpu (what the other backends run). */
+export const KERNEL_RUNS = [...TEST_BACKENDS.map((backend) => ({ backend, fused: true })), { backend: 'cpu' as const, fused: false }];
+
+/**
+ * One `describe` per KERNEL_RUNS entry, titled `<title> on <backend>`, with that backend active and the fused
+ * kernels on or off as the run says (back on afterwards).
+ *
+ * @example
+ * describeKernelRuns('Hugging Face fixtures', () => { it('matches transformers', async () => { ... }); });
+ */
+export function describeKernelRuns(title: string, body: () => void): void {
+  for (const { backend, fused } of KERNEL_RUNS) {
+    describe(`${title} on ${backend}${fused ? '' : ' (composed ops, fused kernels off)'}`, () => {
+      beforeAll(async () => {
+        await useBackend(backend);
+        setFusedKernels(fused);
+      });
+      afterAll(() => setFusedKernels(true));
+      body();
+    });
+  }
 }
 
 /** Element-wise |actual - expected| <= atol + rtol * |expected|, with the index of the first failure. */
