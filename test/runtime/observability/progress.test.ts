@@ -18,15 +18,20 @@ function fakeTerminal(isTTY: boolean): Writable & { isTTY: boolean; columns: num
   return stream;
 }
 
+/** Progress bars drawn on a fake stream, with the CI variable set as given ('' outside CI). */
+function progressOn(isTTY: boolean, options: { ci?: string; captureLogs?: boolean } = {}) {
+  vi.stubEnv('CI', options.ci ?? '');
+  const terminal = fakeTerminal(isTTY);
+  return { terminal, progress: createProgress({ stream: terminal, captureLogs: options.captureLogs }) };
+}
+
 afterEach(() => {
   vi.unstubAllEnvs();
 });
 
 describe('progress bars', () => {
   it('draw stages with counts and fields on a terminal', () => {
-    vi.stubEnv('CI', '');
-    const terminal = fakeTerminal(true);
-    const progress = createProgress({ stream: terminal });
+    const { terminal, progress } = progressOn(true);
     expect(progress.enabled).toBe(true);
     const bar = progress.stage('ppo', 10);
     bar.tick(3, { reward: 0.5123, kl: 0.0125 });
@@ -38,9 +43,7 @@ describe('progress bars', () => {
   });
 
   it('stay quiet in CI even on a terminal', () => {
-    vi.stubEnv('CI', 'true');
-    const terminal = fakeTerminal(true);
-    const progress = createProgress({ stream: terminal });
+    const { terminal, progress } = progressOn(true, { ci: 'true' });
     expect(progress.enabled).toBe(false);
     const bar = progress.stage('ppo', 10);
     bar.tick(5);
@@ -50,18 +53,14 @@ describe('progress bars', () => {
   });
 
   it('stay quiet when output is not a terminal', () => {
-    vi.stubEnv('CI', '');
-    const file = fakeTerminal(false);
-    const progress = createProgress({ stream: file });
+    const { terminal: file, progress } = progressOn(false);
     expect(progress.enabled).toBe(false);
     progress.stage('sweep trials', 16).tick();
     expect(file.text()).toBe('');
   });
 
   it('show several bars at once (concurrent sweep trials)', () => {
-    vi.stubEnv('CI', '');
-    const terminal = fakeTerminal(true);
-    const progress = createProgress({ stream: terminal });
+    const { terminal, progress } = progressOn(true);
     const first = progress.stage('trial 0', 4);
     const second = progress.stage('trial 1', 4);
     first.tick(2);
