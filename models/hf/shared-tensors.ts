@@ -30,12 +30,24 @@ export function readSharedTensors(directory: string): Map<string, LoadedTensor> 
   return cache.get(directory, readSafetensorsFolder);
 }
 
-/** Whether `directory`'s tensors are held now (tests). */
+/**
+ * Whether `directory`'s tensors are held now (tests).
+ *
+ * @example
+ * readSharedTensors(dir);
+ * holdsSharedTensors(dir); // true, until SHARED_TENSORS_HOLD_MS pass without another read
+ */
 export function holdsSharedTensors(directory: string): boolean {
   return cache.has(directory);
 }
 
-/** Drops every folder's tensors now (e.g. once a process's roles are built, or in tests). */
+/**
+ * Drops every folder's tensors now (e.g. once a process's roles are built, or in tests).
+ *
+ * @example
+ * for (const role of roles) role.build(); // each reads through readSharedTensors
+ * dropSharedTensors();
+ */
 export function dropSharedTensors(): void {
   cache.clear();
 }
