@@ -25,7 +25,7 @@ import { ObjectHome } from './object-home.ts';
 import type { StartWorkerRequest } from './remote-launcher.ts';
 
 export interface NodeAgentOptions {
-  /** The head, `host:port` or `grpc:host:port`. */
+  /** The head, `host:port` or `grpc:host:port`; or a leader and its standbys, comma-separated (etcd mode). */
   head: string;
   /** Unique in the cluster (default: the host name). */
   nodeId: string;
@@ -115,7 +115,7 @@ export class NodeAgent {
     );
     this.link = new HeadLink({
       transport,
-      address: options.head.startsWith('grpc:') ? options.head : `grpc:${options.head}`,
+      address: options.head,
       logger: this.logger,
       onConnect: (rpc) => this.register(rpc),
       onRequest: (frame, respond) => respondWith(respond, this.headRequest(frame)),

@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Runtime, type ActorHandle } from '../../runtime/index.ts';
+import type { Counter } from '../runtime/fixtures/test-actors.ts';
+import { fixtures } from '../runtime/helpers.ts';
+import { watch, type ClusterProcess } from './cluster-harness.ts';
+import { etcdAvailable, startEtcdCluster, type EtcdCluster } from './etcd-harness.ts';
+import { createNetnsCluster, type NetnsCluster, type NetnsHost } from './netns.ts';
+import { netnsAvailable } from './netns-support.ts';
+
+const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const recipe = path.join(repositoryRoot, 'bin', 'recipe.js');
+
+/**
+ * A head that survives its machine, on real processes: a three-member etcd cluster, two heads and two node agents,
+ * each on a network-namespace host of its own, and this test process as the driver.
+ *
+ * ```
+ *   h0 h1 h2: etcd members      h3: head-a (elected first)     h4: head-b (standby)
+ *   h5: node-0                  h6: node-1                     test process: driver, given both heads' addresses
+ * ```
+ *
+ * The heads keep the control store in etcd (lease TTL 2 s). The same actor workload runs twice: once untouched, and
+ * once with the leader head SIGKILLed in the middle; the standby is elected when the leader's lease expires, loads
+ * the state, and the node agents and the driver find it without restarting. The workload's results must be the same,
+ * every actor must still be the same process (none duplicated, none lost), and the cluster must still schedule.
+ */
+describe.skipIf(!netnsAvailable() || !etcdAvailable())('a head that survives its machine (etcd, three members)', () => {
+  let net: NetnsCluster;
+  let etcd: EtcdCluster;
+  let runtime: Runtime;
+  const token = randomBytes(24).toString('hex');
+  const processes = new Map<string, ClusterProcess>();
+  let headAddresses: string;
+
+  beforeEach((context) => {
+    context.onTestFailed(() => {
+      const report = [...processes].map(([name, process]) => `--- ${name}, last 25 lines ---\n${process.lines.slice(-25).map((line) => JSON.stringify(line)).join('\n')}`);
+      console.error(`cluster logs at the failure of "${context.task.name}":\n${report.join('\n')}`);
+    });
+  });
+
+  function spawnRecipe(host: NetnsHost, name: string, args: string[]): ClusterProcess {
+    const env = { ...process.env, POSTTRAIN_TOKEN: token, POSTTRAIN_LOG_LEVEL: 'info', POSTTRAIN_LOG_FORMAT: 'json' };
+    delete (env as Record<string, string | undefined>).VITEST;
+    const child = net.spawn(host, process.execPath, [recipe, ...args], { cwd: repositoryRoot, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const watched = watch(child, name);
+    processes.set(name, watched);
+    return watched;
+  }
+
+  const isLine = (prefix: string) => (line: Record<string, unknown>) => typeof line.msg === 'string' && line.msg.startsWith(prefix);
+
+  function startHead(host: NetnsHost, name: string): ClusterProcess {
+    return spawnRecipe(host, name, [
+      'cluster', 'start', '--head', '--host', host.address, '--port', '6380', '--etcd', etcd.endpoints.join(','), '--etcd-lease-ttl', '2',
+      '--heartbeat-ms', '200', '--node-timeout-ms', '5000', '--driver-timeout-ms', '15000', '--keepalive-ms', '1000',
+    ]);
+  }
+
+  function startNode(host: NetnsHost, name: string): ClusterProcess {
+    return spawnRecipe(host, name, [
+      'cluster', 'join', headAddresses, '--host', host.address, '--node-name', name, '--num-cpus', '2', '--num-gpus', '0',
+      '--memory', String(2 ** 30), '--object-store-memory', String(2 ** 28), '--keepalive-ms', '1000',
+    ]);
+  }
+
+  async function kill(target: ClusterProcess): Promise<void> {
+    const exited = new Promise((resolve) => target.child.once('exit', resolve));
+    process.kill(-(target.child.pid as number), 'SIGKILL');
+    await exited;
+  }
+
+  beforeAll(async () => {
+    net = createNetnsCluster({ hosts: 7, attachTestProcess: true });
+    const hosts = net.hosts;
+    etcd = await startEtcdCluster(net, hosts.slice(0, 3));
+    headAddresses = `${hosts[3]!.address}:6380,${hosts[4]!.address}:6380`;
+    await startHead(hosts[3]!, 'head-a').waitForLine(isLine('head listening on'));
+    await startHead(hosts[4]!, 'head-b').waitForLine(isLine('head standing by'));
+    await Promise.all([startNode(hosts[5]!, 'node-0'), startNode(hosts[6]!, 'node-1')].map((node) => node.waitForLine(isLine('registered with the head as'))));
+    runtime = await Runtime.start({
+      address: headAddresses,
+      host: net.testAddress as string,
+      token,
+      namespace: 'failover',
+      clusterTimeouts: { keepaliveMs: 1_000, keepaliveTimeoutMs: 1_000, objectFetchTimeoutMs: 5_000, headRequestTimeoutMs: 30_000 },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await runtime?.shutdown().catch(() => {});
+    for (const process of processes.values()) {
+      if (process.child.exitCode === null && process.child.signalCode === null) globalThis.process.kill(-(process.child.pid as number), 'SIGKILL');
+    }
+    await etcd?.stop();
+    net?.destroy();
+  });
+
+  /**
+   * Six counters over both nodes, then rounds of calls: every counter adds, a named counter is looked up through the
+   * head, and a key is written and read back through the head. `during(round)` runs before each round's calls.
+   */
+  async function workload(tag: string, during: (round: number) => Promise<void> = async () => {}) {
+    const counters: ActorHandle<Counter>[] = [];
+    for (let index = 0; index < 6; index++) {
+      counters.push(await runtime.createActor<typeof Counter>({ module: fixtures, exportName: 'Counter', args: [10 * index], name: `${tag}-${index}`, resources: { CPU: 0.25, [`node:node-${index % 2}`]: 0.01 } }));
+    }
+    const pids = await Promise.all(counters.map((counter) => counter.call('pid')));
+    const results: unknown[] = [];
+    for (let round = 0; round < 8; round++) {
+      await during(round);
+      results.push(await Promise.all(counters.map((counter, index) => counter.call('add', round + index))));
+      const named = await runtime.getActor<Counter>(`${tag}-${round % 6}`);
+      await runtime.putKey('workload', tag, String(round));
+      results.push([await named.call('value'), await runtime.getKey('workload', tag)]);
+    }
+    return { counters, pids, results };
+  }
+
+  it('the leader head SIGKILLed mid-run: the standby takes over, the run finishes with the uninterrupted results, no actor duplicated or lost', async () => {
+    const uninterrupted = await workload('reference');
+    const nodesBefore = await runtime.nodes();
+    const headA = processes.get('head-a') as ClusterProcess;
+    const headB = processes.get('head-b') as ClusterProcess;
+    const agentPids = ['node-0', 'node-1'].map((name) => processes.get(name)?.child.pid);
+
+    const failedOver = await workload('failover', async (round) => {
+      if (round === 3) await kill(headA);
+    });
+
+    expect(failedOver.results).toEqual(uninterrupted.results);
+    // The standby was elected and the nodes came back to it under the epochs they had: nothing was re-registered.
+    await headB.waitForLine(isLine('elected leader'));
+    for (const node of nodesBefore) await headB.waitForLine((line) => line.msg === `node ${node.nodeId} reconnected (epoch ${node.epoch})`);
+    const nodesAfter = await runtime.nodes();
+    expect(nodesAfter.map((node) => [node.nodeId, node.alive, node.epoch]).sort()).toEqual(nodesBefore.map((node) => [node.nodeId, node.alive, node.epoch]).sort());
+    // Every actor of both workloads is known once, alive, on its node, and is still the process it was.
+    const actors = await runtime.listActors();
+    const names = [...uninterrupted.counters, ...failedOver.counters].map((_, index) => `${index < 6 ? 'reference' : 'failover'}-${index % 6}`);
+    expect(actors.map((actor) => actor.displayName).sort()).toEqual([...names].sort());
+    expect(new Set(actors.map((actor) => actor.actorId)).size).toBe(12);
+    expect(actors.every((actor) => actor.state === 'alive')).toBe(true);
+    for (const run of [uninterrupted, failedOver]) expect(await Promise.all(run.counters.map((counter) => counter.call('pid')))).toEqual(run.pids);
+    expect(['node-0', 'node-1'].map((name) => processes.get(name)?.child.pid)).toEqual(agentPids);
+    expect(['node-0', 'node-1'].every((name) => processes.get(name)?.child.exitCode === null)).toBe(true);
+    const strays = [...processes.values()].flatMap((process) => process.lines).filter((line) => typeof line.msg === 'string' && line.msg.includes('which this head does not know'));
+    expect(strays).toEqual([]);
+    // The new leader schedules: a new actor starts, and a node's free CPU counts every actor placed before.
+    const newcomer = await runtime.createActor<typeof Counter>({ module: fixtures, exportName: 'Counter', args: [1], resources: { CPU: 0.25 } });
+    expect(await newcomer.call('add', 1)).toBe(2);
+    expect((await runtime.nodes()).map((node) => node.free.CPU).reduce((sum, free) => (sum as number) + (free as number), 0)).toBe(4 - 13 * 0.25);
+  }, 120_000);
+});
