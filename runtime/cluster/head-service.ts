@@ -12,6 +12,7 @@ import { GrpcServer } from './grpc/grpc-server.ts';
 import { SqliteControlStore } from './sqlite-control-store.ts';
 import { EtcdControlStore } from './etcd-control-store.ts';
 import { HeadElection, type HeadEtcdOptions } from './etcd-head-election.ts';
+import { NodeLeaseWatch, type NodeLivenessSettings } from './etcd-node-liveness.ts';
 import { formatGrpcAddress } from './grpc/grpc-address.ts';
 
 export interface HeadServiceOptions {
@@ -74,6 +75,7 @@ export class HeadService {
     private readonly server: GrpcServer,
     private readonly store: SqliteControlStore | EtcdControlStore,
     private readonly election: HeadElection | undefined,
+    private readonly leaseWatch: NodeLeaseWatch | undefined,
   ) {}
 
   get address(): string {
@@ -99,28 +101,36 @@ export class HeadService {
         })
       : new SqliteControlStore(options.statePath);
     election?.onLost(depose);
+    const nodeTimeoutMs = options.nodeTimeoutMs ?? 10_000;
+    const liveness: NodeLivenessSettings | undefined = election && options.etcd
+      ? { endpoints: options.etcd.endpoints, prefix: `${election.prefix}node-leases/`, ttlSeconds: Math.max(2, Math.ceil(nodeTimeoutMs / 1_000)) }
+      : undefined;
     const head = new ClusterHead({
       store,
       allowList: options.actorModuleRoots ? new ModuleAllowList(options.actorModuleRoots) : ModuleAllowList.defaults(),
       logger,
       heartbeatMs: options.heartbeatMs ?? 1_000,
-      nodeTimeoutMs: options.nodeTimeoutMs ?? 10_000,
+      nodeTimeoutMs,
+      ...(liveness ? { liveness } : {}),
       driverTimeoutMs: options.driverTimeoutMs ?? 30_000,
       reaperIntervalMs: 1_000,
     });
     head.recover();
+    let leaseWatch: NodeLeaseWatch | undefined;
     // Control messages are small: a peer declaring a huge frame is cut off at once instead of being buffered.
     const grpcOptions = resolveGrpcOptions({ maxFrameBytes: HEAD_MAX_FRAME_BYTES, ...options.grpc, security: options.security, logger });
     let server: GrpcServer;
     try {
+      if (election && liveness) leaseWatch = await NodeLeaseWatch.takeOver(election.client, liveness, head);
       server = await GrpcServer.start({ host: options.host, port: options.port }, grpcOptions, { onChannel: (channel) => service?.serve(channel) }, 'the head');
     } catch (error) {
+      leaseWatch?.close();
       await head.stop();
       await store.close();
       await election?.resign();
       throw error;
     }
-    service = new HeadService(head, server, store, election);
+    service = new HeadService(head, server, store, election, leaseWatch);
     if (deposed !== undefined) {
       const reason = deposed;
       void service.stop().finally(() => options.onDeposed?.(reason));
@@ -136,6 +146,7 @@ export class HeadService {
   async stop(): Promise<void> {
     this.stopping ??= (async () => {
       await this.server.close();
+      this.leaseWatch?.close();
       await this.head.stop();
       await this.store.close();
       await this.election?.resign();

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Runtime, type ActorHandle } from '../../runtime/index.ts';
 import type { Counter } from '../runtime/fixtures/test-actors.ts';
-import { fixtures } from '../runtime/helpers.ts';
+import { eventually, fixtures } from '../runtime/helpers.ts';
 import { watch, type ClusterProcess } from './cluster-harness.ts';
 import { etcdAvailable, startEtcdCluster, type EtcdCluster } from './etcd-harness.ts';
 import { createNetnsCluster, type NetnsCluster, type NetnsHost } from './netns.ts';
@@ -26,6 +27,9 @@ const recipe = path.join(repositoryRoot, 'bin', 'recipe.js');
  * once with the leader head SIGKILLed in the middle; the standby is elected when the leader's lease expires, loads
  * the state, and the node agents and the driver find it without restarting. The workload's results must be the same,
  * every actor must still be the same process (none duplicated, none lost), and the cluster must still schedule.
+ * Node agents hold liveness leases in etcd (TTL = the 5 s node timeout): a node that dies while no head leads is
+ * declared dead by the next leader from its lease, before that head's own heartbeat timer could.
+ * The tests share the cluster and run in order.
  */
 describe.skipIf(!netnsAvailable() || !etcdAvailable())('a head that survives its machine (etcd, three members)', () => {
   let net: NetnsCluster;
@@ -152,5 +156,27 @@ describe.skipIf(!netnsAvailable() || !etcdAvailable())('a head that survives its
     const newcomer = await runtime.createActor<typeof Counter>({ module: fixtures, exportName: 'Counter', args: [1], resources: { CPU: 0.25 } });
     expect(await newcomer.call('add', 1)).toBe(2);
     expect((await runtime.nodes()).map((node) => node.free.CPU).reduce((sum, free) => (sum as number) + (free as number), 0)).toBe(4 - 13 * 0.25);
+    // Each node's liveness is a key under its own lease in etcd, holding its epoch.
+    const client = new Etcd3({ hosts: etcd.endpoints });
+    try {
+      const leases = await client.getAll().prefix('posttrain/node-leases/').strings();
+      expect(leases).toEqual(Object.fromEntries(nodesBefore.map((node) => [`posttrain/node-leases/${node.nodeId}`, String(node.epoch)])));
+    } finally {
+      client.close();
+    }
   }, 120_000);
+
+  it('a node that dies while no head leads is declared dead by the next leader from its expired lease, not after a node timeout of its own', async () => {
+    const standby = startHead(net.hosts[3]!, 'head-a, again');
+    await standby.waitForLine(isLine('head standing by'));
+    const epochs = new Map((await runtime.nodes()).map((node) => [node.nodeId, node.epoch]));
+    await Promise.all([kill(processes.get('head-b') as ClusterProcess), kill(processes.get('node-1') as ClusterProcess)]);
+    await standby.waitForLine(isLine('elected leader'));
+    await standby.waitForLine((line) => line.msg === `node node-0 reconnected (epoch ${epochs.get('node-0')})`);
+    // The lease ends one TTL (5 s) after the kill; this head's own timer would wait 5 s + 2.5 s from its takeover.
+    const nodes = await eventually(() => runtime.nodes(), (all) => all.some((node) => node.nodeId === 'node-1' && !node.alive));
+    const dead = nodes.find((node) => node.nodeId === 'node-1');
+    expect(dead?.deathReason).toMatch(/liveness lease in etcd/);
+    expect(nodes.find((node) => node.nodeId === 'node-0')).toMatchObject({ alive: true, epoch: epochs.get('node-0') });
+  }, 60_000);
 });
