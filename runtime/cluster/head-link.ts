@@ -40,7 +40,7 @@ export const RECONNECT_LONGEST_WAIT_MS = RECONNECT_MAX_DELAY_MS * (1 + RECONNECT
  * Requests that can be sent again after a reconnection without doing anything twice. Creating an actor or a
  * placement group is not one of them: if the head went away while creating one, the caller is told so.
  */
-const REPEATABLE = new Set(['getActor', 'resolveActor', 'killActor', 'waitPlacementGroup', 'removePlacementGroup', 'nodes', 'objectStoreUsage', 'getKey', 'putKey', 'goodbye', 'homeStatus']);
+const REPEATABLE = new Set(['getActor', 'resolveActor', 'killActor', 'waitPlacementGroup', 'removePlacementGroup', 'nodes', 'objectStoreUsage', 'getKey', 'putKey', 'goodbye', 'homeStatus', 'listActors', 'listPlacementGroups']);
 
 interface PendingRequest {
   route: string;

@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Runtime, type ActorHandle } from '../../runtime/index.ts';
+import { Runtime, type ActorHandle, type ActorSummary } from '../../runtime/index.ts';
+import { PPOTrainer, type PPOConfigInput } from '../../trainers/index.ts';
+import { TINY_MODEL, randomModelFiles, scratchDirectory, testLogging } from '../trainers/helpers.ts';
 import type { Counter } from '../runtime/fixtures/test-actors.ts';
 import { eventually, fixtures } from '../runtime/helpers.ts';
 import { watch, type ClusterProcess } from './cluster-harness.ts';
@@ -19,14 +22,16 @@ const recipe = path.join(repositoryRoot, 'bin', 'recipe.js');
  * each on a network-namespace host of its own, and this test process as the driver.
  *
  * ```
- *   h0 h1 h2: etcd members      h3: head-a (elected first)     h4: head-b (standby)
+ *   h0 h1 h2: etcd members      h3: head-a (elected first)     h4: head-b (standby)    later heads: on the dead one's host
  *   h5: node-0                  h6: node-1                     test process: driver, given both heads' addresses
  * ```
  *
- * The heads keep the control store in etcd (lease TTL 2 s). The same actor workload runs twice: once untouched, and
- * once with the leader head SIGKILLed in the middle; the standby is elected when the leader's lease expires, loads
- * the state, and the node agents and the driver find it without restarting. The workload's results must be the same,
- * every actor must still be the same process (none duplicated, none lost), and the cluster must still schedule.
+ * The heads keep the control store in etcd (lease TTL 2 s). A tiny PPO run whose leader head is SIGKILLed after its
+ * first step must write the metrics of the same run on one embedded node; the standby is elected when the leader's
+ * lease expires, loads the state, and the node agents and the drivers find it without restarting. Then an actor
+ * workload runs twice, untouched and with the (new) leader SIGKILLed in the middle: same results, every actor still
+ * the same process (none duplicated, none lost), and the cluster still schedules. A killed head is replaced by a
+ * fresh standby on its host before the next test.
  * Node agents hold liveness leases in etcd (TTL = the 5 s node timeout): a node that dies while no head leads is
  * declared dead by the next leader from its lease, before that head's own heartbeat timer could.
  * The tests share the cluster and run in order.
@@ -38,6 +43,11 @@ describe.skipIf(!netnsAvailable() || !etcdAvailable())('a head that survives its
   const token = randomBytes(24).toString('hex');
   const processes = new Map<string, ClusterProcess>();
   let headAddresses: string;
+  let leader: ClusterProcess;
+  let standby: ClusterProcess;
+  const scratch = scratchDirectory('etcd-failover');
+  const task = { name: 'sentiment' as const };
+  let models: ReturnType<typeof randomModelFiles>;
 
   beforeEach((context) => {
     context.onTestFailed(() => {
@@ -77,13 +87,25 @@ describe.skipIf(!netnsAvailable() || !etcdAvailable())('a head that survives its
     await exited;
   }
 
+  /** The leader was killed and the standby leads: start a new standby on the dead leader's host. */
+  async function replaceLeader(name: string): Promise<void> {
+    const host = net.hosts.find((candidate) => leader.child.spawnargs.includes(candidate.namespace)) as NetnsHost;
+    await standby.waitForLine(isLine('elected leader'));
+    leader = standby;
+    standby = startHead(host, name);
+    await standby.waitForLine(isLine('head standing by'));
+  }
+
   beforeAll(async () => {
+    models = randomModelFiles(scratch.path, task);
     net = createNetnsCluster({ hosts: 7, attachTestProcess: true });
     const hosts = net.hosts;
     etcd = await startEtcdCluster(net, hosts.slice(0, 3));
     headAddresses = `${hosts[3]!.address}:6380,${hosts[4]!.address}:6380`;
-    await startHead(hosts[3]!, 'head-a').waitForLine(isLine('head listening on'));
-    await startHead(hosts[4]!, 'head-b').waitForLine(isLine('head standing by'));
+    leader = startHead(hosts[3]!, 'head-a');
+    await leader.waitForLine(isLine('head listening on'));
+    standby = startHead(hosts[4]!, 'head-b');
+    await standby.waitForLine(isLine('head standing by'));
     await Promise.all([startNode(hosts[5]!, 'node-0'), startNode(hosts[6]!, 'node-1')].map((node) => node.waitForLine(isLine('registered with the head as'))));
     runtime = await Runtime.start({
       address: headAddresses,
@@ -101,7 +123,73 @@ describe.skipIf(!netnsAvailable() || !etcdAvailable())('a head that survives its
     }
     await etcd?.stop();
     net?.destroy();
+    scratch.remove();
   });
+
+  /** The recipe of `cluster-ppo.test.ts`: policy (with rollout, reference, reward) on node-0, value on node-1. */
+  function ppoConfig(name: string, address: string | undefined): PPOConfigInput {
+    const pin = (node: string) => (address ? { [`node:${node}`]: 0.01 } : {});
+    return {
+      name,
+      seed: 3,
+      task,
+      model: TINY_MODEL,
+      init: { policy: models.language, reward: models.reward },
+      runtime: {
+        ...(address ? { address } : {}),
+        backend: 'wasm',
+        threads: 1,
+        colocate: [['policy', 'rollout', 'reference', 'reward'], ['value']],
+        roles: { policy: { resources: { CPU: 1, ...pin('node-0') } }, value: { resources: { CPU: 1, ...pin('node-1') } } },
+      },
+      rollout: { batchSize: 8 },
+      algo: { epochs: 1, minibatches: 2 },
+      trainer: { steps: 3, learningRate: 1e-3, evalEvery: 0, evalPrompts: 2, evalSamplesPerPrompt: 1 },
+      checkpoint: { everySteps: 0 },
+      logging: testLogging(scratch.path),
+    };
+  }
+
+  /** Each step's line of metrics.jsonl without the fields that measure time. */
+  function stepRecords(name: string): Record<string, unknown>[] {
+    const timings = ['wallTime', 'phaseSeconds', 'generatedTokensPerSecond'];
+    return readFileSync(path.join(scratch.path, name, 'metrics.jsonl'), 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((record) => typeof record.step === 'number')
+      .map((record) => Object.fromEntries(Object.entries(record).filter(([key]) => !timings.includes(key))));
+  }
+
+  it('a PPO run whose leader head is SIGKILLed after step 1 finishes with the uninterrupted metrics, on the same actors', async () => {
+    await new PPOTrainer(ppoConfig('uninterrupted', undefined)).train();
+    const placements: Promise<ActorSummary[]>[] = [];
+    let killed: Promise<void> | undefined;
+    const previousToken = process.env.POSTTRAIN_TOKEN;
+    process.env.POSTTRAIN_TOKEN = token;
+    try {
+      const trainer = new PPOTrainer(ppoConfig('failed-over', headAddresses));
+      trainer.on('step', (record: { step: number }) => {
+        // Where the roles are, as the head (the old one at step 1, the new one after) knows them.
+        placements.push(runtime.listActors());
+        if (record.step === 1) killed = kill(leader);
+      });
+      await trainer.train();
+    } finally {
+      if (previousToken === undefined) delete process.env.POSTTRAIN_TOKEN;
+      else process.env.POSTTRAIN_TOKEN = previousToken;
+    }
+    await killed;
+    expect(stepRecords('failed-over')).toEqual(stepRecords('uninterrupted'));
+    expect(stepRecords('uninterrupted').map((record) => record.step)).toEqual([1, 2, 3]);
+    // The roles' actors after the take-over are the ones from before it: each listed once, none new, none gone.
+    const [before, ...after] = await Promise.all(placements);
+    const ids = (actors: ActorSummary[] | undefined) => (actors ?? []).map((actor) => actor.actorId).sort();
+    expect(before!.length).toBeGreaterThan(0);
+    expect(new Set(ids(before)).size).toBe(before!.length);
+    for (const later of after) expect(ids(later)).toEqual(ids(before));
+    await replaceLeader('head-c');
+  }, 240_000);
 
   /**
    * Six counters over both nodes, then rounds of calls: every counter adds, a named counter is looked up through the
@@ -127,18 +215,17 @@ describe.skipIf(!netnsAvailable() || !etcdAvailable())('a head that survives its
   it('the leader head SIGKILLed mid-run: the standby takes over, the run finishes with the uninterrupted results, no actor duplicated or lost', async () => {
     const uninterrupted = await workload('reference');
     const nodesBefore = await runtime.nodes();
-    const headA = processes.get('head-a') as ClusterProcess;
-    const headB = processes.get('head-b') as ClusterProcess;
+    const [killedHead, newLeader] = [leader, standby];
     const agentPids = ['node-0', 'node-1'].map((name) => processes.get(name)?.child.pid);
 
     const failedOver = await workload('failover', async (round) => {
-      if (round === 3) await kill(headA);
+      if (round === 3) await kill(killedHead);
     });
 
     expect(failedOver.results).toEqual(uninterrupted.results);
     // The standby was elected and the nodes came back to it under the epochs they had: nothing was re-registered.
-    await headB.waitForLine(isLine('elected leader'));
-    for (const node of nodesBefore) await headB.waitForLine((line) => line.msg === `node ${node.nodeId} reconnected (epoch ${node.epoch})`);
+    await newLeader.waitForLine(isLine('elected leader'));
+    for (const node of nodesBefore) await newLeader.waitForLine((line) => line.msg === `node ${node.nodeId} reconnected (epoch ${node.epoch})`);
     const nodesAfter = await runtime.nodes();
     expect(nodesAfter.map((node) => [node.nodeId, node.alive, node.epoch]).sort()).toEqual(nodesBefore.map((node) => [node.nodeId, node.alive, node.epoch]).sort());
     // Every actor of both workloads is known once, alive, on its node, and is still the process it was.
@@ -164,13 +251,12 @@ describe.skipIf(!netnsAvailable() || !etcdAvailable())('a head that survives its
     } finally {
       client.close();
     }
+    await replaceLeader('head-d');
   }, 120_000);
 
   it('a node that dies while no head leads is declared dead by the next leader from its expired lease, not after a node timeout of its own', async () => {
-    const standby = startHead(net.hosts[3]!, 'head-a, again');
-    await standby.waitForLine(isLine('head standing by'));
     const epochs = new Map((await runtime.nodes()).map((node) => [node.nodeId, node.epoch]));
-    await Promise.all([kill(processes.get('head-b') as ClusterProcess), kill(processes.get('node-1') as ClusterProcess)]);
+    await Promise.all([kill(leader), kill(processes.get('node-1') as ClusterProcess)]);
     await standby.waitForLine(isLine('elected leader'));
     await standby.waitForLine((line) => line.msg === `node node-0 reconnected (epoch ${epochs.get('node-0')})`);
     // The lease ends one TTL (5 s) after the kill; this head's own timer would wait 5 s + 2.5 s from its takeover.
