@@ -28,6 +28,11 @@ export interface HeadLinkOptions {
 
 /** Reconnection backoff doubles from 100 ms up to this, each wait drawn within +-RECONNECT_JITTER of it. */
 const RECONNECT_MAX_DELAY_MS = 2_000;
+/**
+ * With several heads a standby takes over as soon as the leader's lease expires: attempts stay this frequent so
+ * that the link finds it within half a second (one refused TCP connect per head and attempt costs next to nothing).
+ */
+const RECONNECT_MAX_DELAY_WITH_STANDBYS_MS = 500;
 const RECONNECT_JITTER = 0.25;
 /**
  * The longest a disconnected link waits before its next attempt: a head that restarts gives the nodes it recovers
@@ -219,7 +224,7 @@ export class HeadLink {
 
   private reconnectSoon(): void {
     const delay = this.delay * (1 - RECONNECT_JITTER + Math.random() * 2 * RECONNECT_JITTER);
-    this.delay = Math.min(this.delay * 2, RECONNECT_MAX_DELAY_MS);
+    this.delay = Math.min(this.delay * 2, this.addresses.length > 1 ? RECONNECT_MAX_DELAY_WITH_STANDBYS_MS : RECONNECT_MAX_DELAY_MS);
     setTimeout(() => {
       if (this.closed || this.connected) return;
       this.connect().then(
