@@ -6,14 +6,13 @@ import { RpcConnection } from '../transport/rpc.ts';
 import type { Channel, Frame } from '../transport/transport.ts';
 import { ClusterHead, type HeartbeatReport, type NodeRegistration } from './cluster-head.ts';
 import type { ClusterSecurity } from './grpc/cluster-security.ts';
-import { parseGrpcAddress } from './grpc/grpc-address.ts';
+import { formatGrpcAddress, parseGrpcAddress } from './grpc/grpc-address.ts';
 import { resolveGrpcOptions, type GrpcTransportOptions } from './grpc/grpc-options.ts';
 import { GrpcServer } from './grpc/grpc-server.ts';
 import { SqliteControlStore } from './sqlite-control-store.ts';
 import { EtcdControlStore } from './etcd-control-store.ts';
 import { HeadElection, type HeadEtcdOptions } from './etcd-head-election.ts';
 import { NodeLeaseWatch, type NodeLivenessSettings } from './etcd-node-liveness.ts';
-import { formatGrpcAddress } from './grpc/grpc-address.ts';
 
 export interface HeadServiceOptions {
   /** Address to listen on (default 127.0.0.1; any other address needs a token). */
@@ -59,9 +58,10 @@ interface Peer {
 
 /**
  * The head process of a cluster (`recipe cluster start --head`): a `ClusterHead` over a SQLite control store (or,
- * with `etcd`, one in etcd, with standby heads taking over by election), served over gRPC. Each peer opens one channel and introduces itself: a driver with a `hello` notification, a node
- * agent with a `register` request. Drivers call the control plane in their own name; node agents heartbeat,
- * report their workers, and forward their workers' requests (the head checks that the worker named is theirs).
+ * with `etcd`, one in etcd, with standby heads taking over by election), served over gRPC. Each peer opens one
+ * channel and introduces itself: a driver with a `hello` notification, a node agent with a `register` request.
+ * Drivers call the control plane in their own name; node agents heartbeat, report their workers, and forward their
+ * workers' requests (the head checks that the worker named is theirs).
  *
  * @example
  * const service = await HeadService.start({ host: '10.0.0.1', port: 6380, statePath: '/var/lib/posttrain/head.sqlite', security, logger });
