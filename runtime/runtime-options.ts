@@ -15,6 +15,7 @@ export interface RuntimeOptions {
   /**
    * Address of a cluster head (`host:port`, started with `recipe cluster start --head`): the driver joins that
    * cluster instead of starting the embedded runtime. `nodes` and `prestartWorkers` are the nodes' business then.
+   * With heads that keep their state in etcd, every head's address, comma-separated: the driver follows the leader.
    */
   address?: string;
   /** Cluster mode: the bearer token (default: `POSTTRAIN_TOKEN`, or the file named by `POSTTRAIN_TOKEN_FILE`). */

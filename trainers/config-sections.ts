@@ -71,7 +71,7 @@ export type RoleConfig = z.output<typeof roleSection>;
 
 /** The runtime the roles run on: embedded by default, a cluster with `address`. */
 export const runtimeSection = z.strictObject({
-  /** Cluster head `host:port`; omit for the embedded runtime in this process tree. */
+  /** Cluster head `host:port` (or every head, comma-separated, with etcd); omit for the embedded runtime in this process tree. */
   address: z.string().min(1).optional(),
   /** Namespace of the run's named actors and placement groups. */
   namespace: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('posttrain'),

@@ -106,21 +106,29 @@ export function registerClusterCommand(program: Command): void {
       .option('--host <host>', 'address to listen on; anything but loopback needs a token', '127.0.0.1')
       .option('--port <port>', 'port to listen on', '6380')
       .option('--state <file>', 'SQLite file of the control store; a head restarted on it recovers the cluster', join(homedir(), '.posttrain', 'cluster', 'head.sqlite'))
+      .option('--etcd <urls>', 'keep the control store in etcd instead (http://host:2379 of each member, comma-separated); heads started alike elect a leader, the others stand by')
+      .option('--etcd-prefix <prefix>', 'key prefix of this cluster in etcd', 'posttrain/')
+      .option('--etcd-lease-ttl <seconds>', 'a standby takes over this long after the leader stopped renewing its lease', '10')
       .option('--heartbeat-ms <ms>', 'how often nodes heartbeat', '1000')
       .option('--node-timeout-ms <ms>', 'a node silent this long is declared dead (its actors fail, its bundles move)', '10000')
       .option('--driver-timeout-ms <ms>', 'a driver disconnected this long is gone, with its actors', '30000'),
-  ).action(async (flags: SecurityFlags & TimerFlags & { head?: boolean; host: string; port: string; state: string; actorModuleRoot?: string[] }) => {
+  ).action(async (flags: SecurityFlags & TimerFlags & { head?: boolean; host: string; port: string; state: string; etcd?: string; etcdPrefix: string; etcdLeaseTtl: string; actorModuleRoot?: string[] }) => {
     if (!flags.head) {
       process.stderr.write('recipe cluster start: pass --head to start a head; a node joins with `recipe cluster join <head>`\n');
       process.exit(2);
     }
     await runUntilSignal(async () => {
       const logger = rootLogger();
-      const { HeadService } = await import('../../runtime/cluster/head-service.ts');
+      const [{ HeadService }, { parseEtcdEndpoints }] = await Promise.all([import('../../runtime/cluster/head-service.ts'), import('../../runtime/cluster/etcd-head-election.ts')]);
+      const leaseTtlSeconds = Number(flags.etcdLeaseTtl);
+      if (!Number.isInteger(leaseTtlSeconds) || leaseTtlSeconds < 1) throw new ConfigError([{ path: '--etcd-lease-ttl', message: `must be a whole number of seconds >= 1, got '${flags.etcdLeaseTtl}'` }]);
       return HeadService.start({
         host: flags.host,
         port: port(flags.port, '--port'),
         statePath: flags.state,
+        ...(flags.etcd === undefined ? {} : { etcd: { endpoints: parseEtcdEndpoints(flags.etcd), prefix: flags.etcdPrefix, leaseTtlSeconds } }),
+        // Another head leads now: this process has nothing left to do (a supervisor may start it again as a standby).
+        onDeposed: () => process.exit(1),
         security: loadClusterSecurity(securityFrom(flags), process.env, logger),
         logger,
         heartbeatMs: milliseconds(flags.heartbeatMs, '--heartbeat-ms') as number,
@@ -136,7 +144,7 @@ export function registerClusterCommand(program: Command): void {
     cluster
       .command('join')
       .description('start a node agent on this machine and join the cluster whose head is at <head> (host:port)')
-      .argument('<head>', 'the head, host:port')
+      .argument('<head>', 'the head, host:port (with etcd: every head, comma-separated)')
       .option('--host <host>', 'address other nodes reach this one at (default: the local address of the route to the head)')
       .option('--port <port>', 'port of this node\'s object service (default: any)', '0')
       .option('--node-name <name>', 'unique node id (default: POSTTRAIN_NODE_NAME, else the host name)')
@@ -149,12 +157,13 @@ export function registerClusterCommand(program: Command): void {
   ).action(async (head: string, flags: SecurityFlags & TimerFlags & { host?: string; port: string; nodeName?: string; numCpus?: string; numGpus?: string; memory?: string; resources?: string; objectStoreMemory?: string; prestartWorkers: string; actorModuleRoot?: string[] }) => {
     await runUntilSignal(async () => {
       const logger = rootLogger();
-      const [{ NodeAgent }, { nodeResources }, { localAddressTowards }] = await Promise.all([
+      const [{ NodeAgent }, { nodeResources }, { localAddressTowards }, { parseHeadAddresses }] = await Promise.all([
         import('../../runtime/cluster/node-agent.ts'),
         import('../../runtime/cluster/node-resources.ts'),
         import('../../runtime/cluster/cluster-driver.ts'),
+        import('../../runtime/cluster/head-link.ts'),
       ]);
-      const target = parseGrpcAddress(head, '<head>');
+      const target = parseGrpcAddress(parseHeadAddresses(head, '<head>')[0] as string, '<head>');
       const node = nodeResources(flags, process.env);
       const securityOptionsGiven = securityFrom(flags);
       const security = loadClusterSecurity(securityOptionsGiven, process.env, logger);

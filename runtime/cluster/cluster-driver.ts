@@ -10,9 +10,9 @@ import type { RuntimeOptions } from '../runtime-options.ts';
 import { registerTransport } from '../transport/transports.ts';
 import { DriverControl } from './driver-control.ts';
 import { loadClusterSecurity } from './grpc/cluster-security.ts';
-import { formatGrpcAddress, parseGrpcAddress } from './grpc/grpc-address.ts';
+import { parseGrpcAddress } from './grpc/grpc-address.ts';
 import { GrpcTransport } from './grpc/grpc-transport.ts';
-import { HeadLink } from './head-link.ts';
+import { HeadLink, parseHeadAddresses } from './head-link.ts';
 import { ObjectHome } from './object-home.ts';
 
 /** What `Runtime` needs from a cluster driver, and how to leave the cluster. */
@@ -33,8 +33,10 @@ export interface ClusterDriver {
  */
 export async function startClusterDriver(options: RuntimeOptions): Promise<ClusterDriver> {
   const logger = (options.logger ?? rootLogger()).child({ component: 'runtime' });
-  const headAddress = formatGrpcAddressOf(options.address as string);
-  const head = parseGrpcAddress(headAddress, 'address');
+  // One head, or a leader and its standbys (etcd mode): the link finds the one that leads.
+  const heads = parseHeadAddresses(options.address as string, 'address');
+  const headAddress = heads.join(',');
+  const head = parseGrpcAddress(heads[0] as string, 'address');
   if (options.nodes !== undefined) throw new ConfigError([{ path: 'nodes', message: 'a cluster driver has no nodes of its own: the nodes joined the head (recipe cluster join)' }]);
   const security = loadClusterSecurity({ ...pick(options) }, process.env, logger);
   const timeouts = options.clusterTimeouts ?? {};
@@ -99,11 +101,6 @@ function pick(options: RuntimeOptions): { token?: string; tokenFile?: string; tl
     ...(options.tokenFile === undefined ? {} : { tokenFile: options.tokenFile }),
     ...(options.tls === undefined ? {} : { tls: options.tls }),
   };
-}
-
-function formatGrpcAddressOf(address: string): string {
-  const parsed = parseGrpcAddress(address, 'address');
-  return formatGrpcAddress(parsed.host, parsed.port);
 }
 
 /**

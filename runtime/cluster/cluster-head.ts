@@ -10,6 +10,7 @@ import { Head } from '../head/head.ts';
 import { RECONNECT_LONGEST_WAIT_MS } from './head-link.ts';
 import type { LiveActor } from '../head/live-actor.ts';
 import type { RpcConnection } from '../transport/rpc.ts';
+import type { NodeLivenessSettings } from './etcd-node-liveness.ts';
 import { NodeSessions, type NodeSession } from './node-sessions.ts';
 import { RemoteLauncher } from './remote-launcher.ts';
 
@@ -24,6 +25,8 @@ export interface ClusterHeadOptions {
   /** A driver whose connection stays down this long is gone: its actors and placement groups go too. */
   driverTimeoutMs: number;
   reaperIntervalMs: number;
+  /** etcd mode: where node agents keep their liveness leases (sent to each agent with its registration reply). */
+  liveness?: NodeLivenessSettings;
 }
 
 /** What a node agent says when it (re)registers. */
@@ -119,11 +122,12 @@ export class ClusterHead extends Head {
 
   // ---- nodes ---------------------------------------------------------------------------------------------------
 
-  registerNode(rpc: RpcConnection, registration: NodeRegistration): { epoch: number; heartbeatMs: number; nodeTimeoutMs: number; generation: string } {
+  registerNode(rpc: RpcConnection, registration: NodeRegistration): { epoch: number; heartbeatMs: number; nodeTimeoutMs: number; generation: string; liveness?: NodeLivenessSettings } {
     const { nodeId } = registration;
     const now = Date.now();
     const existing = this.sessions.get(nodeId);
-    const reply = (epoch: number) => ({ epoch, heartbeatMs: this.clusterOptions.heartbeatMs, nodeTimeoutMs: this.clusterOptions.nodeTimeoutMs, generation: this.generation });
+    const liveness = this.clusterOptions.liveness;
+    const reply = (epoch: number) => ({ epoch, heartbeatMs: this.clusterOptions.heartbeatMs, nodeTimeoutMs: this.clusterOptions.nodeTimeoutMs, generation: this.generation, ...(liveness ? { liveness } : {}) });
     if (registration.epoch !== undefined) {
       if (!existing || existing.epoch !== registration.epoch) {
         const record = this.options.store.listNodes().find((node) => node.nodeId === nodeId);
@@ -229,6 +233,20 @@ export class ClusterHead extends Head {
       total.budgetBytes += session.usage.budgetBytes;
     }
     return total;
+  }
+
+  /**
+   * etcd mode: the liveness lease of `nodeId`'s registration `epoch` ended (its agent stopped renewing it for a lease
+   * TTL, or revoked it on a clean stop). If that registration is the current one, the node is dead now.
+   */
+  nodeLeaseExpired(nodeId: string, epoch: number, why: string): void {
+    const session = this.sessions.get(nodeId);
+    if (session?.epoch === epoch) this.declareDead(nodeId, why);
+  }
+
+  /** The nodes this head counts as alive, with their epochs. */
+  liveNodeEpochs(): Map<string, number> {
+    return new Map(this.sessions.all().map((session) => [session.nodeId, session.epoch]));
   }
 
   /** A node agent's connection closed; it has until the node timeout to come back. */

@@ -3,14 +3,19 @@ import { errorFromData, type ErrorData } from '../runtime-errors.ts';
 import { RpcConnection, type Responder } from '../transport/rpc.ts';
 import { FrameKind, type Frame } from '../transport/transport.ts';
 import { decodeValue, encodeValue, viewBuffer } from '../value-codec.ts';
+import { ConfigError } from '../errors.ts';
 import { GrpcCallError, HeadUnavailableError } from './cluster-errors.ts';
+import { formatGrpcAddress, parseGrpcAddress } from './grpc/grpc-address.ts';
 import type { GrpcTransport } from './grpc/grpc-transport.ts';
 
 export { HeadUnavailableError };
 
 export interface HeadLinkOptions {
   transport: GrpcTransport;
-  /** `grpc:host:port` of the head. */
+  /**
+   * `grpc:host:port` of the head, or of every head that may lead, comma-separated (a leader and its standbys, see
+   * `etcd-head-election.ts`): the link tries them in turn until one answers, and moves on when it drops.
+   */
   address: string;
   logger: Logger;
   /** Runs on every (re)connection before anything else is sent: say who we are, register. */
@@ -23,6 +28,11 @@ export interface HeadLinkOptions {
 
 /** Reconnection backoff doubles from 100 ms up to this, each wait drawn within +-RECONNECT_JITTER of it. */
 const RECONNECT_MAX_DELAY_MS = 2_000;
+/**
+ * With several heads a standby takes over as soon as the leader's lease expires: attempts stay this frequent so
+ * that the link finds it within half a second (one refused TCP connect per head and attempt costs next to nothing).
+ */
+const RECONNECT_MAX_DELAY_WITH_STANDBYS_MS = 500;
 const RECONNECT_JITTER = 0.25;
 /**
  * The longest a disconnected link waits before its next attempt: a head that restarts gives the nodes it recovers
@@ -35,7 +45,7 @@ export const RECONNECT_LONGEST_WAIT_MS = RECONNECT_MAX_DELAY_MS * (1 + RECONNECT
  * Requests that can be sent again after a reconnection without doing anything twice. Creating an actor or a
  * placement group is not one of them: if the head went away while creating one, the caller is told so.
  */
-const REPEATABLE = new Set(['getActor', 'resolveActor', 'killActor', 'waitPlacementGroup', 'removePlacementGroup', 'nodes', 'objectStoreUsage', 'getKey', 'putKey', 'goodbye', 'homeStatus']);
+const REPEATABLE = new Set(['getActor', 'resolveActor', 'killActor', 'waitPlacementGroup', 'removePlacementGroup', 'nodes', 'objectStoreUsage', 'getKey', 'putKey', 'goodbye', 'homeStatus', 'listActors', 'listPlacementGroups']);
 
 interface PendingRequest {
   route: string;
@@ -64,12 +74,41 @@ export class HeadLink {
   private closed = false;
   private connecting: Promise<void> | undefined;
   private delay = 100;
+  private readonly addresses: string[];
+  /** Which of `addresses` the link uses now (or tries next). */
+  private current = 0;
 
-  constructor(private readonly options: HeadLinkOptions) {}
+  constructor(private readonly options: HeadLinkOptions) {
+    this.addresses = parseHeadAddresses(options.address, 'address');
+  }
 
-  /** The first connection; its failure (a wrong token, nothing listening) is the caller's to report. */
+  /** The head this link talks to now (with several heads, the last one that answered or is being tried). */
+  get address(): string {
+    return this.addresses[this.current] as string;
+  }
+
+  /**
+   * The first connection; its failure (a wrong token, nothing listening) is the caller's to report. With several
+   * heads, each is tried once per round (standbys do not listen) until one answers or the transport's connect
+   * timeout has passed; an answer that is not "unavailable" (a wrong token) fails at once.
+   */
   async start(): Promise<void> {
-    await this.connect();
+    if (this.addresses.length === 1) {
+      await this.connect();
+      return;
+    }
+    const deadline = Date.now() + this.options.transport.options.connectTimeoutMs;
+    for (;;) {
+      try {
+        await this.connect();
+        return;
+      } catch (error) {
+        const unavailable = error instanceof GrpcCallError && (error.code === 'GRPC_UNAVAILABLE' || error.code === 'GRPC_DEADLINE_EXCEEDED');
+        if (!unavailable || Date.now() > deadline) throw error;
+        this.current = (this.current + 1) % this.addresses.length;
+        if (this.current === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
   }
 
   get connected(): boolean {
@@ -97,7 +136,7 @@ export class HeadLink {
       const index = this.waiting.indexOf(pending);
       if (index < 0) return;
       this.waiting.splice(index, 1);
-      pending.reject(new HeadUnavailableError(`the head at ${this.options.address} could not be reached for '${pending.route}' within ${timeoutMs} ms (it is down or unreachable)`));
+      pending.reject(new HeadUnavailableError(`the head at ${this.address} could not be reached for '${pending.route}' within ${timeoutMs} ms (it is down or unreachable)`));
     }, timeoutMs);
   }
 
@@ -120,7 +159,7 @@ export class HeadLink {
 
   private connect(): Promise<void> {
     this.connecting ??= (async () => {
-      const channel = await this.options.transport.connect(this.options.address, 'head');
+      const channel = await this.options.transport.connect(this.address, 'head', { once: this.addresses.length > 1 });
       const rpc = new RpcConnection(channel, {
         onRequest: (frame, respond) => {
           if (this.options.onRequest) this.options.onRequest(frame, respond);
@@ -175,27 +214,44 @@ export class HeadLink {
         this.wait(pending);
       } else {
         if (pending.timer) clearTimeout(pending.timer);
-        pending.reject(new HeadUnavailableError(`the head at ${this.options.address} went away during '${pending.route}'; it may or may not have been done (check, then retry)`));
+        pending.reject(new HeadUnavailableError(`the head at ${this.address} went away during '${pending.route}'; it may or may not have been done (check, then retry)`));
       }
     }
     if (this.closed) return;
-    this.options.logger.warn({ head: this.options.address }, 'lost the connection to the head; reconnecting');
+    this.options.logger.warn({ head: this.address }, 'lost the connection to the head; reconnecting');
     this.reconnectSoon();
   }
 
   private reconnectSoon(): void {
     const delay = this.delay * (1 - RECONNECT_JITTER + Math.random() * 2 * RECONNECT_JITTER);
-    this.delay = Math.min(this.delay * 2, RECONNECT_MAX_DELAY_MS);
+    this.delay = Math.min(this.delay * 2, this.addresses.length > 1 ? RECONNECT_MAX_DELAY_WITH_STANDBYS_MS : RECONNECT_MAX_DELAY_MS);
     setTimeout(() => {
       if (this.closed || this.connected) return;
       this.connect().then(
-        () => this.options.logger.info({ head: this.options.address }, 'reconnected to the head'),
+        () => this.options.logger.info({ head: this.address }, 'reconnected to the head'),
         (error: Error) => {
           const level = error instanceof GrpcCallError && error.code === 'GRPC_UNAUTHENTICATED' ? 'error' : 'warn';
-          this.options.logger[level]({ head: this.options.address, err: error.message }, `could not reconnect to the head: ${error.message}`);
+          this.options.logger[level]({ head: this.address, err: error.message }, `could not reconnect to the head: ${error.message}`);
+          // Several heads: the next attempt goes to the next one (the leader may have moved).
+          this.current = (this.current + 1) % this.addresses.length;
           this.reconnectSoon();
         },
       );
     }, delay).unref();
   }
+}
+
+/**
+ * A head address, or several comma-separated (a leader and its standbys), as `grpc:host:port` each.
+ *
+ * @example
+ * parseHeadAddresses('10.0.0.1:6380,10.0.0.2:6380'); // ['grpc:10.0.0.1:6380', 'grpc:10.0.0.2:6380']
+ */
+export function parseHeadAddresses(list: string, path = 'address'): string[] {
+  const addresses = list.split(',').map((part) => part.trim());
+  if (addresses.some((address) => address === '')) throw new ConfigError([{ path, message: `'${list}' has an empty head address; give host:port, or several separated by commas` }]);
+  return addresses.map((address) => {
+    const parsed = parseGrpcAddress(address, path);
+    return formatGrpcAddress(parsed.host, parsed.port);
+  });
 }

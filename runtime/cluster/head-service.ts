@@ -6,10 +6,13 @@ import { RpcConnection } from '../transport/rpc.ts';
 import type { Channel, Frame } from '../transport/transport.ts';
 import { ClusterHead, type HeartbeatReport, type NodeRegistration } from './cluster-head.ts';
 import type { ClusterSecurity } from './grpc/cluster-security.ts';
-import { parseGrpcAddress } from './grpc/grpc-address.ts';
+import { formatGrpcAddress, parseGrpcAddress } from './grpc/grpc-address.ts';
 import { resolveGrpcOptions, type GrpcTransportOptions } from './grpc/grpc-options.ts';
 import { GrpcServer } from './grpc/grpc-server.ts';
 import { SqliteControlStore } from './sqlite-control-store.ts';
+import { EtcdControlStore } from './etcd-control-store.ts';
+import { HeadElection, type HeadEtcdOptions } from './etcd-head-election.ts';
+import { NodeLeaseWatch, type NodeLivenessSettings } from './etcd-node-liveness.ts';
 
 export interface HeadServiceOptions {
   /** Address to listen on (default 127.0.0.1; any other address needs a token). */
@@ -18,6 +21,13 @@ export interface HeadServiceOptions {
   port: number;
   /** SQLite file of the control store; a head started again on the same file recovers the cluster. */
   statePath: string;
+  /**
+   * Keep the control store in etcd instead (`statePath` is then unused): this head stands for election and serves
+   * only once it leads; a standby started the same way takes over when the leader's lease expires.
+   */
+  etcd?: HeadEtcdOptions;
+  /** This head was deposed (its etcd lease was lost): it has stopped serving. The CLI exits. */
+  onDeposed?(reason: string): void;
   security: ClusterSecurity;
   logger: Logger;
   /** Node agents heartbeat this often (default 1000 ms). */
@@ -47,10 +57,11 @@ interface Peer {
 }
 
 /**
- * The head process of a cluster (`recipe cluster start --head`): a `ClusterHead` over a SQLite control store,
- * served over gRPC. Each peer opens one channel and introduces itself: a driver with a `hello` notification, a node
- * agent with a `register` request. Drivers call the control plane in their own name; node agents heartbeat,
- * report their workers, and forward their workers' requests (the head checks that the worker named is theirs).
+ * The head process of a cluster (`recipe cluster start --head`): a `ClusterHead` over a SQLite control store (or,
+ * with `etcd`, one in etcd, with standby heads taking over by election), served over gRPC. Each peer opens one
+ * channel and introduces itself: a driver with a `hello` notification, a node agent with a `register` request.
+ * Drivers call the control plane in their own name; node agents heartbeat, report their workers, and forward their
+ * workers' requests (the head checks that the worker named is theirs).
  *
  * @example
  * const service = await HeadService.start({ host: '10.0.0.1', port: 6380, statePath: '/var/lib/posttrain/head.sqlite', security, logger });
@@ -58,10 +69,13 @@ interface Peer {
  * await service.stop();
  */
 export class HeadService {
+  private stopping: Promise<void> | undefined;
   private constructor(
     readonly head: ClusterHead,
     private readonly server: GrpcServer,
-    private readonly store: SqliteControlStore,
+    private readonly store: SqliteControlStore | EtcdControlStore,
+    private readonly election: HeadElection | undefined,
+    private readonly leaseWatch: NodeLeaseWatch | undefined,
   ) {}
 
   get address(): string {
@@ -70,50 +84,98 @@ export class HeadService {
 
   static async start(options: HeadServiceOptions): Promise<HeadService> {
     const logger = options.logger.child({ component: 'head' });
-    const store = new SqliteControlStore(options.statePath);
+    let service: HeadService | undefined;
+    let deposed: string | undefined;
+    const depose = (reason: string) => {
+      if (deposed !== undefined) return;
+      deposed = reason;
+      logger.error({ reason }, `this head no longer leads the cluster (${reason}); it stops serving`);
+      void service?.stop().finally(() => options.onDeposed?.(reason));
+    };
+    // etcd: wait to be elected (a standby waits here, serving nothing), then load the state the last leader left.
+    const election = options.etcd ? await HeadElection.campaign(options.etcd, formatGrpcAddress(options.host, options.port), logger) : undefined;
+    const store = election
+      ? await EtcdControlStore.open({ client: election.client, prefix: election.prefix, fenceKey: election.key, logger, onFenced: (reason) => election.lose(reason) }).catch(async (error: unknown) => {
+          await election.resign();
+          throw error;
+        })
+      : new SqliteControlStore(options.statePath);
+    election?.onLost(depose);
+    const nodeTimeoutMs = options.nodeTimeoutMs ?? 10_000;
+    const liveness: NodeLivenessSettings | undefined = election && options.etcd
+      ? { endpoints: options.etcd.endpoints, prefix: `${election.prefix}node-leases/`, ttlSeconds: Math.max(2, Math.ceil(nodeTimeoutMs / 1_000)) }
+      : undefined;
     const head = new ClusterHead({
       store,
       allowList: options.actorModuleRoots ? new ModuleAllowList(options.actorModuleRoots) : ModuleAllowList.defaults(),
       logger,
       heartbeatMs: options.heartbeatMs ?? 1_000,
-      nodeTimeoutMs: options.nodeTimeoutMs ?? 10_000,
+      nodeTimeoutMs,
+      ...(liveness ? { liveness } : {}),
       driverTimeoutMs: options.driverTimeoutMs ?? 30_000,
       reaperIntervalMs: 1_000,
     });
     head.recover();
-    let service: HeadService | undefined;
+    let leaseWatch: NodeLeaseWatch | undefined;
     // Control messages are small: a peer declaring a huge frame is cut off at once instead of being buffered.
     const grpcOptions = resolveGrpcOptions({ maxFrameBytes: HEAD_MAX_FRAME_BYTES, ...options.grpc, security: options.security, logger });
     let server: GrpcServer;
     try {
+      if (election && liveness) leaseWatch = await NodeLeaseWatch.takeOver(election.client, liveness, head);
       server = await GrpcServer.start({ host: options.host, port: options.port }, grpcOptions, { onChannel: (channel) => service?.serve(channel) }, 'the head');
     } catch (error) {
+      leaseWatch?.close();
       await head.stop();
-      store.close();
+      await store.close();
+      await election?.resign();
       throw error;
     }
-    service = new HeadService(head, server, store);
-    logger.info({ address: server.address, state: options.statePath, token: options.security.token !== undefined, tls: options.security.tls !== undefined }, `head listening on ${server.address}`);
+    service = new HeadService(head, server, store, election, leaseWatch);
+    if (deposed !== undefined) {
+      const reason = deposed;
+      void service.stop().finally(() => options.onDeposed?.(reason));
+    }
+    logger.info({ address: server.address, state: election ? `etcd ${election.prefix}` : options.statePath, token: options.security.token !== undefined, tls: options.security.tls !== undefined }, `head listening on ${server.address}`);
     return service;
   }
 
-  /** Stop serving; the nodes keep their workers, and a head started on the same state file takes them back. */
+  /**
+   * Stop serving; the nodes keep their workers, and a head started on the same state file (or, with etcd, the next
+   * head elected: this one resigns) takes them back.
+   */
   async stop(): Promise<void> {
-    await this.server.close();
-    await this.head.stop();
-    this.store.close();
+    this.stopping ??= (async () => {
+      await this.server.close();
+      this.leaseWatch?.close();
+      await this.head.stop();
+      await this.store.close();
+      await this.election?.resign();
+    })();
+    return this.stopping;
   }
 
   private serve(channel: Channel): void {
     const peer: Peer = {};
     new RpcConnection(channel, {
-      onRequest: (frame, respond, rpc) => respondWith(respond, this.request(peer, rpc, frame)),
+      onRequest: (frame, respond, rpc) => respondWith(respond, this.durable(this.request(peer, rpc, frame))),
       onNotify: (frame, rpc) => this.notify(peer, rpc, frame),
       onClose: (rpc) => {
         if (peer.role === 'driver') this.head.driverDisconnected(peer.id as string, rpc);
         if (peer.role === 'node') this.head.nodeDisconnected(peer.id as string, rpc);
       },
     });
+  }
+
+  /**
+   * A request's answer goes out once what it wrote is in the store: SQLite writes synchronously, etcd's store sends
+   * its writes behind (`EtcdControlStore.flushed`), so a standby never recovers less than this head acknowledged.
+   */
+  private async durable<T>(answer: Promise<T>): Promise<T> {
+    try {
+      return await answer;
+    } finally {
+      if (this.store instanceof EtcdControlStore) await this.store.flushed();
+    }
   }
 
   private async request(peer: Peer, rpc: RpcConnection, frame: Frame): Promise<unknown> {

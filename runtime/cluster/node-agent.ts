@@ -21,11 +21,12 @@ import type { GrpcTransportOptions } from './grpc/grpc-options.ts';
 import { GrpcTransport } from './grpc/grpc-transport.ts';
 import { HeadLink } from './head-link.ts';
 import { NodeAgentService } from './node-agent-service.ts';
+import { NodeLivenessLease, type NodeLivenessSettings } from './etcd-node-liveness.ts';
 import { ObjectHome } from './object-home.ts';
 import type { StartWorkerRequest } from './remote-launcher.ts';
 
 export interface NodeAgentOptions {
-  /** The head, `host:port` or `grpc:host:port`. */
+  /** The head, `host:port` or `grpc:host:port`; or a leader and its standbys, comma-separated (etcd mode). */
   head: string;
   /** Unique in the cluster (default: the host name). */
   nodeId: string;
@@ -77,6 +78,8 @@ export class NodeAgent {
   private cursor = 0;
   private stopped = false;
   private fencing: Promise<void> | undefined;
+  /** etcd mode (the head says so when this node registers): this node's liveness lease. */
+  private livenessLease: NodeLivenessLease | undefined;
   private readonly allowList: ModuleAllowList;
   private readonly logger: Logger;
   private readonly pool: WorkerPool;
@@ -115,7 +118,7 @@ export class NodeAgent {
     );
     this.link = new HeadLink({
       transport,
-      address: options.head.startsWith('grpc:') ? options.head : `grpc:${options.head}`,
+      address: options.head,
       logger: this.logger,
       onConnect: (rpc) => this.register(rpc),
       onRequest: (frame, respond) => respondWith(respond, this.headRequest(frame)),
@@ -163,12 +166,16 @@ export class NodeAgent {
     return this.home.address;
   }
 
-  /** Kill every worker, leave the cluster's books to the head's timeout, and remove this node's files. */
+  /**
+   * Kill every worker, leave the cluster's books to the head's timeout (in etcd mode: revoke the liveness lease, so
+   * the head knows at once), and remove this node's files.
+   */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     await this.killAll();
+    await this.livenessLease?.close();
     await this.pool.close();
     this.link.close();
     await this.server.close();
@@ -192,7 +199,7 @@ export class NodeAgent {
         ...(worker.localAddress === undefined ? {} : { localAddress: worker.localAddress }),
       })),
     };
-    let reply: { epoch: number; heartbeatMs: number; generation: string };
+    let reply: { epoch: number; heartbeatMs: number; generation: string; liveness?: NodeLivenessSettings };
     try {
       reply = (await request(rpc, 'register', [registration])) as typeof reply;
     } catch (error) {
@@ -204,7 +211,15 @@ export class NodeAgent {
     this.epoch = reply.epoch;
     this.heartbeatMs = reply.heartbeatMs;
     if (fresh) this.logger.info({ epoch: reply.epoch, head: this.options.head }, `registered with the head as ${this.options.nodeId} (epoch ${reply.epoch})`);
+    this.holdLivenessLease(reply);
     this.startHeartbeats();
+  }
+
+  /** etcd mode: publish this registration's epoch under this node's own lease (see `etcd-node-liveness.ts`). */
+  private holdLivenessLease(reply: { epoch: number; liveness?: NodeLivenessSettings }): void {
+    if (!reply.liveness || this.stopped) return;
+    this.livenessLease ??= new NodeLivenessLease(reply.liveness, this.options.nodeId, this.logger);
+    this.livenessLease.hold(reply.epoch).catch((error: Error) => this.logger.warn({ err: error.message }, `could not publish this node's liveness lease in etcd: ${error.message}`));
   }
 
   private gpuIds(): string[] {
@@ -246,8 +261,9 @@ export class NodeAgent {
       if ((error as { code?: string }).code !== 'NODE_FENCED' || report.epoch !== this.epoch) return;
       await this.fenced((error as Error).message);
       try {
-        const reply = await this.link.request<{ epoch: number; heartbeatMs: number }>('register', [{ nodeId: this.options.nodeId, resources: this.options.resources, gpuIds: this.gpuIds(), address: this.home.address, workers: [] }]);
+        const reply = await this.link.request<{ epoch: number; heartbeatMs: number; liveness?: NodeLivenessSettings }>('register', [{ nodeId: this.options.nodeId, resources: this.options.resources, gpuIds: this.gpuIds(), address: this.home.address, workers: [] }]);
         this.epoch = reply.epoch;
+        this.holdLivenessLease(reply);
         this.logger.info({ epoch: reply.epoch }, `registered again as ${this.options.nodeId} (epoch ${reply.epoch})`);
       } catch (registerError) {
         this.logger.warn({ err: (registerError as Error).message }, 'could not register again after being fenced; retrying with the next heartbeat');

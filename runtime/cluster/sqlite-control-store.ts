@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError } from '../errors.ts';
-import { decodeValue, encodeValue, viewBuffer } from '../value-codec.ts';
+import { packRecord as pack, unpackRecord as unpack } from './control-record-codec.ts';
 import type { ActorRecord, ControlStore, JobRecord, NameKind, NodeRecord, PlacementGroupRecord } from '../control/control-store.ts';
 
 const SCHEMA_VERSION = 1;
@@ -171,28 +171,4 @@ export class SqliteControlStore implements ControlStore {
   private list<T>(table: Table): T[] {
     return (this.statement(`list.${table}`).all() as { json: string; blob: Buffer | null }[]).map((row) => unpack(row.json, row.blob) as T);
   }
-}
-
-/** A record as its JSON skeleton plus, when it holds typed arrays, one blob: u32 count, u32 lengths, the bytes. */
-function pack(record: unknown): { json: string; blob: Buffer | null } {
-  const encoded = encodeValue(record);
-  if (encoded.buffers.length === 0) return { json: encoded.json, blob: null };
-  const header = Buffer.alloc(4 + 4 * encoded.buffers.length);
-  header.writeUInt32LE(encoded.buffers.length, 0);
-  encoded.buffers.forEach((buffer, index) => header.writeUInt32LE(buffer.byteLength, 4 + 4 * index));
-  return { json: encoded.json, blob: Buffer.concat([header, ...encoded.buffers]) };
-}
-
-function unpack(json: string, blob: Buffer | null): unknown {
-  const buffers: Uint8Array[] = [];
-  if (blob !== null) {
-    const count = blob.readUInt32LE(0);
-    let offset = 4 + 4 * count;
-    for (let index = 0; index < count; index++) {
-      const length = blob.readUInt32LE(4 + 4 * index);
-      buffers.push(blob.subarray(offset, offset + length));
-      offset += length;
-    }
-  }
-  return decodeValue(json, (index, kind) => viewBuffer(buffers[index] as Uint8Array, kind));
 }

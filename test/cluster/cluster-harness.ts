@@ -73,7 +73,8 @@ export interface TestCluster {
   destroy(): void;
 }
 
-function watch(child: ChildProcess, label: string): ClusterProcess {
+/** Collect a cluster process's JSON log lines (stdout and stderr) and let a test wait for one. */
+export function watch(child: ChildProcess, label: string): ClusterProcess {
   const lines: Record<string, unknown>[] = [];
   const waiters = new Set<{ match: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }>();
   let partial = '';

@@ -34,11 +34,17 @@ export function sampleActor(actorId: string): ActorRecord {
   };
 }
 
-/** The one contract every control store keeps (in memory for the embedded head, SQLite for a cluster head). */
-export function controlStoreConformance(name: string, makeStore: () => ControlStore): void {
+/**
+ * The one contract every control store keeps (in memory for the embedded head, SQLite or etcd for a cluster head).
+ * `makeStore` may be async (etcd's store loads its tables first); each call gives an empty store. A persistent store
+ * also gives `reopen`: what a restarted (or a standby) head would load from where `store` wrote, checked against what
+ * `store` answers.
+ */
+export function controlStoreConformance(name: string, makeStore: () => ControlStore | Promise<ControlStore>, reopen?: (store: ControlStore) => Promise<ControlStore>): void {
+  const tables = (store: ControlStore) => ({ nodes: store.listNodes(), actors: store.listActors(), groups: store.listPlacementGroups(), jobs: store.listJobs() });
   describe(`control store conformance: ${name}`, () => {
-    it('stores, replaces, lists and deletes records of every table, raw bytes included', () => {
-      const store = makeStore();
+    it('stores, replaces, lists and deletes records of every table, raw bytes included', async () => {
+      const store = await makeStore();
       store.putNode({ nodeId: 'node-1', resources: { CPU: 2, GPU: 4 }, gpuIds: ['0', '1', '2', '3'], alive: true, epoch: 3, address: 'grpc:198.18.0.2:4000' });
       store.putNode({ nodeId: 'node-1', resources: { CPU: 2, GPU: 4 }, gpuIds: ['0', '1', '2', '3'], alive: false, epoch: 3, deathReason: 'no heartbeat for 3000 ms' });
       expect(store.listNodes()).toEqual([expect.objectContaining({ nodeId: 'node-1', alive: false, deathReason: 'no heartbeat for 3000 ms' })]);
@@ -56,10 +62,11 @@ export function controlStoreConformance(name: string, makeStore: () => ControlSt
       store.putJob({ jobId: 'driver-1', state: 'running', startedMs: 1 });
       store.putJob({ jobId: 'driver-1', state: 'finished', startedMs: 1, endedMs: 2 });
       expect(store.listJobs()).toEqual([{ jobId: 'driver-1', state: 'finished', startedMs: 1, endedMs: 2 }]);
+      if (reopen) expect(tables(await reopen(store))).toEqual(tables(store));
     });
 
-    it('binds a name once per kind and namespace', () => {
-      const store = makeStore();
+    it('binds a name once per kind and namespace', async () => {
+      const store = await makeStore();
       expect(store.bindName('actor', 'ppo', 'policy-0', 'a1')).toBe(true);
       expect(store.bindName('actor', 'ppo', 'policy-0', 'a2')).toBe(false);
       expect(store.bindName('actor', 'dpo', 'policy-0', 'a3')).toBe(true);
@@ -68,10 +75,14 @@ export function controlStoreConformance(name: string, makeStore: () => ControlSt
       store.unbindName('actor', 'ppo', 'policy-0');
       expect(store.lookupName('actor', 'ppo', 'policy-0')).toBeUndefined();
       expect(store.lookupName('actor', 'dpo', 'policy-0')).toBe('a3');
+      if (reopen) {
+        const again = await reopen(store);
+        expect([again.lookupName('actor', 'ppo', 'policy-0'), again.lookupName('actor', 'dpo', 'policy-0'), again.lookupName('placement-group', 'ppo', 'policy-0')]).toEqual([undefined, 'a3', 'pg1']);
+      }
     });
 
-    it('keeps keys per namespace and counts sequences from 1 without reuse', () => {
-      const store = makeStore();
+    it('keeps keys per namespace and counts sequences from 1 without reuse', async () => {
+      const store = await makeStore();
       store.putKey('collectives', 'policy', '{"id":1}');
       store.putKey('collectives', 'policy', '{"id":2}');
       expect(store.getKey('collectives', 'policy')).toBe('{"id":2}');
@@ -79,6 +90,11 @@ export function controlStoreConformance(name: string, makeStore: () => ControlSt
       store.deleteKey('collectives', 'policy');
       expect(store.getKey('collectives', 'policy')).toBeUndefined();
       expect([store.nextSequence('actor'), store.nextSequence('actor'), store.nextSequence('epoch')]).toEqual([1, 2, 1]);
+      if (reopen) {
+        store.putKey('collectives', 'value', '{"id":3}');
+        const again = await reopen(store);
+        expect([again.getKey('collectives', 'policy'), again.getKey('collectives', 'value'), again.nextSequence('actor'), again.nextSequence('epoch')]).toEqual([undefined, '{"id":3}', 3, 2]);
+      }
     });
   });
 }

@@ -12,7 +12,11 @@ let counter = 0;
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
 controlStoreConformance('in memory', () => new MemoryControlStore());
-controlStoreConformance('SQLite', () => new SqliteControlStore(join(directory, `store-${counter++}.sqlite`)));
+controlStoreConformance(
+  'SQLite',
+  () => new SqliteControlStore(join(directory, `store-${counter++}.sqlite`)),
+  async (store) => new SqliteControlStore((store as SqliteControlStore).path),
+);
 
 describe('SQLite control store', () => {
   it('finds everything again after a reopen (a restarted head), in WAL mode', () => {
