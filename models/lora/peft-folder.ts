@@ -3,19 +3,22 @@
  * tensor names, `base_model.model.<module>.lora_A.weight` (r, in) and `...lora_B.weight` (out, r), plus a
  * classifier's head as `base_model.model.score.weight` (modules_to_save, saved under the module's own name).
  * `PeftModel.from_pretrained(base, folder)` loads what `writePeftFolder` writes; `readPeftFolder` and
- * `applyPeftAdapter` read such a folder back onto a base model.
+ * `applyPeftAdapter` read such a folder back onto a base model, and `mergePeftFolder` merges one onto its base.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../runtime/errors.ts';
-import type { HfDecoder } from '../hf/decoder.ts';
-import { readJsonFile } from '../hf/hf-folder.ts';
+import type { HeadKind } from '../gpt.ts';
+import { HfDecoder } from '../hf/decoder.ts';
+import { parseHfConfig } from '../hf/hf-config.ts';
+import { readHfConfig, readJsonFile } from '../hf/hf-folder.ts';
 import { pythonJson } from '../hf/python-json.ts';
-import { readSafetensorsFile, writeSafetensorsFile } from '../hf/safetensors.ts';
+import { readSafetensorsFile, readSafetensorsFolder, type SafetensorsDtype, writeSafetensorsFile } from '../hf/safetensors.ts';
 import { transposeInto } from '../hf/weight-map.ts';
 import { HEAD_WEIGHT, type LoraAdapter } from './lora-adapter.ts';
 import { ALL_LORA_TARGET_MODULES, type LoraOptions, type LoraTargetModule } from './lora-config.ts';
 import { LoraModel } from './lora-model.ts';
+import { mergeAdapter } from './merge.ts';
 
 export const ADAPTER_CONFIG_FILE = 'adapter_config.json';
 export const ADAPTER_WEIGHTS_FILE = 'adapter_model.safetensors';
@@ -163,4 +166,49 @@ export function applyPeftAdapter(base: HfDecoder, directory: string): LoraModel 
   if (problems.length > 0) throw new ConfigError(problems);
   model.refresh();
   return model;
+}
+
+/**
+ * A PEFT folder merged onto its base (`baseDirectory`, default the folder's `base_model_name_or_path`): the
+ * merged decoder, and the base folder it came from (for its tokenizer files). Errors name the field or folder.
+ *
+ * @example
+ * const { merged, baseDirectory } = mergePeftFolder('runs/demo/sft/adapter');
+ * new PretrainedModel(merged).save('out/merged', { tokenizerFrom: baseDirectory });
+ */
+export function mergePeftFolder(adapterDirectory: string, baseDirectory?: string): { merged: HfDecoder; baseDirectory: string } {
+  const { config, baseModel } = readPeftFolder(adapterDirectory);
+  const directory = baseDirectory ?? baseModel;
+  if (directory === undefined || !existsSync(join(directory, 'config.json'))) {
+    throw new ConfigError([
+      {
+        path: `${join(adapterDirectory, ADAPTER_CONFIG_FILE)}: base_model_name_or_path`,
+        message: `is ${JSON.stringify(baseModel ?? null)}, not a local Hugging Face model folder (config.json); merging needs the base model's weights there`,
+      },
+    ]);
+  }
+  const spec = parseHfConfig(readHfConfig(directory), join(directory, 'config.json'));
+  // A SEQ_CLS adapter carries its trained head; the base provides the trunk (and a placeholder head it replaces).
+  const head: HeadKind = config.task_type === 'SEQ_CLS' ? (spec.task === 'sequence-classification' ? 'reward' : 'value') : 'language';
+  const base = HfDecoder.fromTensors(spec, readSafetensorsFolder(directory), { head, source: directory });
+  const model = applyPeftAdapter(base, adapterDirectory);
+  const merged = mergeAdapter(base, model.adapter!);
+  model.dispose();
+  base.dispose();
+  return { merged, baseDirectory: directory };
+}
+
+/**
+ * Re-writes the PEFT folder `from` into `to` with its tensors stored as `dtype` (adapter_config.json unchanged).
+ *
+ * @example
+ * copyPeftFolder('runs/demo/sft/adapter', 'out/adapter', 'BF16');
+ */
+export function copyPeftFolder(from: string, to: string, dtype: SafetensorsDtype): { tensors: number } {
+  const { config, tensors } = readPeftFolder(from);
+  mkdirSync(to, { recursive: true });
+  writeFileSync(join(to, ADAPTER_CONFIG_FILE), pythonJson(config));
+  const sorted = [...tensors].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  writeSafetensorsFile(join(to, ADAPTER_WEIGHTS_FILE), sorted, dtype, { format: 'pt' });
+  return { tensors: sorted.length };
 }
