@@ -21,6 +21,8 @@ const EXPORT_PREFERENCE = ['grpo', 'dpo', 'ppo', 'sft', 'reward'] as const satis
 export interface ExportSource {
   folder: string;
   stage: string | undefined;
+  /** A LoRA stage's PEFT adapter folder (`<stage>/adapter`, beside the merged `model/`). */
+  adapter?: string;
 }
 
 /** Why a bench-S stage model cannot become a Hugging Face checkpoint. */
@@ -64,7 +66,10 @@ function hasStageModel(directory: string): boolean {
 }
 
 function stageSource(directory: string, stage: string | undefined): ExportSource {
-  if (existsSync(join(directory, 'model', 'config.json'))) return { folder: join(directory, 'model'), stage };
+  if (existsSync(join(directory, 'model', 'config.json'))) {
+    const adapter = join(directory, 'adapter');
+    return { folder: join(directory, 'model'), stage, ...(existsSync(join(adapter, 'adapter_config.json')) ? { adapter } : {}) };
+  }
   if (existsSync(join(directory, 'model.json'))) {
     throw new ConfigError([{ path: 'target', message: `${join(directory, 'model.json')} ${BENCH_S_NOT_EXPORTABLE}` }]);
   }

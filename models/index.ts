@@ -1,4 +1,4 @@
-/** The tensor engine, the GPT and Hugging Face decoders and their heads, flat weights and the optimizer. */
+/** The tensor engine, the GPT and Hugging Face decoders and their heads, LoRA, flat weights and the optimizer. */
 export { initEngine, engineChoice, type EngineOptions, type EngineChoice, type BackendName } from './engine.ts';
 export { describeAdapter, type WebGpuAdapter } from './webgpu-device.ts';
 export { GPT, positionIds, parameterShapes, initializeParameters, type HeadKind, type TokenBatch, type GPTOptions } from './gpt.ts';
@@ -15,3 +15,9 @@ export { HfDecoder, generatePositionIds, type DecoderBatch, type DecoderOptions 
 export { parseHfConfig, SUPPORTED_ARCHITECTURES, type DecoderSpec, type RopeSpec } from './hf/hf-config.ts';
 export { loadPretrained, PretrainedModel, type ForwardInputs, type SaveOptions } from './hf/pretrained.ts';
 export { setBlasMatMul, blasMatMulActive } from './kernels/blas/blas-matmul.ts';
+export { LoraModel } from './lora/lora-model.ts';
+export { LoraAdapter } from './lora/lora-adapter.ts';
+export { LORA_TARGET_MODULES, DEFAULT_LORA_TARGET_MODULES, type LoraOptions, type LoraTargetModule } from './lora/lora-config.ts';
+export { mergeAdapter, adapterDelta } from './lora/merge.ts';
+export { applyPeftAdapter, mergePeftFolder, readPeftFolder, writePeftFolder, peftAdapterFiles, type PeftAdapterFiles } from './lora/peft-folder.ts';
+export { acquireBase, releaseBase } from './lora/shared-base.ts';

@@ -11,6 +11,11 @@ import type { GPTConfig } from './gpt-config.ts';
 import { GPT, type HeadKind } from './gpt.ts';
 import type { ParameterManifest } from './flat-parameters.ts';
 import { HfDecoder } from './hf/decoder.ts';
+import type { LoraOptions } from './lora/lora-config.ts';
+import { LoraModel } from './lora/lora-model.ts';
+import { mergeAdapter } from './lora/merge.ts';
+import { peftAdapterFiles, type PeftAdapterFiles } from './lora/peft-folder.ts';
+import { acquireBase } from './lora/shared-base.ts';
 import { PretrainedModel } from './hf/pretrained.ts';
 import { type DecoderSpec, parseHfConfig } from './hf/hf-config.ts';
 import { readSharedTensors } from './hf/shared-tensors.ts';
@@ -22,7 +27,12 @@ export type ModelSpec =
   /** posttrain's own GPT (bench-S and its sizes), initialised from a seed. */
   | { kind: 'gpt'; config: GPTConfig }
   /** A Hugging Face folder (config.json + safetensors); its weights are the default starting point. */
-  | { kind: 'hf'; directory: string };
+  | {
+      kind: 'hf';
+      directory: string;
+      /** Train LoRA adapters on the frozen weights instead of every weight (models/lora/). */
+      lora?: LoraOptions;
+    };
 
 /** True when `path` is a Hugging Face model folder (a directory holding config.json). */
 export function isHfFolder(path: string): boolean {
@@ -48,13 +58,18 @@ export function readDecoderSpec(directory: string): DecoderSpec {
  * on a causal LM) freshly initialised from `seed`. Roles of one process that start from the same folder share
  * one read of its tensors (models/hf/shared-tensors.ts).
  *
+ * With LoRA (`spec.lora`) the folder is the frozen base, loaded once per process and shared
+ * (models/lora/shared-base.ts): a trainable model's `parameters` are its adapters (A from `seed`, B zero), and a
+ * `frozen` one (the reference, a frozen reward model) is the base alone, with no weights of its own.
+ *
  * @example
  * const policy = createModel({ kind: 'hf', directory: './my-model' }, 'language', 0);
  * const critic = createModel({ kind: 'hf', directory: './my-model' }, 'value', 0, 'runs/x/reward/model');
  */
-export function createModel(spec: ModelSpec, head: HeadKind, seed: number, weightsDirectory?: string): CausalModel {
+export function createModel(spec: ModelSpec, head: HeadKind, seed: number, weightsDirectory?: string, options: { frozen?: boolean } = {}): CausalModel {
   if (spec.kind === 'gpt') return new GPT(spec.config, { head, seed });
   const directory = weightsDirectory ?? spec.directory;
+  if (spec.lora) return new LoraModel(acquireBase(directory, head, seed), options.frozen ? undefined : spec.lora, seed);
   return HfDecoder.fromTensors(readDecoderSpec(directory), readSharedTensors(directory), { head, seed, source: directory });
 }
 
@@ -69,6 +84,8 @@ export type ExportedModel =
       tensors: [string, { shape: number[]; data: Float32Array }][];
       /** The folder the model was loaded from (its tokenizer and generation config travel with the weights). */
       source: string;
+      /** A LoRA model's adapter in PEFT's format (the tensors above are then the merged model). */
+      adapter?: PeftAdapterFiles;
     };
 
 /**
@@ -77,6 +94,14 @@ export type ExportedModel =
  */
 export function exportModel(model: CausalModel, source = ''): ExportedModel {
   if (model instanceof GPT) return { format: 'posttrain', config: model.config, head: model.head, weights: model.parameters.data.slice(), manifest: model.parameters.manifest };
+  if (model instanceof LoraModel && model.adapter) {
+    const merged = mergeAdapter(model.base, model.adapter);
+    const pretrained = new PretrainedModel(merged);
+    const exported: ExportedModel = { format: 'hf', config: pretrained.hfConfig('float32'), tensors: pretrained.hfTensors(), source, adapter: peftAdapterFiles(model.base, model.adapter, source) };
+    merged.dispose();
+    return exported;
+  }
+  if (model instanceof LoraModel) model = model.base;
   if (model instanceof HfDecoder) {
     const pretrained = new PretrainedModel(model);
     return { format: 'hf', config: pretrained.hfConfig('float32'), tensors: pretrained.hfTensors(), source };

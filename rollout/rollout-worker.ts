@@ -39,6 +39,11 @@ export interface RolloutWorkerInit {
    * completions, so only numbers go back to the driver.
    */
   rewards?: { specs: RewardSpecInput[]; baseDir: string };
+  /**
+   * The folder of the policy's starting weights when it differs from `model`'s (an earlier stage's model/). Under
+   * LoRA it is the frozen base the published adapters apply to; otherwise published weights replace it anyway.
+   */
+  baseDirectory?: string;
 }
 
 /** Which prompts to roll out. */
@@ -97,7 +102,7 @@ export class RolloutWorker {
   constructor(init: RolloutWorkerInit) {
     this.init = init;
     this.task = createTask(init.task, tokenizerOf(init.model));
-    this.model = createModel(init.model, 'language', init.seed);
+    this.model = createModel(init.model, 'language', init.seed, init.baseDirectory);
     this.rng = new Rng(init.seed);
   }
 

@@ -9,6 +9,7 @@ import { isHfFolder, readDecoderSpec, tokenizerOf, type ModelSpec } from '../mod
 import { createTask, TASK_NAMES, type Task, type TaskConfig } from '../models/tasks/index.ts';
 import { ConfigError, PosttrainError } from '../runtime/errors.ts';
 import { cachedModelDirectory } from '../models/hf/hub.ts';
+import { ALL_LORA_TARGET_MODULES, LORA_TARGET_MODULES, unknownTargetModules } from '../models/lora/lora-config.ts';
 
 // ------------------------------------------------------------------------------------------------ task
 
@@ -47,8 +48,28 @@ export const modelSection = z.strictObject({
   nLayers: z.int().min(1).max(64).default(2).describe('transformer blocks'),
   /** Positions the model can attend over (bench-S: 64); must hold the task's longest sequence. */
   contextLength: z.int().min(8).max(4096).default(64).describe('context length'),
-  /** Seed of the random initialisation of roles that start from scratch. */
+  /** Seed of the random initialisation of roles that start from scratch (and of LoRA's A matrices). */
   initSeed: z.int().min(0).default(0).describe('seed of fresh weights'),
+  /**
+   * Train LoRA adapters (Hu et al. 2021) on the frozen `from` model instead of every weight; only the adapters
+   * (and a reward or value head) train, travel and are checkpointed. Defaults are PEFT's LoraConfig's.
+   */
+  lora: z
+    .strictObject({
+      /** r, the rank of the update B A (PEFT: 8). */
+      rank: z.int().min(1).max(4096).default(8).describe('LoRA rank r'),
+      /** lora_alpha: the update is scaled by alpha / rank (PEFT: 8, a number, not tied to rank). */
+      alpha: z.number().positive().default(8).describe('LoRA alpha; scale = alpha / rank'),
+      /** lora_dropout: dropout on the adapter's input while training (PEFT: 0). */
+      dropout: z.number().min(0).lt(1).default(0).describe('dropout on the adapter input'),
+      /**
+       * PEFT's module names: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj (Llama, Mistral, Qwen);
+       * c_attn, c_proj, c_fc (GPT-2). Default as PEFT: q_proj and v_proj; GPT-2 c_attn.
+       */
+      targetModules: z.array(z.enum(ALL_LORA_TARGET_MODULES)).min(1).optional().describe('modules to adapt'),
+    })
+    .optional()
+    .describe('LoRA adapters instead of full fine-tuning (needs model.from)'),
 });
 
 // ------------------------------------------------------------------------------------------------ runtime
@@ -159,6 +180,10 @@ export interface DerivedShapes {
  */
 export function deriveShapes(config: { task: TaskConfigSection; model: ModelConfig }, context: z.RefinementCtx): DerivedShapes | undefined {
   const { model } = config;
+  if (model.lora && model.from === undefined) {
+    context.addIssue({ code: 'custom', path: ['model', 'lora'], message: "LoRA adapts a Hugging Face model: set model.from (posttrain's bench-S GPT trains in full)" });
+    return undefined;
+  }
   const hf = model.from === undefined ? undefined : hfModelSpec(model.from, context);
   if (model.from !== undefined && !hf) return undefined;
   let task: Task;
@@ -169,6 +194,15 @@ export function deriveShapes(config: { task: TaskConfigSection; model: ModelConf
     const issues = error instanceof ConfigError ? error.issues : [{ path: hf ? 'model.from' : 'task', message: error.message }];
     for (const issue of issues) context.addIssue({ code: 'custom', path: issue.path.split('.'), message: issue.message });
     return undefined;
+  }
+  if (hf && model.lora) {
+    const unknown = unknownTargetModules(model.lora, hf.spec.family);
+    if (unknown.length > 0) {
+      const message = `${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not a module of ${hf.spec.architecture}; allowed: ${LORA_TARGET_MODULES[hf.spec.family].join(', ')}`;
+      context.addIssue({ code: 'custom', path: ['model', 'lora', 'targetModules'], message });
+      return undefined;
+    }
+    hf.model.lora = model.lora;
   }
   if (hf) return fitFolder(hf, task, context);
   let ok = true;

@@ -111,7 +111,10 @@ export function planRecipe(input: unknown): RecipePlan {
     const unread = USER_SECTIONS.filter((section) => own[section] !== undefined && !readers(section).includes(stage));
     for (const section of unread) issues.push({ path: `stages.${stage}.${section}`, message: `the ${stage} stage does not read ${section} yet; the stages that do: ${readers(section).join(', ')}` });
     if (unread.length > 0) continue;
-    const misplaced = Object.keys(own).filter((key) => !(STAGE_KEYS as readonly string[]).includes(key));
+    // A stage may set its own LoRA settings (`stages.<stage>.model.lora`, e.g. searched by a sweep); the rest of
+    // the model is shared.
+    const ownLora = isLoraOnly(own.model);
+    const misplaced = Object.keys(own).filter((key) => !(STAGE_KEYS as readonly string[]).includes(key) && !(key === 'model' && ownLora));
     for (const key of misplaced) {
       const shared = ['task', 'model', 'logging', 'name'].includes(key);
       issues.push({
@@ -134,6 +137,7 @@ export function planRecipe(input: unknown): RecipePlan {
       // The recipe's data and rewards reach the stages that read them; a stage's own replace them.
       ...Object.fromEntries(USER_SECTIONS.filter((section) => recipe[section] !== undefined && readers(section).includes(stage)).map((section) => [section, recipe[section]])),
       ...own,
+      ...(ownLora ? { model: { ...(recipe.model as Record<string, unknown> | undefined), ...(own.model as Record<string, unknown>) } } : {}),
       ...(Object.keys(init).length > 0 ? { init } : {}),
     };
     try {
@@ -254,4 +258,9 @@ function dedupe(issues: { path: string; message: string }[]): { path: string; me
     seen.add(key);
     return true;
   });
+}
+
+/** Whether a stage's `model` holds only `lora` (the one model setting a stage may change). */
+function isLoraOnly(model: unknown): boolean {
+  return typeof model === 'object' && model !== null && !Array.isArray(model) && Object.keys(model).length === 1 && 'lora' in model;
 }

@@ -22,6 +22,8 @@ export interface RoleContext {
   /** The runtime section with every role's size resolved. */
   runtime: Omit<RuntimeConfig, 'roles'> & { roles: ResolvedRoles };
   derived: DerivedShapes;
+  /** Where the policy starts (`init.policy`; SFT and reward: `init.from`); under LoRA, the base rollout workers adapt. */
+  init?: { policy?: string | undefined; from?: string | undefined };
 }
 
 /**
@@ -102,6 +104,7 @@ export function rolloutRole(
       role: 'rollout',
       rank,
       model: context.derived.model,
+      ...(loraBase(context) ? { baseDirectory: loraBase(context) } : {}),
       task: context.task as TaskConfig,
       sampling: { temperature: sampling.temperature, ...(sampling.topK ? { topK: sampling.topK } : {}), ...(sampling.topP !== undefined && sampling.topP < 1 ? { topP: sampling.topP } : {}) },
       seed: context.seed * 1_000 + rank,
@@ -109,4 +112,10 @@ export function rolloutRole(
       ...scoring,
     }),
   };
+}
+
+/** Under LoRA, the folder the policy's adapters apply to when it is not `model.from` (an earlier stage's model/). */
+function loraBase(context: RoleContext): string | undefined {
+  const start = context.init?.policy ?? context.init?.from;
+  return context.model.lora && start !== undefined && isHfFolder(start) ? start : undefined;
 }

@@ -5,17 +5,23 @@
  * Two formats, by what the stage started from: a Hugging Face folder `model/` (config.json, model.safetensors,
  * generation config and tokenizer files, loadable by transformers; posttrain's own record in `posttrain.json`)
  * when the stage's model came from one, else posttrain's model file `model.json` + `model.bin` (the GPT).
+ *
+ * A LoRA stage's `model/` is the merged model (base + adapters, what later stages and transformers load), and
+ * `adapter/` beside it holds the adapters in PEFT's format (adapter_config.json, adapter_model.safetensors).
  */
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasTokenizerFiles, writeHfFolder } from '../models/hf/hf-folder.ts';
 import { modelFileExists, readModelHeader, saveModelFile } from '../models/model-file.ts';
 import type { ExportedModel } from '../models/model-spec.ts';
+import { writePeftFolder } from '../models/lora/peft-folder.ts';
 import { configHash } from './config-hash.ts';
 import type { RoleGroup } from './role-groups.ts';
 
 /** posttrain's record inside a Hugging Face output folder (transformers ignores unknown files). */
 const RECORD_FILE = 'posttrain.json';
+/** A LoRA stage's PEFT adapter folder, beside `model/`. */
+export const ADAPTER_FOLDER = 'adapter';
 
 /**
  * @example
@@ -37,6 +43,9 @@ export async function saveStageModel(
     writeHfFolder(folder, { config: exported.config, tensors: exported.tensors, tokenizerFrom: exported.source && hasTokenizerFiles(exported.source) ? exported.source : undefined });
     writeFileSync(join(folder, RECORD_FILE), `${JSON.stringify(record, null, 2)}\n`);
   }
+  // An adapter folder from an earlier LoRA run of this stage would no longer match model/.
+  rmSync(join(directory, ADAPTER_FOLDER), { recursive: true, force: true });
+  if (exported.format === 'hf' && exported.adapter) writePeftFolder(join(directory, ADAPTER_FOLDER), exported.adapter);
   return `${directory}/model`;
 }
 

@@ -40,6 +40,17 @@ export interface DecoderBatch extends TokenBatch {
   positionIds?: Int32Array;
 }
 
+/**
+ * What adapters (LoRA, models/lora/) add to the frozen weights. A LoraModel sets `HfDecoder.adapter` for the
+ * duration of each of its calls, so one loaded base serves adapted and plain (reference) callers alike.
+ */
+export interface DecoderAdapter {
+  /** (N, out) the output of linear layer `module` given its input x (N, in) and the frozen layer's `output`. */
+  project(module: string, x: tf.Tensor2D, output: tf.Tensor2D): tf.Tensor2D;
+  /** A trained tensor used in place of the frozen parameter `name` (a classifier's head), or undefined. */
+  replacement(name: string): tf.Tensor | undefined;
+}
+
 export interface DecoderOptions {
   /** Which output the model computes (default: `language` for causal LMs, `reward` for classifiers). */
   head?: HeadKind;
@@ -64,6 +75,8 @@ export class HfDecoder implements CausalModel {
   private tensors: Map<string, tf.Tensor> | undefined;
   /** (D, V) the tied embedding transposed, kept for inference (rebuilt in `refresh`). */
   private tiedOutput: tf.Tensor2D | undefined;
+  /** Adapters applied on top of the weights during a call (see DecoderAdapter); undefined: the weights alone. */
+  adapter: DecoderAdapter | undefined;
 
   /** A freshly initialised model (transformers' `_init_weights`: normal(0, initializer_range), norms 1, biases 0). */
   constructor(spec: DecoderSpec, options: DecoderOptions = {}) {
@@ -267,7 +280,8 @@ export class HfDecoder implements CausalModel {
   private project(x: tf.Tensor2D, name: string): tf.Tensor2D {
     const parameter = this.parameterGetter();
     const weight = parameter(`${name}.weight`) as tf.Tensor2D;
-    return this.tensors!.has(`${name}.bias`) ? linear(x, weight, parameter(`${name}.bias`) as tf.Tensor1D) : linearNoBias(x, weight);
+    const output = this.tensors!.has(`${name}.bias`) ? linear(x, weight, parameter(`${name}.bias`) as tf.Tensor1D) : linearNoBias(x, weight);
+    return this.adapter ? this.adapter.project(name, x, output) : output;
   }
 
   private norm<T extends tf.Tensor>(x: T, name: string): T {
@@ -330,7 +344,7 @@ export class HfDecoder implements CausalModel {
   private parameterGetter(): (name: string) => tf.Tensor {
     const tensors = this.ensureTensors();
     return (name) => {
-      const tensor = tensors.get(name);
+      const tensor = this.adapter?.replacement(name) ?? tensors.get(name);
       if (!tensor) throw new Error(`HfDecoder: no parameter ${name} in the layout of ${this.spec.architecture}`);
       return tensor;
     };

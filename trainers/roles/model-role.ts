@@ -73,7 +73,8 @@ export class ModelRole {
 
   constructor(init: ModelRoleInit) {
     this.init = init;
-    this.model = createModel(init.model, init.head, init.weights.seed, 'pretrained' in init.weights ? init.weights.pretrained : undefined);
+    // Under LoRA only a trainable role gets adapters (its parameters); a frozen one is the shared base, adapters off.
+    this.model = createModel(init.model, init.head, init.weights.seed, 'pretrained' in init.weights ? init.weights.pretrained : undefined, { frozen: !init.optimizer });
     if ('file' in init.weights) loadWeightsFromFile(this.model as GPT, init.weights.file, init.role);
     this.model.refresh();
     this.optimizer = init.optimizer ? new Adam(this.model.parameters.size, init.optimizer) : undefined;
