@@ -78,8 +78,12 @@ export class HfDecoder implements CausalModel {
   /** Adapters applied on top of the weights during a call (see DecoderAdapter); undefined: the weights alone. */
   adapter: DecoderAdapter | undefined;
 
-  /** A freshly initialised model (transformers' `_init_weights`: normal(0, initializer_range), norms 1, biases 0). */
-  constructor(spec: DecoderSpec, options: DecoderOptions = {}) {
+  /**
+   * A freshly initialised model (transformers' `_init_weights`: normal(0, initializer_range), norms 1, biases 0).
+   * @param fresh false: leave the weights zero for `fromTensors` to fill (drawing 100M+ normals it would overwrite
+   *   was most of a role's start-up)
+   */
+  constructor(spec: DecoderSpec, options: DecoderOptions = {}, fresh = true) {
     this.spec = spec;
     this.config = { vocabSize: spec.vocabSize, contextLength: spec.maxPositions };
     this.head = options.head ?? (spec.task === 'causal-lm' ? 'language' : 'reward');
@@ -91,7 +95,7 @@ export class HfDecoder implements CausalModel {
     this.parameters = flatLayout(this.weightEntries);
     this.inverseFrequencies = spec.rope ? ropeInverseFrequencies(spec.headDim, spec.rope) : undefined;
     this.activation = activationFunction(spec.activation);
-    initialise(this.parameters, spec, new Rng(options.seed ?? 0));
+    if (fresh) initialise(this.parameters, spec, new Rng(options.seed ?? 0));
   }
 
   /**
@@ -99,7 +103,7 @@ export class HfDecoder implements CausalModel {
    * @param source the folder, for error messages
    */
   static fromTensors(spec: DecoderSpec, tensors: Map<string, { shape: number[]; data: Float32Array }>, options: DecoderOptions & { source?: string } = {}): HfDecoder {
-    const model = new HfDecoder(spec, options);
+    const model = new HfDecoder(spec, options, false);
     loadWeights(model.parameters, model.weightEntries, tensors, { head: model.head, spec, source: options.source ?? spec.architecture, seed: options.seed });
     return model;
   }

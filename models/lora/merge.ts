@@ -38,7 +38,7 @@ export function adapterDelta(adapter: LoraAdapter, module: string): Float32Array
  * new PretrainedModel(merged).save('out/merged');
  */
 export function mergeAdapter(base: HfDecoder, adapter: LoraAdapter): HfDecoder {
-  const merged = new HfDecoder(base.spec, { head: base.head });
+  const merged = new HfDecoder(base.spec, { head: base.head }, false);
   merged.parameters.load(base.parameters.data);
   for (const target of adapter.targets) {
     const weight = merged.parameters.view(`${target.module}.weight`);
