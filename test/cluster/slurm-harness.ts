@@ -4,8 +4,8 @@
  * `munged` whose socket and key live in a temp directory with `slurm.conf`, the state and the logs.
  *
  * ```
- *   h0: munged, slurmctld (198.18.0.1:6817)     client commands (sbatch, squeue, scancel) run here too
- *   h1: slurmd sn0 (198.18.0.2)   h2: slurmd sn1 (198.18.0.3)   ...
+ *   h0: munged, slurmctld (198.18.n.1:6817)     client commands (sbatch, squeue, scancel) run here too
+ *   h1: slurmd sn0 (198.18.n.2)   h2: slurmd sn1 (198.18.n.3)   ...   (n = 0, or a /24 of its own when attached)
  * ```
  *
  * Why namespaces and not several `slurmd -N` on loopback: each node must have an address of its own, because the
@@ -50,6 +50,8 @@ export interface SlurmClusterOptions {
   memoryMbPerNode?: number;
   /** Seconds between Slurm's SIGTERM and SIGKILL when a job ends or is cancelled (slurm.conf `KillWait`). */
   killWaitSeconds?: number;
+  /** Give the test process an address on the cluster's bridge (`net.testAddress`), e.g. to be a posttrain driver. */
+  attachTestProcess?: boolean;
 }
 
 export interface SlurmNode {
@@ -154,10 +156,10 @@ function slurmConf(options: Required<SlurmClusterOptions>, directory: string, co
 
 /** Start munged, slurmctld and one slurmd per node; resolves once `sinfo` shows every node idle. */
 export async function startSlurmCluster(options: SlurmClusterOptions): Promise<SlurmTestCluster> {
-  const resolved: Required<SlurmClusterOptions> = { cpusPerNode: 2, memoryMbPerNode: 2048, killWaitSeconds: 30, ...options };
+  const resolved: Required<SlurmClusterOptions> = { cpusPerNode: 2, memoryMbPerNode: 2048, killWaitSeconds: 30, attachTestProcess: false, ...options };
   // Before the netns harness installs its own exit handler, so that ours runs first (it needs the namespaces).
   installExitHandler();
-  const net = createNetnsCluster({ hosts: 1 + resolved.nodes });
+  const net = createNetnsCluster({ hosts: 1 + resolved.nodes, attachTestProcess: resolved.attachTestProcess });
   const directory = mkdtempSync(path.join(tmpdir(), 'posttrain-slurm-'));
   const controller = net.hosts[0] as NetnsHost;
   const nodes: SlurmNode[] = net.hosts.slice(1).map((host, index) => ({ name: `sn${index}`, host }));

@@ -1,0 +1,83 @@
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SlurmPlacementGroups } from '../../runtime/cluster/slurm-placement.ts';
+import { Runtime } from '../../runtime/index.ts';
+import type { NetnsHost } from './netns.ts';
+import { slurmAvailable, startSlurmCluster, type SlurmTestCluster } from './slurm-harness.ts';
+
+const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
+const recipe = join(repositoryRoot, 'bin', 'recipe.js');
+
+/**
+ * A placement group that the running cluster (a head with no nodes) can never hold becomes a Slurm job whose
+ * agents join the head; the group lands on that job's nodes with its strategy kept (STRICT_SPREAD: one node per
+ * bundle), and removing the group cancels the job, so that Slurm shows it gone.
+ */
+describe.skipIf(!slurmAvailable())('placement groups requested from Slurm', () => {
+  let slurm: SlurmTestCluster;
+  let head: ChildProcess | undefined;
+  let runtime: Runtime | undefined;
+  let groups: SlurmPlacementGroups;
+  const token = randomBytes(24).toString('hex');
+
+  beforeAll(async () => {
+    slurm = await startSlurmCluster({ nodes: 2, cpusPerNode: 2, attachTestProcess: true });
+    const controller = slurm.net.hosts[0] as NetnsHost;
+    const env = { ...process.env, POSTTRAIN_TOKEN: token, POSTTRAIN_LOG_FORMAT: 'json', POSTTRAIN_LOG_LEVEL: 'info' };
+    delete (env as NodeJS.ProcessEnv).VITEST;
+    head = slurm.net.spawn(controller, process.execPath, [recipe, 'cluster', 'start', '--head', '--host', controller.address, '--port', '6380', '--state', join(slurm.directory, 'head.sqlite')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    await new Promise<void>((resolve, reject) => {
+      let output = '';
+      const take = (chunk: Buffer) => {
+        output += chunk.toString('utf8');
+        if (output.includes('head listening on')) resolve();
+      };
+      head?.stdout?.on('data', take);
+      head?.stderr?.on('data', take);
+      head?.once('exit', (code) => reject(new Error(`the head exited (${code}):\n${output}`)));
+    });
+    const headAddress = `${controller.address}:6380`;
+    runtime = await Runtime.start({ address: headAddress, host: slurm.net.testAddress as string, token, namespace: 'slurm-placement' });
+    groups = new SlurmPlacementGroups(runtime, {
+      headAddress,
+      commandPrefix: ['ip', 'netns', 'exec', controller.namespace],
+      env: { ...env, SLURM_CONF: slurm.conf, POSTTRAIN_RECIPE_COMMAND: `${process.execPath} ${recipe}` },
+      outputDirectory: slurm.directory,
+      startTimeoutMs: 120_000,
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await runtime?.shutdown();
+    slurm?.destroy();
+  });
+
+  it('a STRICT_SPREAD group that does not fit becomes a two-node Slurm job; removing the group cancels it', async () => {
+    const group = await groups.create({ bundles: [{ CPU: 1 }, { CPU: 1 }], strategy: 'STRICT_SPREAD' });
+    expect(group.jobId).toMatch(/^\d+$/);
+    await group.placementGroup.ready({ timeoutMs: 30_000 });
+    // One bundle on each of the job's nodes, whose agents are named after their Slurm node and the job.
+    expect([...group.placementGroup.bundleNodes].sort()).toEqual([`sn0-job${group.jobId}`, `sn1-job${group.jobId}`]);
+
+    // A group the running cluster can hold now (the job's nodes have a CPU left each) needs no job.
+    const small = await groups.create({ bundles: [{ CPU: 0.5 }], strategy: 'PACK' });
+    expect(small.jobId).toBeUndefined();
+    await small.remove();
+
+    await group.remove();
+    expect(group.placementGroup.state).toBe('removed');
+    const queued = async () => (await slurm.commandAsync('squeue', ['--noheader', '--jobs', group.jobId as string, '--format=%i'])).trim();
+    for (let waited = 0; (await queued()) !== ''; waited += 100) {
+      if (waited > 30_000) throw new Error(`job ${group.jobId} still in squeue: ${await queued()}`);
+      await sleep(100);
+    }
+    expect(await slurm.jobState(group.jobId as string)).toBe('CANCELLED');
+  }, 180_000);
+
+  it('a group pinned to a node of the running cluster cannot come from Slurm, and says so', async () => {
+    await expect(groups.create({ bundles: [{ CPU: 1, 'node:elsewhere': 0.01 }], strategy: 'PACK' })).rejects.toThrow(/bundles\.0\.node:elsewhere.*pins the bundle/);
+  });
+});
