@@ -32,11 +32,13 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createNetnsCluster, netnsSupport, type NetnsCluster, type NetnsHost } from './netns.ts';
 
 const execFileAsync = promisify(execFile);
+const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** The daemons a test cluster needs, all from Debian's `slurm-wlm` and `munge`. */
 const DAEMONS = ['munged', 'slurmctld', 'slurmd', 'sbatch'];
@@ -82,6 +84,11 @@ export interface SlurmTestCluster {
   waitForJobEnd(jobId: string, timeoutMs?: number, outputFile?: string): Promise<SlurmJobState>;
   /** Resolves once `squeue` shows the job running. */
   waitForJobRunning(jobId: string, timeoutMs?: number): Promise<void>;
+  /**
+   * Start a posttrain head (`recipe cluster start --head`) next to slurmctld, for jobs' agents to join: resolves
+   * with its `host:port` once it listens. With `attachTestProcess`, the test process can be its driver.
+   */
+  startPosttrainHead(token: string): Promise<string>;
   /** Cancel every job, kill every process in the cluster's namespaces, delete the namespaces and files. Idempotent. */
   destroy(): void;
 }
@@ -233,6 +240,25 @@ export async function startSlurmCluster(options: SlurmClusterOptions): Promise<S
         await sleep(200);
       }
     },
+    async startPosttrainHead(token) {
+      const headEnv: NodeJS.ProcessEnv = { ...env, POSTTRAIN_TOKEN: token, POSTTRAIN_LOG_FORMAT: 'json', POSTTRAIN_LOG_LEVEL: 'info' };
+      delete headEnv.VITEST;
+      const recipe = path.join(repositoryRoot, 'bin', 'recipe.js');
+      // A lenient node timeout: on a loaded 2-core CI machine an agent booting workers can miss heartbeats for seconds.
+      const args = [recipe, 'cluster', 'start', '--head', '--host', controller.address, '--port', '6380', '--state', path.join(directory, 'head.sqlite'), '--node-timeout-ms', '60000'];
+      const head = net.spawn(controller, process.execPath, args, { env: headEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+      await new Promise<void>((resolve, reject) => {
+        let output = '';
+        const take = (chunk: Buffer) => {
+          output = (output + chunk.toString('utf8')).slice(-8_000);
+          if (output.includes('head listening on')) resolve();
+        };
+        head.stdout?.on('data', take);
+        head.stderr?.on('data', take);
+        head.once('exit', (code) => reject(new Error(`the posttrain head exited (${code}):\n${output}`)));
+      });
+      return `${controller.address}:6380`;
+    },
     destroy() {
       if (destroyed) return;
       destroyed = true;
@@ -260,7 +286,9 @@ export async function startSlurmCluster(options: SlurmClusterOptions): Promise<S
       }
       for (const child of daemons) child.kill('SIGKILL');
       net.destroy();
-      rmSync(directory, { recursive: true, force: true });
+      // POSTTRAIN_SLURM_KEEP=1 keeps the logs (slurmctld, slurmd, the jobs' output) for a post-mortem.
+      if (process.env.POSTTRAIN_SLURM_KEEP === '1') process.stderr.write(`slurm harness: kept ${directory}\n`);
+      else rmSync(directory, { recursive: true, force: true });
     },
   };
   liveClusters.add(cluster);

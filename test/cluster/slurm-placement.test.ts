@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,7 +18,6 @@ const recipe = join(repositoryRoot, 'bin', 'recipe.js');
  */
 describe.skipIf(!slurmAvailable())('placement groups requested from Slurm', () => {
   let slurm: SlurmTestCluster;
-  let head: ChildProcess | undefined;
   let runtime: Runtime | undefined;
   let groups: SlurmPlacementGroups;
   const token = randomBytes(24).toString('hex');
@@ -27,25 +25,15 @@ describe.skipIf(!slurmAvailable())('placement groups requested from Slurm', () =
   beforeAll(async () => {
     slurm = await startSlurmCluster({ nodes: 2, cpusPerNode: 2, attachTestProcess: true });
     const controller = slurm.net.hosts[0] as NetnsHost;
-    const env = { ...process.env, POSTTRAIN_TOKEN: token, POSTTRAIN_LOG_FORMAT: 'json', POSTTRAIN_LOG_LEVEL: 'info' };
-    delete (env as NodeJS.ProcessEnv).VITEST;
-    head = slurm.net.spawn(controller, process.execPath, [recipe, 'cluster', 'start', '--head', '--host', controller.address, '--port', '6380', '--state', join(slurm.directory, 'head.sqlite')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    await new Promise<void>((resolve, reject) => {
-      let output = '';
-      const take = (chunk: Buffer) => {
-        output += chunk.toString('utf8');
-        if (output.includes('head listening on')) resolve();
-      };
-      head?.stdout?.on('data', take);
-      head?.stderr?.on('data', take);
-      head?.once('exit', (code) => reject(new Error(`the head exited (${code}):\n${output}`)));
-    });
-    const headAddress = `${controller.address}:6380`;
+    const headAddress = await slurm.startPosttrainHead(token);
     runtime = await Runtime.start({ address: headAddress, host: slurm.net.testAddress as string, token, namespace: 'slurm-placement' });
+    // The job's agents get this environment (sbatch --export=ALL): the token, Slurm's config, how to start posttrain.
+    const env: NodeJS.ProcessEnv = { ...process.env, POSTTRAIN_TOKEN: token, SLURM_CONF: slurm.conf, POSTTRAIN_RECIPE_COMMAND: `${process.execPath} ${recipe}` };
+    delete env.VITEST;
     groups = new SlurmPlacementGroups(runtime, {
       headAddress,
       commandPrefix: ['ip', 'netns', 'exec', controller.namespace],
-      env: { ...env, SLURM_CONF: slurm.conf, POSTTRAIN_RECIPE_COMMAND: `${process.execPath} ${recipe}` },
+      env,
       outputDirectory: slurm.directory,
       startTimeoutMs: 120_000,
     });
