@@ -6,7 +6,7 @@
  * the group kills its actors and cancels the job in the same call, so the machines go back to Slurm's other users
  * at once (a pruned sweep trial's GPUs; `npm run bench -- slurm-release` measures the release).
  *
- * A group that fits the running cluster is reserved there as usual; no job is submitted.
+ * A group that the running cluster's own nodes could hold is reserved there as usual; no job is submitted.
  *
  * @example
  * const slurm = new SlurmPlacementGroups(runtime, { headAddress: '10.0.0.1:6380', partition: 'gpu', account: 'rlhf' });
@@ -21,6 +21,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { PosttrainError } from '../errors.ts';
 import type { PlacementGroup } from '../actor/placement-group.ts';
+import type { PlacementStrategy } from '../control/control-plane.ts';
+import type { Resources } from '../resources.ts';
 import type { PlacementGroupOptions, Runtime } from '../runtime.ts';
 import { slurmJobRequest } from './slurm-job-request.ts';
 
@@ -60,6 +62,36 @@ export interface SlurmPlacementGroup {
   remove(): Promise<void>;
 }
 
+/** Resource every agent of a group's Slurm job offers: `slurm_group_<random>`. */
+const GROUP_LABEL_PREFIX = 'slurm_group_';
+
+/**
+ * Whether nodes with these totals could ever hold the bundles under the strategy (nothing else running):
+ * STRICT_PACK needs their sum on one node, STRICT_SPREAD a distinct node per bundle, PACK and SPREAD some node for
+ * each bundle (greedy, largest bundle first).
+ *
+ * @example
+ * fitsNodes([{ CPU: 1 }, { CPU: 1 }], 'STRICT_SPREAD', [{ CPU: 4 }]);   // false: one node for two bundles
+ */
+export function fitsNodes(bundles: readonly Resources[], strategy: PlacementStrategy, totals: readonly Resources[]): boolean {
+  const fits = (bundle: Resources, total: Resources) => Object.entries(bundle).every(([resource, amount]) => (total[resource] ?? 0) >= amount);
+  if (strategy === 'STRICT_PACK') {
+    const sum: Resources = {};
+    for (const bundle of bundles) for (const [resource, amount] of Object.entries(bundle)) sum[resource] = (sum[resource] ?? 0) + amount;
+    return totals.some((total) => fits(sum, total));
+  }
+  const free = totals.map((total) => ({ ...total }));
+  const order = [...bundles].sort((a, b) => (b.CPU ?? 0) - (a.CPU ?? 0) || (b.GPU ?? 0) - (a.GPU ?? 0));
+  const used = new Set<number>();
+  for (const bundle of order) {
+    const index = free.findIndex((total, candidate) => !(strategy === 'STRICT_SPREAD' && used.has(candidate)) && fits(bundle, total));
+    if (index < 0) return false;
+    used.add(index);
+    for (const [resource, amount] of Object.entries(bundle)) (free[index] as Resources)[resource] = ((free[index] as Resources)[resource] ?? 0) - amount;
+  }
+  return true;
+}
+
 const defaultNodeScript = fileURLToPath(new URL('../../deploy/slurm/posttrain-node.sh', import.meta.url));
 
 export class SlurmPlacementGroups {
@@ -71,17 +103,22 @@ export class SlurmPlacementGroups {
     this.options = options;
   }
 
-  /** Reserve the group on the running cluster if it could ever fit there, else on a Slurm job of its own. */
+  /**
+   * Reserve the group on the running cluster if its own nodes could ever hold it and no Slurm job's nodes are in
+   * the cluster; else on a Slurm job of its own. Job nodes are never shared: an agent that Slurm stopped stays in
+   * the head's books until its heartbeat times out, and a group placed on its "free" CPUs would fail; and a job's
+   * spare CPUs go back to Slurm with the job.
+   */
   async create(options: PlacementGroupOptions): Promise<SlurmPlacementGroup> {
-    try {
+    const strategy = options.strategy ?? 'PACK';
+    const nodes = (await this.runtime.nodes()).filter((node) => node.alive);
+    const jobNodes = nodes.filter((node) => Object.keys(node.total).some((resource) => resource.startsWith(GROUP_LABEL_PREFIX)));
+    if (jobNodes.length === 0 && fitsNodes(options.bundles, strategy, nodes.map((node) => node.total))) {
       const placementGroup = await this.runtime.createPlacementGroup(options);
       return { placementGroup, jobId: undefined, remove: () => placementGroup.remove() };
-    } catch (error) {
-      if (!(error instanceof PosttrainError) || error.code !== 'PLACEMENT_GROUP_INFEASIBLE') throw error;
     }
-    const strategy = options.strategy ?? 'PACK';
     const request = slurmJobRequest(options.bundles, strategy);
-    const label = `slurm_group_${randomBytes(4).toString('hex')}`;
+    const label = `${GROUP_LABEL_PREFIX}${randomBytes(4).toString('hex')}`;
     const jobId = await this.submit(request.args, { ...request.offeredLabels, [label]: options.bundles.length });
     try {
       await this.waitForAgents(jobId, label, request.nodes);

@@ -149,6 +149,8 @@ function slurmConf(options: Required<SlurmClusterOptions>, directory: string, co
     'MpiDefault=none',
     'SelectType=select/cons_tres',
     'SelectTypeParameters=CR_CPU_Memory',
+    // A job that names no memory takes a share per CPU, not the whole node, so two small jobs fit one node.
+    'DefMemPerCPU=256',
     'ReturnToService=2',
     `KillWait=${options.killWaitSeconds}`,
     // Ended jobs stay visible to `scontrol show job` long enough for a test to read how they ended.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { slurmJobRequest } from '../../runtime/cluster/slurm-job-request.ts';
+import { fitsNodes } from '../../runtime/cluster/slurm-placement.ts';
 import type { Resources } from '../../runtime/resources.ts';
 
 /** Bundles and strategy -> sbatch options: hand-worked cases of each strategy. */
@@ -30,5 +31,19 @@ describe('slurmJobRequest', () => {
 
   it('refuses bundles pinned to a node of the running cluster, naming the bundle', () => {
     expect(() => slurmJobRequest([{ CPU: 1 }, { CPU: 1, 'node:gpu-3': 0.01 }], 'PACK')).toThrow(/bundles\.1\.node:gpu-3/);
+  });
+});
+
+/** Whether the running cluster's own nodes could ever hold a group: hand-worked cases of each strategy. */
+describe('fitsNodes', () => {
+  const two = [{ CPU: 1 }, { CPU: 1 }];
+  it('STRICT_SPREAD needs a node per bundle; STRICT_PACK the sum on one node; PACK any node per bundle', () => {
+    expect(fitsNodes(two, 'STRICT_SPREAD', [{ CPU: 4 }])).toBe(false);
+    expect(fitsNodes(two, 'STRICT_SPREAD', [{ CPU: 1 }, { CPU: 1 }])).toBe(true);
+    expect(fitsNodes(two, 'STRICT_PACK', [{ CPU: 1 }, { CPU: 1 }])).toBe(false);
+    expect(fitsNodes(two, 'STRICT_PACK', [{ CPU: 2 }])).toBe(true);
+    expect(fitsNodes([{ CPU: 2 }, { CPU: 1 }, { CPU: 1 }], 'PACK', [{ CPU: 2 }, { CPU: 2 }])).toBe(true);
+    expect(fitsNodes([{ CPU: 1, GPU: 1 }], 'PACK', [{ CPU: 8 }])).toBe(false);
+    expect(fitsNodes(two, 'PACK', [])).toBe(false);
   });
 });
