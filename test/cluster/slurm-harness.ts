@@ -172,13 +172,20 @@ export async function startSlurmCluster(options: SlurmClusterOptions): Promise<S
   const directory = mkdtempSync(path.join(tmpdir(), 'posttrain-slurm-'));
   const controller = net.hosts[0] as NetnsHost;
   const nodes: SlurmNode[] = net.hosts.slice(1).map((host, index) => ({ name: `sn${index}`, host }));
-  for (const sub of ['state', 'spool', 'log']) mkdirSync(path.join(directory, sub));
   const conf = path.join(directory, 'slurm.conf');
-  writeFileSync(conf, slurmConf(resolved, directory, controller, nodes));
-  writeFileSync(path.join(directory, 'cgroup.conf'), 'CgroupPlugin=cgroup/v1\n');
   const key = path.join(directory, 'munge.key');
-  writeFileSync(key, randomBytes(1024));
-  chmodSync(key, 0o600);
+  try {
+    for (const sub of ['state', 'spool', 'log']) mkdirSync(path.join(directory, sub));
+    writeFileSync(conf, slurmConf(resolved, directory, controller, nodes));
+    writeFileSync(path.join(directory, 'cgroup.conf'), 'CgroupPlugin=cgroup/v1\n');
+    writeFileSync(key, randomBytes(1024));
+    chmodSync(key, 0o600);
+  } catch (error) {
+    // Nothing runs yet: drop what was made so far.
+    net.destroy();
+    rmSync(directory, { recursive: true, force: true });
+    throw error;
+  }
   const env = { ...process.env, SLURM_CONF: conf };
   const daemons: ChildProcess[] = [];
   const daemon = (host: NetnsHost, command: string, args: string[], label: string) => {
