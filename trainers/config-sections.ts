@@ -110,6 +110,30 @@ export const runtimeSection = z.strictObject({
   nodes: z.array(z.strictObject({ name: z.string().optional(), resources: resourcesSchema })).min(1).optional(),
   /** Per-role placement, keyed by the method's role names; roles not named here get the defaults. */
   roles: z.record(z.string(), roleSection).default({}),
+  /**
+   * Slurm as the source of placement groups (runtime/cluster/slurm-placement.ts): a role group's reservation that
+   * the cluster at `address` can never hold is requested from Slurm as a job whose nodes join that cluster, and is
+   * cancelled when the run ends. Omit to never ask Slurm. Slurm's clients (`sbatch`, `squeue`, `scancel`) must
+   * work where the driver runs.
+   */
+  slurm: z
+    .strictObject({
+      /** sbatch `--partition` (default: the cluster's default partition). */
+      partition: z.string().min(1).optional(),
+      /** sbatch `--account`. */
+      account: z.string().min(1).optional(),
+      /** sbatch `--qos`. */
+      qos: z.string().min(1).optional(),
+      /** sbatch `--time` of each job, e.g. `4:00:00` (default: the partition's limit). */
+      timeLimit: z.string().min(1).optional(),
+      /** More sbatch arguments, e.g. `["--constraint=a100"]`. */
+      extraArgs: z.array(z.string()).default([]),
+      /** How long a job may queue and its agents take to join before the run fails (default 10 minutes). */
+      startTimeoutMs: z.int().min(1_000).default(600_000),
+      /** Directory of each job's output, `posttrain-placement-<job>.out` (default: Slurm's, the submit directory). */
+      outputDirectory: z.string().min(1).optional(),
+    })
+    .optional(),
 });
 
 // ------------------------------------------------------------------------------------------------ checkpoint

@@ -9,6 +9,8 @@
  *   from the newest verified checkpoint.
  *
  * Either way `checkpoint.resume` is forced to `auto`; a stage without a checkpoint starts from its beginning.
+ * `address` moves the run to another cluster head (a new Slurm allocation has a new one); where roles run does
+ * not change what they compute, and `runtime` is not part of a stage's config hash, so finished stages are reused.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -24,9 +26,10 @@ import type { TrainerOptions } from './run-session.ts';
  * const summary = await resumeRun('runs/ppo');        // a pipeline: reuses sft and reward, resumes ppo
  * await resumeRun('runs/ppo/ppo');                    // one stage's run directory
  */
-export async function resumeRun(runDirectory: string, options: { runtime?: Runtime; logLevel?: string } = {}): Promise<RunSummary> {
+export async function resumeRun(runDirectory: string, options: { runtime?: Runtime; logLevel?: string; address?: string } = {}): Promise<RunSummary> {
   const directory = resolve(runDirectory);
   const logging = (section: unknown) => ({ ...(section as object), ...(options.logLevel ? { level: options.logLevel } : {}) });
+  const runtime = (section: unknown) => (options.address ? { ...(section as object), address: options.address } : section);
   if (existsSync(join(directory, 'recipe.json'))) {
     const recipe = readJson(join(directory, 'recipe.json')) as Record<string, unknown>;
     const autoResume = (section: unknown) => ({ ...(section as object), resume: 'auto' });
@@ -36,6 +39,7 @@ export async function resumeRun(runDirectory: string, options: { runtime?: Runti
     const plan = planRecipe({
       ...recipe,
       name: basename(directory),
+      runtime: runtime(recipe.runtime),
       logging: { ...logging(recipe.logging), runsDirectory: dirname(directory) },
       checkpoint: autoResume(recipe.checkpoint),
       stages,
@@ -47,7 +51,7 @@ export async function resumeRun(runDirectory: string, options: { runtime?: Runti
     const method = methodOf(written, directory);
     const trainerOptions: TrainerOptions = { runDirectory: directory, ...(options.runtime ? { runtime: options.runtime } : {}) };
     const { Trainer } = METHODS[method];
-    return new Trainer({ ...config, logging: logging(config.logging), checkpoint: { ...(config.checkpoint as object), resume: 'auto' } } as never, trainerOptions).train();
+    return new Trainer({ ...config, runtime: runtime(config.runtime), logging: logging(config.logging), checkpoint: { ...(config.checkpoint as object), resume: 'auto' } } as never, trainerOptions).train();
   }
   throw new ConfigError([{ path: 'run', message: `${directory} is not a run directory: it has neither recipe.json (a pipeline) nor config.json (one trainer's run)` }]);
 }

@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { COLLECTIVE_METRICS } from '../runtime/collectives/collective-metrics.ts';
 import { ConfigError } from '../runtime/errors.ts';
 import { addRemoteMetrics, type ActorGroup, type ActorHandle, type Logger, type PlacementGroup, type Resources, type Runtime } from '../runtime/index.ts';
+import { SlurmPlacementGroups } from '../runtime/cluster/slurm-placement.ts';
 import type { RuntimeConfig } from './config-sections.ts';
 import type { RoleHost, RoleHostOptions, RoleInit, RoleInstance, RoleKind } from './roles/role-host.ts';
 
@@ -81,6 +82,8 @@ export const ROLE_HOST_MODULE = new URL('./roles/role-host.ts', import.meta.url)
 export class RoleSet {
   readonly groups = new Map<string, RoleGroup>();
   readonly placementGroups: PlacementGroup[] = [];
+  /** Slurm jobs holding placement groups (`runtime.slurm`): cancelled with the groups. */
+  readonly slurmJobs: { jobId: string; cancel: () => Promise<void> }[] = [];
   readonly hostGroups: ActorGroup<RoleHost>[] = [];
   /** Per host group, how its hosts were launched. */
   readonly layouts: HostLayout[] = [];
@@ -98,7 +101,7 @@ export class RoleSet {
   /** Kills every host and frees every reservation. */
   async destroy(): Promise<void> {
     this.detachMetrics();
-    await Promise.allSettled(this.placementGroups.map((group) => group.remove()));
+    await Promise.allSettled([...this.placementGroups.map((group) => group.remove()), ...this.slurmJobs.map((job) => job.cancel())]);
   }
 }
 
@@ -115,6 +118,7 @@ export async function launchRoles(runtime: Runtime, requests: RoleRequest[], con
   const totalHosts = colocation.reduce((sum, names) => sum + Math.max(...names.map((name) => requestOf(requests, name).size)), 0);
   const threads = config.threads ?? Math.max(1, Math.floor(availableParallelism() / totalHosts));
   const roles = new RoleSet();
+  const slurm = slurmPlacementFor(runtime, config);
   try {
     for (const [index, names] of colocation.entries()) {
       const members = names.map((name) => requestOf(requests, name));
@@ -122,8 +126,14 @@ export async function launchRoles(runtime: Runtime, requests: RoleRequest[], con
       const resources = mergeResources(members.map((member) => member.resources ?? { CPU: 1 }));
       // Warm spares (trainers/spares.ts) get bundles of their own after the ranks'.
       const spares = Math.max(...members.map((member) => config.roles[member.name]?.spares ?? 0));
-      const placementGroup = await runtime.createPlacementGroup({ bundles: Array.from({ length: hostCount + spares }, () => resources), strategy: 'PACK' });
+      const groupOptions = { bundles: Array.from({ length: hostCount + spares }, () => resources), strategy: 'PACK' as const };
+      const reserved = slurm ? await slurm.create(groupOptions) : undefined;
+      const placementGroup = reserved?.placementGroup ?? (await runtime.createPlacementGroup(groupOptions));
       roles.placementGroups.push(placementGroup);
+      if (reserved?.jobId !== undefined) {
+        roles.slurmJobs.push({ jobId: reserved.jobId, cancel: () => slurm!.cancel(reserved.jobId!) });
+        logger.info({ roles: names, slurmJob: reserved.jobId }, 'the cluster could not hold these roles: Slurm job started for them');
+      }
       await placementGroup.ready({ timeoutMs: 120_000 });
       const hostOptions: RoleHostOptions = { backend: config.backend, threads };
       const hosts = await runtime.createActorGroup<typeof RoleHost>({
@@ -221,4 +231,23 @@ function mergeResources(all: Resources[]): Resources {
   const merged: Resources = {};
   for (const resources of all) for (const [key, amount] of Object.entries(resources)) merged[key] = Math.max(merged[key] ?? 0, amount);
   return merged;
+}
+
+/** `runtime.slurm`'s placement source, or undefined without it. Slurm's nodes join the cluster at `address`. */
+function slurmPlacementFor(runtime: Runtime, config: RuntimeConfig): SlurmPlacementGroups | undefined {
+  if (!config.slurm) return undefined;
+  if (!config.address) {
+    throw new ConfigError([{ path: 'runtime.slurm', message: 'needs runtime.address: the nodes of a Slurm job join a cluster head, which the embedded runtime does not have' }]);
+  }
+  const { partition, account, qos, timeLimit, extraArgs, startTimeoutMs, outputDirectory } = config.slurm;
+  return new SlurmPlacementGroups(runtime, {
+    headAddress: config.address,
+    extraArgs,
+    startTimeoutMs,
+    ...(partition === undefined ? {} : { partition }),
+    ...(account === undefined ? {} : { account }),
+    ...(qos === undefined ? {} : { qos }),
+    ...(timeLimit === undefined ? {} : { timeLimit }),
+    ...(outputDirectory === undefined ? {} : { outputDirectory }),
+  });
 }

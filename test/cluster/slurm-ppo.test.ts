@@ -1,0 +1,154 @@
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { TINY_MODEL, randomModelFiles, scratchDirectory } from '../trainers/helpers.ts';
+import { slurmAvailable, startSlurmCluster, type SlurmTestCluster } from './slurm-harness.ts';
+
+const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
+const recipeCommand = `${process.execPath} ${join(repositoryRoot, 'bin', 'recipe.js')}`;
+const sbatchScript = join(repositoryRoot, 'deploy', 'slurm', 'posttrain.sbatch');
+const STEPS = 5;
+
+/**
+ * `deploy/slurm/posttrain.sbatch` on a real Slurm (two slurmd hosts, see slurm-harness.ts): the head and the driver
+ * on the first node, an agent per node. Where roles run and how often the run is stopped and continued do not
+ * change the numbers: on the wasm backend with one thread every step is computed the same way, so the metrics of
+ * a PPO run spread over the two Slurm nodes, and of one stopped by Slurm's notice and continued in a new job, equal
+ * those of the same recipe on one embedded node.
+ */
+describe.skipIf(!slurmAvailable())('PPO through sbatch on a two-node Slurm cluster', () => {
+  const scratch = scratchDirectory('slurm-ppo');
+  let slurm: SlurmTestCluster;
+  let single: Record<string, unknown>[];
+  let lastJobOutput: string | undefined;
+
+  beforeEach((context) => {
+    context.onTestFailed(() => {
+      if (lastJobOutput === undefined) return;
+      let text = '';
+      try {
+        text = readFileSync(lastJobOutput, 'utf8').slice(-5_000);
+      } catch {
+        text = '(no output file)';
+      }
+      console.error(`output of the last Slurm job (${lastJobOutput}):\n${text}`);
+    });
+  });
+
+  /** The recipe a user would write: policy with its helpers in one process on sn0, the value group on sn1. */
+  function writeRecipe(file: string, options: { pinned: boolean }): string {
+    const models = randomModelFiles(scratch.path, { name: 'sentiment' });
+    const pin = (node: string) => (options.pinned ? { [`node:${node}`]: 0.01 } : {});
+    const recipe = {
+      name: 'slurm-ppo',
+      seed: 3,
+      task: { name: 'sentiment' },
+      model: TINY_MODEL,
+      runtime: {
+        backend: 'wasm',
+        threads: 1,
+        colocate: [['policy', 'rollout', 'reference', 'reward'], ['value']],
+        roles: { policy: { resources: { CPU: 1, ...pin('sn0') } }, value: { resources: { CPU: 1, ...pin('sn1') } } },
+      },
+      logging: { level: 'warn', progress: false },
+      stages: {
+        ppo: {
+          init: { policy: models.language, reward: models.reward },
+          rollout: { batchSize: 8 },
+          algo: { epochs: 1, minibatches: 2 },
+          trainer: { steps: STEPS, learningRate: 1e-3, evalEvery: 0, evalPrompts: 2, evalSamplesPerPrompt: 1 },
+        },
+      },
+    };
+    const path = join(scratch.path, file);
+    writeFileSync(path, `export default ${JSON.stringify(recipe)};\n`);
+    return path;
+  }
+
+  /** Each step's line of a run's ppo/metrics.jsonl, without the fields that measure time. */
+  function stepRecords(runDirectory: string): Record<string, unknown>[] {
+    const timings = ['wallTime', 'phaseSeconds', 'generatedTokensPerSecond'];
+    let text = '';
+    try {
+      text = readFileSync(join(runDirectory, 'ppo', 'metrics.jsonl'), 'utf8');
+    } catch {
+      return [];
+    }
+    return text
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((record) => typeof record.step === 'number')
+      .map((record) => Object.fromEntries(Object.entries(record).filter(([key]) => !timings.includes(key))));
+  }
+
+  /** Submit posttrain.sbatch on both nodes with `env` as the job's extra environment; returns the job id. */
+  function submit(label: string, env: Record<string, string>): string {
+    lastJobOutput = join(scratch.path, `${label}.out`);
+    const jobEnv: NodeJS.ProcessEnv = { ...process.env, POSTTRAIN_RECIPE_COMMAND: recipeCommand, POSTTRAIN_SLURM_LOGS: join(scratch.path, `${label}-logs`), POSTTRAIN_LOG_LEVEL: 'info', ...env };
+    delete jobEnv.VITEST;
+    return slurm.submit(['--nodes=2', '--mem=1024', `--output=${lastJobOutput}`, `--chdir=${repositoryRoot}`, '--export=ALL', sbatchScript], jobEnv);
+  }
+
+  beforeAll(async () => {
+    slurm = await startSlurmCluster({ nodes: 2, cpusPerNode: 2 });
+    // The uninterrupted run on one embedded node, through the same CLI the job's driver runs.
+    const recipe = writeRecipe('single.mjs', { pinned: false });
+    const child = spawn(process.execPath, [join(repositoryRoot, 'bin', 'recipe.js'), 'run', recipe, '--runs-dir', join(scratch.path, 'single')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    if (code !== 0) throw new Error(`the single-node run failed (${code}):\n${stderr.slice(-3_000)}`);
+    single = stepRecords(join(scratch.path, 'single', 'slurm-ppo'));
+  }, 240_000);
+  afterAll(() => {
+    slurm?.destroy();
+    scratch.remove();
+  });
+
+  it('a run across the two Slurm nodes matches the single-node run step for step', async () => {
+    const recipe = writeRecipe('pinned.mjs', { pinned: true });
+    const runs = join(scratch.path, 'two-nodes');
+    const job = submit('two-nodes', { RECIPE: recipe, ARGS: `--runs-dir ${runs}` });
+    expect(await slurm.waitForJobEnd(job, 240_000, lastJobOutput)).toBe('COMPLETED');
+
+    expect(single.map((record) => record.step)).toEqual(Array.from({ length: STEPS }, (_, index) => index + 1));
+    expect(Object.keys(single[0] ?? {})).toEqual(expect.arrayContaining(['policyLoss', 'valueLoss', 'weightChecksum']));
+    expect(stepRecords(join(runs, 'slurm-ppo'))).toEqual(single);
+    // Each node ran an agent that offered what Slurm granted the job there (2 CPUs, --mem=1024) under its Slurm name.
+    const head = readFileSync(join(scratch.path, 'two-nodes-logs', 'head.log'), 'utf8');
+    for (const node of ['sn0', 'sn1']) {
+      const joined = head.split('\n').find((line) => line.includes(`"msg":"node ${node} joined`));
+      expect(JSON.parse(joined ?? '{}')).toMatchObject({ resources: { CPU: 2, GPU: 0, memory: 1024 * 2 ** 20, [`node:${node}`]: 1 } });
+    }
+  }, 240_000);
+
+  it("Slurm's notice mid-run checkpoints and exits cleanly; recipe resume in a new job finishes with the uninterrupted metrics", async () => {
+    const recipe = writeRecipe('pinned.mjs', { pinned: true });
+    const runs = join(scratch.path, 'stopped');
+    const run = join(runs, 'slurm-ppo');
+    const first = submit('stopped', { RECIPE: recipe, ARGS: `--runs-dir ${runs}` });
+    for (let waited = 0; stepRecords(run).length < 1; waited += 100) {
+      if (waited > 180_000) throw new Error('the first step never finished');
+      await sleep(100);
+    }
+    // What Slurm sends before the time limit (--signal=B:USR1@120), on preemption with send_user_signal, and what
+    // a user sends to stop a job gracefully: USR1 to the batch script.
+    slurm.command('scancel', ['--batch', '--signal=USR1', first]);
+    expect(await slurm.waitForJobEnd(first, 120_000, lastJobOutput)).toBe('COMPLETED');
+    const stoppedAt = stepRecords(run).length;
+    expect(stoppedAt).toBeLessThan(STEPS);
+    const stopped = JSON.parse(readFileSync(join(run, 'ppo', 'summary.json'), 'utf8')) as Record<string, unknown>;
+    expect(stopped).toMatchObject({ stoppedBy: 'SIGTERM', lastCheckpoint: { step: stoppedAt } });
+
+    const second = submit('resumed', { POSTTRAIN_RESUME: run });
+    expect(await slurm.waitForJobEnd(second, 240_000, lastJobOutput)).toBe('COMPLETED');
+    expect(stepRecords(run)).toEqual(single);
+    const resumed = JSON.parse(readFileSync(join(run, 'ppo', 'summary.json'), 'utf8')) as Record<string, unknown>;
+    expect(resumed).toMatchObject({ resumedFrom: { step: stoppedAt } });
+    expect(resumed.stoppedBy).toBeUndefined();
+  }, 480_000);
+});
