@@ -15,6 +15,10 @@
  * and the backend.
  *
  *   npm run bench -- llama-step [--shape smollm2-135m|tiny] [--threads 2] [--iters 1] [--no-peer]
+ *                               [--layers N] [--profile]
+ *
+ * `--layers N` keeps the shape but with N layers (a quicker profile of the vocabulary-sized work); `--profile`
+ * adds `kernel_ms`, the 25 tfjs kernels that took longest over the measured iterations.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +39,7 @@ import { generate } from '../rollout/generate.ts';
 import { actionLogProbs, type SequenceBatch } from '../rollout/log-probs.ts';
 import { machineInfo, pythonPeerUnavailable, ratio, runPythonPeer } from './_peer.ts';
 import { parseFlags } from './_flags.ts';
+import { timeKernels, topKernels, type KernelTimes } from './_kernel-timer.ts';
 import { median } from '../algorithms/statistics.ts';
 
 const SHAPES: Record<string, LlamaShape> = {
@@ -51,10 +56,11 @@ const KL_BETA = 0.04;
 const LEARNING_RATE = 1e-6;
 
 export async function main(args: string[]): Promise<void> {
-  const flags = parseFlags(args, { shape: 'string', threads: 'number', iters: 'number', 'no-peer': 'boolean' });
+  const flags = parseFlags(args, { shape: 'string', threads: 'number', iters: 'number', 'no-peer': 'boolean', layers: 'number', profile: 'boolean' });
   const shapeName = String(flags.shape ?? 'smollm2-135m');
-  const shape = SHAPES[shapeName];
-  if (!shape) throw new Error(`--shape must be one of ${Object.keys(SHAPES).join(', ')}`);
+  const named = SHAPES[shapeName];
+  if (!named) throw new Error(`--shape must be one of ${Object.keys(SHAPES).join(', ')}`);
+  const shape = flags.layers === undefined ? named : { ...named, num_hidden_layers: flags.layers };
   const threads = Number(flags.threads ?? 2);
   const iterations = Number(flags.iters ?? 1);
   const engine = await initEngine({ threads });
@@ -69,7 +75,9 @@ export async function main(args: string[]): Promise<void> {
     const adam = new Adam(policy.parameters.size, { learningRate: LEARNING_RATE, weightDecay: 0 });
     const rng = new Rng(0);
     const times: Record<string, number[]> = {};
+    let kernelTimes: KernelTimes | undefined;
     for (let iteration = 0; iteration <= iterations; iteration++) {
+      if (iteration === 1 && flags.profile === true) kernelTimes = timeKernels(engine.backend);
       const phase = await grpoIteration(policy, reference, adam, rng, shape.vocab_size);
       if (iteration === 0) continue; // warm-up, as the peer
       for (const [name, seconds] of Object.entries(phase)) (times[name] ??= []).push(seconds);
@@ -87,6 +95,7 @@ export async function main(args: string[]): Promise<void> {
       trained_tokens_per_s: round((rows * (PROMPT_TOKENS + NEW_TOKENS - 1)) / seconds.train!),
       phase_seconds: Object.fromEntries(Object.entries(seconds).map(([name, value]) => [name, round(value, 4)])),
       peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
+      ...(kernelTimes ? { kernel_ms: topKernels(kernelTimes, 25) } : {}),
     };
     policy.dispose();
     reference.dispose();
@@ -94,7 +103,8 @@ export async function main(args: string[]): Promise<void> {
     rmSync(folder, { recursive: true, force: true });
   }
 
-  if (flags['no-peer'] !== true) {
+  if (flags.layers !== undefined && flags['no-peer'] !== true) result.peer_unavailable = '--layers changes the shape; the peer runs only the named shapes';
+  else if (flags['no-peer'] !== true) {
     const unavailable = pythonPeerUnavailable('torch_llama_step.py', ['torch']);
     if (unavailable) result.peer_unavailable = unavailable;
     else {

@@ -15,7 +15,8 @@
  * machines (`npm install @tensorflow/tfjs-node-gpu@4.22.0`, same version as tfjs-core so both share one engine).
  *
  * On `wasm` and `cpu`, matrix products run on OpenBLAS when its addon was built (kernels/blas/): `choice.matmul`
- * and the log line say which path multiplies and, when it is not OpenBLAS, why.
+ * and the log line say which path multiplies and, when it is not OpenBLAS, why. The same addon replaces
+ * tfjs-cpu's transpose, slice and arithmetic kernels (kernels/native-cpu-kernels.ts).
  */
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
@@ -24,7 +25,9 @@ import './register-gradients.ts';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { ConfigError, PosttrainError } from '../runtime/errors.ts';
 import { rootLogger } from '../runtime/logging.ts';
+import { loadBlasAddon } from './kernels/blas/blas-addon.ts';
 import { installBlasMatMul } from './kernels/blas/blas-matmul.ts';
+import { installNativeCpuKernels } from './kernels/native-cpu-kernels.ts';
 import { MAX_WASM_THREADS, registerThreadedWasm } from './wasm-threads.ts';
 import { describeAdapter, gpuDeviceNodePresent, startWebGpuBackend, type WebGpuAdapter } from './webgpu-device.ts';
 
@@ -116,6 +119,9 @@ function withMatMul(choice: Omit<EngineChoice, 'matmul'>, threads: number): Engi
   if (choice.backend === 'wasm' || choice.backend === 'cpu') {
     const blas = installBlasMatMul(threads);
     matmul = blas.installed ? blas.description : `${choice.backend === 'wasm' ? 'tfjs-wasm XNNPACK' : 'tfjs-cpu'} (${blas.reason})`;
+    // The same addon carries native transpose/slice/arithmetic for tfjs-cpu (kernels/native-cpu-kernels.ts).
+    const addon = loadBlasAddon().addon;
+    if (addon) installNativeCpuKernels(addon);
   }
   return { ...choice, reason: `${choice.reason}; matmul: ${matmul}`, matmul };
 }

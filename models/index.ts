@@ -15,3 +15,5 @@ export { HfDecoder, generatePositionIds, type DecoderBatch, type DecoderOptions 
 export { parseHfConfig, SUPPORTED_ARCHITECTURES, type DecoderSpec, type RopeSpec } from './hf/hf-config.ts';
 export { loadPretrained, PretrainedModel, type ForwardInputs, type SaveOptions } from './hf/pretrained.ts';
 export { setBlasMatMul, blasMatMulActive } from './kernels/blas/blas-matmul.ts';
+export { setNativeCpuKernels } from './kernels/native-cpu-kernels.ts';
+export { tokenLogProbs, composedTokenLogProbs, type TokenLogProbs, type TokenLogProbsOptions } from './kernels/token-log-probs.ts';
