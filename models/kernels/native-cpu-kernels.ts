@@ -68,12 +68,16 @@ function replace(kernelName: string, replacement: Replacement): void {
 }
 
 const valuesOf = (backend: CpuBackendLike, info: tf.TensorInfo) => backend.data.get(info.dataId).values;
-const fourByte = (info: tf.TensorInfo) => info.dtype === 'float32' || info.dtype === 'int32';
+/** float32 or int32 held in the typed array of its dtype (tfjs-cpu sometimes keeps other arrays, e.g. after casts). */
+const fourByte = (backend: CpuBackendLike, info: tf.TensorInfo) => {
+  const values = valuesOf(backend, info);
+  return (info.dtype === 'float32' && values instanceof Float32Array) || (info.dtype === 'int32' && values instanceof Int32Array);
+};
 const allocate = (dtype: tf.DataType, size: number): Values => (dtype === 'int32' ? new Int32Array(size) : new Float32Array(size));
 
 function binary(op: 0 | 1 | 2 | 3): Replacement {
   return ({ a, b }, _attributes, backend) => {
-    if (!a || !b || a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
+    if (!a || !b || a.dtype !== 'float32' || b.dtype !== 'float32' || !fourByte(backend, a) || !fourByte(backend, b)) return undefined;
     const outShape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape, b.shape);
     if (outShape.length > MAX_RANK) return undefined;
     const out = new Float32Array(tf.util.sizeFromShape(outShape));
@@ -83,7 +87,7 @@ function binary(op: 0 | 1 | 2 | 3): Replacement {
 }
 
 const transpose: Replacement = ({ x }, { perm }, backend) => {
-  if (!x || !fourByte(x) || x.shape.length > MAX_RANK || x.shape.length < 2) return undefined;
+  if (!x || !fourByte(backend, x) || x.shape.length > MAX_RANK || x.shape.length < 2) return undefined;
   const order = perm as number[];
   const out = allocate(x.dtype, tf.util.sizeFromShape(x.shape));
   addon!.transpose(valuesOf(backend, x), x.shape, order, out);
@@ -91,14 +95,14 @@ const transpose: Replacement = ({ x }, { perm }, backend) => {
 };
 
 const slice: Replacement = ({ x }, { begin, size }, backend) => {
-  if (!x || !fourByte(x) || x.shape.length > MAX_RANK) return undefined;
+  if (!x || !fourByte(backend, x) || x.shape.length > MAX_RANK) return undefined;
   const [start, extent] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, begin as number[], size as number[]);
   if (tf.slice_util.isSliceContinous(x.shape, start, extent)) return undefined; // tfjs serves it as a view
   return sliceOf(backend, x, start, extent);
 };
 
 const splitV: Replacement = ({ x }, { numOrSizeSplits, axis }, backend) => {
-  if (!x || !fourByte(x) || x.shape.length > MAX_RANK) return undefined;
+  if (!x || !fourByte(backend, x) || x.shape.length > MAX_RANK) return undefined;
   const dimension = tf.util.parseAxisParam(axis as number, x.shape)[0]!;
   const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, numOrSizeSplits as number[] | number, dimension);
   const start = new Array<number>(x.shape.length).fill(0);

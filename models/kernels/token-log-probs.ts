@@ -88,6 +88,10 @@ function checkInputs(logits: tf.Tensor, targets: tf.Tensor, temperature: number)
   }
 }
 
+/** The native code takes typed arrays of exactly these types; tfjs-cpu may hold a tensor's values in another. */
+const floats = (values: ArrayLike<number>) => (values instanceof Float32Array ? values : Float32Array.from(values));
+const ids = (values: ArrayLike<number>) => (values instanceof Int32Array ? values : Int32Array.from(values));
+
 interface Attributes {
   temperature: number;
   withEntropy: number;
@@ -99,7 +103,7 @@ registerHostKernel<Attributes>({
   // logProbs, entropy (zeros unless asked for), logSumExp: one value per row each
   outputShapes: ([, targetShape]) => [targetShape!, targetShape!, targetShape!],
   compute: ([logits, targets], [logProbs, entropy, logSumExp], _shapes, { temperature, withEntropy }) => {
-    loadBlasAddon().addon!.tokenLogProbs(logits as Float32Array, targets as Int32Array, temperature, logProbs!, withEntropy ? entropy! : null, logSumExp!);
+    loadBlasAddon().addon!.tokenLogProbs(floats(logits!), ids(targets!), temperature, logProbs!, withEntropy ? entropy! : null, logSumExp!);
     if (!withEntropy) entropy!.fill(0);
   },
 });
@@ -111,13 +115,13 @@ registerHostKernel<Attributes>({
   compute: ([logits, targets, logSumExp, entropy, dLogProbs, dEntropy], [dLogits], _shapes, { temperature, withEntropy }) => {
     const withGradEntropy = withEntropy === 1;
     loadBlasAddon().addon!.tokenLogProbsGrad(
-      logits as Float32Array,
-      targets as Int32Array,
+      floats(logits!),
+      ids(targets!),
       temperature,
-      logSumExp as Float32Array,
-      withGradEntropy ? (entropy as Float32Array) : null,
-      dLogProbs as Float32Array,
-      withGradEntropy ? (dEntropy as Float32Array) : null,
+      floats(logSumExp!),
+      withGradEntropy ? floats(entropy!) : null,
+      floats(dLogProbs!),
+      withGradEntropy ? floats(dEntropy!) : null,
       dLogits!,
     );
   },
