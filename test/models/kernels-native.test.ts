@@ -3,7 +3,8 @@
  * - tfjs-cpu's Transpose, Slice, SplitV, Add, Sub, Multiply and RealDiv (kernels/native-cpu-kernels.ts), against
  *   tfjs-cpu's own kernels (bit-identical: the same float32 arithmetic, the same copies);
  * - the fused token log-probs (kernels/token-log-probs.ts), values and gradients, against the composed
- *   log-softmax + one-hot ops on tfjs-cpu, on wasm and cpu.
+ *   log-softmax + one-hot ops on tfjs-cpu, on wasm and cpu;
+ * - the native sampling order (rollout/sampling.ts candidateOrder) against its JavaScript path, exactly.
  * In CI (which installs libopenblas-dev) a missing addon FAILS; elsewhere these tests are skipped loudly.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -13,6 +14,7 @@ import { loadBlasAddon } from '../../models/kernels/blas/blas-addon.ts';
 import { setNativeCpuKernels } from '../../models/kernels/native-cpu-kernels.ts';
 import { composedTokenLogProbs, tokenLogProbs } from '../../models/kernels/token-log-probs.ts';
 import { Rng } from '../../models/rng.ts';
+import { candidateOrder, sampleToken, setNativeSampling } from '../../rollout/sampling.ts';
 import { TEST_BACKENDS, expectClose, useBackend } from './backends.ts';
 
 const rng = new Rng(11);
@@ -173,5 +175,36 @@ describeWithAddon('fused token log-probs', () => {
     await useBackend('cpu');
     expect(() => tokenLogProbs(tf.zeros([2, 3]), tf.tensor1d([0, 1, 2], 'int32'))).toThrow(/targets must be int32 of shape \[2\]/);
     expect(() => tokenLogProbs(tf.zeros([2, 3]), tf.tensor1d([0, 1], 'int32'), { temperature: 0 })).toThrow(/temperature must be a positive number/);
+  });
+});
+
+describeWithAddon('native sampling order', () => {
+  afterEach(() => setNativeSampling(true));
+
+  /** The order (and a few samples) with the addon, then in JavaScript. */
+  function nativeAndJavaScript(logits: Float32Array, offset: number, vocab: number, limit: number): [unknown, unknown] {
+    const run = () => ({
+      order: Array.from(candidateOrder(logits, offset, vocab, limit)),
+      samples: [0, 0.3, 0.999].map((u) => sampleToken(logits, offset, vocab, { topK: limit === vocab ? 0 : limit, topP: 0.9 }, u)),
+    });
+    setNativeSampling(true);
+    const native = run();
+    setNativeSampling(false);
+    const javaScript = run();
+    return [native, javaScript];
+  }
+
+  it.each([1, 5, 97])('equals the JavaScript order with ties, -0, negatives and infinities, limit %i of 97', (limit) => {
+    const logits = new Float32Array(3 + 97);
+    for (let i = 0; i < logits.length; i++) logits[i] = Math.round(rng.normal() * 3) / 2; // many ties
+    logits.set([-0, 0, -Infinity, Infinity, -1e-30, 1e-30], 10);
+    const [native, javaScript] = nativeAndJavaScript(logits, 3, 97, limit);
+    expect(native).toEqual(javaScript);
+  });
+
+  it('equals the JavaScript order at a 49k vocabulary', () => {
+    const logits = Float32Array.from({ length: 49152 }, () => rng.normal() * 4);
+    const [native, javaScript] = nativeAndJavaScript(logits, 0, 49152, 49152);
+    expect(native).toEqual(javaScript);
   });
 });

@@ -67,6 +67,11 @@ export interface BlasAddon {
   slice(x: Float32Array | Int32Array, shape: number[], begin: number[], size: number[], out: Float32Array | Int32Array): void;
   /** out = a op b with numpy broadcasting to `outShape`; op 0 add, 1 subtract, 2 multiply, 3 divide. */
   broadcastBinary(op: 0 | 1 | 2 | 3, a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], out: Float32Array, outShape: number[]): void;
+  /**
+   * The first `out.length` token ids of logits[offset .. offset + vocab) by logit, descending, ties by the
+   * smaller id (rollout/sampling.ts `candidateOrder`, same order).
+   */
+  candidateOrder(logits: Float32Array, offset: number, vocab: number, out: Int32Array): void;
   /** `openblas_set_num_threads`. */
   setThreads(threads: number): void;
   info(): BlasInfo;

@@ -11,8 +11,10 @@
 //   transpose(x, shape[], perm[], out)                      any rank <= 8, 4-byte elements
 //   slice(x, shape[], begin[], size[], out)                 any rank <= 8, 4-byte elements
 //   broadcastBinary(op, a, aShape[], b, bShape[], out, outShape[])   op 0 add, 1 sub, 2 mul, 3 div (float32)
+//   candidateOrder(logits, offset, vocab, out)                 ids by logit descending, ties by smaller id
 #include <node_api.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -387,6 +389,46 @@ napi_value BroadcastBinary(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// ---------------------------------------------------------------- sampling order
+//
+// The first out.length ids of logits[offset .. offset + vocab) by logit, descending, ties by the smaller id:
+// exactly the order of rollout/sampling.ts `candidateOrder` (same keys: the logit's bits made order-preserving
+// and inverted, then the id), sorted with std::sort / std::partial_sort instead of a JavaScript key loop and a
+// typed-array sort (55 ms per 49k-token row under load, every row of every generation step).
+
+napi_value CandidateOrder(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!Args(env, info, 4, argv, "4 arguments (logits, offset, vocab, out)")) return nullptr;
+  void *logits, *out;
+  size_t logitsLength, outLength;
+  double offsetNumber, vocabNumber;
+  if (!Array(env, argv[0], "logits", 'f', &logits, &logitsLength) || !Number(env, argv[1], "offset", &offsetNumber) ||
+      !Number(env, argv[2], "vocab", &vocabNumber) || !Array(env, argv[3], "out", 'i', &out, &outLength)) {
+    return nullptr;
+  }
+  const int64_t offset = static_cast<int64_t>(offsetNumber), vocab = static_cast<int64_t>(vocabNumber);
+  if (offset < 0 || vocab < 1 || vocab > (1 << 21) || offset + vocab > static_cast<int64_t>(logitsLength) || static_cast<int64_t>(outLength) > vocab ||
+      outLength == 0) {
+    Throw(env, "candidateOrder: offset + vocab must lie inside logits, vocab <= 2^21, 0 < out.length <= vocab");
+    return nullptr;
+  }
+  const float* row = static_cast<const float*>(logits) + offset;
+  std::vector<uint64_t> keys(vocab);
+  for (int64_t i = 0; i < vocab; i++) {
+    const float value = row[i] + 0.0f;  // -0 and 0 are equal logits
+    uint32_t raw;
+    std::memcpy(&raw, &value, sizeof(raw));
+    const uint32_t ascending = (raw & 0x80000000u) ? ~raw : (raw | 0x80000000u);  // larger float, larger key
+    keys[i] = (static_cast<uint64_t>(0xffffffffu - ascending) << 21) | static_cast<uint64_t>(i);
+  }
+  const auto end = keys.begin() + static_cast<int64_t>(outLength);
+  if (static_cast<int64_t>(outLength) < vocab) std::partial_sort(keys.begin(), end, keys.end());
+  else std::sort(keys.begin(), keys.end());
+  int32_t* ids = static_cast<int32_t*>(out);
+  for (size_t i = 0; i < outLength; i++) ids[i] = static_cast<int32_t>(keys[i] & ((1u << 21) - 1));
+  return nullptr;
+}
+
 }  // namespace
 
 // Called from blas_binding.cc's Init: adds these functions to the addon's exports.
@@ -397,6 +439,7 @@ void DefineTensorKernels(napi_env env, napi_value exports) {
       {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"slice", nullptr, Slice, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"broadcastBinary", nullptr, BroadcastBinary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"candidateOrder", nullptr, CandidateOrder, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
 }
