@@ -1,6 +1,7 @@
 /**
  * tfjs-cpu kernels replaced by native ones from the OpenBLAS addon (kernels/blas/native/tensor_kernels.cc):
- * `Transpose`, `Slice`, `SplitV` and the float32 arithmetic `Add`, `Sub`, `Multiply`, `RealDiv`.
+ * `Transpose`, `Slice`, `SplitV`, the float32 arithmetic `Add`, `Sub`, `Multiply`, `RealDiv`, `Neg`, `Square`,
+ * `Sigmoid`, and `Mean` over trailing axes (RMSNorm's).
  *
  * tfjs-cpu runs these in JavaScript and, whenever an operand broadcasts or a slice is not one contiguous run,
  * through a per-element index computation (`locToIndex` / `indexToLoc`): 100-200 ns per element. A profile of
@@ -24,6 +25,7 @@ interface CpuBackendLike {
 }
 
 const BINARY: Record<string, 0 | 1 | 2 | 3> = { [tf.Add]: 0, [tf.Sub]: 1, [tf.Multiply]: 2, [tf.RealDiv]: 3 };
+const UNARY: Record<string, 0 | 1 | 2> = { [tf.Neg]: 0, [tf.Square]: 1, [tf.Sigmoid]: 2 };
 const MAX_RANK = 8;
 
 let addon: BlasAddon | undefined;
@@ -41,6 +43,8 @@ export function installNativeCpuKernels(loaded: BlasAddon): void {
   if (addon) return;
   addon = loaded;
   for (const kernelName of Object.keys(BINARY)) replace(kernelName, binary(BINARY[kernelName]!));
+  for (const kernelName of Object.keys(UNARY)) replace(kernelName, unary(UNARY[kernelName]!));
+  replace(tf.Mean, mean);
   replace(tf.Transpose, transpose);
   replace(tf.Slice, slice);
   replace(tf.SplitV, splitV);
@@ -85,6 +89,29 @@ function binary(op: 0 | 1 | 2 | 3): Replacement {
     return backend.makeTensorInfo(outShape, 'float32', out);
   };
 }
+
+function unary(op: 0 | 1 | 2): Replacement {
+  return ({ x }, _attributes, backend) => {
+    if (!x || x.dtype !== 'float32' || !fourByte(backend, x)) return undefined;
+    const out = new Float32Array(tf.util.sizeFromShape(x.shape));
+    addon!.unary(op, valuesOf(backend, x) as Float32Array, out);
+    return backend.makeTensorInfo(x.shape, 'float32', out);
+  };
+}
+
+/** Mean over the trailing axes only (a row mean); other reductions run tfjs's kernel. */
+const mean: Replacement = ({ x }, { axis, keepDims }, backend) => {
+  if (!x || x.dtype !== 'float32' || !fourByte(backend, x) || x.shape.length === 0) return undefined;
+  const axes = [...new Set(tf.util.parseAxisParam(axis as number | number[], x.shape))].sort((a, b) => a - b);
+  const rank = x.shape.length;
+  if (axes.some((value, i) => value !== rank - axes.length + i)) return undefined;
+  const rows = tf.util.sizeFromShape(x.shape.slice(0, rank - axes.length));
+  if (rows === 0 || tf.util.sizeFromShape(x.shape) === 0) return undefined;
+  const out = new Float32Array(rows);
+  addon!.meanRows(valuesOf(backend, x) as Float32Array, rows, out);
+  const shape = keepDims ? x.shape.map((size, i) => (i >= rank - axes.length ? 1 : size)) : x.shape.slice(0, rank - axes.length);
+  return backend.makeTensorInfo(shape, 'float32', out);
+};
 
 const transpose: Replacement = ({ x }, { perm }, backend) => {
   if (!x || !fourByte(backend, x) || x.shape.length > MAX_RANK || x.shape.length < 2) return undefined;

@@ -110,6 +110,19 @@ describeWithAddon('native tfjs-cpu kernels equal tfjs-cpu kernels exactly', () =
     expect(native).toEqual(tfjs);
   });
 
+  it.each([[[7, 9]], [[2, 3, 5]], [[]], [[4, 1]]])('neg, square, mean over trailing axes of %j (exactly); sigmoid within 1 ulp', (shape) => {
+    const x = tf.mul(random(shape), 4);
+    const rank = shape.length;
+    const [native, tfjs] = nativeAndTfjs(() => [
+      tf.neg(x),
+      tf.square(x),
+      ...(rank ? [tf.mean(x, -1, true), tf.mean(x, -1), tf.mean(x, Array.from({ length: rank }, (_, i) => i)), tf.mean(x, 0)] : [tf.mean(x)]),
+    ]);
+    expect(native).toEqual(tfjs);
+    const [sigmoidNative, sigmoidTfjs] = nativeAndTfjs(() => tf.sigmoid(x)) as { values: number[] }[][];
+    expectClose(sigmoidNative![0]!.values, sigmoidTfjs![0]!.values, 2 ** -23, 0);
+  });
+
   it('leaves other dtypes to tfjs (int32 arithmetic, bool)', () => {
     const [native, tfjs] = nativeAndTfjs(() => [tf.add(tf.tensor1d([1, 2], 'int32'), tf.tensor1d([3, 4], 'int32')), tf.transpose(tf.tensor2d([[true, false]], [1, 2], 'bool'))]);
     expect(native).toEqual(tfjs);

@@ -12,6 +12,8 @@
 //   slice(x, shape[], begin[], size[], out)                 any rank <= 8, 4-byte elements
 //   broadcastBinary(op, a, aShape[], b, bShape[], out, outShape[])   op 0 add, 1 sub, 2 mul, 3 div (float32)
 //   candidateOrder(logits, offset, vocab, out)                 ids by logit descending, ties by smaller id
+//   unary(op, x, out)                                          op 0 neg, 1 square, 2 sigmoid (float32)
+//   meanRows(x, rows, out)                                     out[r] = sum_j (x[r, j] / cols), tfjs-cpu's order
 #include <node_api.h>
 
 #include <algorithm>
@@ -389,6 +391,56 @@ napi_value BroadcastBinary(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// ---------------------------------------------------------------- element-wise and row reductions (float32)
+//
+// The arithmetic is tfjs-cpu's: JavaScript computes in double and stores float32, so do we (sigmoid's exp is
+// libm's instead of V8's: equal to within an ulp of the double result before rounding to float32).
+
+napi_value Unary(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!Args(env, info, 3, argv, "3 arguments (op, x, out)")) return nullptr;
+  double op;
+  void *x, *out;
+  size_t xLength, outLength;
+  if (!Number(env, argv[0], "op", &op) || !Array(env, argv[1], "x", 'f', &x, &xLength) || !Array(env, argv[2], "out", 'f', &out, &outLength)) return nullptr;
+  if (xLength != outLength || op < 0 || op > 2) {
+    Throw(env, "unary: x and out must have the same length, op must be 0..2");
+    return nullptr;
+  }
+  const float* in = static_cast<const float*>(x);
+  float* target = static_cast<float*>(out);
+  switch (static_cast<int>(op)) {
+    case 0: for (size_t i = 0; i < xLength; i++) target[i] = -in[i]; break;
+    case 1: for (size_t i = 0; i < xLength; i++) target[i] = static_cast<float>(static_cast<double>(in[i]) * in[i]); break;
+    default: for (size_t i = 0; i < xLength; i++) target[i] = static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(in[i])))); break;
+  }
+  return nullptr;
+}
+
+// tfjs-cpu's Mean divides every element by the count (rounded to float32), then sums each row in double.
+napi_value MeanRows(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!Args(env, info, 3, argv, "3 arguments (x, rows, out)")) return nullptr;
+  void *x, *out;
+  size_t xLength, outLength;
+  double rowsNumber;
+  if (!Array(env, argv[0], "x", 'f', &x, &xLength) || !Number(env, argv[1], "rows", &rowsNumber) || !Array(env, argv[2], "out", 'f', &out, &outLength)) return nullptr;
+  const size_t rows = static_cast<size_t>(rowsNumber);
+  if (rows == 0 || outLength != rows || xLength % rows != 0 || xLength == 0) {
+    Throw(env, "meanRows: x must hold rows x cols values (cols > 0) and out one per row");
+    return nullptr;
+  }
+  const size_t cols = xLength / rows;
+  const float count = static_cast<float>(cols);
+  const float* in = static_cast<const float*>(x);
+  for (size_t r = 0; r < rows; r++) {
+    double sum = 0;
+    for (size_t j = 0; j < cols; j++) sum += static_cast<float>(static_cast<double>(in[r * cols + j]) / count);
+    static_cast<float*>(out)[r] = static_cast<float>(sum);
+  }
+  return nullptr;
+}
+
 // ---------------------------------------------------------------- sampling order
 //
 // The first out.length ids of logits[offset .. offset + vocab) by logit, descending, ties by the smaller id:
@@ -440,6 +492,8 @@ void DefineTensorKernels(napi_env env, napi_value exports) {
       {"slice", nullptr, Slice, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"broadcastBinary", nullptr, BroadcastBinary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"candidateOrder", nullptr, CandidateOrder, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"meanRows", nullptr, MeanRows, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
 }
