@@ -1,7 +1,7 @@
 /**
  * tfjs-cpu kernels replaced by native ones from the OpenBLAS addon (kernels/blas/native/tensor_kernels.cc):
  * `Transpose`, `Slice`, `SplitV`, the float32 arithmetic `Add`, `Sub`, `Multiply`, `RealDiv`, `Neg`, `Square`,
- * `Sigmoid`, and `Mean` over trailing axes (RMSNorm's).
+ * `Sigmoid`, `Mean` over trailing axes (RMSNorm's) and `Concat`.
  *
  * tfjs-cpu runs these in JavaScript and, whenever an operand broadcasts or a slice is not one contiguous run,
  * through a per-element index computation (`locToIndex` / `indexToLoc`): 100-200 ns per element. A profile of
@@ -45,6 +45,7 @@ export function installNativeCpuKernels(loaded: BlasAddon): void {
   for (const kernelName of Object.keys(BINARY)) replace(kernelName, binary(BINARY[kernelName]!));
   for (const kernelName of Object.keys(UNARY)) replace(kernelName, unary(UNARY[kernelName]!));
   replace(tf.Mean, mean);
+  replace(tf.Concat, concat);
   replace(tf.Transpose, transpose);
   replace(tf.Slice, slice);
   replace(tf.SplitV, splitV);
@@ -111,6 +112,19 @@ const mean: Replacement = ({ x }, { axis, keepDims }, backend) => {
   addon!.meanRows(valuesOf(backend, x) as Float32Array, rows, out);
   const shape = keepDims ? x.shape.map((size, i) => (i >= rank - axes.length ? 1 : size)) : x.shape.slice(0, rank - axes.length);
   return backend.makeTensorInfo(shape, 'float32', out);
+};
+
+/** Concatenation as tfjs-cpu reduces it: each input is (outer, its inner size), laid side by side. */
+const concat: Replacement = (inputs, { axis }, backend) => {
+  const parts = Object.values(inputs).filter((info): info is tf.TensorInfo => info !== undefined);
+  if (parts.length < 2 || parts.some((info) => !fourByte(backend, info) || info.dtype !== parts[0]!.dtype)) return undefined;
+  const dimension = tf.util.parseAxisParam(axis as number, parts[0]!.shape)[0]!;
+  const outShape = tf.backend_util.computeOutShape(parts.map((info) => info.shape), dimension);
+  const rows = tf.util.sizeFromShape(outShape.slice(0, dimension));
+  if (rows === 0 || tf.util.sizeFromShape(outShape) === 0 || parts.some((info) => tf.util.sizeFromShape(info.shape) === 0)) return undefined;
+  const out = allocate(parts[0]!.dtype, tf.util.sizeFromShape(outShape));
+  addon!.concatRows(parts.map((info) => valuesOf(backend, info)), rows, out);
+  return backend.makeTensorInfo(outShape, parts[0]!.dtype, out);
 };
 
 const transpose: Replacement = ({ x }, { perm }, backend) => {

@@ -92,6 +92,18 @@ describeWithAddon('native tfjs-cpu kernels equal tfjs-cpu kernels exactly', () =
     expect(native).toEqual(tfjs);
   });
 
+  it.each([
+    [[[2, 3], [2, 5]], 1],
+    [[[2, 3], [4, 3], [1, 3]], 0],
+    [[[2, 3, 4], [2, 1, 4], [2, 2, 4]], 1],
+    [[[2, 3, 4], [2, 3, 1]], 2],
+    [[[2, 3, 4], [2, 0, 4]], 1],
+  ])('concat of %j along %i (float32 and int32)', (shapes, axis) => {
+    const parts = (shapes as number[][]).map(random);
+    const [native, tfjs] = nativeAndTfjs(() => [tf.concat(parts, axis as number), tf.concat(parts.map((part) => tf.cast(tf.mul(part, 10), 'int32')), axis as number)]);
+    expect(native).toEqual(tfjs);
+  });
+
   const pairs: [number[], number[]][] = [
     [[5, 7], [5, 7]],
     [[5, 7], [7]],

@@ -72,6 +72,8 @@ export interface BlasAddon {
    * smaller id (rollout/sampling.ts `candidateOrder`, same order).
    */
   candidateOrder(logits: Float32Array, offset: number, vocab: number, out: Int32Array): void;
+  /** parts[i] is (rows, w_i): out (rows, sum w_i) holds them side by side (4-byte elements, one type). */
+  concatRows(parts: (Float32Array | Int32Array)[], rows: number, out: Float32Array | Int32Array): void;
   /** out = -x, x * x or 1 / (1 + exp(-x)) (op 0, 1, 2), element-wise. */
   unary(op: 0 | 1 | 2, x: Float32Array, out: Float32Array): void;
   /** x is (rows, cols): out[r] = sum_j x[r, j] / cols, in tfjs-cpu's order (divide, round, sum in double). */

@@ -12,6 +12,7 @@
 //   slice(x, shape[], begin[], size[], out)                 any rank <= 8, 4-byte elements
 //   broadcastBinary(op, a, aShape[], b, bShape[], out, outShape[])   op 0 add, 1 sub, 2 mul, 3 div (float32)
 //   candidateOrder(logits, offset, vocab, out)                 ids by logit descending, ties by smaller id
+//   concatRows(parts[], rows, out)                            parts (rows, w_i) side by side -> out (rows, sum w_i)
 //   unary(op, x, out)                                          op 0 neg, 1 square, 2 sigmoid (float32)
 //   meanRows(x, rows, out)                                     out[r] = sum_j (x[r, j] / cols), tfjs-cpu's order
 #include <node_api.h>
@@ -391,6 +392,57 @@ napi_value BroadcastBinary(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// ---------------------------------------------------------------- concatenation
+//
+// tfjs-cpu reduces any concat to 2-D pieces (rows, w_i) laid side by side, then copies element by element.
+
+napi_value ConcatRows(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!Args(env, info, 3, argv, "3 arguments (parts, rows, out)")) return nullptr;
+  bool isArray = false;
+  napi_is_array(env, argv[0], &isArray);
+  double rowsNumber;
+  void* out;
+  size_t outLength;
+  if (!isArray) {
+    Throw(env, "concatRows: parts must be an array of typed arrays");
+    return nullptr;
+  }
+  if (!Number(env, argv[1], "rows", &rowsNumber) || !Array(env, argv[2], "out", '4', &out, &outLength)) return nullptr;
+  const size_t rows = static_cast<size_t>(rowsNumber);
+  uint32_t count = 0;
+  napi_get_array_length(env, argv[0], &count);
+  std::vector<const uint32_t*> data(count);
+  std::vector<size_t> widths(count);
+  size_t total = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value part;
+    napi_get_element(env, argv[0], i, &part);
+    void* values;
+    size_t length;
+    if (!Array(env, part, "concatRows: each part", '4', &values, &length)) return nullptr;
+    if (rows == 0 || length % rows != 0) {
+      Throw(env, "concatRows: each part must hold rows x width values");
+      return nullptr;
+    }
+    data[i] = static_cast<const uint32_t*>(values);
+    widths[i] = length / rows;
+    total += widths[i];
+  }
+  if (total * rows != outLength) {
+    Throw(env, "concatRows: out must hold rows x (sum of the parts' widths) values");
+    return nullptr;
+  }
+  uint32_t* target = static_cast<uint32_t*>(out);
+  for (size_t r = 0; r < rows; r++) {
+    for (uint32_t i = 0; i < count; i++) {
+      std::memcpy(target, data[i] + r * widths[i], sizeof(uint32_t) * widths[i]);
+      target += widths[i];
+    }
+  }
+  return nullptr;
+}
+
 // ---------------------------------------------------------------- element-wise and row reductions (float32)
 //
 // The arithmetic is tfjs-cpu's: JavaScript computes in double and stores float32, so do we (sigmoid's exp is
@@ -492,6 +544,7 @@ void DefineTensorKernels(napi_env env, napi_value exports) {
       {"slice", nullptr, Slice, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"broadcastBinary", nullptr, BroadcastBinary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"candidateOrder", nullptr, CandidateOrder, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"concatRows", nullptr, ConcatRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"meanRows", nullptr, MeanRows, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
