@@ -1,30 +1,17 @@
 """PyTorch peer of bench/matmul.ts: float32 products at the given shapes on `--threads` threads (OpenBLAS under
 Debian's python3-torch). Prints one JSON line: per shape, forward (A @ B) and backward (dY @ B^T and A^T @ dY,
 transposes as views) GFLOP/s, medians of `--reps` timed runs after one warm-up."""
-import argparse
 import json
-import statistics
-import time
 
 import torch
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--threads", type=int, required=True)
-parser.add_argument("--reps", type=int, default=5)
-parser.add_argument("--shapes", required=True, help="comma-separated MxKxN")
-args = parser.parse_args()
-torch.set_num_threads(args.threads)
-torch.manual_seed(0)
+from _torch_peer import median_seconds, parse_args
+
+args = parse_args(__doc__, lambda parser: parser.add_argument("--shapes", required=True, help="comma-separated MxKxN"))
 
 
 def rate(flops, run):
-    run()
-    times = []
-    for _ in range(args.reps):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return flops / statistics.median(times) / 1e9
+    return flops / median_seconds(run, args.reps) / 1e9
 
 
 results = []

@@ -1,31 +1,22 @@
 """PyTorch peer of bench/vocab-ops.ts: the per-token work over a large vocabulary at real shapes. Prints one JSON
 line of milliseconds (medians of `--reps` runs after one warm-up)."""
-import argparse
 import json
-import statistics
-import time
 
 import torch
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--threads", type=int, required=True)
-parser.add_argument("--reps", type=int, default=5)
-parser.add_argument("--batch", type=int, required=True)
-parser.add_argument("--length", type=int, required=True)
-parser.add_argument("--vocab", type=int, required=True)
-args = parser.parse_args()
-torch.set_num_threads(args.threads)
-torch.manual_seed(0)
+from _torch_peer import median_seconds, parse_args
+
+
+def shape_flags(parser):
+    for flag in ("--batch", "--length", "--vocab"):
+        parser.add_argument(flag, type=int, required=True)
+
+
+args = parse_args(__doc__, shape_flags)
 
 
 def ms(run):
-    run()
-    times = []
-    for _ in range(args.reps):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return round(statistics.median(times) * 1000, 2)
+    return round(median_seconds(run, args.reps) * 1000, 2)
 
 
 B, T, V = args.batch, args.length, args.vocab

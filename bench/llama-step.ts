@@ -15,6 +15,10 @@
  * and the backend.
  *
  *   npm run bench -- llama-step [--shape smollm2-135m|tiny] [--threads 2] [--iters 1] [--no-peer]
+ *                               [--layers N] [--profile]
+ *
+ * `--layers N` keeps the shape but with N layers (a quicker profile of the vocabulary-sized work); `--profile`
+ * adds `kernel_ms`, the 25 tfjs kernels that took longest over the measured iterations.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +39,7 @@ import { generate } from '../rollout/generate.ts';
 import { actionLogProbs, type SequenceBatch } from '../rollout/log-probs.ts';
 import { machineInfo, pythonPeerUnavailable, ratio, runPythonPeer } from './_peer.ts';
 import { parseFlags } from './_flags.ts';
+import { timeKernels, topKernels, type KernelTimes } from './_kernel-timer.ts';
 import { median } from '../algorithms/statistics.ts';
 
 const SHAPES: Record<string, LlamaShape> = {
@@ -51,13 +56,14 @@ const KL_BETA = 0.04;
 const LEARNING_RATE = 1e-6;
 
 export async function main(args: string[]): Promise<void> {
-  const flags = parseFlags(args, { shape: 'string', threads: 'number', iters: 'number', 'no-peer': 'boolean' });
+  const flags = parseFlags(args, { shape: 'string', threads: 'number', iters: 'number', 'no-peer': 'boolean', layers: 'number', profile: 'boolean' });
   const shapeName = String(flags.shape ?? 'smollm2-135m');
-  const shape = SHAPES[shapeName];
-  if (!shape) throw new Error(`--shape must be one of ${Object.keys(SHAPES).join(', ')}`);
+  const named = SHAPES[shapeName];
+  if (!named) throw new Error(`--shape must be one of ${Object.keys(SHAPES).join(', ')}`);
+  const shape = flags.layers === undefined ? named : { ...named, num_hidden_layers: flags.layers };
   const threads = Number(flags.threads ?? 2);
   const iterations = Number(flags.iters ?? 1);
-  const engine = await initEngine({ threads });
+  const engine = await initEngine({ threads, modelParameters: llamaParameters(shape) });
 
   const folder = mkdtempSync(join(tmpdir(), 'posttrain-llama-step-'));
   let result: Record<string, unknown>;
@@ -67,10 +73,15 @@ export async function main(args: string[]): Promise<void> {
     const policy = createModel(spec, 'language', 0);
     const reference = createModel(spec, 'language', 0);
     const adam = new Adam(policy.parameters.size, { learningRate: LEARNING_RATE, weightDecay: 0 });
+    // One gradient buffer for every minibatch, as torch's .grad: a fresh (P) array per minibatch would leave the
+    // previous one (538 MB at this shape) for the garbage collector at the memory peak.
+    const gradientBuffer = new Float32Array(policy.parameters.size);
     const rng = new Rng(0);
     const times: Record<string, number[]> = {};
+    let kernelTimes: KernelTimes | undefined;
     for (let iteration = 0; iteration <= iterations; iteration++) {
-      const phase = await grpoIteration(policy, reference, adam, rng, shape.vocab_size);
+      if (iteration === 1 && flags.profile === true) kernelTimes = timeKernels(engine.backend);
+      const phase = await grpoIteration(policy, reference, adam, rng, shape.vocab_size, gradientBuffer);
       if (iteration === 0) continue; // warm-up, as the peer
       for (const [name, seconds] of Object.entries(phase)) (times[name] ??= []).push(seconds);
     }
@@ -87,6 +98,7 @@ export async function main(args: string[]): Promise<void> {
       trained_tokens_per_s: round((rows * (PROMPT_TOKENS + NEW_TOKENS - 1)) / seconds.train!),
       phase_seconds: Object.fromEntries(Object.entries(seconds).map(([name, value]) => [name, round(value, 4)])),
       peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
+      ...(kernelTimes ? { kernel_ms: topKernels(kernelTimes, 25) } : {}),
     };
     policy.dispose();
     reference.dispose();
@@ -94,7 +106,8 @@ export async function main(args: string[]): Promise<void> {
     rmSync(folder, { recursive: true, force: true });
   }
 
-  if (flags['no-peer'] !== true) {
+  if (flags.layers !== undefined && flags['no-peer'] !== true) result.peer_unavailable = '--layers changes the shape; the peer runs only the named shapes';
+  else if (flags['no-peer'] !== true) {
     const unavailable = pythonPeerUnavailable('torch_llama_step.py', ['torch']);
     if (unavailable) result.peer_unavailable = unavailable;
     else {
@@ -116,7 +129,14 @@ export async function main(args: string[]): Promise<void> {
 }
 
 /** One iteration; returns seconds per phase. */
-async function grpoIteration(policy: CausalModel, reference: CausalModel, adam: Adam, rng: Rng, vocabSize: number): Promise<Record<string, number>> {
+async function grpoIteration(
+  policy: CausalModel,
+  reference: CausalModel,
+  adam: Adam,
+  rng: Rng,
+  vocabSize: number,
+  gradientBuffer: Float32Array,
+): Promise<Record<string, number>> {
   const rows = PROMPTS * SAMPLES;
   const started = performance.now();
   const tokens = new Int32Array(rows * PROMPT_TOKENS);
@@ -162,12 +182,21 @@ async function grpoIteration(policy: CausalModel, reference: CausalModel, adam: 
       const { loss } = ppoPolicyLoss(logProbs, slice(oldLogProbs), tokenAdvantages, mask, { clipLow: CLIP, clipHigh: CLIP, reduction: 'sequence-mean' });
       const kl = aggregateLoss(klPenalty(logProbs, slice(referenceLogProbs), 'k3'), mask, 'sequence-mean');
       return tf.add(loss, tf.mul(kl, KL_BETA)) as tf.Scalar;
-    });
+    }, gradientBuffer);
     adam.step(policy.parameters.data, gradients);
     policy.refresh();
   }
   const trained = performance.now();
   return { generate: (generated - started) / 1000, score: (scored - generated) / 1000, train: (trained - scored) / 1000, total: (trained - started) / 1000 };
+}
+
+/** Parameters of a tied-embedding Llama of this shape (known before any weights exist, for the engine's choice). */
+function llamaParameters(shape: LlamaShape): number {
+  const { vocab_size: vocab, hidden_size: hidden, intermediate_size: intermediate, num_attention_heads: heads, num_key_value_heads: kvHeads } = shape;
+  const headDim = hidden / heads;
+  const attention = hidden * heads * headDim * 2 + hidden * kvHeads * headDim * 2;
+  const layer = attention + 3 * hidden * intermediate + 2 * hidden;
+  return vocab * hidden + shape.num_hidden_layers * layer + hidden + (shape.tie_word_embeddings ? 0 : vocab * hidden);
 }
 
 function round(value: number, digits = 1): number {

@@ -15,7 +15,8 @@
  * machines (`npm install @tensorflow/tfjs-node-gpu@4.22.0`, same version as tfjs-core so both share one engine).
  *
  * On `wasm` and `cpu`, matrix products run on OpenBLAS when its addon was built (kernels/blas/): `choice.matmul`
- * and the log line say which path multiplies and, when it is not OpenBLAS, why.
+ * and the log line say which path multiplies and, when it is not OpenBLAS, why. The same addon replaces
+ * tfjs-cpu's transpose, slice and arithmetic kernels (kernels/native-cpu-kernels.ts).
  */
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
@@ -24,7 +25,9 @@ import './register-gradients.ts';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { ConfigError, PosttrainError } from '../runtime/errors.ts';
 import { rootLogger } from '../runtime/logging.ts';
+import { loadBlasAddon } from './kernels/blas/blas-addon.ts';
 import { installBlasMatMul } from './kernels/blas/blas-matmul.ts';
+import { installNativeCpuKernels } from './kernels/native-cpu-kernels.ts';
 import { MAX_WASM_THREADS, registerThreadedWasm } from './wasm-threads.ts';
 import { describeAdapter, gpuDeviceNodePresent, startWebGpuBackend, type WebGpuAdapter } from './webgpu-device.ts';
 
@@ -36,6 +39,12 @@ export interface EngineOptions {
   backend?: 'auto' | BackendName;
   /** Threads for the wasm backend's matrix kernels (default: the machine's cores, `POSTTRAIN_THREADS`). */
   threads?: number;
+  /**
+   * Parameters of the largest model this process trains, when known before the engine starts. On `auto`, a
+   * model whose training would not fit the wasm heap (see `wasmHeapShortfall`) skips wasm for cpu (with
+   * OpenBLAS and the native kernels when the addon is built), and the log line says so.
+   */
+  modelParameters?: number;
 }
 
 export interface EngineChoice {
@@ -97,7 +106,12 @@ async function choose(options: EngineOptions): Promise<EngineChoice> {
     return withMatMul(await load(requested, threads, `forced by ${process.env.POSTTRAIN_BACKEND ? 'POSTTRAIN_BACKEND' : 'options.backend'}`, true), threads);
   }
   const skipped: string[] = [];
+  const shortfall = wasmHeapShortfall(options.modelParameters);
   for (const backend of BACKENDS) {
+    if (backend === 'wasm' && shortfall) {
+      skipped.push(`wasm: ${shortfall}`);
+      continue;
+    }
     try {
       return withMatMul(await load(backend, threads, skipped.length ? `auto; ${skipped.join('; ')}` : 'auto', false), threads);
     } catch (error) {
@@ -116,8 +130,34 @@ function withMatMul(choice: Omit<EngineChoice, 'matmul'>, threads: number): Engi
   if (choice.backend === 'wasm' || choice.backend === 'cpu') {
     const blas = installBlasMatMul(threads);
     matmul = blas.installed ? blas.description : `${choice.backend === 'wasm' ? 'tfjs-wasm XNNPACK' : 'tfjs-cpu'} (${blas.reason})`;
+    // The same addon carries native transpose/slice/arithmetic for tfjs-cpu (kernels/native-cpu-kernels.ts).
+    const addon = loadBlasAddon().addon;
+    if (addon) installNativeCpuKernels(addon);
   }
   return { ...choice, reason: `${choice.reason}; matmul: ${matmul}`, matmul };
+}
+
+/** The wasm backend's heap: 32-bit addresses, at most 4 GiB (tfjs-wasm's `getHeapMax`). */
+const WASM_HEAP_BYTES = 4 * 1024 ** 3;
+
+/**
+ * Why a model of `parameters` float32 weights cannot be trained on wasm, or undefined when it can (or is not
+ * known). Training holds about four copies of the weights on the heap: the policy, the frozen reference,
+ * the gradients, and as much again in activations, temporaries and allocator slack; measured, SmolLM2-135M's
+ * GRPO step (4 x 134.5M floats = 2.15 GB) ran out of the 4 GiB heap (bench/llama-step.ts), so the limit is
+ * half the heap.
+ *
+ * @example
+ * wasmHeapShortfall(134_515_008); // 'a model of 134.5M parameters needs ~2.2 GB for training ... over 2.1 GB ...'
+ * wasmHeapShortfall(10_000_000);  // undefined
+ */
+export function wasmHeapShortfall(parameters: number | undefined): string | undefined {
+  if (parameters === undefined) return undefined;
+  const needed = parameters * 4 * 4;
+  const limit = WASM_HEAP_BYTES / 2;
+  if (needed <= limit) return undefined;
+  const gigabytes = (bytes: number) => `${(bytes / 1e9).toFixed(1)} GB`;
+  return `a model of ${(parameters / 1e6).toFixed(1)}M parameters needs ~${gigabytes(needed)} for training (weights, reference, gradients, activations), over the ${gigabytes(limit)} that fit the 4 GiB wasm heap`;
 }
 
 function readRequested(options: EngineOptions): 'auto' | BackendName {

@@ -21,3 +21,5 @@ export { LORA_TARGET_MODULES, DEFAULT_LORA_TARGET_MODULES, type LoraOptions, typ
 export { mergeAdapter, adapterDelta } from './lora/merge.ts';
 export { applyPeftAdapter, mergePeftFolder, readPeftFolder, writePeftFolder, peftAdapterFiles, type PeftAdapterFiles } from './lora/peft-folder.ts';
 export { acquireBase, releaseBase } from './lora/shared-base.ts';
+export { setNativeCpuKernels } from './kernels/native-cpu-kernels.ts';
+export { tokenLogProbs, composedTokenLogProbs, type TokenLogProbs, type TokenLogProbsOptions } from './kernels/token-log-probs.ts';

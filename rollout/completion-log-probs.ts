@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { CausalModel } from '../models/causal-model.ts';
 import type { TokenBatch } from '../models/gpt.ts';
+import { tokenLogProbs } from '../models/kernels/token-log-probs.ts';
 import type { SequenceBatch } from '../models/tasks/batches.ts';
 
 /** The model input, targets and target mask of a right-padded batch. */
@@ -57,7 +58,7 @@ export function completionLogProbSums(model: CausalModel, shifted: ShiftedBatch)
   return tf.tidy(() => {
     /** (B, T-1, V) */
     const logits = model.logits(shifted.inputs);
-    const picked = tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.tensor2d(shifted.targets, [batchSize, length], 'int32'), logits.shape[2])), 2);
+    const { logProbs: picked } = tokenLogProbs(logits, tf.tensor2d(shifted.targets, [batchSize, length], 'int32'));
     return tf.sum(tf.mul(picked, tf.tensor2d(shifted.targetMask, [batchSize, length])), 1) as tf.Tensor1D;
   });
 }

@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { CausalModel } from '../models/causal-model.ts';
 import type { TokenBatch } from '../models/gpt.ts';
+import { tokenLogProbs } from '../models/kernels/token-log-probs.ts';
 import { PosttrainError } from '../runtime/errors.ts';
 
 /** Finished sequences: a generation or any batch laid out as prompt (P slots) then response (N slots). */
@@ -36,12 +37,8 @@ export function actionLogProbs(model: CausalModel, batch: SequenceBatch, tempera
   const targets = actionTokens(batch);
   return tf.tidy(() => {
     /** (B, N, V) */
-    let logits: tf.Tensor3D = model.logits(contextOf(batch), { startPosition: promptLength - 1 });
-    if (temperature !== 1) logits = tf.div(logits, temperature);
-    const vocabSize = logits.shape[2];
-    const logProbs = tf.logSoftmax(logits);
-    const picked = tf.sum(tf.mul(logProbs, tf.oneHot(tf.tensor2d(targets, [batchSize, responseLength], 'int32'), vocabSize)), 2);
-    return picked as tf.Tensor2D;
+    const logits: tf.Tensor3D = model.logits(contextOf(batch), { startPosition: promptLength - 1 });
+    return tokenLogProbs(logits, tf.tensor2d(targets, [batchSize, responseLength], 'int32'), { temperature }).logProbs as tf.Tensor2D;
   });
 }
 
@@ -156,10 +153,7 @@ export function actionLogProbsWithEntropy(model: CausalModel, batch: SequenceBat
   return tf.tidy(() => {
     /** (B, N, V) */
     const logits: tf.Tensor3D = model.logits(contextOf(batch), { startPosition: promptLength - 1 });
-    const vocabSize = logits.shape[2];
-    const allLogProbs = tf.logSoftmax(logits);
-    const logProbs = tf.sum(tf.mul(allLogProbs, tf.oneHot(tf.tensor2d(targets, [batchSize, responseLength], 'int32'), vocabSize)), 2) as tf.Tensor2D;
-    const entropy = tf.neg(tf.sum(tf.mul(tf.exp(allLogProbs), allLogProbs), 2)) as tf.Tensor2D;
-    return { logProbs, entropy };
+    const { logProbs, entropy } = tokenLogProbs(logits, tf.tensor2d(targets, [batchSize, responseLength], 'int32'), { entropy: true });
+    return { logProbs: logProbs as tf.Tensor2D, entropy: entropy as tf.Tensor2D };
   });
 }

@@ -22,6 +22,7 @@ import type { FlatParameters } from '../flat-parameters.ts';
 import type { HeadKind, TokenBatch } from '../gpt.ts';
 import { hostKernelsAvailable } from '../kernels/host-kernel.ts';
 import { KVCache } from '../kv-cache.ts';
+import { blasMatMulActive } from '../kernels/blas/blas-matmul.ts';
 import { gatherRows } from '../ops/gather-rows.ts';
 import { activationFunction } from '../ops/activation.ts';
 import { fusedGroupedAttention } from '../ops/fused-grouped-attention.ts';
@@ -305,6 +306,12 @@ export class HfDecoder implements CausalModel {
   private applyHead(hidden: tf.Tensor3D): tf.Tensor3D {
     const [batchSize, length, hiddenSize] = hidden.shape;
     const flat = tf.reshape(hidden, [batchSize * length, hiddenSize]) as tf.Tensor2D;
+    if (this.head === 'language' && this.spec.tieWordEmbeddings && blasMatMulActive()) {
+      // Tied head with OpenBLAS: x @ embedding^T as a transposed product, so no (D, V) copy is kept for
+      // inference and none is made in the forward or backward of training (113 MB each at SmolLM2's vocabulary).
+      const embedding = this.parameterGetter()(this.spec.family === 'gpt2' ? GPT2_NAMES.embedding : LLAMA_NAMES.embedding) as tf.Tensor2D;
+      return tf.reshape(tf.matMul(flat, embedding, false, true), [batchSize, length, -1]) as tf.Tensor3D;
+    }
     return tf.reshape(linearNoBias(flat, this.outputWeight()), [batchSize, length, -1]) as tf.Tensor3D;
   }
 

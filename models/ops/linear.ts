@@ -83,6 +83,8 @@ const linearNoBiasWithGradient = tf.customGrad((...args) => {
     value: tf.matMul(x, weight),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [savedX, savedWeight] = saved as [tf.Tensor2D, tf.Tensor2D];
+      // As in `linear`: OpenBLAS takes the transposes as flags, tfjs's kernels need the transposed copies.
+      if (blasMatMulActive()) return [tf.matMul(dy as tf.Tensor2D, savedWeight, false, true), tf.matMul(savedX, dy as tf.Tensor2D, true, false)];
       return [tf.matMul(dy as tf.Tensor2D, tf.transpose(savedWeight)), tf.matMul(tf.transpose(savedX), dy as tf.Tensor2D)];
     },
   };

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { engineChoice, initEngine } from '../../models/index.ts';
+import { wasmHeapShortfall } from '../../models/engine.ts';
 import { isSoftwareAdapter } from '../../models/webgpu-device.ts';
 import { PosttrainError } from '../../runtime/errors.ts';
 import { expectClose } from './backends.ts';
@@ -49,6 +50,12 @@ describe('tensor engine', () => {
     }
     expect(await initEngine({ backend: 'cpu' })).toBe(choice);
     expect(engineChoice()).toBe(choice);
+  });
+
+  it('auto leaves wasm for models whose training does not fit its 4 GiB heap (SmolLM2-135M up), and says why', () => {
+    expect(wasmHeapShortfall(undefined)).toBeUndefined();
+    expect(wasmHeapShortfall(10_000_000)).toBeUndefined();
+    expect(wasmHeapShortfall(134_515_008)).toMatch(/^a model of 134\.5M parameters needs ~2\.2 GB for training .* over the 2\.1 GB that fit the 4 GiB wasm heap$/);
   });
 
   it('a software renderer never counts as a GPU for auto: fallback flag or renderer name', () => {

@@ -42,6 +42,42 @@ export interface BlasAddon {
     strideA: number,
     strideB: number,
   ): void;
+  /**
+   * Per row r of z = logits[r] / temperature (logits (rows, V), rows = targets.length): logProbs[r] =
+   * log softmax(z)[targets[r]], logSumExp[r] = log sum_j exp(z_j), and when `entropy` is given H(softmax(z)).
+   */
+  tokenLogProbs(logits: Float32Array, targets: Int32Array, temperature: number, logProbs: Float32Array, entropy: Float32Array | null, logSumExp: Float32Array): void;
+  /**
+   * dLogits (rows, V) from the upstream gradients of `tokenLogProbs`' outputs (dEntropy needs `entropy`), using
+   * the saved logSumExp: no (rows, V) intermediate is kept between the two calls.
+   */
+  tokenLogProbsGrad(
+    logits: Float32Array,
+    targets: Int32Array,
+    temperature: number,
+    logSumExp: Float32Array,
+    entropy: Float32Array | null,
+    dLogProbs: Float32Array,
+    dEntropy: Float32Array | null,
+    dLogits: Float32Array,
+  ): void;
+  /** out = x (of `shape`, 4-byte elements) with its axes permuted: out's axis k is x's axis perm[k]. */
+  transpose(x: Float32Array | Int32Array, shape: number[], perm: number[], out: Float32Array | Int32Array): void;
+  /** out = x[begin_k : begin_k + size_k for each axis k] (4-byte elements). */
+  slice(x: Float32Array | Int32Array, shape: number[], begin: number[], size: number[], out: Float32Array | Int32Array): void;
+  /** out = a op b with numpy broadcasting to `outShape`; op 0 add, 1 subtract, 2 multiply, 3 divide. */
+  broadcastBinary(op: 0 | 1 | 2 | 3, a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], out: Float32Array, outShape: number[]): void;
+  /**
+   * The first `out.length` token ids of logits[offset .. offset + vocab) by logit, descending, ties by the
+   * smaller id (rollout/sampling.ts `candidateOrder`, same order).
+   */
+  candidateOrder(logits: Float32Array, offset: number, vocab: number, out: Int32Array): void;
+  /** parts[i] is (rows, w_i): out (rows, sum w_i) holds them side by side (4-byte elements, one type). */
+  concatRows(parts: (Float32Array | Int32Array)[], rows: number, out: Float32Array | Int32Array): void;
+  /** out = -x, x * x or 1 / (1 + exp(-x)) (op 0, 1, 2), element-wise. */
+  unary(op: 0 | 1 | 2, x: Float32Array, out: Float32Array): void;
+  /** x is (rows, cols): out[r] = sum_j x[r, j] / cols, in tfjs-cpu's order (divide, round, sum in double). */
+  meanRows(x: Float32Array, rows: number, out: Float32Array): void;
   /** `openblas_set_num_threads`. */
   setThreads(threads: number): void;
   info(): BlasInfo;

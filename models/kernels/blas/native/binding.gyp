@@ -6,7 +6,7 @@
   "targets": [
     {
       "target_name": "posttrain_blas",
-      "sources": ["blas_binding.cc"],
+      "sources": ["blas_binding.cc", "tensor_kernels.cc"],
       "cflags_cc": ["-std=c++17", "-O2", "<!@(pkg-config --cflags openblas)"],
       "libraries": ["<!@(pkg-config --libs openblas)", "-Wl,-rpath,<!(pkg-config --variable=libdir openblas)"],
       "xcode_settings": {

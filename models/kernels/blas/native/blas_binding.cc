@@ -10,12 +10,15 @@
 //       for i < batch: C_i (m x n) = op(A_i) op(B_i) (+ bias row), row-major; A_i = a[i*strideA ...], same for B;
 //       C_i = c[i*m*n ...]. op(A) is (m x k), op(B) is (k x n). A stride of 0 broadcasts one operand.
 //   setThreads(n), info() -> { config, corename, parallel, threads }
+// and the kernels of tensor_kernels.cc (fused token log-probs, transpose, slice, broadcasting arithmetic).
 #include <cblas.h>
 #include <node_api.h>
 
 #include <cstdint>
 #include <cstring>
 #include <string>
+
+void DefineTensorKernels(napi_env env, napi_value exports);  // tensor_kernels.cc
 
 namespace {
 
@@ -158,6 +161,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
+  DefineTensorKernels(env, exports);
   return exports;
 }
 
