@@ -48,9 +48,9 @@ export type UserSection = (typeof USER_SECTIONS)[number];
 
 export const METHODS: Record<StageName, Method> = {
   sft: { parse: parseSftConfig, Trainer: SFTTrainer, roles: SFT_ROLES, init: () => ({}), reads: ['data'] },
-  reward: { parse: parseRewardConfig, Trainer: RewardTrainer, roles: REWARD_ROLES, init: (models) => ({ from: models.sft }), reads: [] },
+  reward: { parse: parseRewardConfig, Trainer: RewardTrainer, roles: REWARD_ROLES, init: (models) => ({ from: models.sft }), reads: ['data'] },
   ppo: { parse: parsePpoConfig, Trainer: PPOTrainer, roles: PPO_ROLES, init: (models) => ({ policy: models.sft, reward: models.reward }), reads: [] },
-  dpo: { parse: parseDpoConfig, Trainer: DPOTrainer, roles: DPO_ROLES, init: (models) => ({ policy: models.sft }), reads: [] },
+  dpo: { parse: parseDpoConfig, Trainer: DPOTrainer, roles: DPO_ROLES, init: (models) => ({ policy: models.sft }), reads: ['data', 'rewards'] },
   grpo: { parse: parseGrpoConfig, Trainer: GRPOTrainer, roles: GRPO_ROLES, init: (models) => ({ policy: models.sft }), reads: ['data', 'rewards'] },
 };
 
