@@ -12,8 +12,8 @@ import { tokenizerOf } from '../models/model-spec.ts';
 import { Rng } from '../models/rng.ts';
 import { createTask, type TaskConfig } from '../models/tasks/index.ts';
 import type { RunSummary } from '../observe/index.ts';
-import { DatasetPrompts } from './dataset-prompts.ts';
-import { evaluatePolicy, meanRewards, promptSlice, splitRows, syncRolloutWeights, type EvaluationResult } from './evaluation.ts';
+import { DatasetPrompts, rolloutRequests } from './dataset-prompts.ts';
+import { evaluatePolicy, meanRewards, syncRolloutWeights, type EvaluationResult } from './evaluation.ts';
 import { parseGrpoConfig, type GRPOConfig, type GRPOConfigInput } from './grpo-config.ts';
 import { sumOverRanks } from './rank-stats.ts';
 import type { RoleRequest } from './role-groups.ts';
@@ -88,13 +88,7 @@ export class GRPOTrainer extends Trainer<GRPOConfig> {
       lap('sync');
       const promptIndices = Int32Array.from({ length: rolloutConfig.promptsPerStep }, (_, i) => config.seed * DATA_STREAM_STRIDE + (step - 1) * rolloutConfig.promptsPerStep + i);
       const batchPrompts = dataset && (await dataset.next(rolloutConfig.promptsPerStep));
-      const rollouts = await rollout.scatter(
-        'generate',
-        splitRows(promptIndices, rollout.size).map((indices, part) => [{
-          promptIndices: indices, split: 'train' as const, samplesPerPrompt: rolloutConfig.samplesPerPrompt, goldAsScores: !reward,
-          ...(batchPrompts ? promptSlice(batchPrompts, splitRows(Int32Array.from(promptIndices.keys()), rollout.size)[part]!) : {}),
-        }]),
-      );
+      const rollouts = await rollout.scatter('generate', rolloutRequests(promptIndices, rollout.size, { split: 'train', samplesPerPrompt: rolloutConfig.samplesPerPrompt, goldAsScores: !reward }, batchPrompts));
       lap('generate');
 
       // ---- score: reference log-probs for the KL term; reward-model scores when configured
