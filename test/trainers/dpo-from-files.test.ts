@@ -7,22 +7,17 @@ import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../models/engine.ts';
-import { characterTokenizerFiles, initLlamaFolder, TINY_LLAMA } from '../../models/hf/init-model.ts';
 import { Runtime } from '../../runtime/index.ts';
 import { DPOTrainer, type DPOConfigInput } from '../../trainers/index.ts';
 import { resumeRun } from '../../trainers/resume-run.ts';
-import { DETERMINISTIC_RUNTIME, readMetrics, temporaryDirectory, withoutWallClock } from '../faults/helpers.ts';
-import { writePreferenceFiles } from './preference-files.ts';
-
-const SMALL_LLAMA = { ...TINY_LLAMA, hidden_size: 32, intermediate_size: 64, num_attention_heads: 4, num_key_value_heads: 2, num_hidden_layers: 1 };
+import { DETERMINISTIC_RUNTIME, readMetrics, withoutWallClock } from '../faults/helpers.ts';
+import { preparePreferenceRoot, type writePreferenceFiles } from './preference-files.ts';
 
 let root: string;
 let files: ReturnType<typeof writePreferenceFiles>;
 let runtime: Runtime;
 beforeAll(async () => {
-  root = temporaryDirectory('dpo-from-files');
-  initLlamaFolder(join(root, 'llama'), SMALL_LLAMA, { seed: 3, extraFiles: characterTokenizerFiles() });
-  files = writePreferenceFiles(root);
+  ({ root, files } = preparePreferenceRoot('dpo-from-files'));
   runtime = await Runtime.start({ namespace: 'dpo-from-files' });
   await initEngine({ backend: 'wasm', threads: 1 });
 });

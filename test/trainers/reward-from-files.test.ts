@@ -2,30 +2,20 @@
  * The reward-model stage on the user's preference files (Bradley-Terry on their pairs, held-out pair accuracy on
  * the eval split), and a reward model from a *ForSequenceClassification folder (`model.from` of the reward stage).
  */
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../models/engine.ts';
-import { characterTokenizerFiles, initLlamaFolder, TINY_LLAMA } from '../../models/hf/init-model.ts';
 import { Runtime } from '../../runtime/index.ts';
 import { RewardTrainer } from '../../trainers/index.ts';
-import { DETERMINISTIC_RUNTIME, readMetrics, temporaryDirectory } from '../faults/helpers.ts';
-import { writePreferenceFiles } from './preference-files.ts';
-
-const SMALL_LLAMA = { ...TINY_LLAMA, hidden_size: 32, intermediate_size: 64, num_attention_heads: 4, num_key_value_heads: 2, num_hidden_layers: 1 };
-/** transformers' LlamaForSequenceClassification (1 label), from ../shared/fixtures/hf/. */
-const REWARD_FIXTURE = join(import.meta.dirname, '../../../shared/fixtures/hf/llama-reward');
+import { DETERMINISTIC_RUNTIME, readMetrics } from '../faults/helpers.ts';
+import { preparePreferenceRoot, type writePreferenceFiles } from './preference-files.ts';
 
 let root: string;
 let files: ReturnType<typeof writePreferenceFiles>;
 let runtime: Runtime;
 beforeAll(async () => {
-  root = temporaryDirectory('reward-from-files');
-  initLlamaFolder(join(root, 'llama'), SMALL_LLAMA, { seed: 3, extraFiles: characterTokenizerFiles() });
-  // The fixture has no tokenizer; its vocabulary (260) holds the character tokenizer's 55 ids.
-  cpSync(REWARD_FIXTURE, join(root, 'llama-reward'), { recursive: true });
-  for (const [name, text] of Object.entries(characterTokenizerFiles())) writeFileSync(join(root, 'llama-reward', name), text);
-  files = writePreferenceFiles(root);
+  ({ root, files } = preparePreferenceRoot('reward-from-files'));
   runtime = await Runtime.start({ namespace: 'reward-from-files' });
   await initEngine({ backend: 'wasm', threads: 1 });
 });
