@@ -67,9 +67,19 @@ export class DatasetPairs {
     return (await this.evalRows(count)).map(pairOf);
   }
 
-  /** The prompts of the first `count` eval pairs with their rows' other columns: what evaluation samples are drawn for. */
-  async evalPrompts(count: number): Promise<PromptBatch> {
+  /**
+   * The prompts of the first `count` eval pairs with their rows' other columns: what evaluation samples are drawn
+   * for. Each must fit `promptTokens` (the rollout's prompt slots): a longer one is a DatasetError with its row.
+   */
+  async evalPrompts(count: number, promptTokens: number): Promise<PromptBatch> {
+    const split = this.data.eval!;
     const rendered = await this.evalRows(count);
+    for (const sample of rendered) {
+      const tokens = this.tokenizer.encode(sample.prompt!, { addSpecialTokens: true }).length;
+      if (tokens > promptTokens) {
+        throw new DatasetError('DATA_ROW', split.source.location(sample.row), `column "prompt": ${tokens} tokens, expected at most rollout.promptTokens (${promptTokens}) for the evaluation samples; raise rollout.promptTokens or shorten the prompt`);
+      }
+    }
     return { prompts: rendered.map((sample) => sample.prompt!), columns: contextColumns(rendered) };
   }
 

@@ -68,7 +68,7 @@ export class DPOTrainer extends Trainer<DPOConfig> {
       const referenceRef = await reference.callRank(0, 'pairLogProbs', new Int32Array(heldOut.length), 0, heldOut);
       const referenceLogProbs = await referenceRef.get();
       referenceRef.release();
-      const evalPrompts = config.rewards ? await dataset.evalPrompts(trainer.evalPrompts) : undefined;
+      const evalPrompts = config.rewards ? await dataset.evalPrompts(trainer.evalPrompts, config.derived.promptTokens) : undefined;
       evaluate = async () => {
         const preference = heldOutPreference(await policy.callRank(0, 'pairLogProbs', heldOut), referenceLogProbs, algo.beta);
         const sampled = evalPrompts
