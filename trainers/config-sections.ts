@@ -202,13 +202,13 @@ export interface DerivedShapes {
  * Checks the shared sections against each other and computes the derived shapes. Called from each method's
  * `superRefine`, so problems are reported with every other problem, with the values that disagree.
  */
-export function deriveShapes(config: { task: TaskConfigSection; model: ModelConfig }, context: z.RefinementCtx): DerivedShapes | undefined {
+export function deriveShapes(config: { task: TaskConfigSection; model: ModelConfig }, context: z.RefinementCtx, options: { scorer?: boolean } = {}): DerivedShapes | undefined {
   const { model } = config;
   if (model.lora && model.from === undefined) {
     context.addIssue({ code: 'custom', path: ['model', 'lora'], message: "LoRA adapts a Hugging Face model: set model.from (posttrain's bench-S GPT trains in full)" });
     return undefined;
   }
-  const hf = model.from === undefined ? undefined : hfModelSpec(model.from, context);
+  const hf = model.from === undefined ? undefined : hfModelSpec(model.from, context, options.scorer === true);
   if (model.from !== undefined && !hf) return undefined;
   let task: Task;
   try {
@@ -251,8 +251,11 @@ export function deriveShapes(config: { task: TaskConfigSection; model: ModelConf
   };
 }
 
-/** `model.from`, resolved to a local folder (the hub cache for `hf:`) and checked to hold a causal LM. */
-function hfModelSpec(from: string, context: z.RefinementCtx): { model: ModelSpec & { kind: 'hf' }; spec: DecoderSpec } | undefined {
+/**
+ * `model.from`, resolved to a local folder (the hub cache for `hf:`) and checked to hold a causal LM, or for a
+ * stage whose model is a scorer (`scorer`: the reward stage) also a *ForSequenceClassification.
+ */
+function hfModelSpec(from: string, context: z.RefinementCtx, scorer: boolean): { model: ModelSpec & { kind: 'hf' }; spec: DecoderSpec } | undefined {
   const fail = (message: string) => {
     context.addIssue({ code: 'custom', path: ['model', 'from'], message });
     return undefined;
@@ -272,6 +275,7 @@ function hfModelSpec(from: string, context: z.RefinementCtx): { model: ModelSpec
     if (!(error instanceof ConfigError)) throw error;
     return fail(error.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; '));
   }
+  if (scorer && spec.task === 'sequence-classification') return { model: { kind: 'hf', directory }, spec };
   if (spec.task !== 'causal-lm') return fail(`${directory} holds a ${spec.architecture}; the policy needs a *ForCausalLM (or GPT2LMHeadModel) checkpoint`);
   return { model: { kind: 'hf', directory }, spec };
 }

@@ -1,5 +1,5 @@
 /**
- * Prompts from the user's dataset for the policy stages (GRPO): the driver reads the file, renders each prompt as
+ * Prompts from the user's dataset for the policy stages (GRPO, PPO): the driver reads the file, renders each prompt as
  * the model will see it (conversational prompts through the model's chat template, with the generation prompt)
  * and sends the text and the row's other columns to the rollout workers, whose reward functions read them.
  *
@@ -16,7 +16,9 @@ import { renderSample } from '../data/datasets/render-sample.ts';
 import type { DatasetSample } from '../data/datasets/sample.ts';
 import type { Tokenizer } from '../data/tokenizers/tokenizer.ts';
 import { contextColumns } from '../rollout/reward-scores.ts';
+import type { RolloutRequest } from '../rollout/rollout-worker.ts';
 import { chatTemplateOf } from './dataset-examples.ts';
+import { promptSlice, splitRows } from './evaluation.ts';
 
 /** Prompts ready for the rollout workers. */
 export interface PromptBatch {
@@ -39,9 +41,12 @@ export class DatasetPrompts {
     private readonly tokenizer: Tokenizer,
   ) {}
 
-  /** Loads and validates the files (DatasetError, exit 2, on any bad row), checks every prompt fits, and continues from `cursor`. */
-  static async open(config: DataConfig, options: { seed: number; tokenizer: Tokenizer; promptTokens: number; cursor?: DatasetCursorState | undefined }): Promise<DatasetPrompts> {
-    const data = await loadDataset(config, { stage: 'grpo', baseDir: process.cwd(), seed: options.seed });
+  /**
+   * Loads and validates the files (DatasetError, exit 2, on any bad row or on a format `stage` cannot use: pairs
+   * given to GRPO or PPO say that it needs prompts), checks every prompt fits, and continues from `cursor`.
+   */
+  static async open(config: DataConfig, options: { stage?: 'grpo' | 'ppo'; seed: number; tokenizer: Tokenizer; promptTokens: number; cursor?: DatasetCursorState | undefined }): Promise<DatasetPrompts> {
+    const data = await loadDataset(config, { stage: options.stage ?? 'grpo', baseDir: process.cwd(), seed: options.seed });
     const prompts = new DatasetPrompts(data, new DatasetStream(data.train, { seed: options.seed, shuffle: config.shuffle }, options.cursor), options.tokenizer);
     for (const split of [data.train, data.eval]) if (split) await prompts.checkFits(split, options.promptTokens);
     return prompts;
@@ -80,4 +85,16 @@ export class DatasetPrompts {
       }
     }
   }
+}
+
+/**
+ * One step's rollout requests, one per worker: contiguous shares of `promptIndices` (whole groups per worker, so a
+ * group's samples stay adjacent), each with its share of the dataset's `batch` when the prompts come from files.
+ *
+ * @example
+ * await rollout.scatter('generate', rolloutRequests(promptIndices, rollout.size, { split: 'train', goldAsScores: true }, await dataset.next(16)));
+ */
+export function rolloutRequests(promptIndices: Int32Array, workers: number, request: Omit<RolloutRequest, 'promptIndices' | 'prompts' | 'columns'>, batch?: PromptBatch): [RolloutRequest][] {
+  const positions = splitRows(Int32Array.from(promptIndices.keys()), workers);
+  return splitRows(promptIndices, workers).map((indices, part) => [{ ...request, promptIndices: indices, ...(batch ? promptSlice(batch, positions[part]!) : {}) }]);
 }

@@ -3,7 +3,10 @@
  * other role. Defaults: beta 0.1 and the sigmoid loss (the paper's), label smoothing 0 (cDPO when > 0).
  */
 import { z } from 'zod';
+import { DataConfigSchema } from '../data/datasets/data-config.ts';
+import { RewardsConfigSchema } from '../rollout/reward-functions.ts';
 import { parseConfig } from '../models/config-parse.ts';
+import { withRolloutLimits } from './grpo-config.ts';
 import { checkpointSection, deriveShapes, requireThat, loggingSection, modelFileSchema, modelSection, runtimeSection, taskSection, type DerivedShapes } from './config-sections.ts';
 import { frozenRole, resolveRoleSizes, ROLLOUT_ROLE, trainableRole, type ResolvedRoles } from './role-sizes.ts';
 
@@ -27,9 +30,12 @@ const dpoTrainerSection = z.strictObject({
   learningRate: z.number().positive().max(1).default(1e-4),
   weightDecay: z.number().min(0).default(0),
   maxGradNorm: z.number().positive().default(1),
-  /** Probability that a training label is flipped (the data's noise, not the loss's smoothing). */
+  /** Probability that a task pair's label is flipped (the data's noise, not the loss's smoothing); a dataset's labels are used as given. */
   labelNoise: z.number().min(0).max(0.5).default(0.1),
   evalEvery: z.int().min(0).default(50),
+  /** With `data`: held-out pairs (the first of the eval split) for preference accuracy and reward margin (default 64; optional so older configs hash as before). */
+  evalPairs: z.int().min(1).optional(),
+  /** Prompts sampled at each evaluation (with `data`: the eval pairs' prompts, scored by `rewards` when given). */
   evalPrompts: z.int().min(1).default(26),
   evalSamplesPerPrompt: z.int().min(1).default(4),
 });
@@ -40,6 +46,12 @@ export const dpoConfigSchema = z
     /** Seed of the pair stream (pairs from index seed * 10^7 on). */
     seed: z.int().min(0).default(0),
     task: taskSection,
+    /** Preference pairs from your files (preference or implicit-prompt preference) instead of the task's. */
+    data: DataConfigSchema.optional(),
+    /** Your reward functions: score evaluation samples of the eval pairs' prompts (a held-out gold metric; DPO does not train on them). */
+    rewards: RewardsConfigSchema.optional(),
+    /** With `rewards`: prompt slots and generated tokens of the evaluation samples (default: the task's). */
+    rollout: z.strictObject({ promptTokens: z.int().min(1).optional(), completionTokens: z.int().min(1).optional() }).optional(),
     model: modelSection.prefault({}),
     init: z.strictObject({
       /** The SFT model the policy starts from. */
@@ -56,9 +68,11 @@ export const dpoConfigSchema = z
   .transform((config, context) => {
     const derived = deriveShapes(config, context);
     requireThat(context, config.init.policy !== undefined || config.model.from !== undefined, ['init', 'policy'], 'DPO needs a starting policy: add an sft stage, set init.policy, or start from a Hugging Face model (model.from)');
-    if (config.task.name !== 'sentiment') {
-      context.addIssue({ code: 'custom', path: ['task', 'name'], message: `DPO needs a preference task (sentiment), got ${config.task.name}` });
+    if (config.task.name !== 'sentiment' && config.data === undefined) {
+      context.addIssue({ code: 'custom', path: ['task', 'name'], message: `DPO needs preference pairs: a preference task (sentiment) or a preference dataset (data), got task ${config.task.name} and no data` });
     }
+    requireThat(context, config.rewards === undefined || config.data !== undefined, ['rewards'], 'rewards score the samples of the eval pairs\' prompts: give data (a preference dataset) with them');
+    requireThat(context, config.data === undefined || config.data.eval !== undefined || config.data.evalFraction > 0, ['data', 'eval'], 'DPO measures held-out pairs: give data.eval (a file) or data.evalFraction (e.g. 0.1)');
     if (config.algo.labelSmoothing > 0 && config.algo.variant !== 'sigmoid') {
       context.addIssue({ code: 'custom', path: ['algo', 'labelSmoothing'], message: `labelSmoothing (${config.algo.labelSmoothing}) applies to the sigmoid variant only, not ${config.algo.variant}` });
     }
@@ -67,7 +81,8 @@ export const dpoConfigSchema = z
     if (config.trainer.batchSize < ranks) {
       context.addIssue({ code: 'custom', path: ['trainer', 'batchSize'], message: `trainer.batchSize (${config.trainer.batchSize}) needs at least one pair per policy rank (${ranks})` });
     }
-    return derived ? { ...config, runtime: { ...config.runtime, roles }, derived } : (z.NEVER as never);
+    const shapes = derived && withRolloutLimits(derived, config.rollout ?? {}, context);
+    return shapes ? { ...config, runtime: { ...config.runtime, roles }, derived: shapes } : (z.NEVER as never);
   });
 
 export type DPOConfigInput = z.input<typeof dpoConfigSchema>;

@@ -18,6 +18,8 @@ export interface EvaluationResult {
   rewards?: Record<string, number>;
   /** What the policy says: the first sample of each of the first EVALUATION_SHOWN prompts, as text. */
   completions: CompletionSample[];
+  /** Measures on held-out labelled data by name (DPO on preference files: `preferenceAccuracy`, `rewardMargin`). */
+  heldOut?: Record<string, number>;
 }
 
 /** Prompts whose completions an evaluation keeps as text (in metrics.jsonl and the report). */

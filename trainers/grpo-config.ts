@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { DataConfigSchema } from '../data/datasets/data-config.ts';
 import { RewardsConfigSchema } from '../rollout/reward-functions.ts';
 import { parseConfig } from '../models/config-parse.ts';
-import { readDecoderSpec } from '../models/model-spec.ts';
+import { modelPositions } from './dataset-pairs.ts';
 import { checkpointSection, deriveShapes, loggingSection, modelFileSchema, modelSection, requireThat, runtimeSection, taskSection, type DerivedShapes } from './config-sections.ts';
 import { frozenRole, resolveRoleSizes, ROLLOUT_ROLE, trainableRole, type ResolvedRoles } from './role-sizes.ts';
 
@@ -102,12 +102,12 @@ export const grpoConfigSchema = z
   });
 
 /** The task's prompt and completion lengths, or `rollout.promptTokens` / `completionTokens` where set (data prompts). */
-function withRolloutLimits(derived: DerivedShapes, rollout: { promptTokens?: number | undefined; completionTokens?: number | undefined }, context: z.RefinementCtx): DerivedShapes | undefined {
+export function withRolloutLimits(derived: DerivedShapes, rollout: { promptTokens?: number | undefined; completionTokens?: number | undefined }, context: z.RefinementCtx): DerivedShapes | undefined {
   const promptTokens = rollout.promptTokens ?? derived.promptTokens;
   const completionTokens = rollout.completionTokens ?? derived.completionTokens;
   const sequenceTokens = Math.max(derived.sequenceTokens, promptTokens + completionTokens);
   if (rollout.promptTokens === undefined && rollout.completionTokens === undefined) return derived;
-  const positions = derived.model.kind === 'hf' ? readDecoderSpec(derived.model.directory).maxPositions : derived.model.config.contextLength;
+  const positions = modelPositions(derived.model);
   const ok = requireThat(context, promptTokens + completionTokens <= positions, ['rollout', 'promptTokens'], `rollout.promptTokens + completionTokens (${promptTokens} + ${completionTokens}) must fit the model's ${positions} positions`);
   return ok ? { ...derived, promptTokens, completionTokens, sequenceTokens } : undefined;
 }

@@ -7,18 +7,17 @@
  *   sync weights -> rollout G samples per prompt -> score (reference log-probs; reward model if any)
  *   -> group advantages (on policy rank 0) -> epochs x minibatches of clipped updates with KL in the loss -> log
  */
-import { isAbsolute, relative, resolve } from 'node:path';
 import type { DatasetCursorState } from '../data/datasets/dataset-cursor.ts';
 import { tokenizerOf } from '../models/model-spec.ts';
 import { Rng } from '../models/rng.ts';
 import { createTask, type TaskConfig } from '../models/tasks/index.ts';
 import type { RunSummary } from '../observe/index.ts';
-import { DatasetPrompts } from './dataset-prompts.ts';
-import { evaluatePolicy, meanRewards, promptSlice, splitRows, syncRolloutWeights, type EvaluationResult } from './evaluation.ts';
+import { DatasetPrompts, rolloutRequests } from './dataset-prompts.ts';
+import { evaluatePolicy, meanRewards, syncRolloutWeights, type EvaluationResult } from './evaluation.ts';
 import { parseGrpoConfig, type GRPOConfig, type GRPOConfigInput } from './grpo-config.ts';
 import { sumOverRanks } from './rank-stats.ts';
 import type { RoleRequest } from './role-groups.ts';
-import { modelRole, policyAndReference, rolloutRole, weightsFrom } from './role-requests.ts';
+import { modelRole, policyAndReference, rewardFunctionsOf, rolloutRole, weightsFrom } from './role-requests.ts';
 import { drawMinibatchPlan } from './roles/minibatch-plan.ts';
 import { closeStep, finishPolicyStage, GenerationCounter, policyStageRoles, prefixed, type GenerationCount, type PolicyStage, type StepRecord } from './policy-stage.ts';
 import type { TrainerOptions } from './run-session.ts';
@@ -46,8 +45,7 @@ export class GRPOTrainer extends Trainer<GRPOConfig> {
       ...(config.init.reward ? [modelRole(config, { name: 'reward', kind: 'reward', head: 'reward', weights: weightsFrom(config, config.init.reward) })] : []),
       rolloutRole(config, config.rollout, {
         limits: { promptTokens: config.derived.promptTokens, completionTokens: config.derived.completionTokens },
-        // Relative to the driver's working directory wherever the workers run; names in metrics read as the user's path.
-        ...(config.rewards ? { rewards: { specs: config.rewards.map((spec) => ({ ...spec, module: shownPath(spec.module) })), baseDir: process.cwd() } } : {}),
+        ...(config.rewards ? { rewards: rewardFunctionsOf(config.rewards) } : {}),
       }),
     ];
   }
@@ -90,13 +88,7 @@ export class GRPOTrainer extends Trainer<GRPOConfig> {
       lap('sync');
       const promptIndices = Int32Array.from({ length: rolloutConfig.promptsPerStep }, (_, i) => config.seed * DATA_STREAM_STRIDE + (step - 1) * rolloutConfig.promptsPerStep + i);
       const batchPrompts = dataset && (await dataset.next(rolloutConfig.promptsPerStep));
-      const rollouts = await rollout.scatter(
-        'generate',
-        splitRows(promptIndices, rollout.size).map((indices, part) => [{
-          promptIndices: indices, split: 'train' as const, samplesPerPrompt: rolloutConfig.samplesPerPrompt, goldAsScores: !reward,
-          ...(batchPrompts ? promptSlice(batchPrompts, splitRows(Int32Array.from(promptIndices.keys()), rollout.size)[part]!) : {}),
-        }]),
-      );
+      const rollouts = await rollout.scatter('generate', rolloutRequests(promptIndices, rollout.size, { split: 'train', samplesPerPrompt: rolloutConfig.samplesPerPrompt, goldAsScores: !reward }, batchPrompts));
       lap('generate');
 
       // ---- score: reference log-probs for the KL term; reward-model scores when configured
@@ -153,10 +145,4 @@ export class GRPOTrainer extends Trainer<GRPOConfig> {
 
 function mean(values: number[]): number {
   return values.length ? values.reduce((sum, value) => sum + value, 0) / values.length : Number.NaN;
-}
-
-/** A module path relative to the working directory when it lies below it (`examples/rewards/math.ts`), else absolute. */
-function shownPath(module: string): string {
-  const path = relative(process.cwd(), resolve(module));
-  return path.startsWith('..') || isAbsolute(path) ? resolve(module) : path;
 }

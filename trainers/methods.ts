@@ -22,8 +22,11 @@ import { parseSftConfig, SFT_ROLES } from './sft-config.ts';
 import { SFTTrainer } from './sft-trainer.ts';
 import type { Trainer } from './trainer.ts';
 
-/** Stages run in this order; a recipe names the ones it wants. */
-export const STAGES = ['sft', 'reward', 'ppo', 'dpo', 'grpo'] as const;
+/**
+ * Stages run in this order; a recipe names the ones it wants. DPO comes before PPO so that a recipe with both runs
+ * PPO on top of the DPO policy (cheap alignment first, then on-policy RL: how production teams combine them).
+ */
+export const STAGES = ['sft', 'reward', 'dpo', 'ppo', 'grpo'] as const;
 export type StageName = (typeof STAGES)[number];
 
 /** The models earlier stages of a recipe wrote (`<run>/<stage>/model`), by stage. */
@@ -48,9 +51,9 @@ export type UserSection = (typeof USER_SECTIONS)[number];
 
 export const METHODS: Record<StageName, Method> = {
   sft: { parse: parseSftConfig, Trainer: SFTTrainer, roles: SFT_ROLES, init: () => ({}), reads: ['data'] },
-  reward: { parse: parseRewardConfig, Trainer: RewardTrainer, roles: REWARD_ROLES, init: (models) => ({ from: models.sft }), reads: [] },
-  ppo: { parse: parsePpoConfig, Trainer: PPOTrainer, roles: PPO_ROLES, init: (models) => ({ policy: models.sft, reward: models.reward }), reads: [] },
-  dpo: { parse: parseDpoConfig, Trainer: DPOTrainer, roles: DPO_ROLES, init: (models) => ({ policy: models.sft }), reads: [] },
+  reward: { parse: parseRewardConfig, Trainer: RewardTrainer, roles: REWARD_ROLES, init: (models) => ({ from: models.sft }), reads: ['data'] },
+  dpo: { parse: parseDpoConfig, Trainer: DPOTrainer, roles: DPO_ROLES, init: (models) => ({ policy: models.sft }), reads: ['data', 'rewards'] },
+  ppo: { parse: parsePpoConfig, Trainer: PPOTrainer, roles: PPO_ROLES, init: (models) => ({ policy: models.dpo ?? models.sft, reward: models.reward }), reads: ['data', 'rewards'] },
   grpo: { parse: parseGrpoConfig, Trainer: GRPOTrainer, roles: GRPO_ROLES, init: (models) => ({ policy: models.sft }), reads: ['data', 'rewards'] },
 };
 

@@ -66,7 +66,9 @@ export async function closeStep(
     const started = performance.now();
     const evaluation = await stage.evaluate();
     if (record.phaseSeconds) record.phaseSeconds.eval = (performance.now() - started) / 1000;
-    Object.assign(record, { [evalKeys.gold]: evaluation.goldReward, [evalKeys.kl]: evaluation.kl, ...prefixed('evalRewards/', evaluation.rewards), evalSamples: evaluation.completions });
+    // An evaluation without samples (DPO on preference files without rewards) has only its held-out measures.
+    if (evaluation.samples > 0) Object.assign(record, { [evalKeys.gold]: evaluation.goldReward, [evalKeys.kl]: evaluation.kl, ...prefixed('evalRewards/', evaluation.rewards), evalSamples: evaluation.completions });
+    Object.assign(record, prefixed('heldOut/', evaluation.heldOut));
   }
   stage.session.recordStep(record);
   stage.bar.tick(1, fields);
@@ -130,14 +132,14 @@ export async function finishPolicyStage(stage: PolicyStage, result: PolicyStageR
   await durable.finish(stage.driverState);
   const final = await stage.evaluate();
   const model = await saveStageModel(policy, session.runDirectory, result.method, config);
+  const sampled = final.samples > 0;
   return session.finish({
     method: result.method,
-    baselineGoldReward: result.baseline.goldReward,
-    finalGoldReward: final.goldReward,
-    finalKl: final.kl,
+    ...(sampled ? { baselineGoldReward: result.baseline.goldReward, finalGoldReward: final.goldReward, finalKl: final.kl } : {}),
     ...(final.rewards ? { finalRewards: final.rewards } : {}),
+    ...(final.heldOut ? { baselineHeldOut: result.baseline.heldOut, finalHeldOut: final.heldOut } : {}),
     finalEvalSamples: final.completions,
-    meanKl: result.meanKl ?? final.kl,
+    ...(sampled || result.meanKl !== undefined ? { meanKl: result.meanKl ?? final.kl } : {}),
     steps: result.steps,
     wallSeconds: session.wallSeconds,
     ...result.extra,

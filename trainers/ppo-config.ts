@@ -4,7 +4,10 @@
  * clip 0.2, value clip 0.2, gamma 1, lambda 0.95, k1 KL in the reward at 0.05, 4 epochs x 4 minibatches.
  */
 import { z } from 'zod';
+import { DataConfigSchema } from '../data/datasets/data-config.ts';
+import { RewardsConfigSchema } from '../rollout/reward-functions.ts';
 import { parseConfig } from '../models/config-parse.ts';
+import { withRolloutLimits } from './grpo-config.ts';
 import {
   checkpointSection,
   deriveShapes,
@@ -34,6 +37,10 @@ const rolloutSection = z.strictObject({
   topP: z.number().gt(0).max(1).default(1),
   /** End rows at EOS; false always generates the task's full completion length (the peer benchmark does). */
   stopAtEos: z.boolean().default(true),
+  /** Prompt slots (left-padded); default the task's. Set it for `data` prompts longer than the task's. */
+  promptTokens: z.int().min(1).optional(),
+  /** Tokens generated per sample; default the task's. */
+  completionTokens: z.int().min(1).optional(),
 });
 
 // ------------------------------------------------------------------------------------------------ algorithm
@@ -97,6 +104,13 @@ export const ppoConfigSchema = z
     /** Seed of prompts order, minibatch order and sampling. */
     seed: z.int().min(0).default(0),
     task: taskSection,
+    /** Prompts from your files (prompt-only or prompt-completion) instead of the task's; needs `rewards` (they score the eval prompts). */
+    data: DataConfigSchema.optional(),
+    /**
+     * Your reward functions, summed by weight and added to the reward model's score (when there is one) as the
+     * reward; each is logged on its own. Weight 0 measures a function without training on it.
+     */
+    rewards: RewardsConfigSchema.optional(),
     model: modelSection.prefault({}),
     /** Where each role's first weights come from (model files of earlier stages). */
     init: z
@@ -105,9 +119,9 @@ export const ppoConfigSchema = z
         policy: modelFileSchema.optional(),
         /** The frozen reference (default: the policy's start). */
         reference: modelFileSchema.optional(),
-        /** The trained reward model. */
+        /** The trained reward model (a reward stage's, or any *ForSequenceClassification folder); optional with `rewards`. */
         reward: modelFileSchema.optional(),
-        /** The value model's start (default: the reward model, as InstructGPT). */
+        /** The value model's start (default: the reward model, as InstructGPT; without one, the policy's start). */
         value: modelFileSchema.optional(),
       }).prefault({}),
     runtime: runtimeSection.prefault({}),
@@ -120,7 +134,9 @@ export const ppoConfigSchema = z
   .transform((config, context) => {
     const derived = deriveShapes(config, context);
     requireThat(context, config.init.policy !== undefined || config.model.from !== undefined, ['init', 'policy'], 'PPO needs a starting policy: add an sft stage, set init.policy, or start from a Hugging Face model (model.from)');
-    requireThat(context, config.init.reward !== undefined, ['init', 'reward'], 'PPO needs a reward model: add a reward stage or set init.reward');
+    requireThat(context, config.init.reward !== undefined || config.rewards !== undefined, ['init', 'reward'], 'PPO needs a reward: a reward model (add a reward stage or set init.reward), reward functions (rewards), or both');
+    requireThat(context, config.data === undefined || config.rewards !== undefined, ['rewards'], `data (${config.data?.train}) needs rewards: [{ module, export, weight }] to score its eval prompts (weight 0 measures without training on it); the task's gold reward knows only the task's own prompts`);
+    requireThat(context, config.data === undefined || config.data.eval !== undefined || config.data.evalFraction > 0, ['data', 'eval'], 'PPO evaluates on held-out prompts: give data.eval (a file) or data.evalFraction (e.g. 0.1)');
     const { rollout, algo } = config;
     const roles = resolveRoleSizes('ppo', PPO_ROLES, config.runtime, context);
     const minibatchSize = rollout.batchSize / algo.minibatches;
@@ -132,8 +148,9 @@ export const ppoConfigSchema = z
     }
     const rolloutRanks = roles.rollout!.groupSize;
     requireThat(context, rollout.batchSize >= rolloutRanks, ['rollout', 'batchSize'], `rollout.batchSize (${rollout.batchSize}) must give every rollout worker (${rolloutRanks}) a prompt`);
-    if (!derived) return z.NEVER as never;
-    return { ...config, runtime: { ...config.runtime, roles }, derived: { ...derived, minibatchSize } };
+    const shapes = derived && withRolloutLimits(derived, rollout, context);
+    if (!shapes) return z.NEVER as never;
+    return { ...config, runtime: { ...config.runtime, roles }, derived: { ...shapes, minibatchSize } };
   });
 
 export type PPOConfigInput = z.input<typeof ppoConfigSchema>;

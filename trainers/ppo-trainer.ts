@@ -6,19 +6,28 @@
  * One iteration, top to bottom:
  *   sync weights -> rollout -> score (reference, reward, value in parallel) -> advantages (on the value role)
  *   -> epochs x minibatches of policy and value updates (data-parallel) -> log -> evaluate -> checkpoint
+ *
+ * Prompts come from the task or from the user's files (`data`: seeded order, the cursor in the checkpoint). The
+ * reward is the reward model's score, the weighted sum of the user's reward functions (`rewards`, run in the
+ * rollout workers as in GRPO and logged per function), or both added; the eval prompts are then the dataset's
+ * eval split, scored by the reward functions.
  */
 import { AdaptiveKlController, FixedKlController, type KlControllerState } from '../algorithms/index.ts';
+import type { DatasetCursorState } from '../data/datasets/dataset-cursor.ts';
+import { tokenizerOf } from '../models/model-spec.ts';
 import { Rng } from '../models/rng.ts';
+import { createTask, type TaskConfig } from '../models/tasks/index.ts';
 import { PosttrainError } from '../runtime/errors.ts';
 import type { RunSummary } from '../observe/index.ts';
 import type { RolloutResult } from '../rollout/rollout-worker.ts';
-import { splitRows, syncRolloutWeights, type EvaluationResult } from './evaluation.ts';
+import { DatasetPrompts, rolloutRequests } from './dataset-prompts.ts';
+import { evaluatePolicy, meanRewards, syncRolloutWeights, type EvaluationResult } from './evaluation.ts';
 import { parsePpoConfig, type PPOConfig, type PPOConfigInput } from './ppo-config.ts';
 import type { RoleGroup, RoleRequest } from './role-groups.ts';
-import { modelRole, optimizerOf, policyAndReference, rolloutRole, weightsFrom } from './role-requests.ts';
+import { modelRole, optimizerOf, policyAndReference, rewardFunctionsOf, rolloutRole, weightsFrom } from './role-requests.ts';
 import { drawMinibatchPlan } from './roles/minibatch-plan.ts';
 import type { ScoredShard } from './roles/scored-shards.ts';
-import { closeStep, finishPolicyStage, GenerationCounter, policyStageRoles, type GenerationCount, type PolicyStage } from './policy-stage.ts';
+import { closeStep, finishPolicyStage, GenerationCounter, policyStageRoles, prefixed, type GenerationCount, type PolicyStage } from './policy-stage.ts';
 import type { TrainerOptions } from './run-session.ts';
 import type { StageContext } from './run-stage.ts';
 import { Trainer } from './trainer.ts';
@@ -31,6 +40,8 @@ interface PpoDriverState extends GenerationCount {
   klController: KlControllerState;
   klHistory: number[];
   baseline: EvaluationResult;
+  /** The dataset's cursor, when the prompts come from files (the task's cursor is the step). */
+  dataCursor?: DatasetCursorState;
 }
 
 /**
@@ -48,19 +59,22 @@ export class PPOTrainer extends Trainer<PPOConfig> {
 
   protected roleRequests(): RoleRequest[] {
     const { config } = this;
-    const { trainer } = config;
+    const { trainer, init } = config;
     return [
       ...policyAndReference(config),
-      modelRole(config, { name: 'reward', kind: 'reward', head: 'reward', weights: weightsFrom(config, config.init.reward) }),
+      ...(init.reward ? [modelRole(config, { name: 'reward', kind: 'reward', head: 'reward', weights: weightsFrom(config, init.reward) })] : []),
       // The value model starts from the reward model (InstructGPT), with its own learning rate if set.
       modelRole(config, {
         name: 'value',
         kind: 'value',
         head: 'value',
-        weights: weightsFrom(config, config.init.value ?? config.init.reward),
+        weights: weightsFrom(config, init.value ?? init.reward ?? init.policy),
         optimizer: optimizerOf(trainer, trainer.valueLearningRate ?? trainer.learningRate),
       }),
-      rolloutRole(config, config.rollout),
+      rolloutRole(config, config.rollout, {
+        limits: { promptTokens: config.derived.promptTokens, completionTokens: config.derived.completionTokens },
+        ...(config.rewards ? { rewards: rewardFunctionsOf(config.rewards) } : {}),
+      }),
     ];
   }
 
@@ -68,12 +82,19 @@ export class PPOTrainer extends Trainer<PPOConfig> {
     const { config } = this;
     const { roles } = durable;
     const { rollout: rolloutConfig, algo, trainer } = config;
-    const { policy, reference, rollout, evaluate } = policyStageRoles(roles, trainer);
-    const reward = roles.group('reward', 'reward');
+    const roleSet = policyStageRoles(roles, trainer);
+    const { policy, reference, rollout } = roleSet;
+    const reward = roles.groups.has('reward') ? roles.group('reward', 'reward') : undefined;
     const value = roles.group('value', 'value');
+    const saved = resumed?.driver as PpoDriverState | undefined;
+
+    // ---- prompts: the task's, or the dataset's (validated and checked to fit before any step; cursor from the checkpoint)
+    const tokenizer = createTask(config.task as TaskConfig, tokenizerOf(config.derived.model)).tokenizer;
+    const dataset = config.data ? await DatasetPrompts.open(config.data, { stage: 'ppo', seed: config.seed, tokenizer, promptTokens: config.derived.promptTokens, cursor: saved?.dataCursor }) : undefined;
+    const evalDataset = dataset && (await dataset.evalPrompts(trainer.evalPrompts));
+    const evaluate = evalDataset ? () => evaluatePolicy({ policy, rollout, reference }, { prompts: trainer.evalPrompts, samplesPerPrompt: trainer.evalSamplesPerPrompt, dataset: evalDataset }) : roleSet.evaluate;
 
     // ---- driver state: fresh, or as the checkpoint (resume) or recovery point (fail-over) left it
-    const saved = resumed?.driver as PpoDriverState | undefined;
     const klController = saved
       ? klControllerFromState(saved.klController)
       : algo.adaptiveKl
@@ -85,7 +106,7 @@ export class PPOTrainer extends Trainer<PPOConfig> {
     const bar = session.progress('ppo', trainer.steps, config.logging.progress);
     const klHistory: number[] = saved?.klHistory ?? [];
     const generation = new GenerationCounter(saved);
-    const driverState = (): PpoDriverState => ({ rng: rng.state(), klController: klController.state(), klHistory, ...generation.state(), baseline });
+    const driverState = (): PpoDriverState => ({ rng: rng.state(), klController: klController.state(), klHistory, ...generation.state(), baseline, ...(dataset ? { dataCursor: dataset.cursor } : {}) });
     const stage: PolicyStage = { session, durable, policy, evaluate, driverState, bar, evalEvery: trainer.evalEvery, steps: trainer.steps };
 
     for (let step = await durable.start(driverState); step <= trainer.steps && !session.stopRequested; step++) {
@@ -102,7 +123,9 @@ export class PPOTrainer extends Trainer<PPOConfig> {
       // ---- rollout: each worker generates its share of this step's prompts with the newest weights
       const weights = await timed('sync', () => syncRolloutWeights(policy, rollout));
       const promptIndices = Int32Array.from({ length: rolloutConfig.batchSize }, (_, i) => config.seed * DATA_STREAM_STRIDE + (step - 1) * rolloutConfig.batchSize + i);
-      const rollouts = await timed('generate', () => rollout.scatter('generate', splitRows(promptIndices, rollout.size).map((indices) => [{ promptIndices: indices, split: 'train' as const }])));
+      const batchPrompts = dataset && (await dataset.next(rolloutConfig.batchSize));
+      // With reward functions the workers put their weighted sum in the experience's scores (the reward model's score is added to it).
+      const rollouts = await timed('generate', () => rollout.scatter('generate', rolloutRequests(promptIndices, rollout.size, { split: 'train', goldAsScores: config.rewards !== undefined }, batchPrompts)));
 
       // ---- score: reference log-probs, reward-model scores and old values of every shard, in parallel
       const shards = await timed('score', () => Promise.all(rollouts.map((result, index) => scoreShard(result, index, { reference, reward, value }))));
@@ -136,6 +159,7 @@ export class PPOTrainer extends Trainer<PPOConfig> {
       const record = {
         step,
         goldReward: mean(rollouts.flatMap((result) => Array.from(result.goldRewards))),
+        ...prefixed('rewards/', meanRewards(rollouts)),
         modelReward: stats.modelReward,
         kl: stats.kl,
         klCoef: klController.value,
@@ -163,7 +187,7 @@ export class PPOTrainer extends Trainer<PPOConfig> {
         steps: klHistory.length,
         label: `klCoef=${config.algo.klCoef}`,
         meanKl: mean(klHistory),
-        extra: { generatedTokensPerSecond: generation.perSecond() },
+        extra: { generatedTokensPerSecond: generation.perSecond(), ...(baseline.rewards ? { baselineRewards: baseline.rewards } : {}) },
       },
       config as unknown as Record<string, unknown>,
     );
@@ -174,15 +198,15 @@ export class PPOTrainer extends Trainer<PPOConfig> {
 async function scoreShard(
   result: RolloutResult,
   index: number,
-  roles: { reference: RoleGroup<'reference'>; reward: RoleGroup<'reward'>; value: RoleGroup<'value'> },
+  roles: { reference: RoleGroup<'reference'>; reward: RoleGroup<'reward'> | undefined; value: RoleGroup<'value'> },
 ): Promise<ScoredShard> {
   const { experience } = result;
   const [referenceLogProbs, scores, values] = await Promise.all([
     roles.reference.callRank(index % roles.reference.size, 'logProbs', experience),
-    roles.reward.callRank(index % roles.reward.size, 'scores', experience),
+    roles.reward?.callRank(index % roles.reward.size, 'scores', experience),
     roles.value.callRank(index % roles.value.size, 'values', experience),
   ]);
-  return { experience, referenceLogProbs, scores, values };
+  return { experience, referenceLogProbs, ...(scores ? { scores } : {}), values };
 }
 
 function klControllerFromState(state: KlControllerState): AdaptiveKlController | FixedKlController {

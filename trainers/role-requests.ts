@@ -3,6 +3,7 @@
  * weights, trainable or frozen. Group sizes and resources come from `runtime.roles.<name>` as the config resolved
  * them (trainers/role-sizes.ts).
  */
+import { isAbsolute, relative, resolve } from 'node:path';
 import type { AdamOptions } from '../models/adam.ts';
 import type { HeadKind } from '../models/gpt.ts';
 import { modelFileLocation } from '../models/model-file.ts';
@@ -10,6 +11,7 @@ import { isHfFolder } from '../models/model-spec.ts';
 import type { TaskConfig } from '../models/tasks/index.ts';
 import type { DerivedShapes, ModelConfig, RuntimeConfig, TaskConfigSection } from './config-sections.ts';
 import type { RolloutWorkerInit } from '../rollout/rollout-worker.ts';
+import type { RewardSpecInput } from '../rollout/reward-functions.ts';
 import type { RoleRequest } from './role-groups.ts';
 import type { WeightsSource } from './roles/model-role.ts';
 import type { ResolvedRoles } from './role-sizes.ts';
@@ -118,4 +120,21 @@ export function rolloutRole(
 function loraBase(context: RoleContext): string | undefined {
   const start = context.init?.policy ?? context.init?.from;
   return context.model.lora && start !== undefined && isHfFolder(start) ? start : undefined;
+}
+
+/**
+ * The rollout workers' reward functions from a config's `rewards`: module paths relative to the driver's working
+ * directory wherever the workers run, shown as the user's path in metrics (`examples/rewards/math.ts#accuracy`).
+ *
+ * @example
+ * rolloutRole(config, config.rollout, { rewards: rewardFunctionsOf(config.rewards) });
+ */
+export function rewardFunctionsOf(rewards: readonly RewardSpecInput[]): NonNullable<RolloutWorkerInit['rewards']> {
+  return { specs: rewards.map((spec) => ({ ...spec, module: shownPath(spec.module) })), baseDir: process.cwd() };
+}
+
+/** A module path relative to the working directory when it lies below it (`examples/rewards/math.ts`), else absolute. */
+function shownPath(module: string): string {
+  const path = relative(process.cwd(), resolve(module));
+  return path.startsWith('..') || isAbsolute(path) ? resolve(module) : path;
 }

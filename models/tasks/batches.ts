@@ -73,7 +73,7 @@ export function promptBatch(tokenizer: Tokenizer, prompts: readonly string[], op
  * @example
  * const batch = preferenceBatch(task.tokenizer, pairs);   // batch.chosen.ids and batch.rejected.ids are (B, T)
  */
-export function preferenceBatch(tokenizer: Tokenizer, pairs: readonly PreferencePair[], options: { length?: number } = {}): PreferenceBatch {
+export function preferenceBatch(tokenizer: Tokenizer, pairs: readonly Pick<PreferencePair, 'prompt' | 'chosen' | 'rejected'>[], options: { length?: number } = {}): PreferenceBatch {
   const chosenExamples = pairs.map((pair) => ({ prompt: pair.prompt, completion: pair.chosen }));
   const rejectedExamples = pairs.map((pair) => ({ prompt: pair.prompt, completion: pair.rejected }));
   const length =

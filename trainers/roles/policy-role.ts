@@ -17,6 +17,8 @@ import { overMinibatches } from './minibatch-loop.ts';
 import { rankRows, type MinibatchPlan } from './minibatch-plan.ts';
 import { ModelRole, type ModelRoleInit } from './model-role.ts';
 import { joinScoredShards, type ScoredShard } from './scored-shards.ts';
+import { pairLogProbSums, type PairLogProbs } from './pair-log-probs.ts';
+import type { TextPair } from '../dataset-pairs.ts';
 
 export interface PolicyRoleInit extends ModelRoleInit {
   task: TaskConfig;
@@ -41,14 +43,6 @@ export interface PolicyTrainStats {
   gradNorm: number;
   /** Mean in-loss KL to the reference (GRPO only). */
   klToReference?: number;
-}
-
-/** Per-pair summed log-probs of a batch of preference pairs under the reference model. */
-export interface PairLogProbs {
-  /** (B) sum of log pi_ref over each chosen completion's tokens */
-  chosen: Float32Array;
-  /** (B) same for the rejected completions */
-  rejected: Float32Array;
 }
 
 export class PolicyRole extends ModelRole {
@@ -137,20 +131,21 @@ export class PolicyRole extends ModelRole {
   // ------------------------------------------------------------------------------ DPO
 
   /**
-   * One DPO step (Rafailov et al. 2023, Eq. 7) on preference pairs `indices`; `reference` holds the reference
-   * model's summed log-probs of the same pairs, in the same order.
+   * One DPO step (Rafailov et al. 2023, Eq. 7) on preference pairs `indices` (the task's), or on `pairs` (a
+   * dataset's, one per index) when given; `reference` holds the reference model's summed log-probs of the same
+   * pairs, in the same order.
    */
   async trainDpo(
     indices: Int32Array,
     reference: ObjectRef<PairLogProbs>,
     options: DpoLossOptions & { labelNoise: number },
+    pairs?: TextPair[],
   ): Promise<{ loss: number; accuracy: number; chosenReward: number; rejectedReward: number; gradNorm: number }> {
-    const task = this.preferenceTask();
     const referenceLogProbs = await reference.get();
     const mine = rankRows(indices, this.init.rank, this.init.worldSize);
     const offset = Math.floor((indices.length * this.init.rank) / this.init.worldSize);
-    const pairs = Array.from(mine, (index) => task.preferencePair(index, { labelNoise: options.labelNoise }));
-    const batch = preferenceBatch(task.tokenizer, pairs);
+    const minePairs = pairs ? pairs.slice(offset, offset + mine.length) : this.taskPairs(mine, options.labelNoise);
+    const batch = preferenceBatch(this.task.tokenizer, minePairs);
     const chosen = shiftBatch(batch.chosen);
     const rejected = shiftBatch(batch.rejected);
     const pick = (values: Float32Array) => tf.tensor1d(values.subarray(offset, offset + mine.length));
@@ -181,6 +176,11 @@ export class PolicyRole extends ModelRole {
     };
   }
 
+  /** Summed log-probs of `pairs` under the current policy, no update (DPO's held-out implicit reward). */
+  async pairLogProbs(pairs: TextPair[]): Promise<PairLogProbs> {
+    return pairLogProbSums(this.model, this.task.tokenizer, pairs);
+  }
+
   private sftLossOf(shifted: ReturnType<typeof shiftBatch>): tf.Scalar {
     const { batchSize, length } = shifted.inputs;
     return sftLoss(
@@ -190,10 +190,11 @@ export class PolicyRole extends ModelRole {
     );
   }
 
-  private preferenceTask(): PreferenceTask {
+  private taskPairs(indices: Int32Array, labelNoise: number): TextPair[] {
     if (!isPreferenceTask(this.task)) {
-      throw new PosttrainError('TASK_NOT_PREFERENCE', `task ${this.task.name} has no preference pairs; DPO needs a preference task (e.g. sentiment)`, { path: 'task.name' });
+      throw new PosttrainError('TASK_NOT_PREFERENCE', `task ${this.task.name} has no preference pairs; DPO needs a preference task (e.g. sentiment) or a preference dataset (data)`, { path: 'task.name' });
     }
-    return this.task;
+    const task: PreferenceTask = this.task;
+    return Array.from(indices, (index) => task.preferencePair(index, { labelNoise }));
   }
 }

@@ -3,15 +3,15 @@
  * generated so the KL penalty can keep the policy near it, and scores preference pairs for DPO.
  */
 import { tokenizerOf } from '../../models/model-spec.ts';
-import { createTask, isPreferenceTask, preferenceBatch, type Task, type TaskConfig } from '../../models/tasks/index.ts';
+import { createTask, isPreferenceTask, type Task, type TaskConfig } from '../../models/tasks/index.ts';
 import { PosttrainError } from '../../runtime/errors.ts';
 import { actorContext, type ObjectRef } from '../../runtime/index.ts';
-import { completionLogProbSums, shiftBatch } from '../../rollout/completion-log-probs.ts';
 import type { ExperienceBatch } from '../../rollout/experience.ts';
 import { actionLogProbs, scoreInChunks } from '../../rollout/log-probs.ts';
 import { meanSequenceKl } from '../advantages/sequence-kl.ts';
 import { ModelRole, type ModelRoleInit } from './model-role.ts';
-import type { PairLogProbs } from './policy-role.ts';
+import type { TextPair } from '../dataset-pairs.ts';
+import { pairLogProbSums, type PairLogProbs } from './pair-log-probs.ts';
 import { SCORING_CHUNK } from './scored-shards.ts';
 
 export class ReferenceRole extends ModelRole {
@@ -35,18 +35,19 @@ export class ReferenceRole extends ModelRole {
     return meanSequenceKl(experience, await scoreInChunks(experience, SCORING_CHUNK, (chunk) => actionLogProbs(this.model, chunk)));
   }
 
-  /** Summed log-probs of preference pairs `indices` (labelled with `labelNoise`), owned by this role. */
-  async pairLogProbs(indices: Int32Array, labelNoise: number): Promise<ObjectRef<PairLogProbs>> {
+  /**
+   * Summed log-probs of preference pairs, owned by this role: the task's pairs `indices` (labelled with
+   * `labelNoise`), or `pairs` (a dataset's, in the same order as `indices`) when given.
+   */
+  async pairLogProbs(indices: Int32Array, labelNoise: number, pairs?: TextPair[]): Promise<ObjectRef<PairLogProbs>> {
+    return actorContext().runtime.put(await pairLogProbSums(this.model, this.task.tokenizer, pairs ?? this.taskPairs(indices, labelNoise)));
+  }
+
+  private taskPairs(indices: Int32Array, labelNoise: number): TextPair[] {
     if (!isPreferenceTask(this.task)) {
       throw new PosttrainError('TASK_NOT_PREFERENCE', `task ${this.task.name} has no preference pairs`, { path: 'task.name' });
     }
     const task = this.task;
-    const batch = preferenceBatch(task.tokenizer, Array.from(indices, (index) => task.preferencePair(index, { labelNoise })));
-    const chosen = completionLogProbSums(this.model, shiftBatch(batch.chosen));
-    const rejected = completionLogProbSums(this.model, shiftBatch(batch.rejected));
-    const result = { chosen: (await chosen.data()) as Float32Array, rejected: (await rejected.data()) as Float32Array };
-    chosen.dispose();
-    rejected.dispose();
-    return actorContext().runtime.put(result);
+    return Array.from(indices, (index) => task.preferencePair(index, { labelNoise }));
   }
 }

@@ -5,7 +5,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { rewardModelLoss } from '../../algorithms/index.ts';
 import { tokenizerOf } from '../../models/model-spec.ts';
-import { createTask, isPreferenceTask, preferenceBatch, type PreferenceTask, type Task, type TaskConfig } from '../../models/tasks/index.ts';
+import { createTask, isPreferenceTask, preferenceBatch, type PreferencePair, type PreferenceTask, type Task, type TaskConfig } from '../../models/tasks/index.ts';
+import type { TextPair } from '../dataset-pairs.ts';
 import type { SequenceBatch as TaskSequenceBatch } from '../../models/tasks/batches.ts';
 import { PosttrainError } from '../../runtime/errors.ts';
 import { actorContext, type ObjectRef } from '../../runtime/index.ts';
@@ -31,13 +32,15 @@ export class RewardRole extends ModelRole {
   }
 
   /**
-   * One Bradley-Terry step (Ouyang et al. 2022, Eq. 1) on preference pairs `indices`: -log sigmoid(r_w - r_l).
-   * Accuracy is against the (possibly noisy) labels the model trains on.
+   * One Bradley-Terry step (Ouyang et al. 2022, Eq. 1) on preference pairs `indices` (the task's), or on `pairs`
+   * (a dataset's, one per index) when given: -log sigmoid(r_w - r_l). Accuracy is against the labels the model
+   * trains on (the task's possibly noisy ones, or the dataset's).
    */
-  async trainPairs(indices: Int32Array, options: { labelNoise: number; margin?: number }): Promise<{ loss: number; accuracy: number; gradNorm: number }> {
-    const task = this.preferenceTask();
+  async trainPairs(indices: Int32Array, options: { labelNoise: number; margin?: number }, pairs?: TextPair[]): Promise<{ loss: number; accuracy: number; gradNorm: number }> {
     const mine = rankRows(indices, this.init.rank, this.init.worldSize);
-    const batch = preferenceBatch(task.tokenizer, Array.from(mine, (index) => task.preferencePair(index, { labelNoise: options.labelNoise })));
+    const offset = Math.floor((indices.length * this.init.rank) / this.init.worldSize);
+    const minePairs = pairs ? pairs.slice(offset, offset + mine.length) : this.taskPairs(mine, options.labelNoise);
+    const batch = preferenceBatch(this.task.tokenizer, minePairs);
     const step = await this.trainStep(mine.length / indices.length, () => {
       const chosen = sequenceScores(this.model, asModelBatch(batch.chosen));
       const rejected = sequenceScores(this.model, asModelBatch(batch.rejected));
@@ -47,29 +50,35 @@ export class RewardRole extends ModelRole {
     return { loss: step.loss, accuracy: step.metrics.accuracy ?? 0, gradNorm: step.gradNorm };
   }
 
-  /** Share of pairs `indices` the model orders as the gold reward does (noise-free labels), no update. */
-  async evaluatePairs(indices: Int32Array): Promise<{ accuracy: number }> {
-    const task = this.preferenceTask();
-    const pairs = Array.from(indices, (index) => task.preferencePair(index, { labelNoise: 0 }));
-    const batch = preferenceBatch(task.tokenizer, pairs);
+  /**
+   * Share of pairs `indices` the model orders as the gold reward does (the task's noise-free labels), or of the
+   * held-out `pairs` (a dataset's) it scores chosen above rejected; no update. `margin` is the mean score gap.
+   */
+  async evaluatePairs(indices: Int32Array, heldOut?: TextPair[]): Promise<{ accuracy: number; margin: number }> {
+    const pairs = heldOut ?? this.taskPairs(indices, 0);
+    const batch = preferenceBatch(this.task.tokenizer, pairs);
     const chosen = sequenceScores(this.model, asModelBatch(batch.chosen));
     const rejected = sequenceScores(this.model, asModelBatch(batch.rejected));
     const [chosenScores, rejectedScores] = [(await chosen.data()) as Float32Array, (await rejected.data()) as Float32Array];
     chosen.dispose();
     rejected.dispose();
     let correct = 0;
+    let gap = 0;
     pairs.forEach((pair, i) => {
-      const goldPrefersChosen = pair.chosenGoldReward > pair.rejectedGoldReward;
+      // A dataset's label is the truth; a task pair is judged against its gold order (labels may be noisy).
+      const goldPrefersChosen = heldOut ? true : (pair as PreferencePair).chosenGoldReward > (pair as PreferencePair).rejectedGoldReward;
       if (goldPrefersChosen === chosenScores[i]! > rejectedScores[i]!) correct += 1;
+      gap += goldPrefersChosen ? chosenScores[i]! - rejectedScores[i]! : rejectedScores[i]! - chosenScores[i]!;
     });
-    return { accuracy: correct / Math.max(pairs.length, 1) };
+    return { accuracy: correct / Math.max(pairs.length, 1), margin: gap / Math.max(pairs.length, 1) };
   }
 
-  private preferenceTask(): PreferenceTask {
+  private taskPairs(indices: Int32Array, labelNoise: number): PreferencePair[] {
     if (!isPreferenceTask(this.task)) {
-      throw new PosttrainError('TASK_NOT_PREFERENCE', `task ${this.task.name} has no preference pairs; a reward model needs a preference task`, { path: 'task.name' });
+      throw new PosttrainError('TASK_NOT_PREFERENCE', `task ${this.task.name} has no preference pairs; a reward model needs a preference task or a preference dataset (data)`, { path: 'task.name' });
     }
-    return this.task;
+    const task: PreferenceTask = this.task;
+    return Array.from(indices, (index) => task.preferencePair(index, { labelNoise }));
   }
 }
 

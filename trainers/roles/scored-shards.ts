@@ -15,7 +15,10 @@ export interface ScoredShard {
   experience: ObjectRef<ExperienceBatch>;
   /** (B_i, N) log pi_ref(a_t | s_t). */
   referenceLogProbs: ObjectRef<Float32Array>;
-  /** (B_i) reward-model scores; absent when the rollout worker scored the rows itself (a verifiable reward). */
+  /**
+   * (B_i) reward-model scores; absent when the rollout worker scored the rows itself (a verifiable reward or
+   * reward functions). When both scored, the experience's scores are their sum (PPO: reward model + functions).
+   */
   scores?: ObjectRef<Float32Array>;
   /** (B_i, N) V_old(s_t) (PPO). */
   values?: ObjectRef<Float32Array>;
@@ -30,9 +33,15 @@ export async function joinScoredShards(shards: readonly ScoredShard[]): Promise<
   for (const shard of shards) {
     const experience = { ...(await shard.experience.get()) };
     experience.referenceLogProbs = await shard.referenceLogProbs.get();
-    if (shard.scores) experience.scores = await shard.scores.get();
+    if (shard.scores) experience.scores = withWorkerScores(await shard.scores.get(), experience.scores);
     if (shard.values) experience.values = await shard.values.get();
     parts.push(experience);
   }
   return concatExperience(parts);
+}
+
+/** The reward model's scores plus the rollout worker's own (its reward functions' weighted sum), when it set any. */
+function withWorkerScores(modelScores: Float32Array, workerScores: Float32Array | undefined): Float32Array {
+  if (!workerScores) return modelScores;
+  return modelScores.map((score, row) => score + workerScores[row]!);
 }
