@@ -5,9 +5,12 @@
  *   sft.jsonl                            prompt-completion, worked answer       (SFT)
  *   preference.jsonl                     prompt / chosen (right) / rejected (wrong) + `answer` (DPO, reward model)
  *
- * Problems are small (operands 1-20, three operations) so that a tiny model learns them in minutes; every
- * completion ends with GSM8K's `#### <answer>` line, which the built-in numeric reward reads. The eval prompts
- * never appear in any training file.
+ * Problems are small (addition and subtraction of operands 1-9, one short phrasing each) so that a freshly
+ * initialised model with GPT-2's tokenizer learns them in minutes on two cores: every number is one token, the
+ * prompts use a few dozen distinct tokens, and the 126 distinct sums and differences repeat across names and items.
+ * (Operands up to 20 with multiplication left SFT at 4% accuracy after 5 minutes, so GRPO had no signal: measured,
+ * see recipes/grpo-files.ts.) Every completion ends with GSM8K's `#### <answer>` line, which the built-in numeric
+ * reward reads. The eval prompts never appear in any training file (their sums do: what is held out is the wording).
  *
  * Run: node --import tsx data/generate/arithmetic-word-problems.ts [outDir=examples/data/arithmetic] [seed=2026]
  */
@@ -32,33 +35,32 @@ export interface WordProblem {
 const NAMES = ['Ann', 'Ben', 'Cara', 'Dev', 'Eli', 'Fay', 'Gus', 'Hana', 'Ivo', 'Jun'];
 const ITEMS = ['apples', 'books', 'coins', 'marbles', 'pens', 'shells', 'stamps', 'cards'];
 
+/** Operands are 1..MAX_OPERAND: every number in a problem (0-18) is one GPT-2 token. */
+const MAX_OPERAND = 9;
+
 /** Problem `index` of the stream seeded by `seed`: a pure function of both. */
 export function wordProblem(seed: number, index: number): WordProblem {
   const rng = exampleRng(seed, 'arithmetic-word-problems', index);
   const name = pick(rng, NAMES);
   const item = pick(rng, ITEMS);
-  const a = 1 + rng.int(20);
-  const b = 1 + rng.int(20);
-  const operation = rng.int(3);
+  const a = 1 + rng.int(MAX_OPERAND);
+  const b = 1 + rng.int(MAX_OPERAND);
   let prompt: string;
   let working: string;
   let answer: number;
-  if (operation === 0) {
-    prompt = `${name} has ${a} ${item} and gets ${b} more. How many ${item} does ${name} have now?`;
+  if (rng.int(2) === 0) {
+    prompt = `${name} has ${a} ${item} and gets ${b} more. How many ${item} now?`;
     answer = a + b;
     working = `${a} + ${b} = ${answer}`;
-  } else if (operation === 1) {
+  } else {
     const [high, low] = a >= b ? [a, b] : [b, a];
-    prompt = `${name} has ${high} ${item} and gives away ${low}. How many ${item} are left?`;
+    prompt = `${name} has ${high} ${item} and gives away ${low}. How many ${item} left?`;
     answer = high - low;
     working = `${high} - ${low} = ${answer}`;
-  } else {
-    const [bags, each] = [1 + (a % 9), 1 + (b % 9)];
-    prompt = `${name} buys ${bags} bags with ${each} ${item} in each. How many ${item} is that?`;
-    answer = bags * each;
-    working = `${bags} * ${each} = ${answer}`;
   }
-  const wrong = answer + (rng.int(2) === 0 ? -1 : 1) * (1 + rng.int(3));
+  // Off by 1-3, never negative (a subtraction's answer can be 0).
+  const offset = 1 + rng.int(3);
+  const wrong = rng.int(2) === 0 && answer - offset >= 0 ? answer - offset : answer + offset;
   const wrongWorking = working.replace(/= -?\d+$/, `= ${wrong}`);
   return { prompt, completion: ` ${working}\n#### ${answer}`, wrongCompletion: ` ${wrongWorking}\n#### ${wrong}`, answer };
 }
