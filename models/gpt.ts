@@ -29,6 +29,7 @@ import { gelu } from './ops/gelu.ts';
 import { layerNorm } from './ops/layer-norm.ts';
 import { linear } from './ops/linear.ts';
 import { Rng } from './rng.ts';
+import { keptTensorsOf } from './parameter-tensors.ts';
 
 /** Which output a model computes. */
 export type HeadKind = 'language' | 'value' | 'reward';
@@ -236,13 +237,7 @@ export class GPT implements CausalModel {
   }
 
   private ensureTensors(): Map<string, tf.Tensor> {
-    if (!this.tensors) {
-      const tensors = new Map<string, tf.Tensor>();
-      for (const entry of this.parameters.manifest.entries) {
-        tensors.set(entry.name, tf.keep(tf.tensor(this.parameters.view(entry.name), entry.shape, 'float32')));
-      }
-      this.tensors = tensors;
-    }
+    this.tensors ??= keptTensorsOf(this.parameters);
     return this.tensors;
   }
 

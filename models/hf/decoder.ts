@@ -34,6 +34,7 @@ import { applyRope, ropeInverseFrequencies, ropeTables } from '../ops/rope.ts';
 import { Rng } from '../rng.ts';
 import type { DecoderSpec } from './hf-config.ts';
 import { flatLayout, loadWeights, type WeightEntry, weightEntries } from './weight-map.ts';
+import { keptTensorsOf } from '../parameter-tensors.ts';
 
 /** A token batch with optional explicit position ids (transformers' `position_ids`). */
 export interface DecoderBatch extends TokenBatch {
@@ -362,11 +363,7 @@ export class HfDecoder implements CausalModel {
   }
 
   private ensureTensors(): Map<string, tf.Tensor> {
-    if (!this.tensors) {
-      const tensors = new Map<string, tf.Tensor>();
-      for (const entry of this.parameters.manifest.entries) tensors.set(entry.name, tf.keep(tf.tensor(this.parameters.view(entry.name), entry.shape, 'float32')));
-      this.tensors = tensors;
-    }
+    this.tensors ??= keptTensorsOf(this.parameters);
     return this.tensors;
   }
 

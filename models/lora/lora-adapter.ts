@@ -17,6 +17,7 @@ import type { DecoderAdapter, HfDecoder } from '../hf/decoder.ts';
 import { Rng } from '../rng.ts';
 import type { LoraOptions } from './lora-config.ts';
 import { type LoraTarget, loraTargets } from './lora-targets.ts';
+import { keptTensorsOf } from '../parameter-tensors.ts';
 
 /** The head PEFT's SEQ_CLS task trains in full (`modules_to_save`). */
 export const HEAD_WEIGHT = 'score.weight';
@@ -107,11 +108,7 @@ export class LoraAdapter implements DecoderAdapter {
   }
 
   private ensureTensors(): Map<string, tf.Tensor> {
-    if (!this.tensors) {
-      const tensors = new Map<string, tf.Tensor>();
-      for (const entry of this.parameters.manifest.entries) tensors.set(entry.name, tf.keep(tf.tensor(this.parameters.view(entry.name), entry.shape, 'float32')));
-      this.tensors = tensors;
-    }
+    this.tensors ??= keptTensorsOf(this.parameters);
     return this.tensors;
   }
 }
