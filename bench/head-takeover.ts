@@ -13,12 +13,11 @@
  * starts a new standby on the dead leader's port and kills the current leader. Medians over the repeats.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median } from '../algorithms/statistics.ts';
 import { Runtime } from '../runtime/index.ts';
-import { startLocalEtcd } from '../test/cluster/etcd-harness.ts';
+import { freePort, startLocalEtcd } from '../test/cluster/etcd-harness.ts';
 import { parseFlags } from './_flags.ts';
 import { loadAverage, machineInfo } from './_peer.ts';
 
@@ -66,17 +65,6 @@ function start(args: string[]): Watched {
       });
     },
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function main(args: string[]): Promise<void> {

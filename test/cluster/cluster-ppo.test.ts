@@ -1,12 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModelFile } from '../../models/model-file.ts';
 import type { ActorSummary, Runtime } from '../../runtime/index.ts';
-import { PPOTrainer, type PPOConfigInput } from '../../trainers/index.ts';
-import { TINY_MODEL, randomModelFiles, scratchDirectory, testLogging } from '../trainers/helpers.ts';
+import { PPOTrainer } from '../../trainers/index.ts';
+import { randomModelFiles, scratchDirectory } from '../trainers/helpers.ts';
 import { printClusterLogsOnFailure, startTestCluster, type TestCluster } from './cluster-harness.ts';
 import { netnsAvailable } from './netns-support.ts';
+import { stepRecords as stepMetrics, twoNodePpoConfig } from './two-node-ppo.ts';
 
 /**
  * Where roles run is an implementation detail: a PPO run whose policy (with rollout, reference and reward) runs on
@@ -37,39 +37,9 @@ describe.skipIf(!netnsAvailable())('PPO with its roles spread over two cluster n
    * The recipe a user would write: the value role in a process of its own, and each process pinned to a node with
    * Ray's `node:<name>` resource. `pinned: false` is the single-node run: the same roles and processes, no pins.
    */
-  function config(name: string, placement: { address?: string; pinned: boolean }): PPOConfigInput {
-    const pin = (node: string) => (placement.pinned ? { [`node:${node}`]: 0.01 } : {});
-    return {
-      name,
-      seed: 3,
-      task,
-      model: TINY_MODEL,
-      init: { policy: models.language, reward: models.reward },
-      runtime: {
-        ...(placement.address ? { address: placement.address } : {}),
-        backend: 'wasm',
-        threads: 1,
-        colocate: [['policy', 'rollout', 'reference', 'reward'], ['value']],
-        roles: { policy: { resources: { CPU: 1, ...pin('node-0') } }, value: { resources: { CPU: 1, ...pin('node-1') } } },
-      },
-      rollout: { batchSize: 8 },
-      algo: { epochs: 1, minibatches: 2 },
-      trainer: { steps: 3, learningRate: 1e-3, evalEvery: 0, evalPrompts: 2, evalSamplesPerPrompt: 1 },
-      checkpoint: { everySteps: 0 },
-      logging: testLogging(scratch.path),
-    };
-  }
-
-  /** Each step's line of metrics.jsonl without the fields that measure time, which differ from run to run. */
-  function stepRecords(name: string): Record<string, unknown>[] {
-    const timings = ['wallTime', 'phaseSeconds', 'generatedTokensPerSecond'];
-    return readFileSync(join(scratch.path, name, 'metrics.jsonl'), 'utf8')
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .filter((record) => typeof record.step === 'number')
-      .map((record) => Object.fromEntries(Object.entries(record).filter(([key]) => !timings.includes(key))));
-  }
+  const config = (name: string, placement: { address?: string; pinned: boolean }) =>
+    twoNodePpoConfig(name, { ...placement, task, models, logDirectory: scratch.path });
+  const stepRecords = (name: string) => stepMetrics(join(scratch.path, name, 'metrics.jsonl'));
 
   it('matches the single-node run step for step, with the policy and value groups on different nodes', async () => {
     await new PPOTrainer(config('single-node', { pinned: false })).train();

@@ -1,18 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Runtime, type ActorHandle, type ActorSummary } from '../../runtime/index.ts';
-import { PPOTrainer, type PPOConfigInput } from '../../trainers/index.ts';
-import { TINY_MODEL, randomModelFiles, scratchDirectory, testLogging } from '../trainers/helpers.ts';
+import { PPOTrainer } from '../../trainers/index.ts';
+import { randomModelFiles, scratchDirectory } from '../trainers/helpers.ts';
 import type { Counter } from '../runtime/fixtures/test-actors.ts';
 import { eventually, fixtures } from '../runtime/helpers.ts';
 import { watch, type ClusterProcess } from './cluster-harness.ts';
 import { etcdAvailable, startEtcdCluster, type EtcdCluster } from './etcd-harness.ts';
 import { createNetnsCluster, type NetnsCluster, type NetnsHost } from './netns.ts';
 import { netnsAvailable } from './netns-support.ts';
+import { stepRecords as stepMetrics, twoNodePpoConfig } from './two-node-ppo.ts';
 
 const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const recipe = path.join(repositoryRoot, 'bin', 'recipe.js');
@@ -131,39 +131,9 @@ describe.skipIf(!netnsAvailable() || !etcdAvailable())('a head that survives its
   });
 
   /** The recipe of `cluster-ppo.test.ts`: policy (with rollout, reference, reward) on node-0, value on node-1. */
-  function ppoConfig(name: string, address: string | undefined): PPOConfigInput {
-    const pin = (node: string) => (address ? { [`node:${node}`]: 0.01 } : {});
-    return {
-      name,
-      seed: 3,
-      task,
-      model: TINY_MODEL,
-      init: { policy: models.language, reward: models.reward },
-      runtime: {
-        ...(address ? { address } : {}),
-        backend: 'wasm',
-        threads: 1,
-        colocate: [['policy', 'rollout', 'reference', 'reward'], ['value']],
-        roles: { policy: { resources: { CPU: 1, ...pin('node-0') } }, value: { resources: { CPU: 1, ...pin('node-1') } } },
-      },
-      rollout: { batchSize: 8 },
-      algo: { epochs: 1, minibatches: 2 },
-      trainer: { steps: 3, learningRate: 1e-3, evalEvery: 0, evalPrompts: 2, evalSamplesPerPrompt: 1 },
-      checkpoint: { everySteps: 0 },
-      logging: testLogging(scratch.path),
-    };
-  }
-
-  /** Each step's line of metrics.jsonl without the fields that measure time. */
-  function stepRecords(name: string): Record<string, unknown>[] {
-    const timings = ['wallTime', 'phaseSeconds', 'generatedTokensPerSecond'];
-    return readFileSync(path.join(scratch.path, name, 'metrics.jsonl'), 'utf8')
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .filter((record) => typeof record.step === 'number')
-      .map((record) => Object.fromEntries(Object.entries(record).filter(([key]) => !timings.includes(key))));
-  }
+  const ppoConfig = (name: string, address: string | undefined) =>
+    twoNodePpoConfig(name, { address, pinned: address !== undefined, task, models, logDirectory: scratch.path });
+  const stepRecords = (name: string) => stepMetrics(path.join(scratch.path, name, 'metrics.jsonl'));
 
   it('a PPO run whose leader head is SIGKILLed after step 1 finishes with the uninterrupted metrics, on the same actors', async () => {
     await new PPOTrainer(ppoConfig('uninterrupted', undefined)).train();

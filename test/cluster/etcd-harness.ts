@@ -46,7 +46,7 @@ export function etcdAvailable(): boolean {
 }
 
 /** A port nothing listens on now (the kernel's pick, released at once). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

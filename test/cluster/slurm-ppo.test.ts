@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TINY_MODEL, randomModelFiles, scratchDirectory } from '../trainers/helpers.ts';
 import { slurmAvailable, startSlurmCluster, type SlurmTestCluster } from './slurm-harness.ts';
+import { stepRecords as stepMetrics } from './two-node-ppo.ts';
 
 const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
 const recipeCommand = `${process.execPath} ${join(repositoryRoot, 'bin', 'recipe.js')}`;
@@ -68,21 +69,10 @@ describe.skipIf(!slurmAvailable())('PPO through sbatch on a two-node Slurm clust
     return path;
   }
 
-  /** Each step's line of a run's ppo/metrics.jsonl, without the fields that measure time. */
+  /** Each step's line of a run's ppo/metrics.jsonl, without the fields that measure time; none before it exists. */
   function stepRecords(runDirectory: string): Record<string, unknown>[] {
-    const timings = ['wallTime', 'phaseSeconds', 'generatedTokensPerSecond'];
-    let text = '';
-    try {
-      text = readFileSync(join(runDirectory, 'ppo', 'metrics.jsonl'), 'utf8');
-    } catch {
-      return [];
-    }
-    return text
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .filter((record) => typeof record.step === 'number')
-      .map((record) => Object.fromEntries(Object.entries(record).filter(([key]) => !timings.includes(key))));
+    const file = join(runDirectory, 'ppo', 'metrics.jsonl');
+    return existsSync(file) ? stepMetrics(file) : [];
   }
 
   /** Submit posttrain.sbatch on both nodes with `env` as the job's extra environment; returns the job id. */
