@@ -17,7 +17,7 @@ import { parseDpoConfig, type DPOConfig, type DPOConfigInput } from './dpo-confi
 import { evaluatePolicy, type EvaluationResult } from './evaluation.ts';
 import { sumOverRanks } from './rank-stats.ts';
 import type { RoleRequest } from './role-groups.ts';
-import { policyAndReference, rewardFunctionsOf, rolloutRole } from './role-requests.ts';
+import { policyAndReference, rolloutRole, scoringOf } from './role-requests.ts';
 import type { PairLogProbs } from './roles/pair-log-probs.ts';
 import { closeStep, finishPolicyStage, policyStageRoles, type PolicyStage, type StepRecord } from './policy-stage.ts';
 import type { TrainerOptions } from './run-session.ts';
@@ -45,8 +45,7 @@ export class DPOTrainer extends Trainer<DPOConfig> {
   protected roleRequests(): RoleRequest[] {
     const { config } = this;
     // Rollout workers only sample the evaluations (scored by the reward functions when given).
-    const limits = { promptTokens: config.derived.promptTokens, completionTokens: config.derived.completionTokens };
-    return [...policyAndReference(config), rolloutRole(config, { temperature: 1 }, config.rewards ? { limits, rewards: rewardFunctionsOf(config.rewards) } : {})];
+    return [...policyAndReference(config), rolloutRole(config, { temperature: 1 }, config.rewards ? scoringOf(config) : {})];
   }
 
   protected async loop({ session, durable, resumed }: StageContext): Promise<RunSummary> {

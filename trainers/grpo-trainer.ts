@@ -17,7 +17,7 @@ import { evaluatePolicy, meanRewards, syncRolloutWeights, type EvaluationResult 
 import { parseGrpoConfig, type GRPOConfig, type GRPOConfigInput } from './grpo-config.ts';
 import { sumOverRanks } from './rank-stats.ts';
 import type { RoleRequest } from './role-groups.ts';
-import { modelRole, policyAndReference, rewardFunctionsOf, rolloutRole, weightsFrom } from './role-requests.ts';
+import { modelRole, policyAndReference, rolloutRole, scoringOf, weightsFrom } from './role-requests.ts';
 import { drawMinibatchPlan } from './roles/minibatch-plan.ts';
 import { closeStep, finishPolicyStage, GenerationCounter, policyStageRoles, prefixed, type GenerationCount, type PolicyStage, type StepRecord } from './policy-stage.ts';
 import type { TrainerOptions } from './run-session.ts';
@@ -43,10 +43,7 @@ export class GRPOTrainer extends Trainer<GRPOConfig> {
       ...policyAndReference(config),
       // A reward model scores samples only when one is configured; otherwise the task's verifier does.
       ...(config.init.reward ? [modelRole(config, { name: 'reward', kind: 'reward', head: 'reward', weights: weightsFrom(config, config.init.reward) })] : []),
-      rolloutRole(config, config.rollout, {
-        limits: { promptTokens: config.derived.promptTokens, completionTokens: config.derived.completionTokens },
-        ...(config.rewards ? { rewards: rewardFunctionsOf(config.rewards) } : {}),
-      }),
+      rolloutRole(config, config.rollout, scoringOf(config)),
     ];
   }
 

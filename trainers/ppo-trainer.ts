@@ -24,7 +24,7 @@ import { DatasetPrompts, rolloutRequests } from './dataset-prompts.ts';
 import { evaluatePolicy, meanRewards, syncRolloutWeights, type EvaluationResult } from './evaluation.ts';
 import { parsePpoConfig, type PPOConfig, type PPOConfigInput } from './ppo-config.ts';
 import type { RoleGroup, RoleRequest } from './role-groups.ts';
-import { modelRole, optimizerOf, policyAndReference, rewardFunctionsOf, rolloutRole, weightsFrom } from './role-requests.ts';
+import { modelRole, optimizerOf, policyAndReference, rolloutRole, scoringOf, weightsFrom } from './role-requests.ts';
 import { drawMinibatchPlan } from './roles/minibatch-plan.ts';
 import type { ScoredShard } from './roles/scored-shards.ts';
 import { closeStep, finishPolicyStage, GenerationCounter, policyStageRoles, prefixed, type GenerationCount, type PolicyStage } from './policy-stage.ts';
@@ -71,10 +71,7 @@ export class PPOTrainer extends Trainer<PPOConfig> {
         weights: weightsFrom(config, init.value ?? init.reward ?? init.policy),
         optimizer: optimizerOf(trainer, trainer.valueLearningRate ?? trainer.learningRate),
       }),
-      rolloutRole(config, config.rollout, {
-        limits: { promptTokens: config.derived.promptTokens, completionTokens: config.derived.completionTokens },
-        ...(config.rewards ? { rewards: rewardFunctionsOf(config.rewards) } : {}),
-      }),
+      rolloutRole(config, config.rollout, scoringOf(config)),
     ];
   }
 

@@ -123,6 +123,20 @@ function loraBase(context: RoleContext): string | undefined {
 }
 
 /**
+ * How the rollout workers of a stage that scores samples see them: the prompt and completion slots, and the
+ * recipe's reward functions when it has any.
+ *
+ * @example
+ * rolloutRole(config, config.rollout, scoringOf(config));
+ */
+export function scoringOf(config: { derived: { promptTokens: number; completionTokens: number }; rewards?: readonly RewardSpecInput[] | undefined }): Pick<RolloutWorkerInit, 'limits' | 'rewards'> {
+  return {
+    limits: { promptTokens: config.derived.promptTokens, completionTokens: config.derived.completionTokens },
+    ...(config.rewards ? { rewards: rewardFunctionsOf(config.rewards) } : {}),
+  };
+}
+
+/**
  * The rollout workers' reward functions from a config's `rewards`: module paths relative to the driver's working
  * directory wherever the workers run, shown as the user's path in metrics (`examples/rewards/math.ts#accuracy`).
  *
