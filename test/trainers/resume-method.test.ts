@@ -21,7 +21,7 @@ function runDirectory(name: string, files: Record<string, unknown>): string {
 describe('resume reads the method from the run directory', () => {
   it('refuses a method no trainer runs, naming the file and the methods', async () => {
     const directory = runDirectory('bogus', { 'config.json': { method: 'rlhf', name: 'x' } });
-    await expect(resumeRun(directory)).rejects.toThrow(`${join(directory, 'config.json')} names no method a trainer runs (method: "rlhf", neither there nor in session.json); expected one of sft, reward, ppo, dpo, grpo`);
+    await expect(resumeRun(directory)).rejects.toThrow(`${join(directory, 'config.json')} names no method a trainer runs (method: "rlhf", neither there nor in session.json); expected one of sft, reward, dpo, ppo, grpo`);
   });
 
   it('falls back to session.json for a run written before config.json named its method', async () => {
