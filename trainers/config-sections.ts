@@ -136,6 +136,39 @@ export const runtimeSection = z.strictObject({
     .optional(),
 });
 
+// ------------------------------------------------------------------------------------------------ trainer
+
+/** The defaults a method gives the trainer fields every method shares (its config file says where each comes from). */
+export interface TrainerDefaults {
+  steps: number;
+  learningRate: number;
+  weightDecay: number;
+  evalEvery: number;
+}
+
+/**
+ * The `trainer` fields every method has: how long it trains, the AdamW of its trained role (`optimizerOf` in
+ * trainers/role-requests.ts reads them), and how often it evaluates. A method extends it with its own fields
+ * (batch size, evaluation sizes, label noise); what an evaluation measures is the method's.
+ *
+ * @example
+ * const trainer = trainerSection({ steps: 200, learningRate: 1e-4, weightDecay: 0, evalEvery: 50 }).extend({ batchSize: z.int().min(1).default(32) });
+ */
+export function trainerSection(defaults: TrainerDefaults) {
+  return z.strictObject({
+    /** Optimizer steps (PPO and GRPO: iterations of rollout + update). */
+    steps: z.int().min(1).default(defaults.steps),
+    /** AdamW learning rate of the trained role. */
+    learningRate: z.number().positive().max(1).default(defaults.learningRate),
+    /** Decoupled weight decay on matrices. */
+    weightDecay: z.number().min(0).default(defaults.weightDecay),
+    /** Global gradient-norm clip (nanoGPT, TRL: 1.0). */
+    maxGradNorm: z.number().positive().default(1),
+    /** Evaluate every N steps (0: only at the end, and for the policy methods before training). */
+    evalEvery: z.int().min(0).default(defaults.evalEvery),
+  });
+}
+
 // ------------------------------------------------------------------------------------------------ checkpoint
 
 /** Durable checkpoints (ARCHITECTURE.md section 4). */

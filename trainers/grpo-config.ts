@@ -9,7 +9,7 @@ import { DataConfigSchema } from '../data/datasets/data-config.ts';
 import { RewardsConfigSchema } from '../rollout/reward-functions.ts';
 import { parseConfig } from '../models/config-parse.ts';
 import { modelPositions } from './dataset-pairs.ts';
-import { checkpointSection, deriveShapes, loggingSection, modelFileSchema, modelSection, requireThat, runtimeSection, taskSection, type DerivedShapes } from './config-sections.ts';
+import { checkpointSection, deriveShapes, loggingSection, modelFileSchema, modelSection, requireThat, runtimeSection, taskSection, trainerSection, type DerivedShapes } from './config-sections.ts';
 import { frozenRole, resolveRoleSizes, ROLLOUT_ROLE, trainableRole, type ResolvedRoles } from './role-sizes.ts';
 
 /** GRPO's roles and how many ranks each may run (`reward` runs only when `init.reward` is set). */
@@ -44,12 +44,8 @@ const grpoAlgoSection = z.strictObject({
   minibatches: z.int().min(1).default(1),
 });
 
-const grpoTrainerSection = z.strictObject({
-  steps: z.int().min(1).default(100),
-  learningRate: z.number().positive().max(1).default(5e-5),
-  weightDecay: z.number().min(0).default(0),
-  maxGradNorm: z.number().positive().default(1),
-  evalEvery: z.int().min(0).default(25),
+/** An evaluation is the exact-match accuracy on held-out prompts. */
+const grpoTrainerSection = trainerSection({ steps: 100, learningRate: 5e-5, weightDecay: 0, evalEvery: 25 }).extend({
   /** Held-out prompts for exact-match accuracy. */
   evalPrompts: z.int().min(1).default(200),
   evalSamplesPerPrompt: z.int().min(1).default(1),

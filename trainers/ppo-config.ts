@@ -17,6 +17,7 @@ import {
   requireThat,
   runtimeSection,
   taskSection,
+  trainerSection,
   type DerivedShapes,
 } from './config-sections.ts';
 import { frozenRole, resolveRoleSizes, ROLLOUT_ROLE, trainableRole, type ResolvedRoles } from './role-sizes.ts';
@@ -81,17 +82,13 @@ const ppoAlgoSection = z.strictObject({
 
 // ------------------------------------------------------------------------------------------------ trainer
 
-const ppoTrainerSection = z.strictObject({
-  /** PPO iterations (rollout + update). */
-  steps: z.int().min(1).default(100),
-  /** Policy Adam learning rate (the peer: 1e-5 at bench-S scale; the recipes set what they measured). */
-  learningRate: z.number().positive().max(1).default(1e-5),
+/**
+ * The policy's learning rate is the peer's, 1e-5 at bench-S scale (the recipes set what they measured). An
+ * evaluation is the gold reward and KL on held-out prompts.
+ */
+const ppoTrainerSection = trainerSection({ steps: 100, learningRate: 1e-5, weightDecay: 0, evalEvery: 25 }).extend({
   /** Value-model learning rate (default: the policy's). */
   valueLearningRate: z.number().positive().max(1).optional(),
-  weightDecay: z.number().min(0).default(0),
-  maxGradNorm: z.number().positive().default(1),
-  /** Gold reward and KL on held-out prompts every N steps (0: only before and after training). */
-  evalEvery: z.int().min(0).default(25),
   evalPrompts: z.int().min(1).default(26),
   evalSamplesPerPrompt: z.int().min(1).default(4),
 });

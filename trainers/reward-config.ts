@@ -5,27 +5,23 @@
 import { z } from 'zod';
 import { DataConfigSchema } from '../data/datasets/data-config.ts';
 import { parseConfig } from '../models/config-parse.ts';
-import { checkpointSection, deriveShapes, requireThat, loggingSection, modelFileSchema, modelSection, runtimeSection, taskSection, type DerivedShapes } from './config-sections.ts';
+import { checkpointSection, deriveShapes, requireThat, loggingSection, modelFileSchema, modelSection, runtimeSection, taskSection, trainerSection, type DerivedShapes } from './config-sections.ts';
 import { resolveRoleSizes, trainableRole, type ResolvedRoles } from './role-sizes.ts';
 
 /** The reward-model stage has one role. */
 export const REWARD_ROLES = [trainableRole('reward')];
 
-const rewardTrainerSection = z.strictObject({
-  /** Optimizer steps. */
-  steps: z.int().min(1).default(200),
+/**
+ * Measured on the sentiment task with bench-S. An evaluation is the held-out accuracy (against the gold order, no
+ * noise; with `data`, the eval split's labels).
+ */
+const rewardTrainerSection = trainerSection({ steps: 200, learningRate: 5e-4, weightDecay: 0.1, evalEvery: 50 }).extend({
   /** Preference pairs per step. */
   batchSize: z.int().min(1).default(64),
-  /** AdamW learning rate. */
-  learningRate: z.number().positive().max(1).default(5e-4),
-  weightDecay: z.number().min(0).default(0.1),
-  maxGradNorm: z.number().positive().default(1),
   /** Probability that a task pair's label is flipped (the noise of human preference labels); a dataset's labels are used as given. */
   labelNoise: z.number().min(0).max(0.5).default(0.1),
   /** Required score gap in the Bradley-Terry loss (Llama 2's margin loss); 0 = plain. */
   margin: z.number().min(0).default(0),
-  /** Held-out accuracy (against the gold order, no noise; with `data`, the eval split's labels) every N steps. */
-  evalEvery: z.int().min(0).default(50),
   /** Held-out pairs (with `data`: the first of the eval split, all when there are fewer). */
   evalPairs: z.int().min(1).default(512),
 });

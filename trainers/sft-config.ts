@@ -15,6 +15,7 @@ import {
   requireThat,
   runtimeSection,
   taskSection,
+  trainerSection,
   type DerivedShapes,
 } from './config-sections.ts';
 import { resolveRoleSizes, trainableRole, type ResolvedRoles, type RoleSizing } from './role-sizes.ts';
@@ -22,19 +23,10 @@ import { resolveRoleSizes, trainableRole, type ResolvedRoles, type RoleSizing } 
 /** SFT's roles: the policy, and one rollout worker for the final gold-reward evaluation. */
 export const SFT_ROLES: RoleSizing[] = [trainableRole('policy'), { name: 'rollout', ranks: 'one', reason: 'SFT samples only for its final evaluation, on one rollout worker' }];
 
-const sftTrainerSection = z.strictObject({
-  /** Optimizer steps. */
-  steps: z.int().min(1).default(300),
+/** nanoGPT's shakespeare-char: lr 1e-3, weight decay 0.1. An evaluation is the held-out loss. */
+const sftTrainerSection = trainerSection({ steps: 300, learningRate: 1e-3, weightDecay: 0.1, evalEvery: 100 }).extend({
   /** Examples per step (split across data-parallel ranks). */
   batchSize: z.int().min(1).default(64),
-  /** AdamW learning rate (nanoGPT's shakespeare-char: 1e-3). */
-  learningRate: z.number().positive().max(1).default(1e-3),
-  /** Decoupled weight decay on matrices (nanoGPT: 0.1). */
-  weightDecay: z.number().min(0).default(0.1),
-  /** Global gradient-norm clip (nanoGPT: 1.0). */
-  maxGradNorm: z.number().positive().default(1),
-  /** Held-out loss every N steps (0: only at the end). */
-  evalEvery: z.int().min(0).default(100),
   /** Held-out examples per evaluation. */
   evalExamples: z.int().min(1).default(256),
   /** Eval prompts sampled for the gold-reward baseline at the end (0: skip). */
