@@ -169,6 +169,19 @@ export function trainerSection(defaults: TrainerDefaults) {
   });
 }
 
+/**
+ * The `trainer` section of a policy method (DPO, PPO, GRPO): its evaluations sample `evalSamplesPerPrompt`
+ * completions of `evalPrompts` held-out prompts (`policyStageRoles` in trainers/policy-stage.ts reads both).
+ */
+export function policyTrainerSection(defaults: TrainerDefaults & { evalPrompts: number; evalSamplesPerPrompt: number }) {
+  return trainerSection(defaults).extend({
+    /** Held-out prompts sampled at each evaluation. */
+    evalPrompts: z.int().min(1).default(defaults.evalPrompts),
+    /** Samples per eval prompt. */
+    evalSamplesPerPrompt: z.int().min(1).default(defaults.evalSamplesPerPrompt),
+  });
+}
+
 // ------------------------------------------------------------------------------------------------ checkpoint
 
 /** Durable checkpoints (ARCHITECTURE.md section 4). */
@@ -220,6 +233,19 @@ export type LoggingConfig = z.output<typeof loggingSection>;
  * posttrain's model file without extension (model.json + model.bin, the GPT's format).
  */
 export const modelFileSchema = z.string().min(1).describe('stage model, e.g. runs/demo/sft/model');
+
+/** Where a policy method's (DPO's, PPO's, GRPO's) policy and reference start: its `init` entries besides its own. */
+export const policyInit = {
+  /** The SFT model the policy starts from. */
+  policy: modelFileSchema.optional(),
+  /** The frozen reference (default: the policy's start). */
+  reference: modelFileSchema.optional(),
+};
+
+/** A policy method trains an existing policy: `init.policy` (an earlier stage's model) or a Hugging Face `model.from`. */
+export function requireStartingPolicy(context: z.RefinementCtx, config: { init: { policy?: string | undefined }; model: ModelConfig }, method: string): boolean {
+  return requireThat(context, config.init.policy !== undefined || config.model.from !== undefined, ['init', 'policy'], `${method} needs a starting policy: add an sft stage, set init.policy, or start from a Hugging Face model (model.from)`);
+}
 
 /** What every method's config derives from the shared sections: the task's limits and the exact model. */
 export interface DerivedShapes {
@@ -323,6 +349,14 @@ function fitFolder(hf: { model: ModelSpec & { kind: 'hf' }; spec: DecoderSpec },
   for (const [ok, message] of checks) if (!ok) context.addIssue({ code: 'custom', path: ['model', 'from'], message });
   if (checks.some(([ok]) => !ok)) return undefined;
   return { model, promptTokens: task.limits.promptTokens, completionTokens: task.limits.completionTokens, sequenceTokens: task.limits.sequenceTokens };
+}
+
+/**
+ * Every stage evaluates on held-out data, so files given as `data` need an eval split: `data.eval` or a positive
+ * `data.evalFraction`. `measures` starts the message with what the method measures there.
+ */
+export function requireEvalSplit(context: z.RefinementCtx, data: { eval?: string | undefined; evalFraction: number } | undefined, measures: string): boolean {
+  return requireThat(context, data === undefined || data.eval !== undefined || data.evalFraction > 0, ['data', 'eval'], `${measures}: give data.eval (a file) or data.evalFraction (e.g. 0.1)`);
 }
 
 /** Adds an issue at `path` when `ok` is false; returns `ok` (for chaining cross-field rules). */

@@ -5,12 +5,12 @@
  * RLOO and REINFORCE++ are available as other critic-free estimators.
  */
 import { z } from 'zod';
-import { DataConfigSchema } from '../data/datasets/data-config.ts';
 import { RewardsConfigSchema } from '../rollout/reward-functions.ts';
 import { parseConfig } from '../models/config-parse.ts';
 import { modelPositions } from './dataset-pairs.ts';
-import { checkpointSection, deriveShapes, loggingSection, modelFileSchema, modelSection, requireThat, runtimeSection, taskSection, trainerSection, type DerivedShapes } from './config-sections.ts';
-import { frozenRole, resolveRoleSizes, ROLLOUT_ROLE, trainableRole, type ResolvedRoles } from './role-sizes.ts';
+import { modelFileSchema, policyInit, policyTrainerSection, requireEvalSplit, requireStartingPolicy, requireThat, type DerivedShapes } from './config-sections.ts';
+import { stageConfigSchema } from './stage-config.ts';
+import { frozenRole, ROLLOUT_ROLE, trainableRole } from './role-sizes.ts';
 
 /** GRPO's roles and how many ranks each may run (`reward` runs only when `init.reward` is set). */
 export const GRPO_ROLES = [trainableRole('policy'), frozenRole('reference'), frozenRole('reward'), ROLLOUT_ROLE];
@@ -44,45 +44,26 @@ const grpoAlgoSection = z.strictObject({
   minibatches: z.int().min(1).default(1),
 });
 
-/** An evaluation is the exact-match accuracy on held-out prompts. */
-const grpoTrainerSection = trainerSection({ steps: 100, learningRate: 5e-5, weightDecay: 0, evalEvery: 25 }).extend({
-  /** Held-out prompts for exact-match accuracy. */
-  evalPrompts: z.int().min(1).default(200),
-  evalSamplesPerPrompt: z.int().min(1).default(1),
-});
+/** An evaluation is the exact-match accuracy of one sample on each of 200 held-out prompts. */
+const grpoTrainerSection = policyTrainerSection({ steps: 100, learningRate: 5e-5, weightDecay: 0, evalEvery: 25, evalPrompts: 200, evalSamplesPerPrompt: 1 });
 
-export const grpoConfigSchema = z
-  .strictObject({
-    name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default('grpo'),
-    seed: z.int().min(0).default(0),
-    task: taskSection,
-    /** Prompts from your files (prompt-only or prompt-completion) instead of the task's; needs `rewards`. */
-    data: DataConfigSchema.optional(),
+export const grpoConfigSchema = stageConfigSchema('grpo', {
+  roles: GRPO_ROLES,
+  inputs: {
     /** Your reward functions, summed by weight: the training signal instead of the task's gold reward. */
     rewards: RewardsConfigSchema.optional(),
-    model: modelSection.prefault({}),
-    init: z.strictObject({
-      /** The SFT model the policy starts from. */
-      policy: modelFileSchema.optional(),
-      /** The frozen reference (default: the policy's start). */
-      reference: modelFileSchema.optional(),
-      /** A reward model to score samples; omit to use the task's verifiable gold reward. */
-      reward: modelFileSchema.optional(),
-    }).prefault({}),
-    runtime: runtimeSection.prefault({}),
-    rollout: grpoRolloutSection.prefault({}),
-    algo: grpoAlgoSection.prefault({}),
-    trainer: grpoTrainerSection.prefault({}),
-    checkpoint: checkpointSection.prefault({}),
-    logging: loggingSection.prefault({}),
-  })
-  .transform((config, context) => {
-    const derived = deriveShapes(config, context);
-    requireThat(context, config.init.policy !== undefined || config.model.from !== undefined, ['init', 'policy'], 'GRPO needs a starting policy: add an sft stage, set init.policy, or start from a Hugging Face model (model.from)');
+  },
+  init: {
+    ...policyInit,
+    /** A reward model to score samples; omit to use the task's verifiable gold reward. */
+    reward: modelFileSchema.optional(),
+  },
+  own: { rollout: grpoRolloutSection.prefault({}), algo: grpoAlgoSection.prefault({}), trainer: grpoTrainerSection.prefault({}) },
+  check: (config, context, { roles, derived }) => {
+    requireStartingPolicy(context, config, 'GRPO');
     requireThat(context, config.data === undefined || config.rewards !== undefined, ['rewards'], `data (${config.data?.train}) needs rewards: [{ module, export, weight }]; the task's gold reward knows only the task's own prompts`);
-    requireThat(context, config.data === undefined || config.data.eval !== undefined || config.data.evalFraction > 0, ['data', 'eval'], 'GRPO evaluates on held-out prompts: give data.eval (a file) or data.evalFraction (e.g. 0.1)');
+    requireEvalSplit(context, config.data, 'GRPO evaluates on held-out prompts');
     requireThat(context, !(config.rewards && config.init.reward), ['init', 'reward'], `give either a reward model (init.reward: ${config.init.reward}) or reward functions (rewards), not both`);
-    const roles = resolveRoleSizes('grpo', GRPO_ROLES, config.runtime, context);
     const rows = config.rollout.promptsPerStep * config.rollout.samplesPerPrompt;
     const minibatchSize = rows / config.algo.minibatches;
     if (requireThat(context, Number.isInteger(minibatchSize), ['algo', 'minibatches'], `promptsPerStep x samplesPerPrompt (${rows}) must be divisible by algo.minibatches (${config.algo.minibatches})`)) {
@@ -91,11 +72,10 @@ export const grpoConfigSchema = z
     }
     const rolloutRanks = roles.rollout!.groupSize;
     requireThat(context, config.rollout.promptsPerStep >= rolloutRanks, ['rollout', 'promptsPerStep'], `rollout.promptsPerStep (${config.rollout.promptsPerStep}) must give every rollout worker (${rolloutRanks}) a prompt`);
-    if (!derived) return z.NEVER as never;
-    const shapes = withRolloutLimits(derived, config.rollout, context);
-    if (!shapes) return z.NEVER as never;
-    return { ...config, runtime: { ...config.runtime, roles }, derived: { ...shapes, rowsPerStep: rows, minibatchSize } };
-  });
+    const shapes = derived && withRolloutLimits(derived, config.rollout, context);
+    return shapes && { ...shapes, rowsPerStep: rows, minibatchSize };
+  },
+});
 
 /** The task's prompt and completion lengths, or `rollout.promptTokens` / `completionTokens` where set (data prompts). */
 export function withRolloutLimits(derived: DerivedShapes, rollout: { promptTokens?: number | undefined; completionTokens?: number | undefined }, context: z.RefinementCtx): DerivedShapes | undefined {
@@ -109,7 +89,7 @@ export function withRolloutLimits(derived: DerivedShapes, rollout: { promptToken
 }
 
 export type GRPOConfigInput = z.input<typeof grpoConfigSchema>;
-export type GRPOConfig = z.output<typeof grpoConfigSchema> & { runtime: { roles: ResolvedRoles }; derived: DerivedShapes & { rowsPerStep: number; minibatchSize: number } };
+export type GRPOConfig = z.output<typeof grpoConfigSchema>;
 
 export function parseGrpoConfig(input: unknown, prefix = ''): GRPOConfig {
   return parseConfig(grpoConfigSchema, input, prefix);

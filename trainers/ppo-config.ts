@@ -4,23 +4,12 @@
  * clip 0.2, value clip 0.2, gamma 1, lambda 0.95, k1 KL in the reward at 0.05, 4 epochs x 4 minibatches.
  */
 import { z } from 'zod';
-import { DataConfigSchema } from '../data/datasets/data-config.ts';
 import { RewardsConfigSchema } from '../rollout/reward-functions.ts';
 import { parseConfig } from '../models/config-parse.ts';
 import { withRolloutLimits } from './grpo-config.ts';
-import {
-  checkpointSection,
-  deriveShapes,
-  loggingSection,
-  modelFileSchema,
-  modelSection,
-  requireThat,
-  runtimeSection,
-  taskSection,
-  trainerSection,
-  type DerivedShapes,
-} from './config-sections.ts';
-import { frozenRole, resolveRoleSizes, ROLLOUT_ROLE, trainableRole, type ResolvedRoles } from './role-sizes.ts';
+import { modelFileSchema, policyInit, policyTrainerSection, requireEvalSplit, requireStartingPolicy, requireThat } from './config-sections.ts';
+import { stageConfigSchema } from './stage-config.ts';
+import { frozenRole, ROLLOUT_ROLE, trainableRole } from './role-sizes.ts';
 
 /** PPO's roles and how many ranks each may run. */
 export const PPO_ROLES = [trainableRole('policy'), frozenRole('reference'), frozenRole('reward'), trainableRole('value'), ROLLOUT_ROLE];
@@ -86,56 +75,36 @@ const ppoAlgoSection = z.strictObject({
  * The policy's learning rate is the peer's, 1e-5 at bench-S scale (the recipes set what they measured). An
  * evaluation is the gold reward and KL on held-out prompts.
  */
-const ppoTrainerSection = trainerSection({ steps: 100, learningRate: 1e-5, weightDecay: 0, evalEvery: 25 }).extend({
+const ppoTrainerSection = policyTrainerSection({ steps: 100, learningRate: 1e-5, weightDecay: 0, evalEvery: 25, evalPrompts: 26, evalSamplesPerPrompt: 4 }).extend({
   /** Value-model learning rate (default: the policy's). */
   valueLearningRate: z.number().positive().max(1).optional(),
-  evalPrompts: z.int().min(1).default(26),
-  evalSamplesPerPrompt: z.int().min(1).default(4),
 });
 
 // ------------------------------------------------------------------------------------------------ config
 
-export const ppoConfigSchema = z
-  .strictObject({
-    name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default('ppo'),
-    /** Seed of prompts order, minibatch order and sampling. */
-    seed: z.int().min(0).default(0),
-    task: taskSection,
-    /** Prompts from your files (prompt-only or prompt-completion) instead of the task's; needs `rewards` (they score the eval prompts). */
-    data: DataConfigSchema.optional(),
+export const ppoConfigSchema = stageConfigSchema('ppo', {
+  roles: PPO_ROLES,
+  inputs: {
     /**
      * Your reward functions, summed by weight and added to the reward model's score (when there is one) as the
      * reward; each is logged on its own. Weight 0 measures a function without training on it.
      */
     rewards: RewardsConfigSchema.optional(),
-    model: modelSection.prefault({}),
-    /** Where each role's first weights come from (model files of earlier stages). */
-    init: z
-      .strictObject({
-        /** The SFT model the policy starts from. */
-        policy: modelFileSchema.optional(),
-        /** The frozen reference (default: the policy's start). */
-        reference: modelFileSchema.optional(),
-        /** The trained reward model (a reward stage's, or any *ForSequenceClassification folder); optional with `rewards`. */
-        reward: modelFileSchema.optional(),
-        /** The value model's start (default: the reward model, as InstructGPT; without one, the policy's start). */
-        value: modelFileSchema.optional(),
-      }).prefault({}),
-    runtime: runtimeSection.prefault({}),
-    rollout: rolloutSection.prefault({}),
-    algo: ppoAlgoSection.prefault({}),
-    trainer: ppoTrainerSection.prefault({}),
-    checkpoint: checkpointSection.prefault({}),
-    logging: loggingSection.prefault({}),
-  })
-  .transform((config, context) => {
-    const derived = deriveShapes(config, context);
-    requireThat(context, config.init.policy !== undefined || config.model.from !== undefined, ['init', 'policy'], 'PPO needs a starting policy: add an sft stage, set init.policy, or start from a Hugging Face model (model.from)');
+  },
+  init: {
+    ...policyInit,
+    /** The trained reward model (a reward stage's, or any *ForSequenceClassification folder); optional with `rewards`. */
+    reward: modelFileSchema.optional(),
+    /** The value model's start (default: the reward model, as InstructGPT; without one, the policy's start). */
+    value: modelFileSchema.optional(),
+  },
+  own: { rollout: rolloutSection.prefault({}), algo: ppoAlgoSection.prefault({}), trainer: ppoTrainerSection.prefault({}) },
+  check: (config, context, { roles, derived }) => {
+    requireStartingPolicy(context, config, 'PPO');
     requireThat(context, config.init.reward !== undefined || config.rewards !== undefined, ['init', 'reward'], 'PPO needs a reward: a reward model (add a reward stage or set init.reward), reward functions (rewards), or both');
     requireThat(context, config.data === undefined || config.rewards !== undefined, ['rewards'], `data (${config.data?.train}) needs rewards: [{ module, export, weight }] to score its eval prompts (weight 0 measures without training on it); the task's gold reward knows only the task's own prompts`);
-    requireThat(context, config.data === undefined || config.data.eval !== undefined || config.data.evalFraction > 0, ['data', 'eval'], 'PPO evaluates on held-out prompts: give data.eval (a file) or data.evalFraction (e.g. 0.1)');
+    requireEvalSplit(context, config.data, 'PPO evaluates on held-out prompts');
     const { rollout, algo } = config;
-    const roles = resolveRoleSizes('ppo', PPO_ROLES, config.runtime, context);
     const minibatchSize = rollout.batchSize / algo.minibatches;
     if (requireThat(context, Number.isInteger(minibatchSize), ['algo', 'minibatches'], `rollout.batchSize (${rollout.batchSize}) must be divisible by algo.minibatches (${algo.minibatches})`)) {
       for (const role of ['policy', 'value'] as const) {
@@ -146,12 +115,12 @@ export const ppoConfigSchema = z
     const rolloutRanks = roles.rollout!.groupSize;
     requireThat(context, rollout.batchSize >= rolloutRanks, ['rollout', 'batchSize'], `rollout.batchSize (${rollout.batchSize}) must give every rollout worker (${rolloutRanks}) a prompt`);
     const shapes = derived && withRolloutLimits(derived, rollout, context);
-    if (!shapes) return z.NEVER as never;
-    return { ...config, runtime: { ...config.runtime, roles }, derived: { ...shapes, minibatchSize } };
-  });
+    return shapes && { ...shapes, minibatchSize };
+  },
+});
 
 export type PPOConfigInput = z.input<typeof ppoConfigSchema>;
-export type PPOConfig = z.output<typeof ppoConfigSchema> & { runtime: { roles: ResolvedRoles }; derived: DerivedShapes & { minibatchSize: number } };
+export type PPOConfig = z.output<typeof ppoConfigSchema>;
 
 export function parsePpoConfig(input: unknown, prefix = ''): PPOConfig {
   return parseConfig(ppoConfigSchema, input, prefix);
