@@ -13,16 +13,15 @@ import { tokenizerOf } from '../models/model-spec.ts';
 import { createTask, type TaskConfig } from '../models/tasks/index.ts';
 import type { RunSummary } from '../observe/index.ts';
 import { DatasetPairs, modelPositions, type TextPair } from './dataset-pairs.ts';
-import { parseDpoConfig, type DPOConfig, type DPOConfigInput } from './dpo-config.ts';
+import { dpoConfigSchema } from './dpo-config.ts';
 import { evaluatePolicy, type EvaluationResult } from './evaluation.ts';
 import { sumOverRanks } from './rank-stats.ts';
 import type { RoleRequest } from './role-groups.ts';
 import { policyAndReference, rolloutRole, scoringOf } from './role-requests.ts';
 import type { PairLogProbs } from './roles/pair-log-probs.ts';
 import { closeStep, finishPolicyStage, policyStageRoles, type PolicyStage, type StepRecord } from './policy-stage.ts';
-import type { TrainerOptions } from './run-session.ts';
 import type { StageContext } from './run-stage.ts';
-import { Trainer } from './trainer.ts';
+import { methodTrainer } from './trainer.ts';
 import { DATA_STREAM_STRIDE } from './sft-trainer.ts';
 
 /** Held-out pairs measured at each evaluation when `trainer.evalPairs` is not set. */
@@ -35,13 +34,7 @@ const DEFAULT_EVAL_PAIRS = 64;
  * await new DPOTrainer({ task: { name: 'sentiment' }, model: { from: 'runs/llama' }, data: { train: 'pairs.jsonl', evalFraction: 0.1 },
  *   rewards: [{ module: './style.ts', export: 'polite' }] }).train();
  */
-export class DPOTrainer extends Trainer<DPOConfig> {
-  readonly method = 'dpo';
-
-  constructor(config: DPOConfigInput, options: TrainerOptions = {}) {
-    super(parseDpoConfig(config), options);
-  }
-
+export class DPOTrainer extends methodTrainer('dpo', dpoConfigSchema) {
   protected roleRequests(): RoleRequest[] {
     const { config } = this;
     // Rollout workers only sample the evaluations (scored by the reward functions when given).

@@ -14,15 +14,14 @@ import { createTask, type TaskConfig } from '../models/tasks/index.ts';
 import type { RunSummary } from '../observe/index.ts';
 import { DatasetPrompts, rolloutRequests } from './dataset-prompts.ts';
 import { evaluatePolicy, meanRewards, syncRolloutWeights, type EvaluationResult } from './evaluation.ts';
-import { parseGrpoConfig, type GRPOConfig, type GRPOConfigInput } from './grpo-config.ts';
+import { grpoConfigSchema } from './grpo-config.ts';
 import { sumOverRanks } from './rank-stats.ts';
 import type { RoleRequest } from './role-groups.ts';
 import { modelRole, policyAndReference, rolloutRole, scoringOf, weightsFrom } from './role-requests.ts';
 import { drawMinibatchPlan } from './roles/minibatch-plan.ts';
 import { closeStep, finishPolicyStage, GenerationCounter, policyStageRoles, prefixed, type GenerationCount, type PolicyStage, type StepRecord } from './policy-stage.ts';
-import type { TrainerOptions } from './run-session.ts';
 import type { StageContext } from './run-stage.ts';
-import { Trainer } from './trainer.ts';
+import { methodTrainer } from './trainer.ts';
 import { DATA_STREAM_STRIDE } from './sft-trainer.ts';
 import { GROUP_ESTIMATORS } from './advantages/group-estimators.ts';
 
@@ -30,13 +29,7 @@ import { GROUP_ESTIMATORS } from './advantages/group-estimators.ts';
  * @example
  * const summary = await new GRPOTrainer({ task: { name: 'arithmetic' }, init: { policy: 'runs/demo/sft/model' } }).train();
  */
-export class GRPOTrainer extends Trainer<GRPOConfig> {
-  readonly method = 'grpo';
-
-  constructor(config: GRPOConfigInput, options: TrainerOptions = {}) {
-    super(parseGrpoConfig(config), options);
-  }
-
+export class GRPOTrainer extends methodTrainer('grpo', grpoConfigSchema) {
   protected roleRequests(): RoleRequest[] {
     const { config } = this;
     return [

@@ -22,15 +22,14 @@ import type { RunSummary } from '../observe/index.ts';
 import type { RolloutResult } from '../rollout/rollout-worker.ts';
 import { DatasetPrompts, rolloutRequests } from './dataset-prompts.ts';
 import { evaluatePolicy, meanRewards, syncRolloutWeights, type EvaluationResult } from './evaluation.ts';
-import { parsePpoConfig, type PPOConfig, type PPOConfigInput } from './ppo-config.ts';
+import { ppoConfigSchema } from './ppo-config.ts';
 import type { RoleGroup, RoleRequest } from './role-groups.ts';
 import { modelRole, optimizerOf, policyAndReference, rolloutRole, scoringOf, weightsFrom } from './role-requests.ts';
 import { drawMinibatchPlan } from './roles/minibatch-plan.ts';
 import type { ScoredShard } from './roles/scored-shards.ts';
 import { closeStep, finishPolicyStage, GenerationCounter, policyStageRoles, prefixed, type GenerationCount, type PolicyStage } from './policy-stage.ts';
-import type { TrainerOptions } from './run-session.ts';
 import type { StageContext } from './run-stage.ts';
-import { Trainer } from './trainer.ts';
+import { methodTrainer } from './trainer.ts';
 import { DATA_STREAM_STRIDE } from './sft-trainer.ts';
 import { sumOverRanks } from './rank-stats.ts';
 
@@ -50,13 +49,7 @@ interface PpoDriverState extends GenerationCount {
  * trainer.on('step', (metrics) => console.log(metrics.step, metrics.goldReward));
  * const summary = await trainer.train();
  */
-export class PPOTrainer extends Trainer<PPOConfig> {
-  readonly method = 'ppo';
-
-  constructor(config: PPOConfigInput, options: TrainerOptions = {}) {
-    super(parsePpoConfig(config), options);
-  }
-
+export class PPOTrainer extends methodTrainer('ppo', ppoConfigSchema) {
   protected roleRequests(): RoleRequest[] {
     const { config } = this;
     const { trainer, init } = config;

@@ -11,13 +11,12 @@ import { tokenizerOf } from '../models/model-spec.ts';
 import { createTask, type TaskConfig } from '../models/tasks/index.ts';
 import type { RunSummary } from '../observe/index.ts';
 import { DatasetPairs, modelPositions } from './dataset-pairs.ts';
-import { parseRewardConfig, type RewardConfig, type RewardConfigInput } from './reward-config.ts';
+import { rewardConfigSchema } from './reward-config.ts';
 import type { RoleRequest } from './role-groups.ts';
 import { saveStageModel } from './stage-output.ts';
 import { modelRole, optimizerOf, weightsFrom } from './role-requests.ts';
-import type { TrainerOptions } from './run-session.ts';
 import type { StageContext } from './run-stage.ts';
-import { Trainer } from './trainer.ts';
+import { methodTrainer } from './trainer.ts';
 import { DATA_STREAM_STRIDE, HELD_OUT_OFFSET } from './sft-trainer.ts';
 
 /**
@@ -26,13 +25,7 @@ import { DATA_STREAM_STRIDE, HELD_OUT_OFFSET } from './sft-trainer.ts';
  * // on your preference pairs:
  * await new RewardTrainer({ task: { name: 'sentiment' }, model: { from: 'runs/llama' }, data: { train: 'pairs.jsonl', evalFraction: 0.1 } }).train();
  */
-export class RewardTrainer extends Trainer<RewardConfig> {
-  readonly method = 'reward';
-
-  constructor(config: RewardConfigInput, options: TrainerOptions = {}) {
-    super(parseRewardConfig(config), options);
-  }
-
+export class RewardTrainer extends methodTrainer('reward', rewardConfigSchema) {
   protected roleRequests(): RoleRequest[] {
     // The SFT trunk with a fresh scalar head (or a *ForSequenceClassification folder with its own head).
     return [modelRole(this.config, { name: 'reward', kind: 'reward', head: 'reward', weights: weightsFrom(this.config, this.config.init.from), optimizer: optimizerOf(this.config.trainer) })];

@@ -12,10 +12,9 @@ import { evaluatePolicy } from './evaluation.ts';
 import type { RoleRequest } from './role-groups.ts';
 import { saveStageModel } from './stage-output.ts';
 import { modelRole, optimizerOf, rolloutRole, weightsFrom } from './role-requests.ts';
-import type { TrainerOptions } from './run-session.ts';
 import type { StageContext } from './run-stage.ts';
-import { Trainer } from './trainer.ts';
-import { parseSftConfig, type SFTConfig, type SFTConfigInput } from './sft-config.ts';
+import { methodTrainer } from './trainer.ts';
+import { sftConfigSchema } from './sft-config.ts';
 
 /** SFT examples used for held-out loss start here; training uses indices from 0. */
 export const HELD_OUT_OFFSET = 1_000_000_000;
@@ -26,13 +25,7 @@ export const DATA_STREAM_STRIDE = 10_000_000;
  * @example
  * const summary = await new SFTTrainer({ task: { name: 'sentiment' }, trainer: { steps: 200 } }).train();
  */
-export class SFTTrainer extends Trainer<SFTConfig> {
-  readonly method = 'sft';
-
-  constructor(config: SFTConfigInput, options: TrainerOptions = {}) {
-    super(parseSftConfig(config), options);
-  }
-
+export class SFTTrainer extends methodTrainer('sft', sftConfigSchema) {
   protected roleRequests(): RoleRequest[] {
     const { config } = this;
     return [

@@ -1,9 +1,12 @@
 /**
  * What every trainer is to its users: constructed from a config (validated at once, so a bad config fails before
  * anything starts), `train()` returning the run summary, `step` / `checkpoint` / `done` events, and `abort()`.
- * A trainer names its method, its roles and its loop; `runStage` (trainers/run-stage.ts) does the rest.
+ * A trainer names its method and config schema (`methodTrainer`), its roles and its loop; `runStage`
+ * (trainers/run-stage.ts) does the rest.
  */
 import { EventEmitter } from 'node:events';
+import type { z } from 'zod';
+import { parseConfig } from '../models/config-parse.ts';
 import type { RunSummary } from '../observe/index.ts';
 import type { RoleRequest } from './role-groups.ts';
 import type { RunSession, TrainerEvents, TrainerOptions } from './run-session.ts';
@@ -45,4 +48,26 @@ export abstract class Trainer<Config extends StageConfig> extends EventEmitter<T
   async abort(): Promise<void> {
     await this.session?.abort();
   }
+}
+
+/**
+ * The base class of one method's trainer: its name, and a constructor that parses the config input with the
+ * method's schema (every problem listed in one ConfigError). The subclass adds only its roles and its loop.
+ *
+ * @example
+ * export class SFTTrainer extends methodTrainer('sft', sftConfigSchema) {
+ *   protected roleRequests(): RoleRequest[] { ... }
+ *   protected async loop(stage: StageContext): Promise<RunSummary> { ... }
+ * }
+ * const summary = await new SFTTrainer({ task: { name: 'sentiment' } }).train();
+ */
+export function methodTrainer<Schema extends z.ZodType<StageConfig>>(method: string, schema: Schema) {
+  abstract class MethodTrainer extends Trainer<z.output<Schema>> {
+    readonly method = method;
+
+    constructor(config: z.input<Schema>, options: TrainerOptions = {}) {
+      super(parseConfig(schema, config), options);
+    }
+  }
+  return MethodTrainer;
 }
