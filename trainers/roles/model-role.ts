@@ -8,6 +8,7 @@
  * sum-allreduce. The result is the gradient of the whole minibatch's mean loss, so a group of any size takes the
  * same step as one rank on the same data (test/trainers/data-parallel.test.ts).
  */
+import type * as tf from '@tensorflow/tfjs-core';
 import { createCommunicator, createUniqueId, type Communicator, type UniqueId } from '../../runtime/collectives/index.ts';
 import { actorContext, type ObjectRef } from '../../runtime/index.ts';
 import { Adam, type AdamOptions, type AdamState } from '../../models/adam.ts';
@@ -19,6 +20,9 @@ import { loadModelFile, transplantParameters } from '../../models/model-file.ts'
 import { checksum } from '../../models/flat-parameters.ts';
 import { engineChoice } from '../../models/engine.ts';
 import { PosttrainError } from '../../runtime/errors.ts';
+import type { ExperienceBatch } from '../../rollout/experience.ts';
+import { scoreInChunks, type SequenceBatch } from '../../rollout/log-probs.ts';
+import { SCORING_CHUNK } from './scored-shards.ts';
 
 /** Where a role's first weights come from. */
 export type WeightsSource =
@@ -169,6 +173,15 @@ export class ModelRole {
   async dispose(): Promise<void> {
     this.communicator?.destroy();
     this.model.dispose();
+  }
+
+  /**
+   * Scores an experience batch `SCORING_CHUNK` rows at a time with `score` (bounded activation memory) and puts
+   * the values in the object store, owned by this role: what the scoring roles hand the advantage role.
+   */
+  protected async scoreExperience(experienceRef: ObjectRef<ExperienceBatch>, score: (chunk: SequenceBatch) => tf.Tensor): Promise<ObjectRef<Float32Array>> {
+    const experience = await experienceRef.get();
+    return actorContext().runtime.put(await scoreInChunks(experience, SCORING_CHUNK, score));
   }
 
   protected requireOptimizer(): Adam {

@@ -5,8 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { dpoLoss, klPenalty, maskedMean, ppoPolicyLoss, sftLoss, type DpoLossOptions, type KlEstimator } from '../../algorithms/index.ts';
-import { tokenizerOf } from '../../models/model-spec.ts';
-import { createTask, preferenceBatch, sequenceBatch, isPreferenceTask, type PreferenceTask, type SftExample, type Task, type TaskConfig } from '../../models/tasks/index.ts';
+import { preferenceBatch, sequenceBatch, type SftExample } from '../../models/tasks/index.ts';
 import { PosttrainError } from '../../runtime/errors.ts';
 import { actorContext, type ObjectRef } from '../../runtime/index.ts';
 import { completionLogProbSums, shiftBatch } from '../../rollout/completion-log-probs.ts';
@@ -15,14 +14,10 @@ import { actionLogProbsWithEntropy } from '../../rollout/log-probs.ts';
 import { GROUP_ESTIMATORS, groupRelativeAdvantages, type GroupAdvantageOptions, type GroupAdvantageStats, type GroupEstimatorName } from '../advantages/group-estimators.ts';
 import { overMinibatches } from './minibatch-loop.ts';
 import { rankRows, type MinibatchPlan } from './minibatch-plan.ts';
-import { ModelRole, type ModelRoleInit } from './model-role.ts';
+import { TaskRole } from './task-role.ts';
 import { joinScoredShards, type ScoredShard } from './scored-shards.ts';
 import { pairLogProbSums, type PairLogProbs } from './pair-log-probs.ts';
 import type { TextPair } from '../dataset-pairs.ts';
-
-export interface PolicyRoleInit extends ModelRoleInit {
-  task: TaskConfig;
-}
 
 /** Options of the clipped policy loss, plus GRPO's KL-in-the-loss term. */
 export interface PolicyLossConfig {
@@ -45,14 +40,10 @@ export interface PolicyTrainStats {
   klToReference?: number;
 }
 
-export class PolicyRole extends ModelRole {
-  private readonly task: Task;
+/** What DPO needs when the task has no preference pairs. */
+const DPO_NEEDS_PAIRS = 'DPO needs a preference task (e.g. sentiment) or a preference dataset (data)';
 
-  constructor(init: PolicyRoleInit) {
-    super(init);
-    this.task = createTask(init.task, tokenizerOf(init.model));
-  }
-
+export class PolicyRole extends TaskRole {
   // ------------------------------------------------------------------------------ PPO / GRPO
 
   /** Clipped policy-gradient updates over the plan's minibatches (Schulman et al. 2017, Eq. 7). */
@@ -144,7 +135,7 @@ export class PolicyRole extends ModelRole {
     const referenceLogProbs = await reference.get();
     const mine = rankRows(indices, this.init.rank, this.init.worldSize);
     const offset = Math.floor((indices.length * this.init.rank) / this.init.worldSize);
-    const minePairs = pairs ? pairs.slice(offset, offset + mine.length) : this.taskPairs(mine, options.labelNoise);
+    const minePairs = pairs ? pairs.slice(offset, offset + mine.length) : this.taskPairs(mine, options.labelNoise, DPO_NEEDS_PAIRS);
     const batch = preferenceBatch(this.task.tokenizer, minePairs);
     const chosen = shiftBatch(batch.chosen);
     const rejected = shiftBatch(batch.rejected);
@@ -188,13 +179,5 @@ export class PolicyRole extends ModelRole {
       tf.tensor2d(shifted.targets, [batchSize, length], 'int32'),
       tf.tensor2d(shifted.targetMask, [batchSize, length]),
     );
-  }
-
-  private taskPairs(indices: Int32Array, labelNoise: number): TextPair[] {
-    if (!isPreferenceTask(this.task)) {
-      throw new PosttrainError('TASK_NOT_PREFERENCE', `task ${this.task.name} has no preference pairs; DPO needs a preference task (e.g. sentiment) or a preference dataset (data)`, { path: 'task.name' });
-    }
-    const task: PreferenceTask = this.task;
-    return Array.from(indices, (index) => task.preferencePair(index, { labelNoise }));
   }
 }

@@ -4,31 +4,22 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { rewardModelLoss } from '../../algorithms/index.ts';
-import { tokenizerOf } from '../../models/model-spec.ts';
-import { createTask, isPreferenceTask, preferenceBatch, type PreferencePair, type PreferenceTask, type Task, type TaskConfig } from '../../models/tasks/index.ts';
+import { preferenceBatch, type PreferencePair } from '../../models/tasks/index.ts';
 import type { TextPair } from '../dataset-pairs.ts';
 import type { SequenceBatch as TaskSequenceBatch } from '../../models/tasks/batches.ts';
-import { PosttrainError } from '../../runtime/errors.ts';
-import { actorContext, type ObjectRef } from '../../runtime/index.ts';
+import type { ObjectRef } from '../../runtime/index.ts';
 import type { ExperienceBatch } from '../../rollout/experience.ts';
-import { scoreInChunks, sequenceScores } from '../../rollout/log-probs.ts';
+import { sequenceScores } from '../../rollout/log-probs.ts';
 import { rankRows } from './minibatch-plan.ts';
-import { ModelRole, type ModelRoleInit } from './model-role.ts';
-import { SCORING_CHUNK } from './scored-shards.ts';
+import { TaskRole } from './task-role.ts';
 
-export class RewardRole extends ModelRole {
-  private readonly task: Task;
+/** What a reward model needs when the task has no preference pairs. */
+const REWARD_NEEDS_PAIRS = 'a reward model needs a preference task or a preference dataset (data)';
 
-  constructor(init: ModelRoleInit & { task: TaskConfig }) {
-    super(init);
-    this.task = createTask(init.task, tokenizerOf(init.model));
-  }
-
+export class RewardRole extends TaskRole {
   /** (B) reward-model score r(x, y) of each experience row, owned by this role. */
   async scores(experienceRef: ObjectRef<ExperienceBatch>): Promise<ObjectRef<Float32Array>> {
-    const experience = await experienceRef.get();
-    const values = await scoreInChunks(experience, SCORING_CHUNK, (chunk) => sequenceScores(this.model, chunk));
-    return actorContext().runtime.put(values);
+    return this.scoreExperience(experienceRef, (chunk) => sequenceScores(this.model, chunk));
   }
 
   /**
@@ -39,7 +30,7 @@ export class RewardRole extends ModelRole {
   async trainPairs(indices: Int32Array, options: { labelNoise: number; margin?: number }, pairs?: TextPair[]): Promise<{ loss: number; accuracy: number; gradNorm: number }> {
     const mine = rankRows(indices, this.init.rank, this.init.worldSize);
     const offset = Math.floor((indices.length * this.init.rank) / this.init.worldSize);
-    const minePairs = pairs ? pairs.slice(offset, offset + mine.length) : this.taskPairs(mine, options.labelNoise);
+    const minePairs = pairs ? pairs.slice(offset, offset + mine.length) : this.taskPairs(mine, options.labelNoise, REWARD_NEEDS_PAIRS);
     const batch = preferenceBatch(this.task.tokenizer, minePairs);
     const step = await this.trainStep(mine.length / indices.length, () => {
       const chosen = sequenceScores(this.model, asModelBatch(batch.chosen));
@@ -55,7 +46,7 @@ export class RewardRole extends ModelRole {
    * held-out `pairs` (a dataset's) it scores chosen above rejected; no update. `margin` is the mean score gap.
    */
   async evaluatePairs(indices: Int32Array, heldOut?: TextPair[]): Promise<{ accuracy: number; margin: number }> {
-    const pairs = heldOut ?? this.taskPairs(indices, 0);
+    const pairs = heldOut ?? this.taskPairs(indices, 0, REWARD_NEEDS_PAIRS);
     const batch = preferenceBatch(this.task.tokenizer, pairs);
     const chosen = sequenceScores(this.model, asModelBatch(batch.chosen));
     const rejected = sequenceScores(this.model, asModelBatch(batch.rejected));
@@ -71,14 +62,6 @@ export class RewardRole extends ModelRole {
       gap += goldPrefersChosen ? chosenScores[i]! - rejectedScores[i]! : rejectedScores[i]! - chosenScores[i]!;
     });
     return { accuracy: correct / Math.max(pairs.length, 1), margin: gap / Math.max(pairs.length, 1) };
-  }
-
-  private taskPairs(indices: Int32Array, labelNoise: number): PreferencePair[] {
-    if (!isPreferenceTask(this.task)) {
-      throw new PosttrainError('TASK_NOT_PREFERENCE', `task ${this.task.name} has no preference pairs; a reward model needs a preference task or a preference dataset (data)`, { path: 'task.name' });
-    }
-    const task: PreferenceTask = this.task;
-    return Array.from(indices, (index) => task.preferencePair(index, { labelNoise }));
   }
 }
 

@@ -7,19 +7,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import { valueLoss } from '../../algorithms/index.ts';
 import { actorContext, type ObjectRef } from '../../runtime/index.ts';
 import type { ExperienceBatch } from '../../rollout/experience.ts';
-import { actionValues, scoreInChunks } from '../../rollout/log-probs.ts';
+import { actionValues } from '../../rollout/log-probs.ts';
 import { ppoAdvantages, type PpoAdvantageOptions, type PpoAdvantageStats } from '../advantages/ppo-advantages.ts';
 import { overMinibatches } from './minibatch-loop.ts';
 import type { MinibatchPlan } from './minibatch-plan.ts';
 import { ModelRole } from './model-role.ts';
-import { joinScoredShards, SCORING_CHUNK, type ScoredShard } from './scored-shards.ts';
+import { joinScoredShards, type ScoredShard } from './scored-shards.ts';
 
 export class ValueRole extends ModelRole {
   /** (B, N) V_old(s_t) of the experience's states, owned by this role. */
   async values(experienceRef: ObjectRef<ExperienceBatch>): Promise<ObjectRef<Float32Array>> {
-    const experience = await experienceRef.get();
-    const values = await scoreInChunks(experience, SCORING_CHUNK, (chunk) => actionValues(this.model, chunk));
-    return actorContext().runtime.put(values);
+    return this.scoreExperience(experienceRef, (chunk) => actionValues(this.model, chunk));
   }
 
   /** Joins the scored shards and computes PPO's advantages and returns; the training batch is owned by this role. */
