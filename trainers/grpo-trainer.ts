@@ -13,13 +13,13 @@ import { Rng } from '../models/rng.ts';
 import { createTask, type TaskConfig } from '../models/tasks/index.ts';
 import type { RunSummary } from '../observe/index.ts';
 import { DatasetPrompts, rolloutRequests } from './dataset-prompts.ts';
-import { evaluatePolicy, meanRewards, syncRolloutWeights, type EvaluationResult } from './evaluation.ts';
+import { evaluatePolicy, syncRolloutWeights, type EvaluationResult } from './evaluation.ts';
 import { grpoConfigSchema } from './grpo-config.ts';
 import { sumOverRanks } from './rank-stats.ts';
 import type { RoleRequest } from './role-groups.ts';
 import { modelRole, policyAndReference, rolloutRole, scoringOf, weightsFrom } from './role-requests.ts';
 import { drawMinibatchPlan } from './roles/minibatch-plan.ts';
-import { closeStep, finishPolicyStage, GenerationCounter, policyStageRoles, prefixed, type GenerationCount, type PolicyStage, type StepRecord } from './policy-stage.ts';
+import { closeStep, finishPolicyStage, GenerationCounter, policyStageRoles, rolloutMetrics, type GenerationCount, type PolicyStage, type StepRecord } from './policy-stage.ts';
 import type { StageContext } from './run-stage.ts';
 import { methodTrainer } from './trainer.ts';
 import { DATA_STREAM_STRIDE } from './sft-trainer.ts';
@@ -108,18 +108,13 @@ export class GRPOTrainer extends methodTrainer('grpo', grpoConfigSchema) {
       batch.release();
       lap('train');
 
-      const responseTokens = rollouts.reduce((sum, result) => sum + result.responseTokens, 0);
-      generation.add(responseTokens, phases.generate!);
       const record: StepRecord = {
         step,
-        goldReward: mean(rollouts.flatMap((result) => Array.from(result.goldRewards))),
-        ...prefixed('rewards/', meanRewards(rollouts)),
+        ...rolloutMetrics(rollouts, config.derived.rowsPerStep, generation, phases.generate!),
         score: stats.score,
         kl: stats.kl,
         mixedGroups: stats.mixedGroups,
         ...sumOverRanks(ranks, ['gradNorm']),
-        responseLength: responseTokens / config.derived.rowsPerStep,
-        generatedTokensPerSecond: responseTokens / phases.generate!,
         weightVersion: weights.version,
         weightChecksum: weights.checksum,
         phaseSeconds: phases,
@@ -131,8 +126,4 @@ export class GRPOTrainer extends methodTrainer('grpo', grpoConfigSchema) {
     const extra = { generatedTokensPerSecond: generation.perSecond(), ...(baseline.rewards ? { baselineRewards: baseline.rewards } : {}) };
     return finishPolicyStage(stage, { method: 'grpo', baseline, steps, label: algo.estimator, extra }, config as unknown as Record<string, unknown>);
   }
-}
-
-function mean(values: number[]): number {
-  return values.length ? values.reduce((sum, value) => sum + value, 0) / values.length : Number.NaN;
 }

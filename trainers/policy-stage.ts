@@ -15,7 +15,9 @@
 import type { RunSummary } from '../observe/index.ts';
 import type { ProgressBar } from '../runtime/observability/progress.ts';
 import type { DriverState, DurableRun } from './durable-run.ts';
-import { evaluatePolicy, type EvaluationResult } from './evaluation.ts';
+import { mean } from '../algorithms/statistics.ts';
+import type { RolloutResult } from '../rollout/rollout-worker.ts';
+import { evaluatePolicy, meanRewards, type EvaluationResult } from './evaluation.ts';
 import type { RoleGroup, RoleSet } from './role-groups.ts';
 import type { RunSession } from './run-session.ts';
 import { saveStageModel } from './stage-output.ts';
@@ -148,6 +150,22 @@ export async function finishPolicyStage(stage: PolicyStage, result: PolicyStageR
     label: result.label,
     ...(session.stopRequested ? { stoppedBy: session.stopRequested } : {}),
   });
+}
+
+/**
+ * What a sampling stage (PPO, GRPO) logs about a step's rollouts: the mean gold reward, each reward function's
+ * mean as `rewards/<name>`, the mean response length over the step's `rows`, and the generation rate. Counts the
+ * step's tokens and `generateSeconds` into `generation` (the summary's rate).
+ */
+export function rolloutMetrics(rollouts: readonly RolloutResult[], rows: number, generation: GenerationCounter, generateSeconds: number) {
+  const responseTokens = rollouts.reduce((sum, result) => sum + result.responseTokens, 0);
+  generation.add(responseTokens, generateSeconds);
+  return {
+    goldReward: mean(rollouts.flatMap((result) => Array.from(result.goldRewards))),
+    ...prefixed('rewards/', meanRewards(rollouts)),
+    responseLength: responseTokens / rows,
+    generatedTokensPerSecond: responseTokens / generateSeconds,
+  };
 }
 
 /** `{ name: value }` as `{ <prefix>name: value }` (per-function reward means in metrics lines); empty when undefined. */

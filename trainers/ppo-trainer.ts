@@ -21,13 +21,13 @@ import { PosttrainError } from '../runtime/errors.ts';
 import type { RunSummary } from '../observe/index.ts';
 import type { RolloutResult } from '../rollout/rollout-worker.ts';
 import { DatasetPrompts, rolloutRequests } from './dataset-prompts.ts';
-import { evaluatePolicy, meanRewards, syncRolloutWeights, type EvaluationResult } from './evaluation.ts';
+import { evaluatePolicy, syncRolloutWeights, type EvaluationResult } from './evaluation.ts';
 import { ppoConfigSchema } from './ppo-config.ts';
 import type { RoleGroup, RoleRequest } from './role-groups.ts';
 import { modelRole, optimizerOf, policyAndReference, rolloutRole, scoringOf, weightsFrom } from './role-requests.ts';
 import { drawMinibatchPlan } from './roles/minibatch-plan.ts';
 import type { ScoredShard } from './roles/scored-shards.ts';
-import { closeStep, finishPolicyStage, GenerationCounter, policyStageRoles, prefixed, type GenerationCount, type PolicyStage } from './policy-stage.ts';
+import { closeStep, finishPolicyStage, GenerationCounter, policyStageRoles, rolloutMetrics, type GenerationCount, type PolicyStage } from './policy-stage.ts';
 import type { StageContext } from './run-stage.ts';
 import { methodTrainer } from './trainer.ts';
 import { DATA_STREAM_STRIDE } from './sft-trainer.ts';
@@ -142,14 +142,11 @@ export class PPOTrainer extends methodTrainer('ppo', ppoConfigSchema) {
       klHistory.push(stats.kl);
 
       // ---- log
-      const responseTokens = rollouts.reduce((sum, result) => sum + result.responseTokens, 0);
-      generation.add(responseTokens, phases.generate!);
       const policyTotals = sumOverRanks(policyStats, ['gradNorm']);
       const valueTotals = sumOverRanks(valueStats, ['gradNorm']);
       const record = {
         step,
-        goldReward: mean(rollouts.flatMap((result) => Array.from(result.goldRewards))),
-        ...prefixed('rewards/', meanRewards(rollouts)),
+        ...rolloutMetrics(rollouts, rolloutConfig.batchSize, generation, phases.generate!),
         modelReward: stats.modelReward,
         kl: stats.kl,
         klCoef: klController.value,
@@ -160,8 +157,6 @@ export class PPOTrainer extends methodTrainer('ppo', ppoConfigSchema) {
         entropy: policyTotals.entropy,
         valueClipFraction: valueTotals.valueClipFraction,
         meanReturn: stats.meanReturn,
-        responseLength: responseTokens / rolloutConfig.batchSize,
-        generatedTokensPerSecond: responseTokens / phases.generate!,
         weightVersion: stats.weightVersion,
         weightChecksum: stats.weightChecksum,
         phaseSeconds: phases,
