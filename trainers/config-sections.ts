@@ -1,7 +1,9 @@
 /**
  * Config sections every trainer shares. A trainer's config nests the way the folders do:
- * `{ task, model, runtime, rollout, algo, trainer, checkpoint, logging }`; `algo` and `trainer` are the method's
- * own (see `<method>-config.ts`), the rest are here. Every field has a one-line doc; unknown keys are rejected.
+ * `{ task, model, runtime, rollout, algo, trainer, checkpoint, logging }`; `rollout`, `algo` and the `trainer`
+ * fields beyond those every method has are the method's own (see `<method>-config.ts`), the rest are here, with
+ * the cross-field rules more than one method applies. trainers/stage-config.ts lays a method's config out from
+ * them. Every field has a one-line doc; unknown keys are rejected.
  */
 import { z } from 'zod';
 import type { DecoderSpec } from '../models/hf/hf-config.ts';
@@ -164,7 +166,7 @@ export function trainerSection(defaults: TrainerDefaults) {
     weightDecay: z.number().min(0).default(defaults.weightDecay),
     /** Global gradient-norm clip (nanoGPT, TRL: 1.0). */
     maxGradNorm: z.number().positive().default(1),
-    /** Evaluate every N steps (0: only at the end, and for the policy methods before training). */
+    /** Evaluate every N steps (0: only at the end; DPO, PPO and GRPO also evaluate once before training). */
     evalEvery: z.int().min(0).default(defaults.evalEvery),
   });
 }
