@@ -65,6 +65,26 @@ export interface TrainerOptions {
   signal?: AbortSignal;
 }
 
+/** What `open` assembles: the session's public parts, and the plumbing that only the session itself touches. */
+interface SessionParts {
+  method: string;
+  runDirectory: string;
+  runtime: Runtime;
+  logger: Logger;
+  checkpoints: RunCheckpoints;
+  faults: FaultInjector | undefined;
+  /** The run's metrics files; opened again (`reopenMetrics`) when a fail-over rewinds the run. */
+  metrics: MetricsWriter;
+  reopenMetrics: (resumeFromStep: number) => MetricsWriter;
+  /** Whether this session started the runtime, and so shuts it down on close. */
+  ownsRuntime: boolean;
+  events: EventEmitter<TrainerEvents>;
+  closeMetricsServer?: () => Promise<void>;
+  signal?: AbortSignal;
+  /** The step loop's state, for the `step` on log lines: the last recorded step and whether the loop runs. */
+  stepState: { last: number; looping: boolean };
+}
+
 export class RunSession {
   readonly method: string;
   readonly runDirectory: string;
@@ -73,19 +93,12 @@ export class RunSession {
   /** The run's checkpoint store and writer, and the state it resumes from. */
   readonly checkpoints: RunCheckpoints;
   readonly faults: FaultInjector | undefined;
-  private metrics: MetricsWriter;
-  private readonly reopenMetrics: (resumeFromStep: number) => MetricsWriter;
+  private readonly parts: SessionParts;
   private readonly failovers: FailoverRecord[] = [];
-  private readonly ownsRuntime: boolean;
-  private readonly events: EventEmitter<TrainerEvents>;
-  private readonly closeMetricsServer: (() => Promise<void>) | undefined;
   private readonly started = performance.now();
   private stopReason: string | undefined;
   private readonly abortHandlers: (() => unknown)[] = [];
-  private readonly signal: AbortSignal | undefined;
   private abortedByCaller = false;
-  /** The step loop's state, for the `step` on log lines: the last recorded step and whether the loop runs. */
-  private readonly stepState: { last: number; looping: boolean };
   private loopBar: ProgressBar | undefined;
   /** Whether the loop's bar is drawn (then step lines are `debug`: the bar already shows the progress). */
   private barShown = false;
@@ -95,36 +108,16 @@ export class RunSession {
     this.logger.warn({ signal }, 'stop requested: finishing the step, then checkpointing and exiting');
   };
 
-  private constructor(parts: {
-    method: string;
-    runDirectory: string;
-    runtime: Runtime;
-    ownsRuntime: boolean;
-    logger: Logger;
-    metrics: MetricsWriter;
-    reopenMetrics: (resumeFromStep: number) => MetricsWriter;
-    checkpoints: RunCheckpoints;
-    faults: FaultInjector | undefined;
-    events: EventEmitter<TrainerEvents>;
-    closeMetricsServer?: () => Promise<void>;
-    signal?: AbortSignal;
-    stepState: { last: number; looping: boolean };
-  }) {
+  private constructor(parts: SessionParts) {
     this.method = parts.method;
     this.runDirectory = parts.runDirectory;
     this.runtime = parts.runtime;
-    this.ownsRuntime = parts.ownsRuntime;
     this.logger = parts.logger;
-    this.metrics = parts.metrics;
-    this.reopenMetrics = parts.reopenMetrics;
     this.checkpoints = parts.checkpoints;
     this.faults = parts.faults;
-    this.events = parts.events;
-    this.closeMetricsServer = parts.closeMetricsServer;
-    this.signal = parts.signal;
-    this.stepState = parts.stepState;
-    if (this.signal?.aborted) this.abortedByCaller = true;
-    this.signal?.addEventListener('abort', this.onAbort, { once: true });
+    this.parts = parts;
+    if (parts.signal?.aborted) this.abortedByCaller = true;
+    parts.signal?.addEventListener('abort', this.onAbort, { once: true });
     process.on('SIGTERM', this.onSignal);
     process.on('SIGINT', this.onSignal);
   }
@@ -237,11 +230,11 @@ export class RunSession {
   progress(name: string, total: number, enabled: boolean): ProgressBar {
     const display = sharedProgress();
     const bar = enabled && display.enabled ? display.stage(name, total) : QUIET_BAR;
-    this.stepState.looping = true;
+    this.parts.stepState.looping = true;
     const loopBar: ProgressBar = {
       tick: (count, fields) => bar.tick(count, fields),
       done: () => {
-        this.stepState.looping = false;
+        this.parts.stepState.looping = false;
         if (this.loopBar === loopBar) this.loopBar = undefined;
         bar.done();
       },
@@ -259,23 +252,23 @@ export class RunSession {
   recordStep(record: MetricsRecord): void {
     const landed = this.checkpoints.takeMarker();
     const line = landed ? { ...record, checkpoint: landed } : record;
-    this.metrics.append(line);
-    this.stepState.last = record.step;
+    this.parts.metrics.append(line);
+    this.parts.stepState.last = record.step;
     this.logger[this.barShown ? 'debug' : 'info'](stepFields(record), 'step');
-    this.events.emit('step', line);
+    this.parts.events.emit('step', line);
   }
 
   /** Drops the metrics lines after `step`: the run goes back there (a fail-over restored an older state). */
   rewindMetrics(step: number): void {
-    this.metrics.close();
-    this.metrics = this.reopenMetrics(step);
-    this.stepState.last = step;
+    this.parts.metrics.close();
+    this.parts.metrics = this.parts.reopenMetrics(step);
+    this.parts.stepState.last = step;
   }
 
   /** Records a fail-over for summary.json and tells listeners. */
   noteFailover(record: FailoverRecord): void {
     this.failovers.push(record);
-    this.events.emit('failover', record);
+    this.parts.events.emit('failover', record);
   }
 
   /** Why the run should stop early (a signal or a spot notice), or undefined to go on. */
@@ -302,23 +295,23 @@ export class RunSession {
       ...(resumedFrom ? { resumedFrom } : {}),
       ...(this.failovers.length > 0 ? { failovers: this.failovers } : {}),
     };
-    this.metrics.writeSummary(complete);
+    this.parts.metrics.writeSummary(complete);
     this.logger.info(stepFields(complete as Record<string, unknown>), 'finished');
-    this.events.emit('done', complete);
+    this.parts.events.emit('done', complete);
     return complete;
   }
 
   /** Closes the metrics files and shuts the runtime down if this session started it. */
   async close(): Promise<void> {
     this.loopBar?.done();
-    this.signal?.removeEventListener('abort', this.onAbort);
+    this.parts.signal?.removeEventListener('abort', this.onAbort);
     process.off('SIGTERM', this.onSignal);
     process.off('SIGINT', this.onSignal);
     // Waits for checkpoint uploads still running: the last checkpoint is what a later resume needs.
     await this.checkpoints.close();
-    this.metrics.close();
-    await this.closeMetricsServer?.();
-    if (this.ownsRuntime) await this.runtime.shutdown();
+    this.parts.metrics.close();
+    await this.parts.closeMetricsServer?.();
+    if (this.parts.ownsRuntime) await this.runtime.shutdown();
   }
 }
 
