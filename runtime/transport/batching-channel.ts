@@ -63,12 +63,32 @@ export abstract class BatchingChannel implements Channel {
 }
 
 /**
- * `frame` as the chunks a byte-stream channel queues (frame-codec.ts's wire format): the header is new, the
- * caller's buffers are copied so that it may reuse them as soon as `send` returns.
+ * What a byte-stream channel (socket, gRPC) sent this tick, as the chunks of frame-codec.ts's wire format: each
+ * header is new, the caller's buffers are copied so that it may reuse them as soon as `send` returns.
  *
  * @example
- * for (const chunk of ownedChunks(frame)) pending.push(chunk);
+ * queued.push(frame);               // in `queue`
+ * for (const chunk of queued.take()) socket.write(chunk); // in `flush`
  */
-export function ownedChunks(frame: Frame): Uint8Array[] {
-  return encodeFrame(frame).map((chunk, index) => (index === 0 ? chunk : Buffer.from(chunk)));
+export class ChunkQueue {
+  private chunks: Uint8Array[] = [];
+  /** Bytes queued and not yet taken. */
+  bytes = 0;
+
+  push(frame: Frame): void {
+    const chunks = encodeFrame(frame);
+    for (let index = 0; index < chunks.length; index++) {
+      const chunk = chunks[index] as Uint8Array;
+      this.chunks.push(index === 0 ? chunk : Buffer.from(chunk));
+      this.bytes += chunk.byteLength;
+    }
+  }
+
+  /** Everything queued, in send order; the queue is empty after. */
+  take(): Uint8Array[] {
+    const chunks = this.chunks;
+    this.chunks = [];
+    this.bytes = 0;
+    return chunks;
+  }
 }

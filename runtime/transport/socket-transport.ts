@@ -1,7 +1,7 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { unlinkSync } from 'node:fs';
 import { TransportError } from '../runtime-errors.ts';
-import { BatchingChannel, ownedChunks } from './batching-channel.ts';
+import { BatchingChannel, ChunkQueue } from './batching-channel.ts';
 import { FrameDecoder } from './frame-codec.ts';
 import type { Channel, Frame, Listener, Transport } from './transport.ts';
 
@@ -76,8 +76,7 @@ const COPY_LIMIT = 64 * 1024;
 
 class SocketChannel extends BatchingChannel {
   private closeHandlers: ((error?: Error) => void)[] = [];
-  private pending: Uint8Array[] = [];
-  private pendingBytes = 0;
+  private readonly queued = new ChunkQueue();
   private closeError: Error | undefined;
   private readonly decoder = new FrameDecoder();
 
@@ -96,14 +95,11 @@ class SocketChannel extends BatchingChannel {
   }
 
   get bufferedBytes(): number {
-    return this.pendingBytes + this.socket.writableLength;
+    return this.queued.bytes + this.socket.writableLength;
   }
 
   protected queue(frame: Frame): void {
-    for (const chunk of ownedChunks(frame)) {
-      this.pending.push(chunk);
-      this.pendingBytes += chunk.byteLength;
-    }
+    this.queued.push(frame);
   }
 
   onClose(handler: (error?: Error) => void): void {
@@ -126,14 +122,8 @@ class SocketChannel extends BatchingChannel {
    * large chunks go to the kernel as they are.
    */
   protected flush(): void {
-    if (this.pending.length === 0 || this.socket.destroyed) {
-      this.pending = [];
-      this.pendingBytes = 0;
-      return;
-    }
-    const chunks = this.pending;
-    this.pending = [];
-    this.pendingBytes = 0;
+    const chunks = this.queued.take();
+    if (chunks.length === 0 || this.socket.destroyed) return;
     this.socket.cork();
     let run: Uint8Array[] = [];
     let runBytes = 0;

@@ -1,6 +1,6 @@
 import { status as GrpcStatus, type ClientDuplexStream, type ServerDuplexStream } from '@grpc/grpc-js';
 import { TransportError } from '../../runtime-errors.ts';
-import { BatchingChannel, ownedChunks } from '../../transport/batching-channel.ts';
+import { BatchingChannel, ChunkQueue } from '../../transport/batching-channel.ts';
 import { FrameDecoder } from '../../transport/frame-codec.ts';
 import type { Frame } from '../../transport/transport.ts';
 import { statusName } from '../cluster-errors.ts';
@@ -30,8 +30,7 @@ const COPY_LIMIT = 64 * 1024;
  */
 export class GrpcChannel extends BatchingChannel {
   private closeHandlers: ((error?: Error) => void)[] = [];
-  private pending: Uint8Array[] = [];
-  private pendingBytes = 0;
+  private readonly queued = new ChunkQueue();
   private inFlightBytes = 0;
   private finished = false;
   private closeError: Error | undefined;
@@ -71,14 +70,11 @@ export class GrpcChannel extends BatchingChannel {
   }
 
   get bufferedBytes(): number {
-    return this.pendingBytes + this.inFlightBytes;
+    return this.queued.bytes + this.inFlightBytes;
   }
 
   protected queue(frame: Frame): void {
-    for (const chunk of ownedChunks(frame)) {
-      this.pending.push(chunk);
-      this.pendingBytes += chunk.byteLength;
-    }
+    this.queued.push(frame);
   }
 
   onClose(handler: (error?: Error) => void): void {
@@ -101,14 +97,8 @@ export class GrpcChannel extends BatchingChannel {
 
   /** Write what this tick queued: runs of small chunks joined into one message, large chunks cut to message size. */
   protected flush(): void {
-    if (this.pending.length === 0 || this.finished) {
-      this.pending = [];
-      this.pendingBytes = 0;
-      return;
-    }
-    const chunks = this.pending;
-    this.pending = [];
-    this.pendingBytes = 0;
+    const chunks = this.queued.take();
+    if (chunks.length === 0 || this.finished) return;
     const limit = this.limits.messageBytes;
     let run: Uint8Array[] = [];
     let runBytes = 0;
@@ -155,8 +145,7 @@ export class GrpcChannel extends BatchingChannel {
     this.finished = true;
     this.closedFlag = true;
     if (this.closeError === undefined) this.closeError = error;
-    this.pending = [];
-    this.pendingBytes = 0;
+    this.queued.take();
     const handlers = this.closeHandlers;
     this.closeHandlers = [];
     for (const handler of handlers) handler(this.closeError);
