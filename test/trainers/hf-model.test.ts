@@ -5,31 +5,18 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initEngine } from '../../models/engine.ts';
-import { characterTokenizerFiles, initLlamaFolder, shapeForTokenizer, TINY_LLAMA, writeTokenizerFiles } from '../../models/hf/init-model.ts';
+import { describe, expect, it } from 'vitest';
+import { initLlamaFolder, shapeForTokenizer, writeTokenizerFiles } from '../../models/hf/init-model.ts';
 import { loadPretrained } from '../../models/hf/pretrained.ts';
-import { Runtime } from '../../runtime/index.ts';
 import { GRPOTrainer, parseGrpoConfig } from '../../trainers/index.ts';
 import type { RunSummary } from '../../observe/index.ts';
 import { planRecipe, runRecipe } from '../../trainers/recipe.ts';
-import { DETERMINISTIC_RUNTIME, readMetrics, temporaryDirectory } from '../faults/helpers.ts';
+import { DETERMINISTIC_RUNTIME, readMetrics } from '../faults/helpers.ts';
+import { prepareLlamaRoot, sharedRuntime, SMALL_LLAMA } from './tiny-llama-suite.ts';
 
-const SMALL_LLAMA = { ...TINY_LLAMA, hidden_size: 32, intermediate_size: 64, num_attention_heads: 4, num_key_value_heads: 2, num_hidden_layers: 1 };
-
-let root: string;
-let base: string;
-let runtime: Runtime;
-beforeAll(async () => {
-  root = temporaryDirectory('hf-model');
-  base = join(root, 'tiny-llama');
-  initLlamaFolder(base, SMALL_LLAMA, { seed: 3, extraFiles: characterTokenizerFiles() });
-  runtime = await Runtime.start({ namespace: 'hf-model' });
-  await initEngine({ backend: 'wasm', threads: 1 });
-});
-afterAll(async () => {
-  await runtime?.shutdown();
-});
+const root = prepareLlamaRoot('hf-model', 'tiny-llama');
+const base = join(root, 'tiny-llama');
+const shared = sharedRuntime('hf-model');
 
 const logging = () => ({ runsDirectory: join(root, 'runs'), level: 'error' as const, progress: false });
 
@@ -48,7 +35,7 @@ describe('a Hugging Face model in the trainers', () => {
         ppo: { rollout: { batchSize: 4 }, algo: { epochs: 1, minibatches: 1 }, trainer: { steps: 2, evalEvery: 0, evalPrompts: 2, evalSamplesPerPrompt: 1 } },
       },
     });
-    const result = await runRecipe(plan, { runtime });
+    const result = await runRecipe(plan, shared);
     const stages = result.stages as Record<string, RunSummary>;
     expect(stages.ppo).toMatchObject({ steps: 2 });
 
@@ -89,7 +76,7 @@ describe('a Hugging Face model in the trainers', () => {
         rollout: { promptsPerStep: 2, samplesPerPrompt: 2 },
         trainer: { steps: 2, evalEvery: 0, evalPrompts: 2, evalSamplesPerPrompt: 1 },
       },
-      { runtime },
+      shared,
     );
     const summary = await trainer.train();
     expect(summary.steps).toBe(2);
@@ -118,7 +105,7 @@ describe('a Hugging Face model with a real tokenizer', () => {
     const parsed = parseGrpoConfig(config);
     // GPT-2 writes "12+7=" in fewer tokens than characters, and the completion budget follows.
     expect(parsed.derived.promptTokens).toBeLessThan(parseGrpoConfig({ ...config, model: {}, init: { policy: 'unused' } }).derived.promptTokens);
-    const summary = await new GRPOTrainer(config, { runtime }).train();
+    const summary = await new GRPOTrainer(config, shared).train();
     expect(summary.steps).toBe(1);
   });
 

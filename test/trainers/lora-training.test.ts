@@ -6,36 +6,23 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initEngine } from '../../models/engine.ts';
-import { characterTokenizerFiles, initLlamaFolder, TINY_LLAMA } from '../../models/hf/init-model.ts';
+import { describe, expect, it } from 'vitest';
 import { loadPretrained } from '../../models/hf/pretrained.ts';
 import { readSafetensorsFile, readSafetensorsFolder } from '../../models/hf/safetensors.ts';
 import type { LoraTargetModule } from '../../models/lora/lora-config.ts';
 import { applyPeftAdapter } from '../../models/lora/peft-folder.ts';
 import { acquireBase, releaseBase } from '../../models/lora/shared-base.ts';
 import type { RunSummary } from '../../observe/index.ts';
-import { Runtime } from '../../runtime/index.ts';
 import { GRPOTrainer, SFTTrainer } from '../../trainers/index.ts';
 import { planRecipe, runRecipe } from '../../trainers/recipe.ts';
-import { DETERMINISTIC_RUNTIME, readMetrics, temporaryDirectory } from '../faults/helpers.ts';
+import { DETERMINISTIC_RUNTIME, readMetrics } from '../faults/helpers.ts';
+import { prepareLlamaRoot, sharedRuntime } from './tiny-llama-suite.ts';
 
-const SMALL_LLAMA = { ...TINY_LLAMA, hidden_size: 32, intermediate_size: 64, num_attention_heads: 4, num_key_value_heads: 2, num_hidden_layers: 1 };
 const LORA = { rank: 4, alpha: 8, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as LoraTargetModule[] };
 
-let root: string;
-let base: string;
-let runtime: Runtime;
-beforeAll(async () => {
-  root = temporaryDirectory('lora-training');
-  base = join(root, 'tiny-llama');
-  initLlamaFolder(base, SMALL_LLAMA, { seed: 3, extraFiles: characterTokenizerFiles() });
-  runtime = await Runtime.start({ namespace: 'lora-training' });
-  await initEngine({ backend: 'wasm', threads: 1 });
-});
-afterAll(async () => {
-  await runtime?.shutdown();
-});
+const root = prepareLlamaRoot('lora-training', 'tiny-llama');
+const base = join(root, 'tiny-llama');
+const shared = sharedRuntime('lora-training');
 
 const logging = () => ({ runsDirectory: join(root, 'runs'), level: 'error' as const, progress: false });
 
@@ -57,7 +44,7 @@ describe('LoRA SFT on a tiny Llama', () => {
         trainer: { steps: 30, batchSize: 8, learningRate: 1e-2, evalEvery: 10, evalExamples: 16, evalPrompts: 0 },
         checkpoint: { everySteps: 15 },
       },
-      { runtime },
+      shared,
     ).train();
     expect(summary.steps).toBe(30);
     const runDirectory = join(root, 'runs', 'sft-lora');
@@ -149,7 +136,7 @@ describe('LoRA in every stage', () => {
         ppo: { rollout: { batchSize: 4 }, algo: { epochs: 1, minibatches: 1 }, trainer: { steps: 2, evalEvery: 0, evalPrompts: 2, evalSamplesPerPrompt: 1 } },
       },
     });
-    const result = await runRecipe(plan, { runtime });
+    const result = await runRecipe(plan, shared);
     expect((result.stages as Record<string, RunSummary>).ppo).toMatchObject({ steps: 2 });
     const stage = (name: string) => join(root, 'runs', 'ppo-lora', name);
     const adapterConfig = (name: string) => JSON.parse(readFileSync(join(stage(name), 'adapter', 'adapter_config.json'), 'utf8'));
@@ -174,7 +161,7 @@ describe('LoRA in every stage', () => {
         trainer: { steps: 2, evalEvery: 0, evalPrompts: 2, evalSamplesPerPrompt: 1 },
         checkpoint: { everySteps: 2 },
       },
-      { runtime },
+      shared,
     ).train();
     expect(summary.steps).toBe(2);
     const runDirectory = join(root, 'runs', 'grpo-lora');
