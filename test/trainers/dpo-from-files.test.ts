@@ -3,12 +3,11 @@
  * held-out pairs measured at each evaluation (preference accuracy and reward margin of DPO's implicit reward),
  * and evaluation samples scored by a reward module. Smoke runs on a tiny character-tokenizer Llama.
  */
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DPOTrainer, type DPOConfigInput } from '../../trainers/index.ts';
-import { resumeRun } from '../../trainers/resume-run.ts';
-import { readMetrics, withoutWallClock } from '../faults/helpers.ts';
+import { readMetrics, resumeStoppedCopy, withoutWallClock } from '../faults/helpers.ts';
 import { preparePreferenceRoot } from './preference-files.ts';
 import { runOnLlama, sharedRuntime } from './tiny-llama-suite.ts';
 
@@ -57,11 +56,7 @@ describe('DPO from a JSONL of preference pairs', () => {
     const run = config('dpo-resume', { checkpoint: { everySteps: 2 }, trainer: { steps: 4, batchSize: 8, learningRate: 3e-3, evalEvery: 2, evalPairs: 6 } });
     const original = join(root, 'runs', 'dpo-resume');
     await new DPOTrainer(run, shared).train();
-    const copy = join(root, 'runs', 'dpo-resume-copy');
-    cpSync(original, copy, { recursive: true });
-    rmSync(join(copy, 'checkpoints', 'dpo-resume', 'step-000004'), { recursive: true });
-    writeFileSync(join(copy, 'checkpoints', 'dpo-resume', 'latest'), 'step-000002\n');
-    const summary = await resumeRun(copy, shared);
+    const { copy, summary } = await resumeStoppedCopy(original, 2, shared);
     expect(summary.resumedFrom).toMatchObject({ step: 2 });
     const expected = withoutWallClock(readMetrics(original));
     expect(expected.map((record) => record.step)).toEqual([1, 2, 3, 4]);

@@ -3,12 +3,11 @@
  * a tiny character-tokenizer Llama (the data is written in its alphabet), the per-function reward means in
  * metrics.jsonl and summary.json, and exact resume (the dataset cursor is in the checkpoint).
  */
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GRPOTrainer, SFTTrainer, type GRPOConfigInput } from '../../trainers/index.ts';
-import { resumeRun } from '../../trainers/resume-run.ts';
-import { readMetrics, withoutWallClock } from '../faults/helpers.ts';
+import { readMetrics, resumeStoppedCopy, withoutWallClock } from '../faults/helpers.ts';
 import { writeByoFiles } from './byo-files.ts';
 import { prepareLlamaRoot, runOnLlama, sharedRuntime } from './tiny-llama-suite.ts';
 
@@ -51,11 +50,7 @@ describe('GRPO from a JSONL of prompts with a reward module', () => {
     const run = config('byo-resume', { checkpoint: { everySteps: 2 }, trainer: { steps: 4, evalEvery: 2, evalPrompts: 3, learningRate: 1e-3 } });
     const original = join(root, 'runs', 'byo-resume');
     await new GRPOTrainer(run, shared).train();
-    const copy = join(root, 'runs', 'byo-resume-copy');
-    cpSync(original, copy, { recursive: true });
-    rmSync(join(copy, 'checkpoints', 'byo-resume', 'step-000004'), { recursive: true });
-    writeFileSync(join(copy, 'checkpoints', 'byo-resume', 'latest'), 'step-000002\n');
-    const summary = await resumeRun(copy, shared);
+    const { copy, summary } = await resumeStoppedCopy(original, 2, shared);
     expect(summary.resumedFrom).toMatchObject({ step: 2 });
     const expected = withoutWallClock(readMetrics(original));
     expect(expected.map((record) => record.step)).toEqual([1, 2, 3, 4]);

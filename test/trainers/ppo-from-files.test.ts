@@ -4,12 +4,10 @@
  * functions (weighted sum, each logged per step as `rewards/<module#export>`), eval prompts from the eval split
  * scored by the functions. Smoke runs on a tiny character-tokenizer Llama.
  */
-import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PPOTrainer, type PPOConfigInput } from '../../trainers/index.ts';
-import { resumeRun } from '../../trainers/resume-run.ts';
-import { readMetrics, withoutWallClock } from '../faults/helpers.ts';
+import { readMetrics, resumeStoppedCopy, withoutWallClock } from '../faults/helpers.ts';
 import { preparePreferenceRoot } from './preference-files.ts';
 import { runOnLlama, sharedRuntime } from './tiny-llama-suite.ts';
 
@@ -52,11 +50,7 @@ describe('PPO from a JSONL of prompts', () => {
     const records = readMetrics(original).filter((line) => typeof line.step === 'number' && line.modelReward !== undefined);
     // The reward model's score moves the training reward away from the functions' sum.
     expect(records.some((record) => Math.abs((record.modelReward as number) - (record.goldReward as number)) > 1e-4)).toBe(true);
-    const copy = join(root, 'runs', 'ppo-rm-copy');
-    cpSync(original, copy, { recursive: true });
-    rmSync(join(copy, 'checkpoints', 'ppo-rm', 'step-000004'), { recursive: true });
-    writeFileSync(join(copy, 'checkpoints', 'ppo-rm', 'latest'), 'step-000002\n');
-    const summary = await resumeRun(copy, shared);
+    const { copy, summary } = await resumeStoppedCopy(original, 2, shared);
     expect(summary.resumedFrom).toMatchObject({ step: 2 });
     const expected = withoutWallClock(readMetrics(original));
     expect(expected.map((record) => record.step)).toEqual([1, 2, 3, 4]);
