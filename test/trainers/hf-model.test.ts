@@ -11,24 +11,18 @@ import { loadPretrained } from '../../models/hf/pretrained.ts';
 import { GRPOTrainer, parseGrpoConfig } from '../../trainers/index.ts';
 import type { RunSummary } from '../../observe/index.ts';
 import { planRecipe, runRecipe } from '../../trainers/recipe.ts';
-import { DETERMINISTIC_RUNTIME, readMetrics } from '../faults/helpers.ts';
-import { prepareLlamaRoot, sharedRuntime, SMALL_LLAMA } from './tiny-llama-suite.ts';
+import { readMetrics } from '../faults/helpers.ts';
+import { prepareLlamaRoot, runOnLlama, sharedRuntime, SMALL_LLAMA } from './tiny-llama-suite.ts';
 
-const root = prepareLlamaRoot('hf-model', 'tiny-llama');
-const base = join(root, 'tiny-llama');
+const root = prepareLlamaRoot('hf-model');
+const base = join(root, 'llama');
 const shared = sharedRuntime('hf-model');
-
-const logging = () => ({ runsDirectory: join(root, 'runs'), level: 'error' as const, progress: false });
 
 describe('a Hugging Face model in the trainers', () => {
   it('runs SFT -> reward -> PPO from model.from and writes Hugging Face folders', async () => {
     const plan = planRecipe({
-      name: 'ppo-hf',
-      seed: 1,
+      ...runOnLlama(root, 'ppo-hf', 1),
       task: { name: 'sentiment' },
-      model: { from: base },
-      runtime: DETERMINISTIC_RUNTIME,
-      logging: logging(),
       stages: {
         sft: { trainer: { steps: 4, batchSize: 4, evalExamples: 8, evalPrompts: 0 } },
         reward: { trainer: { steps: 3, batchSize: 4, evalPairs: 8 } },
@@ -67,12 +61,7 @@ describe('a Hugging Face model in the trainers', () => {
   it('runs GRPO on the arithmetic task from a Hugging Face folder', async () => {
     const trainer = new GRPOTrainer(
       {
-        name: 'grpo-hf',
-        seed: 2,
-        task: { name: 'arithmetic' },
-        model: { from: base },
-        runtime: DETERMINISTIC_RUNTIME,
-        logging: logging(),
+        ...runOnLlama(root, 'grpo-hf', 2),
         rollout: { promptsPerStep: 2, samplesPerPrompt: 2 },
         trainer: { steps: 2, evalEvery: 0, evalPrompts: 2, evalSamplesPerPrompt: 1 },
       },
@@ -93,12 +82,8 @@ describe('a Hugging Face model with a real tokenizer', () => {
     initLlamaFolder(folder, shapeForTokenizer(SMALL_LLAMA, 'gpt2'), { seed: 4 });
     writeTokenizerFiles(folder, 'gpt2');
     const config = {
-      name: 'grpo-gpt2',
-      seed: 2,
-      task: { name: 'arithmetic' as const },
+      ...runOnLlama(root, 'grpo-gpt2', 2),
       model: { from: folder },
-      runtime: DETERMINISTIC_RUNTIME,
-      logging: logging(),
       rollout: { promptsPerStep: 2, samplesPerPrompt: 2 },
       trainer: { steps: 1, evalEvery: 0, evalPrompts: 2, evalSamplesPerPrompt: 1 },
     };

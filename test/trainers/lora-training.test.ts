@@ -15,16 +15,14 @@ import { acquireBase, releaseBase } from '../../models/lora/shared-base.ts';
 import type { RunSummary } from '../../observe/index.ts';
 import { GRPOTrainer, SFTTrainer } from '../../trainers/index.ts';
 import { planRecipe, runRecipe } from '../../trainers/recipe.ts';
-import { DETERMINISTIC_RUNTIME, readMetrics } from '../faults/helpers.ts';
-import { prepareLlamaRoot, sharedRuntime } from './tiny-llama-suite.ts';
+import { readMetrics } from '../faults/helpers.ts';
+import { prepareLlamaRoot, runOnLlama, sharedRuntime } from './tiny-llama-suite.ts';
 
 const LORA = { rank: 4, alpha: 8, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as LoraTargetModule[] };
 
-const root = prepareLlamaRoot('lora-training', 'tiny-llama');
-const base = join(root, 'tiny-llama');
+const root = prepareLlamaRoot('lora-training');
+const base = join(root, 'llama');
 const shared = sharedRuntime('lora-training');
-
-const logging = () => ({ runsDirectory: join(root, 'runs'), level: 'error' as const, progress: false });
 
 /** Every file under `directory`, recursively. */
 function filesUnder(directory: string): string[] {
@@ -35,12 +33,9 @@ describe('LoRA SFT on a tiny Llama', () => {
   it('learns, checkpoints only the adapters, and writes the merged model with a PEFT adapter equal to merged - base', async () => {
     const summary = await new SFTTrainer(
       {
-        name: 'sft-lora',
-        seed: 1,
+        ...runOnLlama(root, 'sft-lora', 1),
         task: { name: 'sentiment' },
         model: { from: base, lora: LORA },
-        runtime: DETERMINISTIC_RUNTIME,
-        logging: logging(),
         trainer: { steps: 30, batchSize: 8, learningRate: 1e-2, evalEvery: 10, evalExamples: 16, evalPrompts: 0 },
         checkpoint: { everySteps: 15 },
       },
@@ -124,12 +119,9 @@ describe('LoRA SFT on a tiny Llama', () => {
 describe('LoRA in every stage', () => {
   it('runs SFT -> reward -> PPO with adapters on the policy, the reward model and the value model', async () => {
     const plan = planRecipe({
-      name: 'ppo-lora',
-      seed: 1,
+      ...runOnLlama(root, 'ppo-lora', 1),
       task: { name: 'sentiment' },
       model: { from: base, lora: { rank: 2, alpha: 4 } },
-      runtime: DETERMINISTIC_RUNTIME,
-      logging: logging(),
       stages: {
         sft: { trainer: { steps: 3, batchSize: 4, evalExamples: 8, evalPrompts: 0 } },
         reward: { trainer: { steps: 2, batchSize: 4, evalPairs: 8 } },
@@ -151,12 +143,8 @@ describe('LoRA in every stage', () => {
   it('runs GRPO with adapters on the policy; the policy checkpoint holds the adapters and the reference none', async () => {
     const summary = await new GRPOTrainer(
       {
-        name: 'grpo-lora',
-        seed: 2,
-        task: { name: 'arithmetic' },
+        ...runOnLlama(root, 'grpo-lora', 2),
         model: { from: base, lora: { rank: 2, alpha: 4, dropout: 0.1 } },
-        runtime: DETERMINISTIC_RUNTIME,
-        logging: logging(),
         rollout: { promptsPerStep: 2, samplesPerPrompt: 2 },
         trainer: { steps: 2, evalEvery: 0, evalPrompts: 2, evalSamplesPerPrompt: 1 },
         checkpoint: { everySteps: 2 },

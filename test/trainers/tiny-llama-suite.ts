@@ -14,15 +14,15 @@ import { DETERMINISTIC_RUNTIME, temporaryDirectory } from '../faults/helpers.ts'
 export const SMALL_LLAMA = { ...TINY_LLAMA, hidden_size: 32, intermediate_size: 64, num_attention_heads: 4, num_key_value_heads: 2, num_hidden_layers: 1 };
 
 /**
- * A temporary directory named after `name` holding `<folder>/`: SMALL_LLAMA (seed 3) with the character
+ * A temporary directory named after `name` holding `llama/`: SMALL_LLAMA (seed 3) with the character
  * tokenizer's files.
  *
  * @example
  * const root = prepareLlamaRoot('grpo-from-files'); // root/llama
  */
-export function prepareLlamaRoot(name: string, folder = 'llama'): string {
+export function prepareLlamaRoot(name: string): string {
   const root = temporaryDirectory(name);
-  initLlamaFolder(join(root, folder), SMALL_LLAMA, { seed: 3, extraFiles: characterTokenizerFiles() });
+  initLlamaFolder(join(root, 'llama'), SMALL_LLAMA, { seed: 3, extraFiles: characterTokenizerFiles() });
   return root;
 }
 
