@@ -93,3 +93,32 @@ export function loadAverage(): number {
   return Math.round(loadavg()[0]! * 100) / 100;
 }
 
+
+/** What `aroundPeer` measured: ours before and after the peer, the peer's line, and the load after each side. */
+export interface AroundPeer<T> {
+  before: T;
+  /** Undefined when the peer did not run (ours then runs once). */
+  after: T | undefined;
+  peer: Record<string, unknown> | undefined;
+  /** Why the peer did not run, when it did not. */
+  unavailable: string | undefined;
+  /** 1-minute load average after ours and after the peer (null without a peer): a gap between them skews the ratio. */
+  load: { after_ours: number; after_peer: number | null };
+}
+
+/**
+ * Runs ours, then the Python peer `script`, then ours again, so that load that comes and goes on a shared machine
+ * affects both sides alike; the caller takes medians over `before` and `after`.
+ *
+ * @example
+ * const { before, after, peer } = await aroundPeer(runSteps, 'torch_rlhf_step.py', ['--iters', '5'], flags['no-peer']);
+ */
+export async function aroundPeer<T>(runOurs: () => Promise<T>, script: string, args: string[], skip: boolean | undefined): Promise<AroundPeer<T>> {
+  const before = await runOurs();
+  const afterOurs = loadAverage();
+  const unavailable = skip ? 'skipped (--no-peer)' : pythonPeerUnavailable(script, ['torch']);
+  const peer = unavailable ? undefined : await runPythonPeer(script, args);
+  const afterPeer = loadAverage();
+  const after = peer ? await runOurs() : undefined;
+  return { before, after, peer, unavailable, load: { after_ours: afterOurs, after_peer: peer ? afterPeer : null } };
+}

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { dpoLoss } from '../algorithms/index.ts';
 import { Adam, BENCH_S, GPT, Rng, computeGradientsAsync, initEngine } from '../models/index.ts';
 import { type SequenceBatch, actionLogProbs, scoreInChunks } from '../rollout/index.ts';
-import { loadAverage, machineInfo, pythonPeerUnavailable, ratio, runPythonPeer } from './_peer.ts';
+import { aroundPeer, machineInfo, ratio } from './_peer.ts';
 import { parseFlags } from './_flags.ts';
 import { median } from '../algorithms/statistics.ts';
 
@@ -37,13 +37,9 @@ export async function main(args: string[]): Promise<void> {
     }
     return seconds;
   };
-  // Ours runs before AND after the peer so that load on the shared machine affects both sides alike.
-  const before = await runSteps();
-  const loadDuringOurs = loadAverage();
-  const unavailable = flags['no-peer'] ? 'skipped (--no-peer)' : pythonPeerUnavailable('torch_rlhf_step.py', ['torch']);
-  const peer = unavailable ? undefined : await runPythonPeer('torch_rlhf_step.py', ['--threads', '2', '--iters', String(iterations)]);
-  const loadDuringPeer = loadAverage();
-  const after = peer ? await runSteps() : [];
+  const measured = await aroundPeer(runSteps, 'torch_rlhf_step.py', ['--threads', '2', '--iters', String(iterations)], flags['no-peer']);
+  const { before, peer, unavailable } = measured;
+  const after = measured.after ?? [];
   const stepSeconds = median([...before, ...after]);
   const pairsPerSecond = (seconds: number[]) => Math.round((PAIRS / median(seconds)) * 10) / 10;
   const ours = {
@@ -64,8 +60,7 @@ export async function main(args: string[]): Promise<void> {
       ...(unavailable ? { peer_unavailable: unavailable } : {}),
       ratio: { dpo_pairs_per_s: ratio(ours.dpo_pairs_per_s, peer?.dpo_pairs_per_s as number | undefined) },
       machine: machineInfo(),
-      // 1-minute load average after our run and after the peer's: the machine may be shared; a gap between them skews the ratio.
-      load_average: { after_ours: loadDuringOurs, after_peer: peer ? loadDuringPeer : null },
+      load_average: measured.load,
       note: 'median after one warm-up step, ours measured before and after the peer; the machine may be shared, compare figures from the same run only',
     })}\n`,
   );

@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { gae, klShapedRewards, ppoPolicyLoss, valueLoss, whiten } from '../algorithms/index.ts';
 import { Adam, BENCH_S, GPT, Rng, computeGradientsAsync, initEngine } from '../models/index.ts';
 import { actionLogProbs, actionValues, type ExperienceBatch, generate, scoreInChunks, selectExperienceRows, sequenceScores } from '../rollout/index.ts';
-import { loadAverage, machineInfo, pythonPeerUnavailable, ratio, runPythonPeer } from './_peer.ts';
+import { aroundPeer, machineInfo, ratio } from './_peer.ts';
 import { parseFlags } from './_flags.ts';
 import { median } from '../algorithms/statistics.ts';
 
@@ -60,14 +60,8 @@ export async function main(args: string[]): Promise<void> {
     }
     return times;
   };
-  // Ours runs before AND after the peer, so that load that comes and goes on the shared machine during the
-  // comparison affects both sides alike; the figures are medians over both runs.
-  const before = await runIterations();
-  const loadDuringOurs = loadAverage();
-  const unavailable = flags['no-peer'] ? 'skipped (--no-peer)' : pythonPeerUnavailable('torch_rlhf_step.py', ['torch']);
-  const peer = unavailable ? undefined : await runPythonPeer('torch_rlhf_step.py', ['--threads', '2', '--iters', String(iterations)]);
-  const loadDuringPeer = loadAverage();
-  const after = peer ? await runIterations() : undefined;
+  // The figures are medians over our runs before and after the peer.
+  const { before, after, peer, unavailable, load } = await aroundPeer(runIterations, 'torch_rlhf_step.py', ['--threads', '2', '--iters', String(iterations)], flags['no-peer']);
   const all = (phase: Phase) => [...before[phase], ...(after?.[phase] ?? [])];
   const phaseSeconds = Object.fromEntries(PHASES.map((phase) => [phase, round(median(all(phase)), 4)])) as Record<Phase, number>;
   const throughput = (totals: number[]) => round((BATCH * GENERATED) / median(totals), 1);
@@ -95,7 +89,7 @@ export async function main(args: string[]): Promise<void> {
       },
       machine: machineInfo(),
       // 1-minute load average after our run and after the peer's: the machine may be shared; a gap between them skews the ratio.
-      load_average: { after_ours: loadDuringOurs, after_peer: peer ? loadDuringPeer : null },
+      load_average: load,
       note: 'medians after one warm-up iteration, ours measured before and after the peer; the machine may be shared, compare figures from the same run only',
     })}\n`,
   );

@@ -1,9 +1,9 @@
 /**
  * `npm run bench -- sweep-release [--trials 16] [--concurrency 4] [--steps 10]`
  *
- * How fast a pruned sweep trial gives its resources back: a PPO sweep at toy size (one-layer width-32 model,
- * rollouts of 8, median pruner), trials on one runtime with 4 logical GPUs, each trial { CPU: 0.5, GPU: 1 } in its
- * own placement group. `release_ms` is measured by the sweep itself for every pruned trial: from the prune decision
+ * How fast a pruned sweep trial gives its resources back: the toy PPO sweep of the e2e test
+ * (test/tune/fixtures/tiny-ppo-sweep.ts: one-layer width-32 model, rollouts of 8, median pruner), trials on one
+ * runtime with 4 logical GPUs, each trial { CPU: 0.5, GPU: 1 } in its own placement group. `release_ms` is measured by the sweep itself for every pruned trial: from the prune decision
  * until the trial's placement groups are removed (reservation free) and its worker processes have exited.
  *
  * The peer figure is the production one this replaces (Ray Tune + Optuna: a pruned trial held its GPU 30-60 s);
@@ -13,23 +13,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Runtime } from '../runtime/index.ts';
-import { defineRecipe } from '../trainers/recipe.ts';
 import { parseSweepConfig } from '../tune/index.ts';
 import { launchSweep } from '../tune/sweep-launcher.ts';
+import tinyPpo from '../test/tune/fixtures/tiny-ppo-recipe.ts';
+import { tinyPpoSweep } from '../test/tune/fixtures/tiny-ppo-sweep.ts';
 import { parseFlags } from './_flags.ts';
-
-const tinyPpo = defineRecipe({
-  name: 'bench-sweep',
-  task: { name: 'sentiment' },
-  model: { dModel: 32, nHeads: 2, nLayers: 1 },
-  checkpoint: { everySteps: 0 },
-  logging: { progress: false, level: 'warn' },
-  stages: {
-    sft: { trainer: { steps: 10, batchSize: 16 } },
-    reward: { trainer: { steps: 5, batchSize: 16 } },
-    ppo: { rollout: { batchSize: 8 }, algo: { epochs: 2, minibatches: 2 }, trainer: { steps: 10, evalEvery: 0, evalPrompts: 4, evalSamplesPerPrompt: 2 } },
-  },
-});
 
 export async function main(args: string[]): Promise<void> {
   const flags = parseFlags(args, { trials: 'number', concurrency: 'number', steps: 'number' });
@@ -38,25 +26,14 @@ export async function main(args: string[]): Promise<void> {
   const steps = flags['steps'] ?? 10;
   const directory = mkdtempSync(join(tmpdir(), 'posttrain-bench-sweep-'));
   const config = parseSweepConfig({
+    ...tinyPpoSweep,
     name: 'bench-sweep',
-    baseRecipe: '(inline)',
-    space: {
-      'stages.ppo.trainer.learningRate': { type: 'float', low: 1e-5, high: 3e-2, log: true },
-      'stages.ppo.algo.klCoef': { type: 'float', low: 0.01, high: 0.5, log: true },
-      'stages.ppo.algo.clipRange': { type: 'float', low: 0.1, high: 0.3 },
-    },
     overrides: { 'stages.ppo.trainer.steps': steps },
-    sampler: { type: 'random', seed: 3 },
-    pruner: { type: 'median', nStartupTrials: 4 },
-    metric: 'goldReward',
-    direction: 'maximize',
     nTrials: trials,
     concurrency,
-    reportInterval: 2,
     storage: `sqlite:///${join(directory, 'sweeps.db')}`,
-    trial: { resources: { CPU: 0.5, GPU: 1 }, threads: 1 },
   });
-  const runtime = await Runtime.start({ namespace: 'bench-sweep', nodes: [{ resources: { CPU: 2, GPU: 4 } }] });
+  const runtime = await Runtime.start({ namespace: 'bench-sweep', nodes: tinyPpoSweep.nodes });
   try {
     const report = await launchSweep({ config, baseRecipe: tinyPpo, runtime, runsDirectory: join(directory, 'runs') });
     const sharedSeconds = Object.values(report.sharedStages).reduce((sum, stage) => sum + (Number(stage.wallSeconds) || 0), 0);

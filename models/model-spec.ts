@@ -3,9 +3,8 @@
  * the bench-S GPT from its sizes, or a Hugging Face checkpoint's decoder from its folder. Roles, rollout workers
  * and trainers hold a `CausalModel` and never ask which one it is.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError } from '../runtime/errors.ts';
 import type { CausalModel } from './causal-model.ts';
 import type { GPTConfig } from './gpt-config.ts';
 import { GPT, type HeadKind } from './gpt.ts';
@@ -17,7 +16,7 @@ import { mergeAdapter } from './lora/merge.ts';
 import { peftAdapterFiles, type PeftAdapterFiles } from './lora/peft-folder.ts';
 import { acquireBase } from './lora/shared-base.ts';
 import { PretrainedModel } from './hf/pretrained.ts';
-import { type DecoderSpec, parseHfConfig } from './hf/hf-config.ts';
+import { readDecoderSpec } from './hf/hf-config.ts';
 import { readSharedTensors } from './hf/shared-tensors.ts';
 import { loadTokenizerSync } from '../data/tokenizers/hf-tokenizer.ts';
 import type { Tokenizer } from '../data/tokenizers/tokenizer.ts';
@@ -37,19 +36,6 @@ export type ModelSpec =
 /** True when `path` is a Hugging Face model folder (a directory holding config.json). */
 export function isHfFolder(path: string): boolean {
   return existsSync(join(path, 'config.json'));
-}
-
-/** Parses `<directory>/config.json`; errors name the file. */
-export function readDecoderSpec(directory: string): DecoderSpec {
-  const path = join(directory, 'config.json');
-  if (!existsSync(path)) throw new ConfigError([{ path, message: 'does not exist; a Hugging Face model folder holds config.json and model.safetensors' }]);
-  let raw: Record<string, unknown>;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new ConfigError([{ path, message: `is not valid JSON: ${(error as Error).message}` }]);
-  }
-  return parseHfConfig(raw, path);
 }
 
 /**

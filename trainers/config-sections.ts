@@ -6,8 +6,8 @@
  * them. Every field has a one-line doc; unknown keys are rejected.
  */
 import { z } from 'zod';
-import type { DecoderSpec } from '../models/hf/hf-config.ts';
-import { isHfFolder, readDecoderSpec, tokenizerOf, type ModelSpec } from '../models/model-spec.ts';
+import { type DecoderSpec, readDecoderSpec } from '../models/hf/hf-config.ts';
+import { isHfFolder, tokenizerOf, type ModelSpec } from '../models/model-spec.ts';
 import { createTask, TASK_NAMES, type Task, type TaskConfig } from '../models/tasks/index.ts';
 import { ConfigError, PosttrainError } from '../runtime/errors.ts';
 import { cachedModelDirectory } from '../models/hf/hub.ts';

@@ -6,6 +6,8 @@
  * `MistralConfig`) and 4.51 (`Qwen3Config`): a field the config omits takes the default its class has. Every
  * problem names the config.json field and what is allowed, and all of them are reported together.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError } from '../../runtime/errors.ts';
 import { ACTIVATIONS, type ActivationName } from '../ops/activation.ts';
 
@@ -306,4 +308,23 @@ class ConfigFields {
     }
     return value as T;
   }
+}
+
+/**
+ * Parses `<directory>/config.json` into a DecoderSpec; errors name the file. Every path that builds a decoder
+ * from a folder (createModel, the LoRA base, loadPretrained) reads its config here.
+ *
+ * @example
+ * readDecoderSpec('../shared/fixtures/hf/qwen2').family; // 'llama'
+ */
+export function readDecoderSpec(directory: string): DecoderSpec {
+  const path = join(directory, 'config.json');
+  if (!existsSync(path)) throw new ConfigError([{ path, message: 'does not exist; a Hugging Face model folder holds config.json and model.safetensors' }]);
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError([{ path, message: `is not valid JSON: ${(error as Error).message}` }]);
+  }
+  return parseHfConfig(raw, path);
 }

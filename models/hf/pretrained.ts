@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, PosttrainError } from '../../runtime/errors.ts';
 import type { HeadKind } from '../gpt.ts';
 import { type DecoderBatch, HfDecoder, generatePositionIds } from './decoder.ts';
-import { type DecoderSpec, parseHfConfig } from './hf-config.ts';
+import { type DecoderSpec, readDecoderSpec } from './hf-config.ts';
 import { readSafetensorsFolder } from './safetensors.ts';
 import { exportWeights } from './weight-map.ts';
 import { hasTokenizerFiles, writeHfFolder } from './hf-folder.ts';
@@ -170,15 +170,7 @@ export class PretrainedModel {
  * const critic = await loadPretrained('./my-reward-model', { head: 'value' });
  */
 export async function loadPretrained(directory: string, options: { head?: HeadKind; seed?: number } = {}): Promise<PretrainedModel> {
-  const configPath = join(directory, 'config.json');
-  if (!existsSync(configPath)) throw new ConfigError([{ path: configPath, message: 'does not exist; a Hugging Face model folder holds config.json and model.safetensors' }]);
-  let raw: Record<string, unknown>;
-  try {
-    raw = JSON.parse(readFileSync(configPath, 'utf8'));
-  } catch (error) {
-    throw new ConfigError([{ path: configPath, message: `is not valid JSON: ${(error as Error).message}` }]);
-  }
-  const spec = parseHfConfig(raw, configPath);
+  const spec = readDecoderSpec(directory);
   let tensors: ReturnType<typeof readSafetensorsFolder>;
   try {
     tensors = readSafetensorsFolder(directory);

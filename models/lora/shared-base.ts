@@ -6,9 +6,8 @@
 import { resolve } from 'node:path';
 import type { HeadKind } from '../gpt.ts';
 import { HfDecoder } from '../hf/decoder.ts';
-import { parseHfConfig } from '../hf/hf-config.ts';
-import { readHfConfig } from '../hf/hf-folder.ts';
-import { readSafetensorsFolder } from '../hf/safetensors.ts';
+import { readDecoderSpec } from '../hf/hf-config.ts';
+import { readSharedTensors } from '../hf/shared-tensors.ts';
 
 const bases = new Map<string, { decoder: HfDecoder; users: number }>();
 
@@ -29,8 +28,7 @@ export function acquireBase(directory: string, head: HeadKind, seed: number): Hf
   const key = keyOf(directory, head, seed);
   let entry = bases.get(key);
   if (!entry) {
-    const spec = parseHfConfig(readHfConfig(directory), `${directory}/config.json`);
-    entry = { decoder: HfDecoder.fromTensors(spec, readSafetensorsFolder(directory), { head, seed, source: directory }), users: 0 };
+    entry = { decoder: HfDecoder.fromTensors(readDecoderSpec(directory), readSharedTensors(directory), { head, seed, source: directory }), users: 0 };
     bases.set(key, entry);
   }
   entry.users += 1;

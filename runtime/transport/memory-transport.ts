@@ -1,4 +1,5 @@
 import { TransportError } from '../runtime-errors.ts';
+import { BatchingChannel } from './batching-channel.ts';
 import type { Channel, Frame, Listener, Transport } from './transport.ts';
 
 /**
@@ -38,41 +39,21 @@ export class MemoryTransport implements Transport {
   }
 }
 
-class MemoryChannel implements Channel {
+class MemoryChannel extends BatchingChannel {
   peer: MemoryChannel | undefined;
-  private handler: ((frame: Frame) => void) | undefined;
-  private inbox: Frame[] = [];
   private outbox: Frame[] = [];
   private outboxBytes = 0;
-  private flushScheduled = false;
   private closeHandlers: ((error?: Error) => void)[] = [];
-  private closedFlag = false;
   private finished = false;
-
-  get closed(): boolean {
-    return this.closedFlag;
-  }
 
   get bufferedBytes(): number {
     return this.outboxBytes;
   }
 
-  send(frame: Frame): void {
-    if (this.closedFlag) throw new TransportError('CHANNEL_CLOSED', `cannot send '${frame.route}': the channel is closed`);
+  protected queue(frame: Frame): void {
     const buffers = frame.buffers.map((buffer) => new Uint8Array(buffer));
     this.outbox.push({ kind: frame.kind, id: frame.id, route: frame.route, body: frame.body, buffers });
     for (const buffer of buffers) this.outboxBytes += buffer.byteLength;
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      process.nextTick(() => this.flush());
-    }
-  }
-
-  onFrame(handler: (frame: Frame) => void): void {
-    this.handler = handler;
-    const inbox = this.inbox;
-    this.inbox = [];
-    for (const frame of inbox) handler(frame);
   }
 
   onClose(handler: (error?: Error) => void): void {
@@ -97,14 +78,10 @@ class MemoryChannel implements Channel {
   }
 
   private receive(frames: Frame[]): void {
-    for (const frame of frames) {
-      if (this.handler) this.handler(frame);
-      else this.inbox.push(frame);
-    }
+    for (const frame of frames) this.deliver(frame);
   }
 
-  private flush(): void {
-    this.flushScheduled = false;
+  protected flush(): void {
     const frames = this.outbox;
     this.outbox = [];
     this.outboxBytes = 0;

@@ -1,7 +1,8 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { unlinkSync } from 'node:fs';
 import { TransportError } from '../runtime-errors.ts';
-import { encodeFrame, FrameDecoder } from './frame-codec.ts';
+import { BatchingChannel, ChunkQueue } from './batching-channel.ts';
+import { FrameDecoder } from './frame-codec.ts';
 import type { Channel, Frame, Listener, Transport } from './transport.ts';
 
 /**
@@ -73,18 +74,14 @@ class SocketListener implements Listener {
 /** Small frames sent in one tick are copied into one write; anything this large is written as it is. */
 const COPY_LIMIT = 64 * 1024;
 
-class SocketChannel implements Channel {
-  private handler: ((frame: Frame) => void) | undefined;
-  private held: Frame[] = [];
+class SocketChannel extends BatchingChannel {
   private closeHandlers: ((error?: Error) => void)[] = [];
-  private pending: Uint8Array[] = [];
-  private pendingBytes = 0;
-  private flushScheduled = false;
-  private closedFlag = false;
+  private readonly queued = new ChunkQueue();
   private closeError: Error | undefined;
   private readonly decoder = new FrameDecoder();
 
   constructor(private readonly socket: Socket) {
+    super();
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       try {
@@ -97,34 +94,12 @@ class SocketChannel implements Channel {
     socket.on('close', () => this.finish());
   }
 
-  get closed(): boolean {
-    return this.closedFlag;
-  }
-
   get bufferedBytes(): number {
-    return this.pendingBytes + this.socket.writableLength;
+    return this.queued.bytes + this.socket.writableLength;
   }
 
-  send(frame: Frame): void {
-    if (this.closedFlag) throw new TransportError('CHANNEL_CLOSED', `cannot send '${frame.route}': the channel is closed`);
-    const chunks = encodeFrame(frame);
-    for (let index = 0; index < chunks.length; index++) {
-      const chunk = chunks[index] as Uint8Array;
-      // The header is ours; the caller's buffers are copied so that it may reuse them as soon as send returns.
-      this.pending.push(index === 0 ? chunk : Buffer.from(chunk));
-      this.pendingBytes += chunk.byteLength;
-    }
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      process.nextTick(() => this.flush());
-    }
-  }
-
-  onFrame(handler: (frame: Frame) => void): void {
-    this.handler = handler;
-    const held = this.held;
-    this.held = [];
-    for (const frame of held) handler(frame);
+  protected queue(frame: Frame): void {
+    this.queued.push(frame);
   }
 
   onClose(handler: (error?: Error) => void): void {
@@ -142,25 +117,13 @@ class SocketChannel implements Channel {
     this.socket.end();
   }
 
-  private deliver(frame: Frame): void {
-    if (this.handler) this.handler(frame);
-    else this.held.push(frame);
-  }
-
   /**
    * One write per tick: consecutive small chunks are joined (copying small frames is cheaper than a syscall each),
    * large chunks go to the kernel as they are.
    */
-  private flush(): void {
-    this.flushScheduled = false;
-    if (this.pending.length === 0 || this.socket.destroyed) {
-      this.pending = [];
-      this.pendingBytes = 0;
-      return;
-    }
-    const chunks = this.pending;
-    this.pending = [];
-    this.pendingBytes = 0;
+  protected flush(): void {
+    const chunks = this.queued.take();
+    if (chunks.length === 0 || this.socket.destroyed) return;
     this.socket.cork();
     let run: Uint8Array[] = [];
     let runBytes = 0;

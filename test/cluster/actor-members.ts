@@ -1,6 +1,6 @@
 import { PosttrainError } from '../../runtime/errors.ts';
 import type { ActorHandle, Runtime } from '../../runtime/index.ts';
-import { RemoteError, type Member, type MemberPool } from '../runtime/collectives/members.ts';
+import { RemoteError, reusingPool, type Member, type MemberPool } from '../runtime/collectives/members.ts';
 import type { CollectiveRank } from './fixtures/collective-actor.ts';
 
 const rankModule = new URL('./fixtures/collective-actor.ts', import.meta.url);
@@ -63,7 +63,6 @@ class ActorMember implements Member {
  */
 export function actorPool(runtime: Runtime, nodes: { nodeId: string; host: string }[]): MemberPool {
   let created = 0;
-  let members: ActorMember[] = [];
   const all: ActorMember[] = [];
   const make = async (): Promise<ActorMember> => {
     const index = created++;
@@ -73,18 +72,5 @@ export function actorPool(runtime: Runtime, nodes: { nodeId: string; host: strin
     all.push(member);
     return member;
   };
-  return {
-    backend: 'tcp',
-    kind: 'actors on cluster nodes',
-    async take(count) {
-      members = members.filter((member) => member.alive);
-      const missing = Math.max(0, count - members.length);
-      members.push(...(await Promise.all(Array.from({ length: missing }, make))));
-      return members.slice(0, count);
-    },
-    spare: make,
-    async close() {
-      await Promise.all(all.filter((member) => member.alive).map((member) => member.crash()));
-    },
-  };
+  return reusingPool('tcp', 'actors on cluster nodes', make, () => Promise.all(all.filter((member) => member.alive).map((member) => member.crash())));
 }

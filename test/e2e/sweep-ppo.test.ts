@@ -7,6 +7,7 @@ import { type FrozenTrial, loadStudy, parseSweepConfig, RELEASE_MS_KEY } from '.
 import { launchSweep, type SweepReport } from '../../tune/sweep-launcher.ts';
 import { RUN_DIRECTORY_KEY } from '../../tune/trial-runner.ts';
 import tinyPpo from '../tune/fixtures/tiny-ppo-recipe.ts';
+import { tinyPpoSweep } from '../tune/fixtures/tiny-ppo-sweep.ts';
 import { describeWithOptuna, optuna } from '../interop/optuna.ts';
 import { eventually } from '../runtime/helpers.ts';
 
@@ -17,24 +18,7 @@ import { eventually } from '../runtime/helpers.ts';
  */
 const directory = mkdtempSync(join(tmpdir(), 'posttrain-sweep-e2e-'));
 const storage = `sqlite:///${join(directory, 'sweeps.db')}`;
-const config = parseSweepConfig({
-  name: 'tiny-ppo-16',
-  baseRecipe: 'test/tune/fixtures/tiny-ppo-recipe.ts',
-  space: {
-    'stages.ppo.trainer.learningRate': { type: 'float', low: 1e-5, high: 3e-2, log: true },
-    'stages.ppo.algo.klCoef': { type: 'float', low: 0.01, high: 0.5, log: true },
-    'stages.ppo.algo.clipRange': { type: 'float', low: 0.1, high: 0.3 },
-  },
-  sampler: { type: 'random', seed: 3 },
-  pruner: { type: 'median', nStartupTrials: 4 },
-  metric: 'goldReward',
-  direction: 'maximize',
-  nTrials: 16,
-  concurrency: 4,
-  reportInterval: 2,
-  storage,
-  trial: { resources: { CPU: 0.5, GPU: 1 }, threads: 1 },
-});
+const config = parseSweepConfig({ ...tinyPpoSweep, storage });
 
 let runtime: Runtime;
 let report: SweepReport;
@@ -42,7 +26,7 @@ let trials: FrozenTrial[];
 let mostGroupsAtOnce = 0;
 
 beforeAll(async () => {
-  runtime = await Runtime.start({ namespace: 'sweep-e2e', nodes: [{ resources: { CPU: 2, GPU: 4 } }] });
+  runtime = await Runtime.start({ namespace: 'sweep-e2e', nodes: tinyPpoSweep.nodes });
   const watch = setInterval(() => {
     void runtime.listPlacementGroups().then((groups) => (mostGroupsAtOnce = Math.max(mostGroupsAtOnce, groups.length)));
   }, 50);

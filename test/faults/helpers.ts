@@ -4,15 +4,18 @@
  * processes that a test can SIGKILL, and metrics compared without their wall-clock fields.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GPT, type HeadKind } from '../../models/gpt.ts';
 import type { GPTConfig } from '../../models/gpt-config.ts';
 import { saveModelFile } from '../../models/model-file.ts';
 import { gptConfigOf } from '../../models/model-spec.ts';
-import type { MetricsRecord } from '../../observe/index.ts';
+import type { MetricsRecord, RunSummary } from '../../observe/index.ts';
+import { parseStepDirectory, stepDirectory } from '../../runtime/checkpoint/layout.ts';
+import type { Runtime } from '../../runtime/index.ts';
+import { resumeRun } from '../../trainers/resume-run.ts';
 import { parsePpoConfig, type PPOConfigInput } from '../../trainers/ppo-config.ts';
 
 /** A model small enough that 150 PPO steps take seconds. */
@@ -135,4 +138,24 @@ export async function waitFor(probe: () => boolean, what: string, timeoutMs = 12
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/**
+ * Copies the finished run at `original` to `<original>-resumed` as if it had stopped right after checkpoint
+ * `step` (later checkpoints removed, `latest` pointing at it) and resumes the copy. An exact resume computes the
+ * remaining steps as the original did, so the two runs' metrics match without their wall-clock fields.
+ *
+ * @example
+ * const { copy, summary } = await resumeStoppedCopy(join(root, 'runs', 'dpo-resume'), 2, { runtime });
+ * expect(withoutWallClock(readMetrics(copy))).toEqual(withoutWallClock(readMetrics(original)));
+ */
+export async function resumeStoppedCopy(original: string, step: number, options: { runtime?: Runtime }): Promise<{ copy: string; summary: RunSummary }> {
+  const copy = `${original}-resumed`;
+  cpSync(original, copy, { recursive: true });
+  const checkpoints = join(copy, 'checkpoints', basename(original));
+  for (const name of readdirSync(checkpoints)) {
+    if ((parseStepDirectory(name) ?? 0) > step) rmSync(join(checkpoints, name), { recursive: true });
+  }
+  writeFileSync(join(checkpoints, 'latest'), `${stepDirectory(step)}\n`);
+  return { copy, summary: await resumeRun(copy, options) };
 }

@@ -8,18 +8,14 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { characterTokenizerFiles, initLlamaFolder, TINY_LLAMA } from '../../models/hf/init-model.ts';
-import { temporaryDirectory } from '../faults/helpers.ts';
 import { writeByoFiles } from './byo-files.ts';
-
-const SMALL_LLAMA = { ...TINY_LLAMA, hidden_size: 32, intermediate_size: 64, num_attention_heads: 4, num_key_value_heads: 2, num_hidden_layers: 1 };
+import { prepareLlamaRoot } from './tiny-llama-suite.ts';
 
 let root: string;
 let recipe: string;
 let files: ReturnType<typeof writeByoFiles>;
 beforeAll(() => {
-  root = temporaryDirectory('byo-recipe-cli');
-  initLlamaFolder(join(root, 'llama'), SMALL_LLAMA, { seed: 3, extraFiles: characterTokenizerFiles() });
+  root = prepareLlamaRoot('byo-recipe-cli');
   files = writeByoFiles(root);
   recipe = join(root, 'byo.ts');
   writeFileSync(

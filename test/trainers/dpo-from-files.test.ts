@@ -3,36 +3,20 @@
  * held-out pairs measured at each evaluation (preference accuracy and reward margin of DPO's implicit reward),
  * and evaluation samples scored by a reward module. Smoke runs on a tiny character-tokenizer Llama.
  */
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initEngine } from '../../models/engine.ts';
-import { Runtime } from '../../runtime/index.ts';
+import { describe, expect, it } from 'vitest';
 import { DPOTrainer, type DPOConfigInput } from '../../trainers/index.ts';
-import { resumeRun } from '../../trainers/resume-run.ts';
-import { DETERMINISTIC_RUNTIME, readMetrics, withoutWallClock } from '../faults/helpers.ts';
-import { preparePreferenceRoot, type writePreferenceFiles } from './preference-files.ts';
+import { readMetrics, resumeStoppedCopy, withoutWallClock } from '../faults/helpers.ts';
+import { preparePreferenceRoot } from './preference-files.ts';
+import { runOnLlama, sharedRuntime } from './tiny-llama-suite.ts';
 
-let root: string;
-let files: ReturnType<typeof writePreferenceFiles>;
-let runtime: Runtime;
-beforeAll(async () => {
-  ({ root, files } = preparePreferenceRoot('dpo-from-files'));
-  runtime = await Runtime.start({ namespace: 'dpo-from-files' });
-  await initEngine({ backend: 'wasm', threads: 1 });
-});
-afterAll(async () => {
-  await runtime?.shutdown();
-});
+const { root, files } = preparePreferenceRoot('dpo-from-files');
+const shared = sharedRuntime('dpo-from-files');
 
 const config = (name: string, extra: Partial<DPOConfigInput> = {}): DPOConfigInput => ({
-  name,
-  seed: 2,
-  task: { name: 'arithmetic' },
-  model: { from: join(root, 'llama') },
+  ...runOnLlama(root, name, 2),
   data: { train: files.pairs, evalFraction: 0.25 },
-  runtime: DETERMINISTIC_RUNTIME,
-  logging: { runsDirectory: join(root, 'runs'), level: 'error', progress: false },
   algo: { beta: 0.5 },
   trainer: { steps: 6, batchSize: 8, learningRate: 3e-3, evalEvery: 0, evalPairs: 10 },
   ...extra,
@@ -42,7 +26,7 @@ describe('DPO from a JSONL of preference pairs', () => {
   it('learns the held-out pairs (preference accuracy up from the start, reward margin positive) and scores samples with the reward module', async () => {
     const summary = await new DPOTrainer(
       config('dpo-byo', { rewards: [{ module: files.style, export: 'calm' }], rollout: { promptTokens: 24, completionTokens: 8 }, trainer: { steps: 6, batchSize: 8, learningRate: 3e-3, evalEvery: 3, evalPairs: 10, evalPrompts: 3, evalSamplesPerPrompt: 1 } }),
-      { runtime },
+      shared,
     ).train();
     const baseline = summary.baselineHeldOut as { preferenceAccuracy: number; rewardMargin: number };
     const final = summary.finalHeldOut as { preferenceAccuracy: number; rewardMargin: number };
@@ -59,8 +43,8 @@ describe('DPO from a JSONL of preference pairs', () => {
 
   it('reads the implicit-prompt variant: the shared start is the prompt, so the margin is the explicit one up to rounding', async () => {
     const [explicit, implicit] = await Promise.all([
-      new DPOTrainer(config('dpo-explicit', { trainer: { steps: 1, batchSize: 4, learningRate: 3e-3, evalEvery: 0, evalPairs: 4 } }), { runtime }).train(),
-      new DPOTrainer(config('dpo-implicit', { data: { train: files.implicit, evalFraction: 0.25 }, trainer: { steps: 1, batchSize: 4, learningRate: 3e-3, evalEvery: 0, evalPairs: 4 } }), { runtime }).train(),
+      new DPOTrainer(config('dpo-explicit', { trainer: { steps: 1, batchSize: 4, learningRate: 3e-3, evalEvery: 0, evalPairs: 4 } }), shared).train(),
+      new DPOTrainer(config('dpo-implicit', { data: { train: files.implicit, evalFraction: 0.25 }, trainer: { steps: 1, batchSize: 4, learningRate: 3e-3, evalEvery: 0, evalPairs: 4 } }), shared).train(),
     ]);
     // The implicit prompt also holds " it is 7" (shared by both sides); those tokens' log-ratios cancel in the margin.
     const [a, b] = [explicit.finalHeldOut as Record<string, number>, implicit.finalHeldOut as Record<string, number>];
@@ -71,12 +55,8 @@ describe('DPO from a JSONL of preference pairs', () => {
   it('resumed from its step-2 checkpoint, a run reads the same pairs and computes steps 3-4 exactly as before', async () => {
     const run = config('dpo-resume', { checkpoint: { everySteps: 2 }, trainer: { steps: 4, batchSize: 8, learningRate: 3e-3, evalEvery: 2, evalPairs: 6 } });
     const original = join(root, 'runs', 'dpo-resume');
-    await new DPOTrainer(run, { runtime }).train();
-    const copy = join(root, 'runs', 'dpo-resume-copy');
-    cpSync(original, copy, { recursive: true });
-    rmSync(join(copy, 'checkpoints', 'dpo-resume', 'step-000004'), { recursive: true });
-    writeFileSync(join(copy, 'checkpoints', 'dpo-resume', 'latest'), 'step-000002\n');
-    const summary = await resumeRun(copy, { runtime });
+    await new DPOTrainer(run, shared).train();
+    const { copy, summary } = await resumeStoppedCopy(original, 2, shared);
     expect(summary.resumedFrom).toMatchObject({ step: 2 });
     const expected = withoutWallClock(readMetrics(original));
     expect(expected.map((record) => record.step)).toEqual([1, 2, 3, 4]);

@@ -5,50 +5,31 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initEngine } from '../../models/engine.ts';
-import { characterTokenizerFiles, initLlamaFolder, shapeForTokenizer, TINY_LLAMA, writeTokenizerFiles } from '../../models/hf/init-model.ts';
+import { describe, expect, it } from 'vitest';
+import { initLlamaFolder, shapeForTokenizer, writeTokenizerFiles } from '../../models/hf/init-model.ts';
 import { loadPretrained } from '../../models/hf/pretrained.ts';
-import { Runtime } from '../../runtime/index.ts';
 import { GRPOTrainer, parseGrpoConfig } from '../../trainers/index.ts';
 import type { RunSummary } from '../../observe/index.ts';
 import { planRecipe, runRecipe } from '../../trainers/recipe.ts';
-import { DETERMINISTIC_RUNTIME, readMetrics, temporaryDirectory } from '../faults/helpers.ts';
+import { readMetrics } from '../faults/helpers.ts';
+import { prepareLlamaRoot, runOnLlama, sharedRuntime, SMALL_LLAMA } from './tiny-llama-suite.ts';
 
-const SMALL_LLAMA = { ...TINY_LLAMA, hidden_size: 32, intermediate_size: 64, num_attention_heads: 4, num_key_value_heads: 2, num_hidden_layers: 1 };
-
-let root: string;
-let base: string;
-let runtime: Runtime;
-beforeAll(async () => {
-  root = temporaryDirectory('hf-model');
-  base = join(root, 'tiny-llama');
-  initLlamaFolder(base, SMALL_LLAMA, { seed: 3, extraFiles: characterTokenizerFiles() });
-  runtime = await Runtime.start({ namespace: 'hf-model' });
-  await initEngine({ backend: 'wasm', threads: 1 });
-});
-afterAll(async () => {
-  await runtime?.shutdown();
-});
-
-const logging = () => ({ runsDirectory: join(root, 'runs'), level: 'error' as const, progress: false });
+const root = prepareLlamaRoot('hf-model');
+const base = join(root, 'llama');
+const shared = sharedRuntime('hf-model');
 
 describe('a Hugging Face model in the trainers', () => {
   it('runs SFT -> reward -> PPO from model.from and writes Hugging Face folders', async () => {
     const plan = planRecipe({
-      name: 'ppo-hf',
-      seed: 1,
+      ...runOnLlama(root, 'ppo-hf', 1),
       task: { name: 'sentiment' },
-      model: { from: base },
-      runtime: DETERMINISTIC_RUNTIME,
-      logging: logging(),
       stages: {
         sft: { trainer: { steps: 4, batchSize: 4, evalExamples: 8, evalPrompts: 0 } },
         reward: { trainer: { steps: 3, batchSize: 4, evalPairs: 8 } },
         ppo: { rollout: { batchSize: 4 }, algo: { epochs: 1, minibatches: 1 }, trainer: { steps: 2, evalEvery: 0, evalPrompts: 2, evalSamplesPerPrompt: 1 } },
       },
     });
-    const result = await runRecipe(plan, { runtime });
+    const result = await runRecipe(plan, shared);
     const stages = result.stages as Record<string, RunSummary>;
     expect(stages.ppo).toMatchObject({ steps: 2 });
 
@@ -80,16 +61,11 @@ describe('a Hugging Face model in the trainers', () => {
   it('runs GRPO on the arithmetic task from a Hugging Face folder', async () => {
     const trainer = new GRPOTrainer(
       {
-        name: 'grpo-hf',
-        seed: 2,
-        task: { name: 'arithmetic' },
-        model: { from: base },
-        runtime: DETERMINISTIC_RUNTIME,
-        logging: logging(),
+        ...runOnLlama(root, 'grpo-hf', 2),
         rollout: { promptsPerStep: 2, samplesPerPrompt: 2 },
         trainer: { steps: 2, evalEvery: 0, evalPrompts: 2, evalSamplesPerPrompt: 1 },
       },
-      { runtime },
+      shared,
     );
     const summary = await trainer.train();
     expect(summary.steps).toBe(2);
@@ -106,19 +82,15 @@ describe('a Hugging Face model with a real tokenizer', () => {
     initLlamaFolder(folder, shapeForTokenizer(SMALL_LLAMA, 'gpt2'), { seed: 4 });
     writeTokenizerFiles(folder, 'gpt2');
     const config = {
-      name: 'grpo-gpt2',
-      seed: 2,
-      task: { name: 'arithmetic' as const },
+      ...runOnLlama(root, 'grpo-gpt2', 2),
       model: { from: folder },
-      runtime: DETERMINISTIC_RUNTIME,
-      logging: logging(),
       rollout: { promptsPerStep: 2, samplesPerPrompt: 2 },
       trainer: { steps: 1, evalEvery: 0, evalPrompts: 2, evalSamplesPerPrompt: 1 },
     };
     const parsed = parseGrpoConfig(config);
     // GPT-2 writes "12+7=" in fewer tokens than characters, and the completion budget follows.
     expect(parsed.derived.promptTokens).toBeLessThan(parseGrpoConfig({ ...config, model: {}, init: { policy: 'unused' } }).derived.promptTokens);
-    const summary = await new GRPOTrainer(config, { runtime }).train();
+    const summary = await new GRPOTrainer(config, shared).train();
     expect(summary.steps).toBe(1);
   });
 

@@ -6,38 +6,23 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initEngine } from '../../models/engine.ts';
-import { characterTokenizerFiles, initLlamaFolder, TINY_LLAMA } from '../../models/hf/init-model.ts';
+import { describe, expect, it } from 'vitest';
 import { loadPretrained } from '../../models/hf/pretrained.ts';
 import { readSafetensorsFile, readSafetensorsFolder } from '../../models/hf/safetensors.ts';
 import type { LoraTargetModule } from '../../models/lora/lora-config.ts';
 import { applyPeftAdapter } from '../../models/lora/peft-folder.ts';
 import { acquireBase, releaseBase } from '../../models/lora/shared-base.ts';
 import type { RunSummary } from '../../observe/index.ts';
-import { Runtime } from '../../runtime/index.ts';
 import { GRPOTrainer, SFTTrainer } from '../../trainers/index.ts';
 import { planRecipe, runRecipe } from '../../trainers/recipe.ts';
-import { DETERMINISTIC_RUNTIME, readMetrics, temporaryDirectory } from '../faults/helpers.ts';
+import { readMetrics } from '../faults/helpers.ts';
+import { prepareLlamaRoot, runOnLlama, sharedRuntime } from './tiny-llama-suite.ts';
 
-const SMALL_LLAMA = { ...TINY_LLAMA, hidden_size: 32, intermediate_size: 64, num_attention_heads: 4, num_key_value_heads: 2, num_hidden_layers: 1 };
 const LORA = { rank: 4, alpha: 8, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as LoraTargetModule[] };
 
-let root: string;
-let base: string;
-let runtime: Runtime;
-beforeAll(async () => {
-  root = temporaryDirectory('lora-training');
-  base = join(root, 'tiny-llama');
-  initLlamaFolder(base, SMALL_LLAMA, { seed: 3, extraFiles: characterTokenizerFiles() });
-  runtime = await Runtime.start({ namespace: 'lora-training' });
-  await initEngine({ backend: 'wasm', threads: 1 });
-});
-afterAll(async () => {
-  await runtime?.shutdown();
-});
-
-const logging = () => ({ runsDirectory: join(root, 'runs'), level: 'error' as const, progress: false });
+const root = prepareLlamaRoot('lora-training');
+const base = join(root, 'llama');
+const shared = sharedRuntime('lora-training');
 
 /** Every file under `directory`, recursively. */
 function filesUnder(directory: string): string[] {
@@ -48,16 +33,13 @@ describe('LoRA SFT on a tiny Llama', () => {
   it('learns, checkpoints only the adapters, and writes the merged model with a PEFT adapter equal to merged - base', async () => {
     const summary = await new SFTTrainer(
       {
-        name: 'sft-lora',
-        seed: 1,
+        ...runOnLlama(root, 'sft-lora', 1),
         task: { name: 'sentiment' },
         model: { from: base, lora: LORA },
-        runtime: DETERMINISTIC_RUNTIME,
-        logging: logging(),
         trainer: { steps: 30, batchSize: 8, learningRate: 1e-2, evalEvery: 10, evalExamples: 16, evalPrompts: 0 },
         checkpoint: { everySteps: 15 },
       },
-      { runtime },
+      shared,
     ).train();
     expect(summary.steps).toBe(30);
     const runDirectory = join(root, 'runs', 'sft-lora');
@@ -137,19 +119,16 @@ describe('LoRA SFT on a tiny Llama', () => {
 describe('LoRA in every stage', () => {
   it('runs SFT -> reward -> PPO with adapters on the policy, the reward model and the value model', async () => {
     const plan = planRecipe({
-      name: 'ppo-lora',
-      seed: 1,
+      ...runOnLlama(root, 'ppo-lora', 1),
       task: { name: 'sentiment' },
       model: { from: base, lora: { rank: 2, alpha: 4 } },
-      runtime: DETERMINISTIC_RUNTIME,
-      logging: logging(),
       stages: {
         sft: { trainer: { steps: 3, batchSize: 4, evalExamples: 8, evalPrompts: 0 } },
         reward: { trainer: { steps: 2, batchSize: 4, evalPairs: 8 } },
         ppo: { rollout: { batchSize: 4 }, algo: { epochs: 1, minibatches: 1 }, trainer: { steps: 2, evalEvery: 0, evalPrompts: 2, evalSamplesPerPrompt: 1 } },
       },
     });
-    const result = await runRecipe(plan, { runtime });
+    const result = await runRecipe(plan, shared);
     expect((result.stages as Record<string, RunSummary>).ppo).toMatchObject({ steps: 2 });
     const stage = (name: string) => join(root, 'runs', 'ppo-lora', name);
     const adapterConfig = (name: string) => JSON.parse(readFileSync(join(stage(name), 'adapter', 'adapter_config.json'), 'utf8'));
@@ -164,17 +143,13 @@ describe('LoRA in every stage', () => {
   it('runs GRPO with adapters on the policy; the policy checkpoint holds the adapters and the reference none', async () => {
     const summary = await new GRPOTrainer(
       {
-        name: 'grpo-lora',
-        seed: 2,
-        task: { name: 'arithmetic' },
+        ...runOnLlama(root, 'grpo-lora', 2),
         model: { from: base, lora: { rank: 2, alpha: 4, dropout: 0.1 } },
-        runtime: DETERMINISTIC_RUNTIME,
-        logging: logging(),
         rollout: { promptsPerStep: 2, samplesPerPrompt: 2 },
         trainer: { steps: 2, evalEvery: 0, evalPrompts: 2, evalSamplesPerPrompt: 1 },
         checkpoint: { everySteps: 2 },
       },
-      { runtime },
+      shared,
     ).train();
     expect(summary.steps).toBe(2);
     const runDirectory = join(root, 'runs', 'grpo-lora');

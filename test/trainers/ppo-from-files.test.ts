@@ -4,40 +4,23 @@
  * functions (weighted sum, each logged per step as `rewards/<module#export>`), eval prompts from the eval split
  * scored by the functions. Smoke runs on a tiny character-tokenizer Llama.
  */
-import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initEngine } from '../../models/engine.ts';
-import { Runtime } from '../../runtime/index.ts';
+import { describe, expect, it } from 'vitest';
 import { PPOTrainer, type PPOConfigInput } from '../../trainers/index.ts';
-import { resumeRun } from '../../trainers/resume-run.ts';
-import { DETERMINISTIC_RUNTIME, readMetrics, withoutWallClock } from '../faults/helpers.ts';
-import { preparePreferenceRoot, type writePreferenceFiles } from './preference-files.ts';
+import { readMetrics, resumeStoppedCopy, withoutWallClock } from '../faults/helpers.ts';
+import { preparePreferenceRoot } from './preference-files.ts';
+import { runOnLlama, sharedRuntime } from './tiny-llama-suite.ts';
 
-let root: string;
-let files: ReturnType<typeof writePreferenceFiles>;
-let runtime: Runtime;
-beforeAll(async () => {
-  ({ root, files } = preparePreferenceRoot('ppo-from-files'));
-  runtime = await Runtime.start({ namespace: 'ppo-from-files' });
-  await initEngine({ backend: 'wasm', threads: 1 });
-});
-afterAll(async () => {
-  await runtime?.shutdown();
-});
+const { root, files } = preparePreferenceRoot('ppo-from-files');
+const shared = sharedRuntime('ppo-from-files');
 
 const config = (name: string, extra: Partial<PPOConfigInput> = {}): PPOConfigInput => ({
-  name,
-  seed: 5,
-  task: { name: 'arithmetic' },
-  model: { from: join(root, 'llama') },
+  ...runOnLlama(root, name, 5),
   data: { train: files.prompts, evalFraction: 0.2 },
   rewards: [
     { module: files.style, export: 'calm', weight: 1 },
     { module: files.style, export: 'short', weight: 0.5 },
   ],
-  runtime: DETERMINISTIC_RUNTIME,
-  logging: { runsDirectory: join(root, 'runs'), level: 'error', progress: false },
   rollout: { batchSize: 4, promptTokens: 24, completionTokens: 6 },
   algo: { epochs: 1, minibatches: 1 },
   trainer: { steps: 2, evalEvery: 0, evalPrompts: 3, evalSamplesPerPrompt: 1, learningRate: 1e-3 },
@@ -46,7 +29,7 @@ const config = (name: string, extra: Partial<PPOConfigInput> = {}): PPOConfigInp
 
 describe('PPO from a JSONL of prompts', () => {
   it('trains on the reward functions alone: each logged per step, their weighted sum the reward, eval prompts from the eval split', async () => {
-    const summary = await new PPOTrainer(config('ppo-functions'), { runtime }).train();
+    const summary = await new PPOTrainer(config('ppo-functions'), shared).train();
     expect(summary.steps).toBe(2);
     const names = [`${files.style}#calm`, `${files.style}#short`];
     for (const record of readMetrics(join(root, 'runs', 'ppo-functions')).filter((line) => typeof line.step === 'number' && line.modelReward !== undefined)) {
@@ -63,15 +46,11 @@ describe('PPO from a JSONL of prompts', () => {
   it('adds a *ForSequenceClassification reward model’s score (init.reward) to the functions, and resumes exactly with the dataset cursor', async () => {
     const run = config('ppo-rm', { init: { reward: join(root, 'llama-reward') }, checkpoint: { everySteps: 2 }, trainer: { steps: 4, evalEvery: 2, evalPrompts: 3, evalSamplesPerPrompt: 1, learningRate: 1e-3 } });
     const original = join(root, 'runs', 'ppo-rm');
-    await new PPOTrainer(run, { runtime }).train();
+    await new PPOTrainer(run, shared).train();
     const records = readMetrics(original).filter((line) => typeof line.step === 'number' && line.modelReward !== undefined);
     // The reward model's score moves the training reward away from the functions' sum.
     expect(records.some((record) => Math.abs((record.modelReward as number) - (record.goldReward as number)) > 1e-4)).toBe(true);
-    const copy = join(root, 'runs', 'ppo-rm-copy');
-    cpSync(original, copy, { recursive: true });
-    rmSync(join(copy, 'checkpoints', 'ppo-rm', 'step-000004'), { recursive: true });
-    writeFileSync(join(copy, 'checkpoints', 'ppo-rm', 'latest'), 'step-000002\n');
-    const summary = await resumeRun(copy, { runtime });
+    const { copy, summary } = await resumeStoppedCopy(original, 2, shared);
     expect(summary.resumedFrom).toMatchObject({ step: 2 });
     const expected = withoutWallClock(readMetrics(original));
     expect(expected.map((record) => record.step)).toEqual([1, 2, 3, 4]);

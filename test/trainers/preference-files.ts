@@ -5,11 +5,9 @@
  */
 import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { characterTokenizerFiles, initLlamaFolder, TINY_LLAMA } from '../../models/hf/init-model.ts';
-import { temporaryDirectory } from '../faults/helpers.ts';
+import { characterTokenizerFiles } from '../../models/hf/init-model.ts';
+import { prepareLlamaRoot } from './tiny-llama-suite.ts';
 
-/** A one-layer Llama on the character vocabulary: small enough for smoke runs of every stage. */
-export const SMALL_LLAMA = { ...TINY_LLAMA, hidden_size: 32, intermediate_size: 64, num_attention_heads: 4, num_key_value_heads: 2, num_hidden_layers: 1 };
 /** transformers' LlamaForSequenceClassification (1 label), from ../shared/fixtures/hf/. */
 const REWARD_FIXTURE = join(import.meta.dirname, '../../../shared/fixtures/hf/llama-reward');
 
@@ -18,8 +16,7 @@ const REWARD_FIXTURE = join(import.meta.dirname, '../../../shared/fixtures/hf/ll
  * model with the character tokenizer's files: its vocabulary of 260 holds their 55 ids) and the files below.
  */
 export function preparePreferenceRoot(name: string) {
-  const root = temporaryDirectory(name);
-  initLlamaFolder(join(root, 'llama'), SMALL_LLAMA, { seed: 3, extraFiles: characterTokenizerFiles() });
+  const root = prepareLlamaRoot(name);
   cpSync(REWARD_FIXTURE, join(root, 'llama-reward'), { recursive: true });
   for (const [file, text] of Object.entries(characterTokenizerFiles())) writeFileSync(join(root, 'llama-reward', file), text);
   return { root, files: writePreferenceFiles(root) };

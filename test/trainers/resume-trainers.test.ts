@@ -3,14 +3,12 @@
  * run that died before step 6's checkpoint would) is continued by `resumeRun` (what `recipe resume` calls), and its
  * steps 4-6 equal the original's. This also checks that `resumeRun` recognises each trainer from its config.json.
  */
-import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Runtime } from '../../runtime/index.ts';
 import { DPOTrainer, GRPOTrainer, RewardTrainer, SFTTrainer, parseGrpoConfig, parseSftConfig } from '../../trainers/index.ts';
-import { resumeRun } from '../../trainers/resume-run.ts';
 import { gptConfigOf } from '../../models/model-spec.ts';
-import { DETERMINISTIC_RUNTIME, readMetrics, temporaryDirectory, TINY_MODEL, withoutWallClock, writeModel } from '../faults/helpers.ts';
+import { DETERMINISTIC_RUNTIME, readMetrics, temporaryDirectory, TINY_MODEL, resumeStoppedCopy, withoutWallClock, writeModel } from '../faults/helpers.ts';
 
 let runtime: Runtime;
 let root: string;
@@ -54,12 +52,7 @@ const cases = {
 it.each(Object.keys(cases) as (keyof typeof cases)[])('%s: resumed from its step-3 checkpoint, a run computes steps 4-6 exactly as before', async (method) => {
   const original = join(root, 'runs', method);
   await cases[method]().train();
-  const copy = join(root, 'runs', `${method}-resumed`);
-  cpSync(original, copy, { recursive: true });
-  rmSync(join(copy, 'checkpoints', method, 'step-000006'), { recursive: true });
-  writeFileSync(join(copy, 'checkpoints', method, 'latest'), 'step-000003\n');
-
-  const summary = await resumeRun(copy, { runtime });
+  const { copy, summary } = await resumeStoppedCopy(original, 3, { runtime });
   expect(summary.resumedFrom).toMatchObject({ step: 3, skipped: [] });
   const expected = withoutWallClock(readMetrics(original));
   expect(expected.map((record) => record.step)).toEqual([1, 2, 3, 4, 5, 6]);

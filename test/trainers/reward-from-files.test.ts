@@ -4,40 +4,26 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initEngine } from '../../models/engine.ts';
-import { Runtime } from '../../runtime/index.ts';
+import { describe, expect, it } from 'vitest';
 import { RewardTrainer } from '../../trainers/index.ts';
-import { DETERMINISTIC_RUNTIME, readMetrics } from '../faults/helpers.ts';
-import { preparePreferenceRoot, type writePreferenceFiles } from './preference-files.ts';
+import { readMetrics } from '../faults/helpers.ts';
+import { preparePreferenceRoot } from './preference-files.ts';
+import { runOnLlama, sharedRuntime } from './tiny-llama-suite.ts';
 
-let root: string;
-let files: ReturnType<typeof writePreferenceFiles>;
-let runtime: Runtime;
-beforeAll(async () => {
-  ({ root, files } = preparePreferenceRoot('reward-from-files'));
-  runtime = await Runtime.start({ namespace: 'reward-from-files' });
-  await initEngine({ backend: 'wasm', threads: 1 });
-});
-afterAll(async () => {
-  await runtime?.shutdown();
-});
+const { root, files } = preparePreferenceRoot('reward-from-files');
+const shared = sharedRuntime('reward-from-files');
 
 const config = (name: string, from: string, steps: number) => ({
-  name,
-  seed: 1,
-  task: { name: 'arithmetic' as const },
+  ...runOnLlama(root, name, 1),
   model: { from },
   data: { train: files.pairs, evalFraction: 0.25 },
-  runtime: DETERMINISTIC_RUNTIME,
   checkpoint: { everySteps: 4 },
-  logging: { runsDirectory: join(root, 'runs'), level: 'error' as const, progress: false },
   trainer: { steps, batchSize: 8, learningRate: 3e-3, evalEvery: 0, evalPairs: 10 },
 });
 
 describe('a reward model from preference files', () => {
   it('learns the user’s pairs: held-out pair accuracy above chance, and the dataset cursor is in the checkpoint', async () => {
-    const summary = await new RewardTrainer(config('rm-byo', join(root, 'llama'), 8), { runtime }).train();
+    const summary = await new RewardTrainer(config('rm-byo', join(root, 'llama'), 8), shared).train();
     expect(summary.heldOutAccuracy as number).toBeGreaterThan(0.8);
     const last = readMetrics(join(root, 'runs', 'rm-byo')).filter((record) => record.step === 8)[0]!;
     expect(last.heldOutMargin as number).toBeGreaterThan(0);
@@ -47,7 +33,7 @@ describe('a reward model from preference files', () => {
   });
 
   it('trains on from a *ForSequenceClassification folder (model.from) and writes one back', async () => {
-    const summary = await new RewardTrainer(config('rm-seqcls', join(root, 'llama-reward'), 2), { runtime }).train();
+    const summary = await new RewardTrainer(config('rm-seqcls', join(root, 'llama-reward'), 2), shared).train();
     expect(summary.steps).toBe(2);
     const written = JSON.parse(readFileSync(join(root, 'runs', 'rm-seqcls', 'model', 'config.json'), 'utf8'));
     expect(written.architectures).toEqual(['LlamaForSequenceClassification']);

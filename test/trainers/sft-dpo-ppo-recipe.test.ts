@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initLlamaFolder, shapeForTokenizer, writeTokenizerFiles } from '../../models/hf/init-model.ts';
 import { temporaryDirectory } from '../faults/helpers.ts';
-import { SMALL_LLAMA } from './preference-files.ts';
+import { SMALL_LLAMA } from './tiny-llama-suite.ts';
 
 let root: string;
 beforeAll(() => {

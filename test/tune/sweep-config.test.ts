@@ -77,13 +77,13 @@ describe('sweep file schema', () => {
 });
 
 describe('sweep files and recipes', () => {
-  it('loads a sweep file, applying the --storage override', async () => {
-    const config = await loadSweepConfig(join(here, 'fixtures', 'sweep-file.ts'), { storage: 'sqlite:////tmp/sweeps.db' });
+  it('loads a sweep file (the one the README shows), applying the --storage override', async () => {
+    const config = await loadSweepConfig(join(here, '..', '..', 'recipes', 'sweep-ppo.ts'), { storage: 'sqlite:////tmp/sweeps.db' });
     expect([config.name, config.concurrency, config.storage, config.pruner]).toEqual([
-      'ppo-lr-kl',
+      'sweep-ppo',
       4,
       'sqlite:////tmp/sweeps.db',
-      { type: 'median', nStartupTrials: 5, nWarmupSteps: 2, intervalSteps: 1 },
+      { type: 'median', nStartupTrials: 4, nWarmupSteps: 10, intervalSteps: 1 },
     ]);
     await expect(loadSweepConfig(join(here, 'fixtures', 'missing.ts'))).rejects.toThrow(/does not exist/);
   });

@@ -1,7 +1,8 @@
 import { status as GrpcStatus, type ClientDuplexStream, type ServerDuplexStream } from '@grpc/grpc-js';
 import { TransportError } from '../../runtime-errors.ts';
-import { encodeFrame, FrameDecoder } from '../../transport/frame-codec.ts';
-import type { Channel, Frame } from '../../transport/transport.ts';
+import { BatchingChannel, ChunkQueue } from '../../transport/batching-channel.ts';
+import { FrameDecoder } from '../../transport/frame-codec.ts';
+import type { Frame } from '../../transport/transport.ts';
 import { statusName } from '../cluster-errors.ts';
 
 /** Sizing of the byte stream a channel rides on. */
@@ -27,15 +28,10 @@ const COPY_LIMIT = 64 * 1024;
  * @example
  * const channel = new GrpcChannel(call, 'client', { messageBytes: 4 << 20, maxFrameBytes: 1 << 30 }, 'head at grpc:10.0.0.1:6380');
  */
-export class GrpcChannel implements Channel {
-  private handler: ((frame: Frame) => void) | undefined;
-  private held: Frame[] = [];
+export class GrpcChannel extends BatchingChannel {
   private closeHandlers: ((error?: Error) => void)[] = [];
-  private pending: Uint8Array[] = [];
-  private pendingBytes = 0;
+  private readonly queued = new ChunkQueue();
   private inFlightBytes = 0;
-  private flushScheduled = false;
-  private closedFlag = false;
   private finished = false;
   private closeError: Error | undefined;
   private readonly decoder: FrameDecoder;
@@ -47,6 +43,7 @@ export class GrpcChannel implements Channel {
     /** Who is on the other end, for error messages. */
     readonly peer: string,
   ) {
+    super();
     this.decoder = new FrameDecoder(limits.maxFrameBytes);
     stream.on('data', (chunk: Buffer) => {
       if (this.finished) return;
@@ -72,34 +69,12 @@ export class GrpcChannel implements Channel {
     }
   }
 
-  get closed(): boolean {
-    return this.closedFlag;
-  }
-
   get bufferedBytes(): number {
-    return this.pendingBytes + this.inFlightBytes;
+    return this.queued.bytes + this.inFlightBytes;
   }
 
-  send(frame: Frame): void {
-    if (this.closedFlag) throw new TransportError('CHANNEL_CLOSED', `cannot send '${frame.route}': the channel is closed`);
-    const chunks = encodeFrame(frame);
-    for (let index = 0; index < chunks.length; index++) {
-      const chunk = chunks[index] as Uint8Array;
-      // The header is ours; the caller's buffers are copied so that it may reuse them as soon as send returns.
-      this.pending.push(index === 0 ? chunk : Buffer.from(chunk));
-      this.pendingBytes += chunk.byteLength;
-    }
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      process.nextTick(() => this.flush());
-    }
-  }
-
-  onFrame(handler: (frame: Frame) => void): void {
-    this.handler = handler;
-    const held = this.held;
-    this.held = [];
-    for (const frame of held) handler(frame);
+  protected queue(frame: Frame): void {
+    this.queued.push(frame);
   }
 
   onClose(handler: (error?: Error) => void): void {
@@ -120,22 +95,10 @@ export class GrpcChannel implements Channel {
     timer.unref();
   }
 
-  private deliver(frame: Frame): void {
-    if (this.handler) this.handler(frame);
-    else this.held.push(frame);
-  }
-
   /** Write what this tick queued: runs of small chunks joined into one message, large chunks cut to message size. */
-  private flush(): void {
-    this.flushScheduled = false;
-    if (this.pending.length === 0 || this.finished) {
-      this.pending = [];
-      this.pendingBytes = 0;
-      return;
-    }
-    const chunks = this.pending;
-    this.pending = [];
-    this.pendingBytes = 0;
+  protected flush(): void {
+    const chunks = this.queued.take();
+    if (chunks.length === 0 || this.finished) return;
     const limit = this.limits.messageBytes;
     let run: Uint8Array[] = [];
     let runBytes = 0;
@@ -182,8 +145,7 @@ export class GrpcChannel implements Channel {
     this.finished = true;
     this.closedFlag = true;
     if (this.closeError === undefined) this.closeError = error;
-    this.pending = [];
-    this.pendingBytes = 0;
+    this.queued.take();
     const handlers = this.closeHandlers;
     this.closeHandlers = [];
     for (const handler of handlers) handler(this.closeError);

@@ -106,26 +106,36 @@ class InProcessMember implements Member {
   }
 }
 
+/**
+ * A pool over `make`: live members are kept for the next test, crashed ones replaced on demand, spares made fresh.
+ * `close` is given the members the pool keeps (a kind that tracks every member it made closes those instead).
+ *
+ * @example
+ * reusingPool('shm', 'in-process ranks', async () => new InProcessMember('in-process 0', '127.0.0.1'), (kept) => Promise.all(kept.map((member) => member.destroy())));
+ */
+export function reusingPool<M extends Member>(backend: CollectiveBackendName, kind: string, make: () => Promise<M>, close: (kept: M[]) => Promise<unknown>): MemberPool {
+  let members: M[] = [];
+  return {
+    backend,
+    kind,
+    async take(count) {
+      members = members.filter((member) => member.alive);
+      const missing = Math.max(0, count - members.length);
+      members.push(...(await Promise.all(Array.from({ length: missing }, () => make()))));
+      return members.slice(0, count);
+    },
+    spare: make,
+    async close() {
+      await close(members);
+    },
+  };
+}
+
 /** Several ranks in the test process (fast; most conformance cases need nothing more). */
 export function inProcessPool(backend: CollectiveBackendName): MemberPool {
   let created = 0;
-  let members: InProcessMember[] = [];
-  const make = (): InProcessMember => new InProcessMember(`in-process ${created++}`, '127.0.0.1');
-  return {
-    backend,
-    kind: 'in-process ranks',
-    async take(count) {
-      members = members.filter((member) => member.alive);
-      while (members.length < count) members.push(make());
-      return members.slice(0, count);
-    },
-    async spare() {
-      return make();
-    },
-    async close() {
-      await Promise.all(members.map((member) => member.destroy()));
-    },
-  };
+  const make = async (): Promise<InProcessMember> => new InProcessMember(`in-process ${created++}`, '127.0.0.1');
+  return reusingPool(backend, 'in-process ranks', make, (kept) => Promise.all(kept.map((member) => member.destroy())));
 }
 
 /** A member in a child process speaking the rank-worker protocol. */
@@ -220,7 +230,6 @@ export function rankWorkerCommand(): { command: string; args: string[]; cwd: str
 /** Members in processes made by `spawn` (a fork here, or a process in a network namespace). */
 export function processPool(backend: CollectiveBackendName, kind: string, spawn: (index: number) => ProcessMember): MemberPool {
   let created = 0;
-  let members: ProcessMember[] = [];
   const all: ProcessMember[] = [];
   const make = async (): Promise<ProcessMember> => {
     const member = spawn(created++);
@@ -228,20 +237,7 @@ export function processPool(backend: CollectiveBackendName, kind: string, spawn:
     await member.ready;
     return member;
   };
-  return {
-    backend,
-    kind,
-    async take(count) {
-      members = members.filter((member) => member.alive);
-      const missing = Math.max(0, count - members.length);
-      members.push(...(await Promise.all(Array.from({ length: missing }, make))));
-      return members.slice(0, count);
-    },
-    spare: make,
-    async close() {
-      await Promise.all(all.map((member) => member.stop()));
-    },
-  };
+  return reusingPool(backend, kind, make, () => Promise.all(all.map((member) => member.stop())));
 }
 
 /** Ranks in forked child processes on this host (loopback). */
