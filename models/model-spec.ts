@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ConfigError } from '../runtime/errors.ts';
 import type { CausalModel } from './causal-model.ts';
 import type { GPTConfig } from './gpt-config.ts';
-import { GPT, type HeadKind } from './gpt.ts';
+import { GPT, type HeadKind, parameterShapes } from './gpt.ts';
 import type { ParameterManifest } from './flat-parameters.ts';
 import { HfDecoder } from './hf/decoder.ts';
 import type { LoraOptions } from './lora/lora-config.ts';
@@ -19,6 +19,7 @@ import { acquireBase } from './lora/shared-base.ts';
 import { PretrainedModel } from './hf/pretrained.ts';
 import { type DecoderSpec, parseHfConfig } from './hf/hf-config.ts';
 import { readSharedTensors } from './hf/shared-tensors.ts';
+import { weightCount } from './hf/weight-map.ts';
 import { loadTokenizerSync } from '../data/tokenizers/hf-tokenizer.ts';
 import type { Tokenizer } from '../data/tokenizers/tokenizer.ts';
 
@@ -50,6 +51,21 @@ export function readDecoderSpec(directory: string): DecoderSpec {
     throw new ConfigError([{ path, message: `is not valid JSON: ${(error as Error).message}` }]);
   }
   return parseHfConfig(raw, path);
+}
+
+/**
+ * How many weights the model of `spec` has with a language head (the largest head), from its sizes alone
+ * (config.json for a Hugging Face folder): what `initEngine({ modelParameters })` needs before any model is
+ * built, so that `auto` leaves wasm for a model whose training would not fit its heap. Under LoRA it counts the
+ * frozen base, which every role of the process holds.
+ *
+ * @example
+ * modelParameterCount({ kind: 'gpt', config: BENCH_S });            // 421_440
+ * modelParameterCount({ kind: 'hf', directory: './SmolLM2-135M' }); // 134_515_008
+ */
+export function modelParameterCount(spec: ModelSpec): number {
+  if (spec.kind === 'hf') return weightCount(readDecoderSpec(spec.directory), 'language');
+  return parameterShapes(spec.config, 'language').reduce((sum, [, shape]) => sum + shape.reduce((product, size) => product * size, 1), 0);
 }
 
 /**
