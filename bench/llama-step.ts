@@ -32,7 +32,9 @@ import { Adam } from '../models/adam.ts';
 import type { CausalModel } from '../models/causal-model.ts';
 import { computeGradientsAsync } from '../models/compute-gradients.ts';
 import { initEngine } from '../models/engine.ts';
-import { initLlamaFolder, SMOLLM2_135M, type LlamaShape } from '../models/hf/init-model.ts';
+import { parseHfConfig } from '../models/hf/hf-config.ts';
+import { initLlamaFolder, llamaConfigJson, SMOLLM2_135M, type LlamaShape } from '../models/hf/init-model.ts';
+import { weightCount } from '../models/hf/weight-map.ts';
 import { createModel } from '../models/model-spec.ts';
 import { Rng } from '../models/rng.ts';
 import { generate } from '../rollout/generate.ts';
@@ -63,7 +65,7 @@ export async function main(args: string[]): Promise<void> {
   const shape = flags.layers === undefined ? named : { ...named, num_hidden_layers: flags.layers };
   const threads = Number(flags.threads ?? 2);
   const iterations = Number(flags.iters ?? 1);
-  const engine = await initEngine({ threads, modelParameters: llamaParameters(shape) });
+  const engine = await initEngine({ threads, modelParameters: weightCount(parseHfConfig(llamaConfigJson(shape)), 'language') });
 
   const folder = mkdtempSync(join(tmpdir(), 'posttrain-llama-step-'));
   let result: Record<string, unknown>;
@@ -191,14 +193,6 @@ async function grpoIteration(
 }
 
 /** Parameters of a tied-embedding Llama of this shape (known before any weights exist, for the engine's choice). */
-function llamaParameters(shape: LlamaShape): number {
-  const { vocab_size: vocab, hidden_size: hidden, intermediate_size: intermediate, num_attention_heads: heads, num_key_value_heads: kvHeads } = shape;
-  const headDim = hidden / heads;
-  const attention = hidden * heads * headDim * 2 + hidden * kvHeads * headDim * 2;
-  const layer = attention + 3 * hidden * intermediate + 2 * hidden;
-  return vocab * hidden + shape.num_hidden_layers * layer + hidden + (shape.tie_word_embeddings ? 0 : vocab * hidden);
-}
-
 function round(value: number, digits = 1): number {
   const scale = 10 ** digits;
   return Math.round(value * scale) / scale;

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CausalModel } from './causal-model.ts';
 import type { GPTConfig } from './gpt-config.ts';
-import { GPT, type HeadKind } from './gpt.ts';
+import { GPT, type HeadKind, parameterShapes } from './gpt.ts';
 import type { ParameterManifest } from './flat-parameters.ts';
 import { HfDecoder } from './hf/decoder.ts';
 import type { LoraOptions } from './lora/lora-config.ts';
@@ -18,6 +18,7 @@ import { acquireBase } from './lora/shared-base.ts';
 import { PretrainedModel } from './hf/pretrained.ts';
 import { readDecoderSpec } from './hf/hf-config.ts';
 import { readSharedTensors } from './hf/shared-tensors.ts';
+import { weightCount } from './hf/weight-map.ts';
 import { loadTokenizerSync } from '../data/tokenizers/hf-tokenizer.ts';
 import type { Tokenizer } from '../data/tokenizers/tokenizer.ts';
 
@@ -36,6 +37,21 @@ export type ModelSpec =
 /** True when `path` is a Hugging Face model folder (a directory holding config.json). */
 export function isHfFolder(path: string): boolean {
   return existsSync(join(path, 'config.json'));
+}
+
+/**
+ * How many weights the model of `spec` has with a language head (the largest head), from its sizes alone
+ * (config.json for a Hugging Face folder): what `initEngine({ modelParameters })` needs before any model is
+ * built, so that `auto` leaves wasm for a model whose training would not fit its heap. Under LoRA it counts the
+ * frozen base, which every role of the process holds.
+ *
+ * @example
+ * modelParameterCount({ kind: 'gpt', config: BENCH_S });            // 421_440
+ * modelParameterCount({ kind: 'hf', directory: './SmolLM2-135M' }); // 134_515_008
+ */
+export function modelParameterCount(spec: ModelSpec): number {
+  if (spec.kind === 'hf') return weightCount(readDecoderSpec(spec.directory), 'language');
+  return parameterShapes(spec.config, 'language').reduce((sum, [, shape]) => sum + shape.reduce((product, size) => product * size, 1), 0);
 }
 
 /**

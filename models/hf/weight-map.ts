@@ -93,6 +93,16 @@ export function weightEntries(spec: DecoderSpec, head: HeadKind): WeightEntry[] 
 }
 
 /**
+ * How many weights `spec` has with `head`: the sum over `weightEntries`, from the config alone (no tensors).
+ *
+ * @example
+ * weightCount(parseHfConfig(llamaConfigJson(SMOLLM2_135M)), 'language'); // 134_515_008
+ */
+export function weightCount(spec: DecoderSpec, head: HeadKind): number {
+  return weightEntries(spec, head).reduce((sum, entry) => sum + entry.fileShape.reduce((product, size) => product * size, 1), 0);
+}
+
+/**
  * The flat buffer's layout for `entries` (linear weights (in, out)).
  *
  * @example

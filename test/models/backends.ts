@@ -17,25 +17,32 @@ export async function useBackend(backend: TestBackend): Promise<void> {
   if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} failed to start`);
 }
 
+/** One backend with the fused host kernels on or off. */
+export interface KernelRun {
+  backend: TestBackend;
+  fused: boolean;
+}
+
 /** The fused host kernels on every test backend, then tfjs's composed ops on cpu (what the other backends run). */
-export const KERNEL_RUNS = [...TEST_BACKENDS.map((backend) => ({ backend, fused: true })), { backend: 'cpu' as const, fused: false }];
+export const KERNEL_RUNS: readonly KernelRun[] = [...TEST_BACKENDS.map((backend) => ({ backend, fused: true })), { backend: 'cpu', fused: false }];
 
 /**
  * One `describe` per KERNEL_RUNS entry, titled `<title> on <backend>`, with that backend active and the fused
- * kernels on or off as the run says (back on afterwards).
+ * kernels on or off as the run says (back on afterwards). `body` gets the run it registers tests for.
  *
  * @example
  * describeKernelRuns('Hugging Face fixtures', () => { it('matches transformers', async () => { ... }); });
  */
-export function describeKernelRuns(title: string, body: () => void): void {
-  for (const { backend, fused } of KERNEL_RUNS) {
+export function describeKernelRuns(title: string, body: (run: KernelRun) => void): void {
+  for (const run of KERNEL_RUNS) {
+    const { backend, fused } = run;
     describe(`${title} on ${backend}${fused ? '' : ' (composed ops, fused kernels off)'}`, () => {
       beforeAll(async () => {
         await useBackend(backend);
         setFusedKernels(fused);
       });
       afterAll(() => setFusedKernels(true));
-      body();
+      body(run);
     });
   }
 }

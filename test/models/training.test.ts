@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sftLoss } from '../../algorithms/index.ts';
+import { targetLogProbs } from '../../rollout/index.ts';
 import { Adam, GPT, Rng, computeGradients } from '../../models/index.ts';
 import { useBackend } from './backends.ts';
 
@@ -25,11 +26,7 @@ function lossOf(model: GPT, rows: Int32Array, batchSize: number): tf.Scalar {
     targets.set(rows.subarray(b * LENGTH + 1, (b + 1) * LENGTH), b * (LENGTH - 1));
   }
   return tf.tidy(() =>
-    sftLoss(
-      model.logits({ tokens: inputs, batchSize, length: LENGTH - 1 }),
-      tf.tensor2d(targets, [batchSize, LENGTH - 1], 'int32'),
-      tf.ones([batchSize, LENGTH - 1]) as tf.Tensor2D,
-    ),
+    sftLoss(targetLogProbs(model.logits({ tokens: inputs, batchSize, length: LENGTH - 1 }), tf.tensor2d(targets, [batchSize, LENGTH - 1], 'int32')), tf.ones([batchSize, LENGTH - 1]) as tf.Tensor2D),
   );
 }
 

@@ -6,6 +6,7 @@
  * into `host.invoke('policy', 'trainPolicy', [...])` on each rank's host.
  */
 import { initEngine, type BackendName, type EngineChoice } from '../../models/engine.ts';
+import { modelParameterCount } from '../../models/model-spec.ts';
 import { collectiveMetricsSnapshot } from '../../runtime/collectives/collective-metrics.ts';
 import { PosttrainError } from '../../runtime/errors.ts';
 import { actorContext } from '../../runtime/index.ts';
@@ -44,12 +45,16 @@ export class RoleHost {
     this.options = options;
   }
 
-  /** Starts the tensor engine (once) and constructs a role object under `name`. */
+  /**
+   * Starts the tensor engine (once, told the size of this role's model, which every role of a stage shares: on
+   * `auto` a model too big for the wasm heap runs on cpu, and the engine's log line says so) and constructs a
+   * role object under `name`.
+   */
   async addRole<K extends RoleKind>(name: string, kind: K, init: RoleInit<K>): Promise<EngineChoice> {
     if (this.roles.has(name)) throw new PosttrainError('ROLE_EXISTS', `this host already holds a role named ${name}`, { path: name });
     const RoleClass = ROLE_CLASSES[kind] as unknown as new (init: RoleInit<K>) => object;
     if (!RoleClass) throw new PosttrainError('ROLE_UNKNOWN', `unknown role kind ${JSON.stringify(kind)}; known: ${Object.keys(ROLE_CLASSES).join(', ')}`);
-    this.engine ??= await initEngine({ backend: this.options.backend, threads: this.options.threads });
+    this.engine ??= await initEngine({ backend: this.options.backend, threads: this.options.threads, modelParameters: modelParameterCount(init.model) });
     this.roles.set(name, { kind, instance: new RoleClass(init) });
     actorContext().logger.debug({ role: name, kind, backend: this.engine.backend, threads: this.engine.threads }, 'role ready');
     return this.engine;
