@@ -2,7 +2,7 @@
  * `npm run bench -- slurm-release [--rounds 5]`   (root, with slurm-wlm, munge and iproute2 installed)
  *
  * How fast a placement group requested from Slurm gives its machines back: on a real Slurm of two slurmd hosts
- * (test/cluster/slurm-harness.ts), each round reserves a STRICT_SPREAD group of two bundles as its own Slurm job
+ * (deploy/dev-cluster/slurm.ts), each round reserves a STRICT_SPREAD group of two bundles as its own Slurm job
  * (runtime/cluster/slurm-placement.ts) with one actor in it, then removes the group the way a sweep removes a pruned
  * trial's. `release_ms`: from the remove call (the pruner's decision) until `squeue` no longer lists the job.
  *
@@ -18,8 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SlurmPlacementGroups } from '../runtime/cluster/slurm-placement.ts';
 import { Runtime } from '../runtime/index.ts';
-import type { NetnsHost } from '../test/cluster/netns.ts';
-import { startSlurmCluster, type SlurmTestCluster } from '../test/cluster/slurm-harness.ts';
+import type { NetnsHost } from '../deploy/dev-cluster/netns.ts';
+import { startSlurmCluster, type SlurmTestCluster } from '../deploy/dev-cluster/slurm.ts';
 import { parseFlags } from './_flags.ts';
 import type { ObjectBench } from './_object-actor.ts';
 

@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupStaleNamespaces, createNetnsCluster, listOurNamespaces, type NetnsCluster, type NetnsHost } from './netns.ts';
+import { cleanupStaleNamespaces, createNetnsCluster, listOurNamespaces, type NetnsCluster, type NetnsHost } from '../../deploy/dev-cluster/netns.ts';
 import { netnsAvailable } from './netns-support.ts';
 
 const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

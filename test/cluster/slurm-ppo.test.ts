@@ -5,7 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TINY_MODEL, randomModelFiles, scratchDirectory } from '../trainers/helpers.ts';
-import { slurmAvailable, startSlurmCluster, type SlurmTestCluster } from './slurm-harness.ts';
+import { startSlurmCluster, type SlurmTestCluster } from '../../deploy/dev-cluster/slurm.ts';
+import { slurmAvailable } from './slurm-harness.ts';
 import { stepRecords as stepMetrics } from './two-node-ppo.ts';
 
 const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -14,7 +15,7 @@ const sbatchScript = join(repositoryRoot, 'deploy', 'slurm', 'posttrain.sbatch')
 const STEPS = 5;
 
 /**
- * `deploy/slurm/posttrain.sbatch` on a real Slurm (two slurmd hosts, see slurm-harness.ts): the head and the driver
+ * `deploy/slurm/posttrain.sbatch` on a real Slurm (two slurmd hosts, see deploy/dev-cluster/slurm.ts): the head and the driver
  * on the first node, an agent per node. Where roles run and how often the run is stopped and continued do not
  * change the numbers: on the wasm backend with one thread every step is computed the same way, so the metrics of
  * a PPO run spread over the two Slurm nodes, and of one stopped by Slurm's notice and continued in a new job, equal
