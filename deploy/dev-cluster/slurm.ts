@@ -137,6 +137,9 @@ function slurmConf(options: Required<SlurmClusterOptions>, directory: string, co
     // A job that names no memory takes a share per CPU, not the whole node, so two small jobs fit one node.
     'DefMemPerCPU=256',
     'ReturnToService=2',
+    // SIGTERM -> SIGKILL on a plain scancel or the time limit: what a posttrain driver has to finish its step and
+    // checkpoint while the head, agents and workers keep serving it (runtime/cluster/slurm-signals.ts). 30 s is
+    // Slurm's default; a test on a loaded machine may give more.
     `KillWait=${options.killWaitSeconds}`,
     // Ended jobs stay visible to `scontrol show job` long enough for a test to read how they ended.
     'MinJobAge=300',
