@@ -22,7 +22,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createNetnsCluster, netnsSupport, type NetnsCluster, type NetnsHost } from '../test/cluster/netns.ts';
+import { createNetnsCluster, netnsSupport, type NetnsCluster, type NetnsHost } from '../deploy/dev-cluster/netns.ts';
 import { median } from '../algorithms/statistics.ts';
 import { parseFlags } from './_flags.ts';
 

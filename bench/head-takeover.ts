@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median } from '../algorithms/statistics.ts';
 import { Runtime } from '../runtime/index.ts';
-import { freePort, startLocalEtcd } from '../test/cluster/etcd-harness.ts';
+import { freePort, startLocalEtcd } from '../deploy/dev-cluster/etcd.ts';
 import { parseFlags } from './_flags.ts';
 import { loadAverage, machineInfo } from './_peer.ts';
 

@@ -82,8 +82,8 @@ export const ROLE_HOST_MODULE = new URL('./roles/role-host.ts', import.meta.url)
 export class RoleSet {
   readonly groups = new Map<string, RoleGroup>();
   readonly placementGroups: PlacementGroup[] = [];
-  /** Slurm jobs holding placement groups (`runtime.slurm`): cancelled with the groups. */
-  readonly slurmJobs: { jobId: string; cancel: () => Promise<void> }[] = [];
+  /** How each placement group is released: removed, and with `runtime.slurm` its Slurm job cancelled in the same call. */
+  private readonly releases: (() => Promise<void>)[] = [];
   readonly hostGroups: ActorGroup<RoleHost>[] = [];
   /** Per host group, how its hosts were launched. */
   readonly layouts: HostLayout[] = [];
@@ -98,10 +98,16 @@ export class RoleSet {
     return group as RoleGroup<K>;
   }
 
-  /** Kills every host and frees every reservation. */
+  /** Holds `placementGroup` until `destroy()`, which calls `release` (default: remove the group). */
+  hold(placementGroup: PlacementGroup, release: () => Promise<void> = () => placementGroup.remove()): void {
+    this.placementGroups.push(placementGroup);
+    this.releases.push(release);
+  }
+
+  /** Kills every host and frees every reservation (a sweep's pruned trial too, through its trainer's abort). */
   async destroy(): Promise<void> {
     this.detachMetrics();
-    await Promise.allSettled([...this.placementGroups.map((group) => group.remove()), ...this.slurmJobs.map((job) => job.cancel())]);
+    await Promise.allSettled(this.releases.map((release) => release()));
   }
 }
 
@@ -127,13 +133,11 @@ export async function launchRoles(runtime: Runtime, requests: RoleRequest[], con
       // Warm spares (trainers/spares.ts) get bundles of their own after the ranks'.
       const spares = Math.max(...members.map((member) => config.roles[member.name]?.spares ?? 0));
       const groupOptions = { bundles: Array.from({ length: hostCount + spares }, () => resources), strategy: 'PACK' as const };
+      // With runtime.slurm a group the cluster cannot hold is a Slurm job of its own, cancelled when it is removed.
       const reserved = slurm ? await slurm.create(groupOptions) : undefined;
       const placementGroup = reserved?.placementGroup ?? (await runtime.createPlacementGroup(groupOptions));
-      roles.placementGroups.push(placementGroup);
-      if (reserved?.jobId !== undefined) {
-        roles.slurmJobs.push({ jobId: reserved.jobId, cancel: () => slurm!.cancel(reserved.jobId!) });
-        logger.info({ roles: names, slurmJob: reserved.jobId }, 'the cluster could not hold these roles: Slurm job started for them');
-      }
+      roles.hold(placementGroup, reserved?.remove);
+      if (reserved?.jobId !== undefined) logger.info({ roles: names, slurmJob: reserved.jobId }, 'the cluster could not hold these roles: Slurm job started for them');
       await placementGroup.ready({ timeoutMs: 120_000 });
       const hostOptions: RoleHostOptions = { backend: config.backend, threads };
       const hosts = await runtime.createActorGroup<typeof RoleHost>({

@@ -169,9 +169,10 @@ async function startRuntime(config: SweepConfig, plan: SweepPlan, logger: Logger
 /** `concurrency` trials must fit on the runtime at once, or the extra ones would wait for a reservation and time out. */
 async function checkCapacity(config: SweepConfig, plan: SweepPlan, runtime: Runtime): Promise<void> {
   const resources = config.trial.resources;
-  const stageRuntime = plan.baseStageConfig.runtime as { colocate: unknown; roles: Record<string, { groupSize?: number }> };
+  const stageRuntime = plan.baseStageConfig.runtime as { colocate: unknown; roles: Record<string, { groupSize?: number }>; slurm?: unknown };
   // With every role in one host per rank, a trial reserves one bundle per rank; other layouts are checked by the runtime.
-  if (!resources || stageRuntime.colocate !== 'all') return;
+  // With runtime.slurm a trial the cluster cannot hold is a Slurm job of its own (queued by Slurm), not a misfit.
+  if (!resources || stageRuntime.colocate !== 'all' || stageRuntime.slurm !== undefined) return;
   const hosts = Math.max(1, ...Object.values(stageRuntime.roles).map((role) => role.groupSize ?? 1));
   const nodes = await runtime.nodes();
   const fit = trialsThatFit(nodes, resources, hosts);

@@ -1,7 +1,8 @@
 /**
  * A sweep trial as a training run: the tuned stage's trainer, built from the trial's values, runs on the sweep's
  * shared runtime in its own placement group(s) and run directory. Every `reportInterval` steps the metric goes to
- * the pruner; a prune aborts the trainer, which kills its actors and removes its placement groups in the same tick,
+ * the pruner; a prune aborts the trainer, which kills its actors and removes its placement groups in the same tick
+ * (with `runtime.slurm`, a group the cluster could not hold is a Slurm job of its own, cancelled by that removal),
  * and the trial counts as released (`release_ms`) once those processes have exited.
  */
 import { mkdirSync } from 'node:fs';

@@ -5,6 +5,7 @@ import { ConfigError, PosttrainError } from '../../runtime/errors.ts';
 import { rootLogger } from '../../runtime/logging.ts';
 import { loadClusterSecurity, type ClusterSecurityOptions } from '../../runtime/cluster/grpc/cluster-security.ts';
 import { parseGrpcAddress } from '../../runtime/cluster/grpc/grpc-address.ts';
+import { insideSlurmJob } from '../../runtime/cluster/slurm-signals.ts';
 
 interface SecurityFlags {
   tokenFile?: string;
@@ -61,9 +62,14 @@ function keepalive(flags: TimerFlags): { keepaliveMs?: number; keepaliveTimeoutM
   return ms === undefined ? {} : { keepaliveMs: ms, keepaliveTimeoutMs: ms };
 }
 
-/** Run until SIGINT/SIGTERM, then stop cleanly; a user mistake prints its message, never a stack trace. */
-async function runUntilSignal(start: () => Promise<{ stop(): Promise<void> }>): Promise<void> {
-  let running: { stop(): Promise<void> };
+/**
+ * Run until SIGINT/SIGTERM, then stop cleanly; a user mistake prints its message, never a stack trace. Inside a
+ * Slurm job SIGTERM reaches every process of the job at once and is the driver's stop notice
+ * (runtime/cluster/slurm-signals.ts): there `onSlurmTerm` says what this process does meanwhile (default: keep
+ * serving), and SIGINT alone stops it at once.
+ */
+async function runUntilSignal<T extends { stop(): Promise<void> }>(start: () => Promise<T>, onSlurmTerm?: (running: T) => Promise<void>): Promise<void> {
+  let running: T;
   try {
     running = await start();
   } catch (error) {
@@ -73,14 +79,23 @@ async function runUntilSignal(start: () => Promise<{ stop(): Promise<void> }>): 
     }
     throw error;
   }
+  const slurm = insideSlurmJob();
   await new Promise<void>((resolve) => {
+    let stopping = false;
+    let draining = false;
     const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      if (stopping) return;
+      stopping = true;
       void running.stop().finally(resolve);
     };
+    const slurmTerm = () => {
+      rootLogger().info("Slurm's SIGTERM: serving until the driver has checkpointed (SIGINT stops at once)");
+      if (onSlurmTerm === undefined || draining || stopping) return;
+      draining = true;
+      void onSlurmTerm(running).finally(resolve);
+    };
     process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    process.on('SIGTERM', slurm ? slurmTerm : stop);
   });
 }
 
@@ -187,7 +202,7 @@ export function registerClusterCommand(program: Command): void {
         logger,
         grpc: keepalive(flags),
       });
-    });
+    }, (agent) => agent.stopWhenIdle());
   });
 }
 

@@ -78,6 +78,8 @@ export class NodeAgent {
   private cursor = 0;
   private stopped = false;
   private fencing: Promise<void> | undefined;
+  /** Waiting for the last actor here to exit (`stopWhenIdle`). */
+  private readonly idleWaiters: (() => void)[] = [];
   /** etcd mode (the head says so when this node registers): this node's liveness lease. */
   private livenessLease: NodeLivenessLease | undefined;
   private readonly allowList: ModuleAllowList;
@@ -182,6 +184,19 @@ export class NodeAgent {
     await this.home.close();
     await this.transport.close();
     this.directories.remove();
+  }
+
+  /**
+   * Stop once no actor runs here any more (at once if none does); until then the node keeps serving its actors and
+   * the head. Inside a Slurm job a SIGTERM means this (`slurm-signals.ts`): the driver is finishing its step on
+   * these workers and removes them once it has checkpointed.
+   */
+  async stopWhenIdle(): Promise<void> {
+    if (this.workers.size > 0) {
+      this.logger.info({ actors: this.workers.size }, `stopping once the ${this.workers.size} actor(s) running here are removed`);
+      await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    }
+    await this.stop();
   }
 
   /** Register (first time, after a reconnection, or after being fenced), reporting the workers that run here. */
@@ -317,6 +332,7 @@ export class NodeAgent {
     this.workers.delete(clientId);
     this.home.processDied(clientId, `${worker?.assignment.displayName ?? clientId} ${cause.reason}`);
     this.link.notify('processExited', [clientId, cause]);
+    if (this.workers.size === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
   private async killAll(): Promise<void> {

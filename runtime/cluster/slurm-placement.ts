@@ -136,7 +136,7 @@ export class SlurmPlacementGroups {
     }
   }
 
-  /** `scancel` the job: Slurm SIGTERMs its agents, which stop their workers; the nodes are free for other jobs. */
+  /** `scancel` the job: Slurm SIGTERMs its agents, which stop once their actors are gone (removed with the group); the nodes are free for other jobs. */
   async cancel(jobId: string): Promise<void> {
     await this.slurm('scancel', [jobId]);
   }

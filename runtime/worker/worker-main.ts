@@ -17,6 +17,7 @@ import type { ActorHandleData } from '../actor/call-codec.ts';
 import type { WorkerBootstrap, WorkerClusterBootstrap } from '../head/worker-process.ts';
 import type { Channel } from '../transport/transport.ts';
 import { ActorHost } from './actor-host.ts';
+import { insideSlurmJob } from '../cluster/slurm-signals.ts';
 
 const bootstrap = JSON.parse(process.env.POSTTRAIN_WORKER ?? 'null') as WorkerBootstrap | null;
 if (!bootstrap) {
@@ -26,6 +27,9 @@ if (!bootstrap) {
 delete process.env.POSTTRAIN_WORKER;
 
 const baseLogger = pino({ level: bootstrap.logLevel, base: undefined }, pino.destination({ fd: 2, sync: true }));
+// Inside a Slurm job every process gets the job's SIGTERM at once; this one keeps serving the driver's last step
+// and is SIGKILLed by its node agent when its actor is removed (../cluster/slurm-signals.ts).
+if (insideSlurmJob()) process.on('SIGTERM', () => baseLogger.debug("Slurm's SIGTERM: serving until this actor is removed"));
 // On a cluster node, other machines call this actor over gRPC (loaded only there: embedded workers start faster).
 const cluster = bootstrap.cluster === undefined ? undefined : await import('../cluster/worker-cluster.ts').then((module) => module.startWorkerCluster(bootstrap.cluster as WorkerClusterBootstrap, baseLogger));
 const channel = await transportFor(bootstrap.headAddress).connect(bootstrap.headAddress);

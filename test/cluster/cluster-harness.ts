@@ -1,6 +1,6 @@
 /**
  * A real posttrain cluster on one machine, for tests: the head and each node agent run through the `recipe cluster`
- * CLI, each in its own network namespace (own address, veth to a private bridge, see `netns.ts`), and the test
+ * CLI, each in its own network namespace (own address, veth to a private bridge, see `deploy/dev-cluster/netns.ts`), and the test
  * process joins the bridge as the driver. Processes are spawned in their own process groups so that a node can be
  * SIGKILLed together with its workers, and everything is torn down by `destroy()` (and by the netns harness's exit
  * handlers when a test run dies).
@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeEach } from 'vitest';
 import { Runtime, type RuntimeOptions } from '../../runtime/index.ts';
 import { makeTestCertificates } from '../runtime/certificates.ts';
-import { createNetnsCluster, type NetnsCluster, type NetnsHost } from './netns.ts';
+import { createNetnsCluster, type NetnsCluster, type NetnsHost } from '../../deploy/dev-cluster/netns.ts';
 
 const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const recipe = path.join(repositoryRoot, 'bin', 'recipe.js');

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { collectiveConformance, formGroup, serialReduce, values } from '../runtime/collectives/conformance.ts';
 import { ProcessMember, processPool, rankWorkerCommand } from '../runtime/collectives/members.ts';
-import { createNetnsCluster, type NetnsCluster, type NetnsHost } from './netns.ts';
+import { createNetnsCluster, type NetnsCluster, type NetnsHost } from '../../deploy/dev-cluster/netns.ts';
 import { netnsAvailable } from './netns-support.ts';
 
 /**

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ControlStore } from '../../runtime/control/control-store.ts';
 import { EtcdControlStore } from '../../runtime/cluster/etcd-control-store.ts';
 import { controlStoreConformance, sampleActor } from '../runtime/control-store-conformance.ts';
-import { etcdAvailable, startLocalEtcd, type EtcdCluster } from './etcd-harness.ts';
+import { startLocalEtcd, type EtcdCluster } from '../../deploy/dev-cluster/etcd.ts';
+import { etcdAvailable } from './etcd-harness.ts';
 
 /**
  * The etcd control store keeps the contract the in-memory and SQLite stores keep (the same suite), on a real

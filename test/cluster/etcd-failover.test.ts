@@ -9,8 +9,9 @@ import { randomModelFiles, scratchDirectory } from '../trainers/helpers.ts';
 import type { Counter } from '../runtime/fixtures/test-actors.ts';
 import { eventually, fixtures } from '../runtime/helpers.ts';
 import { watch, type ClusterProcess } from './cluster-harness.ts';
-import { etcdAvailable, startEtcdCluster, type EtcdCluster } from './etcd-harness.ts';
-import { createNetnsCluster, type NetnsCluster, type NetnsHost } from './netns.ts';
+import { startEtcdCluster, type EtcdCluster } from '../../deploy/dev-cluster/etcd.ts';
+import { etcdAvailable } from './etcd-harness.ts';
+import { createNetnsCluster, type NetnsCluster, type NetnsHost } from '../../deploy/dev-cluster/netns.ts';
 import { netnsAvailable } from './netns-support.ts';
 import { stepRecords as stepMetrics, twoNodePpoConfig } from './two-node-ppo.ts';
 

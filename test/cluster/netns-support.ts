@@ -1,4 +1,4 @@
-import { netnsSupport } from './netns.ts';
+import { netnsSupport } from '../../deploy/dev-cluster/netns.ts';
 
 /**
  * Whether cluster tests can run here. Without `ip` or root they cannot: in CI (`CI=true`, which installs iproute2

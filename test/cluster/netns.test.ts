@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupStaleNamespaces, createNetnsCluster, listOurNamespaces, type NetnsCluster, type NetnsHost } from './netns.ts';
+import { cleanupStaleNamespaces, createNetnsCluster, listOurNamespaces, type NetnsCluster, type NetnsHost } from '../../deploy/dev-cluster/netns.ts';
 import { netnsAvailable } from './netns-support.ts';
 
 const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -85,7 +85,7 @@ describe.skipIf(!netnsAvailable())('network-namespace hosts', () => {
 
   it('tears everything down when the process using it fails with an uncaught error', () => {
     const script =
-      "import { createNetnsCluster } from './test/cluster/netns.ts';" +
+      "import { createNetnsCluster } from './deploy/dev-cluster/netns.ts';" +
       'const cluster = createNetnsCluster({ hosts: 2 }); console.log(cluster.prefix); throw new Error("a failing test");';
     const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: repositoryRoot, encoding: 'utf8' });
     const prefix = run.stdout.trim();
@@ -96,7 +96,7 @@ describe.skipIf(!netnsAvailable())('network-namespace hosts', () => {
 
   it('tears everything down when the process using it is stopped with SIGTERM', async () => {
     const script =
-      "import { createNetnsCluster } from './test/cluster/netns.ts';" +
+      "import { createNetnsCluster } from './deploy/dev-cluster/netns.ts';" +
       'const cluster = createNetnsCluster({ hosts: 2 }); console.log(cluster.prefix); setInterval(() => {}, 1000);';
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: repositoryRoot, stdio: ['ignore', 'pipe', 'inherit'] });
     const prefix = await new Promise<string>((resolve) => child.stdout.once('data', (data: Buffer) => resolve(data.toString().trim())));

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listOurNamespaces } from './netns.ts';
-import { slurmAvailable, startSlurmCluster, type SlurmTestCluster } from './slurm-harness.ts';
+import { listOurNamespaces } from '../../deploy/dev-cluster/netns.ts';
+import { startSlurmCluster, type SlurmTestCluster } from '../../deploy/dev-cluster/slurm.ts';
+import { slurmAvailable } from './slurm-harness.ts';
 
 /**
  * The harness gives a real Slurm: a two-node batch job runs one step per node, each in its own host with its own

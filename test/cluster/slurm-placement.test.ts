@@ -5,10 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SlurmPlacementGroups } from '../../runtime/cluster/slurm-placement.ts';
 import { Runtime } from '../../runtime/index.ts';
-import type { NetnsHost } from './netns.ts';
+import type { NetnsHost } from '../../deploy/dev-cluster/netns.ts';
 import { PPOTrainer } from '../../trainers/index.ts';
 import { TINY_MODEL, randomModelFiles, scratchDirectory, testLogging } from '../trainers/helpers.ts';
-import { slurmAvailable, startSlurmCluster, type SlurmTestCluster } from './slurm-harness.ts';
+import { startSlurmCluster, type SlurmTestCluster } from '../../deploy/dev-cluster/slurm.ts';
+import { slurmAvailable } from './slurm-harness.ts';
 
 const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
 const recipe = join(repositoryRoot, 'bin', 'recipe.js');

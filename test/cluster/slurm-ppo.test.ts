@@ -5,20 +5,26 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TINY_MODEL, randomModelFiles, scratchDirectory } from '../trainers/helpers.ts';
-import { slurmAvailable, startSlurmCluster, type SlurmTestCluster } from './slurm-harness.ts';
+import { startSlurmCluster, type SlurmTestCluster } from '../../deploy/dev-cluster/slurm.ts';
+import { slurmAvailable } from './slurm-harness.ts';
 import { stepRecords as stepMetrics } from './two-node-ppo.ts';
 
 const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
 const recipeCommand = `${process.execPath} ${join(repositoryRoot, 'bin', 'recipe.js')}`;
 const sbatchScript = join(repositoryRoot, 'deploy', 'slurm', 'posttrain.sbatch');
 const STEPS = 5;
+/**
+ * slurm.conf KillWait: Slurm's SIGTERM -> SIGKILL on a plain scancel, the time the driver has to finish its step and
+ * checkpoint. Slurm's default is 30 s; twice that here, since one tiny step takes seconds on a loaded 2-core CI machine.
+ */
+const KILL_WAIT_SECONDS = 60;
 
 /**
- * `deploy/slurm/posttrain.sbatch` on a real Slurm (two slurmd hosts, see slurm-harness.ts): the head and the driver
+ * `deploy/slurm/posttrain.sbatch` on a real Slurm (two slurmd hosts, see deploy/dev-cluster/slurm.ts): the head and the driver
  * on the first node, an agent per node. Where roles run and how often the run is stopped and continued do not
  * change the numbers: on the wasm backend with one thread every step is computed the same way, so the metrics of
- * a PPO run spread over the two Slurm nodes, and of one stopped by Slurm's notice and continued in a new job, equal
- * those of the same recipe on one embedded node.
+ * a PPO run spread over the two Slurm nodes, and of one stopped by a plain `scancel` or by Slurm's USR1 notice and
+ * continued in a new job, equal those of the same recipe on one embedded node.
  */
 describe.skipIf(!slurmAvailable())('PPO through sbatch on a two-node Slurm cluster', () => {
   const scratch = scratchDirectory('slurm-ppo');
@@ -84,7 +90,7 @@ describe.skipIf(!slurmAvailable())('PPO through sbatch on a two-node Slurm clust
   }
 
   beforeAll(async () => {
-    slurm = await startSlurmCluster({ nodes: 2, cpusPerNode: 2 });
+    slurm = await startSlurmCluster({ nodes: 2, cpusPerNode: 2, killWaitSeconds: KILL_WAIT_SECONDS });
     // The uninterrupted run on one embedded node, through the same CLI the job's driver runs.
     const recipe = writeRecipe('single.mjs', { pinned: false });
     const child = spawn(process.execPath, [join(repositoryRoot, 'bin', 'recipe.js'), 'run', recipe, '--runs-dir', join(scratch.path, 'single')], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -116,29 +122,51 @@ describe.skipIf(!slurmAvailable())('PPO through sbatch on a two-node Slurm clust
     }
   }, 240_000);
 
-  it("Slurm's notice mid-run checkpoints and exits cleanly; recipe resume in a new job finishes with the uninterrupted metrics", async () => {
+  /**
+   * Start the recipe in one job, stop it with `stop(jobId)` once its first step is logged, and continue it with
+   * `recipe resume` in a second job; returns the step it stopped at and the first job's final state.
+   */
+  async function stopAndResume(label: string, stop: (jobId: string) => void): Promise<{ stoppedAt: number; stoppedState: string }> {
     const recipe = writeRecipe('pinned.mjs', { pinned: true });
-    const runs = join(scratch.path, 'stopped');
+    const runs = join(scratch.path, label);
     const run = join(runs, 'slurm-ppo');
-    const first = submit('stopped', { RECIPE: recipe, ARGS: `--runs-dir ${runs}` });
+    const first = submit(label, { RECIPE: recipe, ARGS: `--runs-dir ${runs}` });
     for (let waited = 0; stepRecords(run).length < 1; waited += 100) {
       if (waited > 180_000) throw new Error('the first step never finished');
       await sleep(100);
     }
-    // What Slurm sends before the time limit (--signal=B:USR1@120), on preemption with send_user_signal, and what
-    // a user sends to stop a job gracefully: USR1 to the batch script.
-    slurm.command('scancel', ['--batch', '--signal=USR1', first]);
-    expect(await slurm.waitForJobEnd(first, 120_000, lastJobOutput)).toBe('COMPLETED');
+    stop(first);
+    const stoppedState = await slurm.waitForJobEnd(first, 180_000, lastJobOutput);
     const stoppedAt = stepRecords(run).length;
     expect(stoppedAt).toBeLessThan(STEPS);
+    // The step in flight was finished and checkpointed: the checkpoint is at the last logged step.
     const stopped = JSON.parse(readFileSync(join(run, 'ppo', 'summary.json'), 'utf8')) as Record<string, unknown>;
     expect(stopped).toMatchObject({ stoppedBy: 'SIGTERM', lastCheckpoint: { step: stoppedAt } });
+    expect(stepRecords(run)).toEqual(single.slice(0, stoppedAt));
 
-    const second = submit('resumed', { POSTTRAIN_RESUME: run });
+    const second = submit(`${label}-resumed`, { POSTTRAIN_RESUME: run });
     expect(await slurm.waitForJobEnd(second, 240_000, lastJobOutput)).toBe('COMPLETED');
     expect(stepRecords(run)).toEqual(single);
     const resumed = JSON.parse(readFileSync(join(run, 'ppo', 'summary.json'), 'utf8')) as Record<string, unknown>;
     expect(resumed).toMatchObject({ resumedFrom: { step: stoppedAt } });
     expect(resumed.stoppedBy).toBeUndefined();
+    return { stoppedAt, stoppedState };
+  }
+
+  it('a plain scancel mid-run checkpoints the step in flight; recipe resume in a new job finishes with the uninterrupted metrics', async () => {
+    // Every process of the job gets Slurm's SIGTERM at once (workers included) and SIGKILL after KillWait: the
+    // driver finishes its step and checkpoints while the head, agents and workers keep serving it.
+    const { stoppedAt, stoppedState } = await stopAndResume('cancelled', (job) => slurm.command('scancel', [job]));
+    expect(stoppedState).toBe('CANCELLED');
+    expect(stoppedAt).toBeGreaterThanOrEqual(1);
+    // The job's own log says how long Slurm gives the driver (the harness's KillWait).
+    expect(readFileSync(join(scratch.path, 'cancelled.out'), 'utf8')).toContain(`leaves the driver ${KILL_WAIT_SECONDS} s to finish its step`);
+  }, 480_000);
+
+  it("Slurm's USR1 notice mid-run checkpoints and exits cleanly; recipe resume in a new job finishes with the uninterrupted metrics", async () => {
+    // What Slurm sends before the time limit (--signal=B:USR1@120), on preemption with send_user_signal, and what
+    // a user sends to stop a job gracefully: USR1 to the batch script alone.
+    const { stoppedState } = await stopAndResume('noticed', (job) => slurm.command('scancel', ['--batch', '--signal=USR1', job]));
+    expect(stoppedState).toBe('COMPLETED');
   }, 480_000);
 });
