@@ -4,7 +4,7 @@
  * from a fresh clone with no `recipe model init` step. The folder is what `recipe model init` writes for the same
  * tokenizer, sizes and seed (`model.initSeed`), byte for byte; a folder that already holds a model is left alone.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { initLlamaFolder, writeTokenizerFiles } from '../models/hf/init-model.ts';
 import { initShape, modelSection, type ModelInitConfig } from './config-sections.ts';
@@ -31,8 +31,15 @@ export function writeFreshModels(recipe: unknown): string[] {
       const partial = join(dirname(resolve(from)), `.${basename(resolve(from))}.partial-${process.pid}`);
       rmSync(partial, { recursive: true, force: true });
       writeModel(partial, init, initSeed);
-      rmSync(from, { recursive: true, force: true });
-      renameSync(partial, from);
+      try {
+        if (existsSync(from)) rmdirSync(from); // an empty folder (rmdir refuses a full one)
+        renameSync(partial, from);
+      } catch (error) {
+        rmSync(partial, { recursive: true, force: true });
+        // Another run of the same recipe renamed its copy into place first: the same bytes, nothing to do.
+        if (!existsSync(join(from, 'config.json'))) throw error;
+        continue;
+      }
     }
     written.push(from);
   }
