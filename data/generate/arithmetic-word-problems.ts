@@ -5,11 +5,12 @@
  *   sft.jsonl                            prompt-completion, worked answer       (SFT)
  *   preference.jsonl                     prompt / chosen (right) / rejected (wrong) + `answer` (DPO, reward model)
  *
- * Problems are small (addition and subtraction of operands 1-9, one short phrasing each) so that a freshly
+ * Problems are small (addition and subtraction of operands 1-5, one short phrasing each) so that a freshly
  * initialised model with GPT-2's tokenizer learns them in minutes on two cores: every number is one token, the
- * prompts use a few dozen distinct tokens, and the 126 distinct sums and differences repeat across names and items.
- * (Operands up to 20 with multiplication left SFT at 4% accuracy after 5 minutes, so GRPO had no signal: measured,
- * see recipes/grpo-files.ts.) Every completion ends with GSM8K's `#### <answer>` line, which the built-in numeric
+ * prompts use a few dozen distinct tokens, and the 40 distinct sums and differences repeat across names and items,
+ * so that GRPO's few prompts per step revisit each of them (measured, see recipes/grpo-files.ts: with operands 1-9,
+ * 126 facts, SFT at hidden 64 did not even copy the operands and GRPO gained nothing; operands up to 20 with
+ * multiplication left SFT at 4% accuracy). Every completion ends with GSM8K's `#### <answer>` line, which the built-in numeric
  * reward reads. The eval prompts never appear in any training file (their sums do: what is held out is the wording).
  *
  * Run: node --import tsx data/generate/arithmetic-word-problems.ts [outDir=examples/data/arithmetic] [seed=2026]
@@ -35,8 +36,8 @@ export interface WordProblem {
 const NAMES = ['Ann', 'Ben', 'Cara', 'Dev', 'Eli', 'Fay', 'Gus', 'Hana', 'Ivo', 'Jun'];
 const ITEMS = ['apples', 'books', 'coins', 'marbles', 'pens', 'shells', 'stamps', 'cards'];
 
-/** Operands are 1..MAX_OPERAND: every number in a problem (0-18) is one GPT-2 token. */
-const MAX_OPERAND = 9;
+/** Operands are 1..MAX_OPERAND: every number in a problem (0-10) is one GPT-2 token. */
+const MAX_OPERAND = 5;
 
 /** Problem `index` of the stream seeded by `seed`: a pure function of both. */
 export function wordProblem(seed: number, index: number): WordProblem {

@@ -81,6 +81,76 @@ export const TINY_LLAMA: LlamaShape = {
   ...CHARACTER_VOCABULARY,
 };
 
+/** The preset shapes a fresh Llama starts from, by the name `recipe model init --shape` and `model.init.shape` take. */
+export const LLAMA_PRESETS = { tiny: TINY_LLAMA, 'smollm2-135m': SMOLLM2_135M } as const satisfies Record<string, LlamaShape>;
+export type LlamaPreset = keyof typeof LLAMA_PRESETS;
+
+/**
+ * The sizes a user picks for a fresh Llama (`recipe model init --hidden ...`, a recipe's `model.init`), each
+ * replacing one config.json field of a preset shape. With a real tokenizer the embedding (vocabulary x hidden:
+ * GPT-2's 50257 rows) dominates a small model, so `hidden` sets most of its size and speed.
+ */
+export interface LlamaSize {
+  /** hidden_size: width of the residual stream. */
+  hidden?: number | undefined;
+  /** num_hidden_layers. */
+  layers?: number | undefined;
+  /** num_attention_heads: must divide hidden, with an even head dimension (RoPE rotates pairs). */
+  heads?: number | undefined;
+  /** num_key_value_heads (grouped-query attention): must divide heads. */
+  kvHeads?: number | undefined;
+  /** intermediate_size: width of the MLP. */
+  intermediate?: number | undefined;
+}
+
+/** Each LlamaSize field and the config.json field it sets. */
+export const LLAMA_SIZE_FIELDS = {
+  hidden: 'hidden_size',
+  layers: 'num_hidden_layers',
+  heads: 'num_attention_heads',
+  kvHeads: 'num_key_value_heads',
+  intermediate: 'intermediate_size',
+} as const satisfies Record<keyof LlamaSize, keyof LlamaShape>;
+
+/**
+ * `shape` with the sizes given in `size` replaced. When only `heads` changes, key-value heads follow it down so
+ * that they still divide it (tiny's 2 key-value heads cannot serve 3 query heads).
+ *
+ * @example
+ * resizedShape(TINY_LLAMA, { hidden: 64, intermediate: 256 }); // 64 wide, tiny's 2 layers and 4 heads
+ */
+export function resizedShape(shape: LlamaShape, size: LlamaSize): LlamaShape {
+  const resized = { ...shape };
+  for (const [field, name] of Object.entries(LLAMA_SIZE_FIELDS) as [keyof LlamaSize, keyof LlamaShape][]) {
+    const value = size[field];
+    if (value !== undefined) (resized as Record<string, unknown>)[name] = value;
+  }
+  if (size.kvHeads === undefined && resized.num_attention_heads % resized.num_key_value_heads !== 0) resized.num_key_value_heads = resized.num_attention_heads;
+  return resized;
+}
+
+/**
+ * What is wrong with a shape's sizes, by LlamaSize field, each message quoting the values: sizes are positive
+ * integers, heads divide hidden into an even head dimension, key-value heads divide heads.
+ *
+ * @example
+ * llamaSizeIssues(resizedShape(TINY_LLAMA, { hidden: 60, heads: 8 })); // [{ field: 'heads', message: 'must divide hidden (60) ...' }]
+ */
+export function llamaSizeIssues(shape: LlamaShape): { field: keyof LlamaSize; message: string }[] {
+  const issues: { field: keyof LlamaSize; message: string }[] = [];
+  for (const [field, name] of Object.entries(LLAMA_SIZE_FIELDS) as [keyof LlamaSize, keyof LlamaShape][]) {
+    const value = shape[name];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) issues.push({ field, message: `must be a positive integer, got ${String(value)}` });
+  }
+  if (issues.length > 0) return issues;
+  const { hidden_size: hidden, num_attention_heads: heads, num_key_value_heads: kvHeads } = shape;
+  if (hidden % heads !== 0 || (hidden / heads) % 2 !== 0) {
+    issues.push({ field: 'heads', message: `must divide hidden (${hidden}) into an even head dimension (RoPE rotates pairs), got ${heads} heads (head dimension ${hidden / heads})` });
+  }
+  if (heads % kvHeads !== 0) issues.push({ field: 'kvHeads', message: `must divide heads (${heads}), got ${kvHeads}` });
+  return issues;
+}
+
 /** The config.json object of a LlamaForCausalLM of this shape, keys sorted as transformers writes them. */
 export function llamaConfigJson(shape: LlamaShape): Record<string, unknown> {
   const config: Record<string, unknown> = {

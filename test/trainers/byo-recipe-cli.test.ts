@@ -68,7 +68,7 @@ describe('recipe run with your data and reward module', () => {
   it('recipes/grpo-files.ts takes --set data.train=FILE: the GRPO stage changes, the SFT stage (its own data) does not', async () => {
     const plan = (args: string[]) =>
       new Promise<{ stage: string; hash: string }[]>((resolve, reject) => {
-        const command = [join(import.meta.dirname, '../../bin/recipe.js'), 'run', join(import.meta.dirname, '../../recipes/grpo-files.ts'), '--dry-run', '--set', `model.from=${JSON.stringify(join(root, 'llama'))}`, ...args];
+        const command = [join(import.meta.dirname, '../../bin/recipe.js'), 'run', join(import.meta.dirname, '../../recipes/grpo-files.ts'), '--dry-run', '--set', `model.from=${JSON.stringify(join(root, 'gpt2-llama'))}`, ...args];
         execFile(process.execPath, command, { timeout: 60_000 }, (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(JSON.parse(stdout).stages)));
       });
     const [original, swapped] = await Promise.all([plan([]), plan(['--set', `data.train=${JSON.stringify(files.prompts)}`])]);
