@@ -37,6 +37,9 @@
  */
 import { defineRecipe } from '../trainers/recipe.ts';
 
+/** Adapters on every linear layer of the model the stage starts from; its reference is that model with them off. */
+const LORA = { rank: 8, alpha: 16, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] } as const;
+
 export default defineRecipe({
   name: 'sft-dpo-ppo-files',
   task: { name: 'sentiment' },
@@ -55,16 +58,18 @@ export default defineRecipe({
       trainer: { steps: 30, batchSize: 16, learningRate: 1e-3, evalEvery: 15, evalPairs: 40 },
     },
     dpo: {
+      model: { lora: LORA },
       // Prompts take ~9 GPT-2 tokens, a calm note ~11 and a shouted one ~16.
       rollout: { promptTokens: 16, completionTokens: 20 },
-      trainer: { steps: 30, batchSize: 16, learningRate: 5e-5, evalEvery: 15, evalPairs: 40, evalPrompts: 32, evalSamplesPerPrompt: 1 },
+      trainer: { steps: 30, batchSize: 16, learningRate: 5e-4, evalEvery: 15, evalPairs: 40, evalPrompts: 32, evalSamplesPerPrompt: 1 },
     },
     ppo: {
+      model: { lora: LORA },
       // Prompts of the held-out notes are never trained on.
       data: { train: '../examples/data/preferences/prompts.jsonl', eval: '../examples/data/preferences/prompts-eval.jsonl' },
       rollout: { batchSize: 16, promptTokens: 16, completionTokens: 20 },
       algo: { epochs: 2, minibatches: 2 },
-      trainer: { steps: 15, learningRate: 2e-4, evalEvery: 0, evalPrompts: 32, evalSamplesPerPrompt: 1 },
+      trainer: { steps: 15, learningRate: 2e-3, evalEvery: 0, evalPrompts: 32, evalSamplesPerPrompt: 1 },
     },
   },
 });
