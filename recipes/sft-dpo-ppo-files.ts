@@ -44,7 +44,10 @@
  *   held-out reward is being gamed, not only learned. Each seed's SFT and reward stages ran once: `recipe run` with
  *   the same --name reuses every stage whose model exists for the same config and is newer than the models before
  *   it, so `--set stages.dpo.trainer.learningRate=...` retrains DPO and PPO only.
- *   Also measured, with those stages reused: DPO (LoRA) at 5e-4, 10x full DPO's 5e-5, over-optimised (seed 1: KL
+ *   Also measured, with those stages reused: PPO in full (2e-4, no `model.lora`) on the same LoRA DPO models 0.50 ->
+ *   0.91 and 0.28 -> 0.94 (KL 3.1 / 6.7), with 4 and 5 of the 8 shown notes a bare " Thanks." (LoRA: 7 and 7): the
+ *   gaming is the reward's, not LoRA's; its checkpoint shards are 27 MB. PPO (LoRA) at 1e-3: 0.50 -> 0.94 and 0.28
+ *   -> 0.97 (KL 3.8 / 3.6), no less gamed. DPO (LoRA) at 5e-4, 10x full DPO's 5e-5, over-optimised (seed 1: KL
  *   11.9, margin 8.5), PPO after it 0.31 -> 0.91 (KL 3.7); full DPO at 5e-5 then PPO (LoRA) 0.38 -> 0.94 (seed 0,
  *   KL 12.6 at the end). Before LoRA (both stages in full, PPO at 2e-4, load ~30): PPO 0.44 -> 0.94 and 0.34 -> 0.97
  *   (KL 2.5 / 2.1).
@@ -79,7 +82,7 @@ export default defineRecipe({
       trainer: { steps: 30, batchSize: 16, learningRate: 2e-4, evalEvery: 15, evalPairs: 40, evalPrompts: 32, evalSamplesPerPrompt: 1 },
     },
     ppo: {
-      // LoRA at 2e-3 (10x full PPO's 2e-4, as LoRA usually wants): KL ~3.4 after 15 steps, as full PPO's 2.1-2.5.
+      // LoRA at 2e-3 (10x full PPO's 2e-4, as LoRA usually wants): KL ~3.4 after 15 steps, as full PPO's 3.1-6.7.
       model: { lora: LORA },
       // Prompts of the held-out notes are never trained on.
       data: { train: '../examples/data/preferences/prompts.jsonl', eval: '../examples/data/preferences/prompts-eval.jsonl' },
