@@ -18,24 +18,44 @@
  * Paths here are relative to this file; `model.from` is relative to where the command runs. `task` is still
  * required by the schema: with `data` it only supplies defaults that the settings below replace.
  *
- * Measured (seeds 0 and 1 via --set seed=N, one model folder, 2 cores shared with ~30 runnable jobs of other
- * work, wasm + OpenBLAS, the settings below; figures from runs/<name>/<stage>/{metrics.jsonl,summary.json}):
- *   - SFT, 60 steps x 16 (22-24 min under that load): held-out loss 2.46 / 2.38 at step 30, 0.74 / 0.77 at step 60.
- *   - Reward model, 30 steps x 16 (3-5 min): held-out pair accuracy 1.00 / 1.00 (40 pairs) at steps 15 and 30,
- *     score margin 7.8 / 7.9.
- *   - DPO, 30 steps x 16, learning rate 5e-5 (the setting below): held-out preference accuracy 0 -> 1.00 on both
- *     seeds (40 pairs); the held-out reward (share of calm notes, 32 held-out prompts, 1 sample each) 0.38 -> 0.34
- *     (seed 0, KL 3.8) and 0.28 -> 0.19 (seed 1, KL 3.3): DPO learns to rank the pairs but does not by itself make
- *     the sampled notes calmer at this budget. At 5e-4 it over-optimised: 0.38 -> 0.06 (KL 55, degenerate text) and
- *     0.28 -> 0.75 (KL 17, many a bare " Thanks.").
- *   - PPO on top, 15 steps x 16 (8 min), held-out reward from PPO's own eval prompts (examples/data/preferences/
- *     prompts-eval.jsonl, 32 samples: standard error <= 0.09): on the 5e-5 DPO policy 0.44 -> 0.94 (seed 0, KL 2.5)
- *     and 0.34 -> 0.97 (seed 1, KL 2.1); on the 5e-4 ones 0.16 -> 0.94 (KL 6.0) and 0.75 -> 0.94 (KL 1.5).
- *   The pipeline learns beyond seed noise on both seeds (+0.50 and +0.63 calm share after PPO); the gain is PPO's,
- *   with DPO as a gentle (KL ~3) start. Seed 0 at 5e-4 and both 5e-5 runs were measured after the rest, with
- *   `--set stages.dpo.trainer.learningRate=...`, reusing each seed's SFT and reward stages.
+ * LoRA: DPO and PPO train adapters (`stages.<stage>.model.lora`, r 8, alpha 16, all seven linear layers) on the
+ * model they start from; SFT and the reward model train in full (SFT teaches a fresh model to write the notes at
+ * all; adapters are for nudging a model that already does). Each LoRA stage's reference is its starting model with the adapters
+ * off (no second copy), and only the adapters (PPO's value model: its adapters and score head) train, travel to the
+ * rollout workers and are checkpointed (a PPO shard 150 KB + 300 KB of Adam moments against SFT's 27 + 54 MB). A
+ * LoRA stage writes `model/`, the merged model the next stage and transformers load, and `adapter/` in PEFT's
+ * format: adapter_config.json + adapter_model.safetensors, 153 KB against the model's 27 MB (37,376 of 6,802,176
+ * parameters, 0.55 %). `npx recipe export runs/sft-dpo-ppo-files --stage ppo --out DIR` copies the adapter folder;
+ * with `--merge-lora` it writes the merged model.
+ *
+ * Measured (seeds 0 and 1, `--set seed=N --name sft-dpo-ppo-s<N>`, one model folder, 2 cores shared with other
+ * work at load average 13-22, wasm + OpenBLAS, the settings below; figures from runs/<name>/<stage>/summary.json;
+ * "calm share" = the held-out reward over 32 samples of held-out prompts, standard error sqrt(p (1 - p) / 32)):
+ *   - SFT (full), 60 steps x 16 (4.5-5 min): held-out loss 2.46 / 2.38 at step 30, 0.74 / 0.77 at step 60.
+ *   - Reward model (full), 30 steps x 16 (0.6-2.4 min): held-out pair accuracy 1.00 / 1.00 (40 pairs), margin 7.8 / 7.9.
+ *   - DPO (LoRA), 30 steps x 16, learning rate 2e-4 (3 min): held-out preference accuracy 0 -> 1.00 on both seeds
+ *     (40 pairs, reward margin 0.29 / 0.20), KL 1.0 / 0.9; calm share 0.28 -> 0.44 / 0.31 -> 0.25: as with full DPO,
+ *     it ranks the pairs without by itself making the sampled notes calmer.
+ *   - PPO (LoRA) on top, 15 steps x 16, learning rate 2e-3 (2 min), on PPO's eval prompts
+ *     (examples/data/preferences/prompts-eval.jsonl): calm share 0.50 +- 0.09 -> 0.97 +- 0.03 (seed 0, KL 3.4 at
+ *     the end, 2.2 mean over steps) and 0.28 +- 0.08 -> 1.00 (seed 1, KL 3.4 / 3.0).
+ *   The pipeline learns beyond seed noise on both seeds (+0.47 and +0.72 after PPO). But most notes after PPO are a
+ *   bare " Thanks.": calm by the rule (a full stop, no "!", no shouted word) and liked by the reward model, so the
+ *   held-out reward is being gamed, not only learned. Each seed's SFT and reward stages ran once: `recipe run` with
+ *   the same --name reuses every stage whose model exists for the same config and is newer than the models before
+ *   it, so `--set stages.dpo.trainer.learningRate=...` retrains DPO and PPO only.
+ *   Also measured, with those stages reused: PPO in full (2e-4, no `model.lora`) on the same LoRA DPO models 0.50 ->
+ *   0.91 and 0.28 -> 0.94 (KL 3.1 / 6.7), with 4 and 5 of the 8 shown notes a bare " Thanks." (LoRA: 7 and 7): the
+ *   gaming is the reward's, not LoRA's; its checkpoint shards are 27 MB. PPO (LoRA) at 1e-3: 0.50 -> 0.94 and 0.28
+ *   -> 0.97 (KL 3.8 / 3.6), no less gamed. DPO (LoRA) at 5e-4, 10x full DPO's 5e-5, over-optimised (seed 1: KL
+ *   11.9, margin 8.5), PPO after it 0.31 -> 0.91 (KL 3.7); full DPO at 5e-5 then PPO (LoRA) 0.38 -> 0.94 (seed 0,
+ *   KL 12.6 at the end). Before LoRA (both stages in full, PPO at 2e-4, load ~30): PPO 0.44 -> 0.94 and 0.34 -> 0.97
+ *   (KL 2.5 / 2.1).
  */
 import { defineRecipe } from '../trainers/recipe.ts';
+
+/** Adapters on every linear layer of the model the stage starts from; its reference is that model with them off. */
+const LORA = { rank: 8, alpha: 16, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] } as const;
 
 export default defineRecipe({
   name: 'sft-dpo-ppo-files',
@@ -55,16 +75,20 @@ export default defineRecipe({
       trainer: { steps: 30, batchSize: 16, learningRate: 1e-3, evalEvery: 15, evalPairs: 40 },
     },
     dpo: {
+      // LoRA at 2e-4 (4x full DPO's 5e-5): KL ~1; at 5e-4 it over-optimised (KL 12), as full DPO did at 5e-4.
+      model: { lora: LORA },
       // Prompts take ~9 GPT-2 tokens, a calm note ~11 and a shouted one ~16.
       rollout: { promptTokens: 16, completionTokens: 20 },
-      trainer: { steps: 30, batchSize: 16, learningRate: 5e-5, evalEvery: 15, evalPairs: 40, evalPrompts: 32, evalSamplesPerPrompt: 1 },
+      trainer: { steps: 30, batchSize: 16, learningRate: 2e-4, evalEvery: 15, evalPairs: 40, evalPrompts: 32, evalSamplesPerPrompt: 1 },
     },
     ppo: {
+      // LoRA at 2e-3 (10x full PPO's 2e-4, as LoRA usually wants): KL ~3.4 after 15 steps (full PPO on the same DPO models: 3.1 / 6.7).
+      model: { lora: LORA },
       // Prompts of the held-out notes are never trained on.
       data: { train: '../examples/data/preferences/prompts.jsonl', eval: '../examples/data/preferences/prompts-eval.jsonl' },
       rollout: { batchSize: 16, promptTokens: 16, completionTokens: 20 },
       algo: { epochs: 2, minibatches: 2 },
-      trainer: { steps: 15, learningRate: 2e-4, evalEvery: 0, evalPrompts: 32, evalSamplesPerPrompt: 1 },
+      trainer: { steps: 15, learningRate: 2e-3, evalEvery: 0, evalPrompts: 32, evalSamplesPerPrompt: 1 },
     },
   },
 });
