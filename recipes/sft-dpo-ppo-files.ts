@@ -6,9 +6,8 @@
  * preferred to shouted ones; regenerate with `node --import tsx data/generate/style-preferences.ts`), and the
  * held-out reward is examples/rewards/style.ts (`calm`: 1 for a calm note).
  *
- * First create the model folder (once; a recipe cannot run commands), from the repository root:
+ * From the repository root (the first run writes the fresh model folder itself: `model.init` below):
  *
- *   npx recipe model init --out runs/sft-dpo-ppo-llama --tokenizer gpt2
  *   npx recipe run recipes/sft-dpo-ppo-files.ts
  *   npx recipe run recipes/sft-dpo-ppo-files.ts --set data.train=my-pairs.jsonl   # reward model and DPO on your pairs
  *
@@ -60,7 +59,8 @@ const LORA = { rank: 8, alpha: 16, targetModules: ['q_proj', 'k_proj', 'v_proj',
 export default defineRecipe({
   name: 'sft-dpo-ppo-files',
   task: { name: 'sentiment' },
-  model: { from: 'runs/sft-dpo-ppo-llama' },
+  // The first run writes a fresh GPT-2-tokenizer Llama (the `tiny` shape) to `from` when it holds no model (`model.init`).
+  model: { from: 'runs/sft-dpo-ppo-llama', init: { tokenizer: 'gpt2' } },
   // The reward model's and DPO's pairs: 360 train, 40 held out (preference accuracy, reward margin).
   data: { train: '../examples/data/preferences/preferences.jsonl', evalFraction: 0.1 },
   // The held-out reward: the share of calm notes among samples of held-out prompts.

@@ -71,7 +71,7 @@ describe('recipe run with your preference pairs', () => {
   it('recipes/sft-dpo-ppo-files.ts takes --set data.train=FILE: the reward and DPO stages change, SFT and PPO (their own data) do not', async () => {
     const plan = (args: string[]) =>
       new Promise<{ stage: string; hash: string }[]>((resolve, reject) => {
-        const command = [join(import.meta.dirname, '../../bin/recipe.js'), 'run', join(import.meta.dirname, '../../recipes/sft-dpo-ppo-files.ts'), '--dry-run', '--set', `model.from=${JSON.stringify(join(root, 'llama'))}`, ...args];
+        const command = [join(import.meta.dirname, '../../bin/recipe.js'), 'run', join(import.meta.dirname, '../../recipes/sft-dpo-ppo-files.ts'), '--dry-run', '--set', `model=${JSON.stringify({ from: join(root, 'llama') })}`, ...args];
         execFile(process.execPath, command, { timeout: 60_000 }, (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(JSON.parse(stdout).stages)));
       });
     const [original, swapped] = await Promise.all([plan([]), plan(['--set', `data.train=${JSON.stringify(files.pairs)}`])]);

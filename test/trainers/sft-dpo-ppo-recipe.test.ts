@@ -32,7 +32,7 @@ const TINY_BUDGETS = {
 describe('recipes/sft-dpo-ppo-files.ts', () => {
   it('runs SFT -> reward -> DPO -> PPO from files; the reward model and LoRA DPO rank held-out pairs above chance; each LoRA stage adapter == merged - base', async () => {
     const sets = [
-      `model.from=${JSON.stringify(join(root, 'llama'))}`,
+      `model=${JSON.stringify({ from: join(root, 'llama') })}`,
       `logging=${JSON.stringify({ runsDirectory: join(root, 'runs'), level: 'error', progress: false })}`,
       'runtime={"backend":"wasm","threads":1}',
       ...Object.entries(TINY_BUDGETS).map(([path, value]) => `${path}=${JSON.stringify(value)}`),
