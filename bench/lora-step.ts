@@ -14,7 +14,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { sftLoss } from '../algorithms/losses/sft.ts';
-import { targetLogProbs } from '../rollout/log-probs.ts';
 import { median } from '../algorithms/statistics.ts';
 import { Adam } from '../models/adam.ts';
 import type { CausalModel } from '../models/causal-model.ts';
@@ -78,7 +77,7 @@ async function measure(model: CausalModel, tokens: Int32Array, iterations: numbe
   const seconds: number[] = [];
   for (let i = 0; i <= iterations; i++) {
     const started = performance.now();
-    const { gradients } = await computeGradientsAsync(model, () => sftLoss(targetLogProbs(model.logits({ tokens, batchSize: ROWS, length: TOKENS }), targets), mask));
+    const { gradients } = await computeGradientsAsync(model, () => sftLoss(model.logits({ tokens, batchSize: ROWS, length: TOKENS }), targets, mask));
     adam.step(model.parameters.data, gradients);
     model.refresh();
     if (i > 0) seconds.push((performance.now() - started) / 1000);

@@ -23,7 +23,7 @@ import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { ppoPolicyLoss, sftLoss } from '../algorithms/index.ts';
 import { BENCH_S, GPT, Rng, computeGradientsAsync, initEngine, setFusedKernels } from '../models/index.ts';
-import { actionLogProbs, generate, targetLogProbs } from '../rollout/index.ts';
+import { actionLogProbs, generate } from '../rollout/index.ts';
 import { PYTHON, machineInfo, ratio } from './_peer.ts';
 import { parseFlags } from './_flags.ts';
 import { median } from '../algorithms/statistics.ts';
@@ -151,7 +151,7 @@ function stepLoss(model: GPT): () => tf.Scalar {
   const tokens = Int32Array.from({ length: 2 * 12 }, (_, i) => (i * 5 + 3) % BENCH_S.vocabSize);
   return () => {
     const targets = tf.tensor2d(tokens.map((token) => (token + 1) % BENCH_S.vocabSize), [2, 12], 'int32');
-    const sft = sftLoss(targetLogProbs(model.logits({ tokens, batchSize: 2, length: 12 }), targets), tf.ones([2, 12]) as tf.Tensor2D);
+    const sft = sftLoss(model.logits({ tokens, batchSize: 2, length: 12 }), targets, tf.ones([2, 12]) as tf.Tensor2D);
     const logProbs = actionLogProbs(model, { batchSize: 2, promptLength: 6, responseLength: 6, sequences: tokens, attentionMask: new Int32Array(24).fill(1) });
     const ppo = ppoPolicyLoss(logProbs, tf.fill([2, 6], -4), tf.ones([2, 6]), tf.ones([2, 6]), { clipLow: 0.2, clipHigh: 0.2 }).loss;
     return tf.add(sft, ppo) as tf.Scalar;

@@ -2,4 +2,4 @@
 export { generate, type GenerateOptions, type Generation } from './generate.ts';
 export { sampleToken, argmax, tokenLogProb, validateSamplingOptions, type SamplingOptions, type SampledToken } from './sampling.ts';
 export { type ExperienceBatch, experienceFromGeneration, selectExperienceRows, PER_TOKEN_FIELDS } from './experience.ts';
-export { actionLogProbs, targetLogProbs, actionValues, sequenceScores, scoreInChunks, sliceRows, selectRows, type SequenceBatch } from './log-probs.ts';
+export { actionLogProbs, actionValues, sequenceScores, scoreInChunks, sliceRows, selectRows, type SequenceBatch } from './log-probs.ts';

@@ -43,20 +43,6 @@ export function actionLogProbs(model: CausalModel, batch: SequenceBatch, tempera
 }
 
 /**
- * log softmax(logits)[target] at every position, differentiable: the fused log-softmax + pick of
- * `actionLogProbs` (no (B, T, V) log-softmax or one-hot tensor on wasm and cpu), for `sftLoss`.
- * @param logits (B, T, V)
- * @param targets (B, T) int32 target ids
- * @returns (B, T)
- *
- * @example
- * const loss = sftLoss(targetLogProbs(model.logits(inputs), targets), mask);
- */
-export function targetLogProbs(logits: tf.Tensor3D, targets: tf.Tensor2D): tf.Tensor2D {
-  return tokenLogProbs(logits, targets).logProbs as tf.Tensor2D;
-}
-
-/**
  * Value-head outputs V(s_t) for the state before each action.
  * @returns (B, N)
  */

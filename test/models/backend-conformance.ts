@@ -25,7 +25,7 @@ import { causalAttention } from '../../models/ops/attention.ts';
 import { gelu } from '../../models/ops/gelu.ts';
 import { layerNorm } from '../../models/ops/layer-norm.ts';
 import { linear } from '../../models/ops/linear.ts';
-import { actionLogProbs, generate, targetLogProbs } from '../../rollout/index.ts';
+import { actionLogProbs, generate } from '../../rollout/index.ts';
 import { expectClose } from './backends.ts';
 
 /** Relative and absolute tolerance of one comparison. */
@@ -228,7 +228,7 @@ export function backendConformance(backend: 'webgpu' | 'wasm', start: () => Prom
       const lossOf = (model: GPT) => () => {
         const targets = tf.tensor2d(Int32Array.from(tokens, (token) => (token + 1) % BENCH_S.vocabSize), [2, 12], 'int32');
         const mask = tf.tensor2d(Float32Array.from(attentionMask), [2, 12]);
-        const sft = sftLoss(targetLogProbs(model.logits({ tokens, batchSize: 2, length: 12, attentionMask }), targets), mask);
+        const sft = sftLoss(model.logits({ tokens, batchSize: 2, length: 12, attentionMask }), targets, mask);
         const logProbs = actionLogProbs(model, { ...batch, promptLength: 6, responseLength: 6 });
         const advantages = tf.tensor2d(normals(12, 19), [2, 6]);
         const ppo = ppoPolicyLoss(logProbs, tf.fill([2, 6], -4.1), advantages, tf.ones([2, 6]), { clipLow: 0.2, clipHigh: 0.2 }).loss;

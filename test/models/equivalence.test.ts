@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { dpoLoss, ppoPolicyLoss, rewardModelLoss, sftLoss, valueLoss } from '../../algorithms/index.ts';
 import { GPT, computeGradients } from '../../models/index.ts';
-import { actionLogProbs, actionValues, sequenceScores, targetLogProbs } from '../../rollout/index.ts';
+import { actionLogProbs, actionValues, sequenceScores } from '../../rollout/index.ts';
 import { expectClose, useBackend } from './backends.ts';
 
 const CONFIG = { vocabSize: 11, contextLength: 12, dModel: 16, nHeads: 2, nLayers: 2 };
@@ -51,7 +51,7 @@ describe('backend equivalence', () => {
     const actionMask = () => tf.tensor2d(mask, [2, 5]);
     const profile = await tf.profile(() => {
       computeGradients(policy, () =>
-        sftLoss(targetLogProbs(policy.logits({ tokens, batchSize: 2, length: 6 }), tf.tensor2d(tokens, [2, 6], 'int32')), tf.ones([2, 6]) as tf.Tensor2D),
+        sftLoss(policy.logits({ tokens, batchSize: 2, length: 6 }), tf.tensor2d(tokens, [2, 6], 'int32'), tf.ones([2, 6]) as tf.Tensor2D),
       );
       computeGradients(policy, () => {
         const logProbs = actionLogProbs(policy, batch);

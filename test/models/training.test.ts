@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sftLoss } from '../../algorithms/index.ts';
-import { targetLogProbs } from '../../rollout/index.ts';
 import { Adam, GPT, Rng, computeGradients } from '../../models/index.ts';
 import { useBackend } from './backends.ts';
 
@@ -26,7 +25,11 @@ function lossOf(model: GPT, rows: Int32Array, batchSize: number): tf.Scalar {
     targets.set(rows.subarray(b * LENGTH + 1, (b + 1) * LENGTH), b * (LENGTH - 1));
   }
   return tf.tidy(() =>
-    sftLoss(targetLogProbs(model.logits({ tokens: inputs, batchSize, length: LENGTH - 1 }), tf.tensor2d(targets, [batchSize, LENGTH - 1], 'int32')), tf.ones([batchSize, LENGTH - 1]) as tf.Tensor2D),
+    sftLoss(
+      model.logits({ tokens: inputs, batchSize, length: LENGTH - 1 }),
+      tf.tensor2d(targets, [batchSize, LENGTH - 1], 'int32'),
+      tf.ones([batchSize, LENGTH - 1]) as tf.Tensor2D,
+    ),
   );
 }
 

@@ -10,7 +10,7 @@ import { PosttrainError } from '../../runtime/errors.ts';
 import { actorContext, type ObjectRef } from '../../runtime/index.ts';
 import { completionLogProbSums, shiftBatch } from '../../rollout/completion-log-probs.ts';
 import type { ExperienceBatch } from '../../rollout/experience.ts';
-import { actionLogProbsWithEntropy, targetLogProbs } from '../../rollout/log-probs.ts';
+import { actionLogProbsWithEntropy } from '../../rollout/log-probs.ts';
 import { GROUP_ESTIMATORS, groupRelativeAdvantages, type GroupAdvantageOptions, type GroupAdvantageStats, type GroupEstimatorName } from '../advantages/group-estimators.ts';
 import { overMinibatches } from './minibatch-loop.ts';
 import { rankRows, type MinibatchPlan } from './minibatch-plan.ts';
@@ -174,7 +174,10 @@ export class PolicyRole extends TaskRole {
 
   private sftLossOf(shifted: ReturnType<typeof shiftBatch>): tf.Scalar {
     const { batchSize, length } = shifted.inputs;
-    const logProbs = targetLogProbs(this.model.logits(shifted.inputs), tf.tensor2d(shifted.targets, [batchSize, length], 'int32'));
-    return sftLoss(logProbs, tf.tensor2d(shifted.targetMask, [batchSize, length]));
+    return sftLoss(
+      this.model.logits(shifted.inputs),
+      tf.tensor2d(shifted.targets, [batchSize, length], 'int32'),
+      tf.tensor2d(shifted.targetMask, [batchSize, length]),
+    );
   }
 }

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { sftLoss } from '../../../algorithms/losses/sft.ts';
-import { targetLogProbs } from '../../../rollout/log-probs.ts';
 import { Adam } from '../../../models/adam.ts';
 import { computeGradients } from '../../../models/compute-gradients.ts';
 import type { HfDecoder } from '../../../models/hf/decoder.ts';
@@ -30,7 +29,7 @@ function languageLoss(model: HfDecoder): tf.Scalar {
     const logits = tf.slice(model.logits(batch), [0, 0, 0], [2, 5, model.spec.vocabSize]) as tf.Tensor3D;
     const targets = tf.tensor2d(Int32Array.from([1, 2, 3, 4, 5, 7, 8, 9, 10, 11].map((t) => batch.tokens[t]!)), [2, 5], 'int32');
     const mask = tf.tensor2d(Int32Array.from([1, 2, 3, 4, 5, 7, 8, 9, 10, 11].map((t) => batch.attentionMask[t - 1]!)), [2, 5], 'float32');
-    return sftLoss(targetLogProbs(logits, targets), mask);
+    return sftLoss(logits, targets, mask);
   });
 }
 
