@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- ppo-step [--iters 3] [--threads N] [--no-peer]`
+ * `npm run bench -- ppo-step [--iters 3] [--threads N] [--rows 64] [--no-peer]`
  *
  * One PPO iteration of bench-S exactly as `shared/peers/torch_rlhf_step.py` defines it, in-process on the chosen
  * backend with our model, generation and algorithms: 64 prompts of 16 random tokens, 32 sampled tokens each (KV
@@ -7,7 +7,8 @@
  * (gamma 1, lambda 0.95) -> whitened advantages -> 4 epochs x 4 minibatches of policy + value Adam updates (clip
  * 0.2, value clip 0.2). One warm-up iteration, then `--iters` iterations before and `--iters` after the peer
  * (which runs in the same invocation when python3 can import torch); the JSON carries the medians, the peer's
- * figures and ours/peer.
+ * figures and ours/peer. `--rows` changes the batch (the peer keeps 64): `ppo-iteration` runs two 32-row loops at
+ * once as the best a data-parallel pair splitting one 64-row batch could do.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { gae, klShapedRewards, ppoPolicyLoss, valueLoss, whiten } from '../algorithms/index.ts';
@@ -17,7 +18,6 @@ import { aroundPeer, machineInfo, ratio } from './_peer.ts';
 import { parseFlags } from './_flags.ts';
 import { median } from '../algorithms/statistics.ts';
 
-const BATCH = 64;
 const PROMPT = 16;
 const GENERATED = 32;
 const EPOCHS = 4;
@@ -33,10 +33,14 @@ interface Roles {
   policyOptimizer: Adam;
   criticOptimizer: Adam;
   rng: Rng;
+  /** Prompts per iteration (the peer's 64 unless `--rows`). */
+  rows: number;
 }
 
 export async function main(args: string[]): Promise<void> {
-  const flags = parseFlags(args, { iters: 'number', threads: 'number', 'no-peer': 'boolean' });
+  const flags = parseFlags(args, { iters: 'number', threads: 'number', rows: 'number', 'no-peer': 'boolean' });
+  const rows = Number(flags.rows ?? 64);
+  if (!Number.isInteger(rows) || rows < MINIBATCHES || rows % MINIBATCHES !== 0) throw new Error(`--rows must be a positive multiple of ${MINIBATCHES}, got ${flags.rows}`);
   const iterations = Number(flags.iters ?? 3);
   const engine = await initEngine(flags.threads ? { threads: Number(flags.threads) } : {});
   const policy = new GPT(BENCH_S, { head: 'language', seed: 0 });
@@ -49,6 +53,7 @@ export async function main(args: string[]): Promise<void> {
     policyOptimizer: new Adam(policy.parameters.size, { learningRate: 1e-5 }),
     criticOptimizer: new Adam(critic.parameters.size, { learningRate: 1e-5 }),
     rng: new Rng(0),
+    rows,
   };
 
   await ppoIteration(roles); // warm-up
@@ -64,9 +69,9 @@ export async function main(args: string[]): Promise<void> {
   const { before, after, peer, unavailable, load } = await aroundPeer(runIterations, 'torch_rlhf_step.py', ['--threads', '2', '--iters', String(iterations)], flags['no-peer']);
   const all = (phase: Phase) => [...before[phase], ...(after?.[phase] ?? [])];
   const phaseSeconds = Object.fromEntries(PHASES.map((phase) => [phase, round(median(all(phase)), 4)])) as Record<Phase, number>;
-  const throughput = (totals: number[]) => round((BATCH * GENERATED) / median(totals), 1);
+  const throughput = (totals: number[]) => round((rows * GENERATED) / median(totals), 1);
   const ours = {
-    ppo_generated_tokens_per_s: round((BATCH * GENERATED) / phaseSeconds.total, 1),
+    ppo_generated_tokens_per_s: round((rows * GENERATED) / phaseSeconds.total, 1),
     ppo_phase_seconds: phaseSeconds,
     ours_before_and_after_peer: { before: throughput(before.total), after: after ? throughput(after.total) : null },
   };
@@ -79,6 +84,7 @@ export async function main(args: string[]): Promise<void> {
       threads: engine.threads,
       engine: engine.reason,
       iterations,
+      rows,
       ...ours,
       peer: peer ?? null,
       ...(unavailable ? { peer_unavailable: unavailable } : {}),
@@ -97,12 +103,12 @@ export async function main(args: string[]): Promise<void> {
 
 /** One PPO iteration; returns seconds per phase, as the peer measures them. */
 async function ppoIteration(roles: Roles): Promise<Record<Phase, number>> {
-  const { policy, reference, reward, critic, rng } = roles;
+  const { policy, reference, reward, critic, rng, rows } = roles;
   const start = performance.now();
 
   // --- generate ----------------------------------------------------------------------------------------
-  const prompts = Int32Array.from({ length: BATCH * PROMPT }, () => rng.int(BENCH_S.vocabSize));
-  const rollout = await generate(policy, { tokens: prompts, batchSize: BATCH, length: PROMPT }, { maxNewTokens: GENERATED, rng });
+  const prompts = Int32Array.from({ length: rows * PROMPT }, () => rng.int(BENCH_S.vocabSize));
+  const rollout = await generate(policy, { tokens: prompts, batchSize: rows, length: PROMPT }, { maxNewTokens: GENERATED, rng });
   const afterGenerate = performance.now();
 
   // --- score: reference log-probs, reward scores, values -------------------------------------------------
@@ -110,14 +116,14 @@ async function ppoIteration(roles: Roles): Promise<Record<Phase, number>> {
     ...rollout,
     weightVersion: 0,
     weightChecksum: '',
-    referenceLogProbs: await scoreInChunks(rollout, BATCH, (chunk) => actionLogProbs(reference, chunk)),
-    scores: await scoreInChunks(rollout, BATCH, (chunk) => sequenceScores(reward, chunk)),
-    values: await scoreInChunks(rollout, BATCH, (chunk) => actionValues(critic, chunk)),
+    referenceLogProbs: await scoreInChunks(rollout, rows, (chunk) => actionLogProbs(reference, chunk)),
+    scores: await scoreInChunks(rollout, rows, (chunk) => sequenceScores(reward, chunk)),
+    values: await scoreInChunks(rollout, rows, (chunk) => actionValues(critic, chunk)),
   };
   const afterScore = performance.now();
 
   // --- advantages: KL-shaped rewards, GAE, whitening -----------------------------------------------------
-  const shape: [number, number] = [BATCH, GENERATED];
+  const shape: [number, number] = [rows, GENERATED];
   const [advantages, returns] = tf.tidy(() => {
     const mask = tf.tensor2d(experience.actionMask, shape);
     const { rewards } = klShapedRewards(tf.tensor1d(experience.scores!), tf.tensor2d(experience.logProbs, shape), tf.tensor2d(experience.referenceLogProbs!, shape), mask, {
@@ -133,9 +139,9 @@ async function ppoIteration(roles: Roles): Promise<Record<Phase, number>> {
   const afterAdvantages = performance.now();
 
   // --- train: epochs x minibatches of policy and value updates -------------------------------------------
-  const minibatchSize = BATCH / MINIBATCHES;
+  const minibatchSize = rows / MINIBATCHES;
   for (let epoch = 0; epoch < EPOCHS; epoch++) {
-    const order = rng.permutation(BATCH);
+    const order = rng.permutation(rows);
     for (let j = 0; j < MINIBATCHES; j++) {
       const minibatch = selectExperienceRows(experience, order.slice(j * minibatchSize, (j + 1) * minibatchSize));
       const minibatchShape: [number, number] = [minibatchSize, GENERATED];
