@@ -208,6 +208,14 @@ export function trainerSection(defaults: TrainerDefaults) {
   });
 }
 
+/** `trainer.batchSize` of the methods that step on dataset rows: examples (SFT) or preference pairs (reward, DPO) per step, split across data-parallel ranks. */
+export function batchSizeField(defaultSize: number) {
+  return z.int().min(1).default(defaultSize);
+}
+
+/** `trainer.labelNoise` of the preference methods: the chance a task pair's label is flipped (human labels' noise); a dataset's labels are used as given. */
+export const labelNoiseField = z.number().min(0).max(0.5).default(0.1);
+
 /**
  * The `trainer` section of a policy method (DPO, PPO, GRPO): its evaluations sample `evalSamplesPerPrompt`
  * completions of `evalPrompts` held-out prompts (`policyStageRoles` in trainers/policy-stage.ts reads both).
@@ -272,6 +280,12 @@ export type LoggingConfig = z.output<typeof loggingSection>;
  * posttrain's model file without extension (model.json + model.bin, the GPT's format).
  */
 export const modelFileSchema = z.string().min(1).describe('stage model, e.g. runs/demo/sft/model');
+
+/**
+ * `init` of a stage that trains one model from an earlier stage's (SFT, the reward model): `init.from`, that
+ * model. A head the model lacks starts fresh (the reward model's scalar head on the SFT trunk).
+ */
+export const singleModelInit = { from: modelFileSchema.optional() };
 
 /** Where a policy method's (DPO's, PPO's, GRPO's) policy and reference start: its `init` entries besides its own. */
 export const policyInit = {

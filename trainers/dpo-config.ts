@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { RewardsConfigSchema } from '../rollout/reward-functions.ts';
 import { parseConfig } from '../models/config-parse.ts';
 import { withRolloutLimits } from './grpo-config.ts';
-import { policyInit, policyTrainerSection, requireEvalSplit, requireStartingPolicy, requireThat } from './config-sections.ts';
+import { batchSizeField, labelNoiseField, policyInit, policyTrainerSection, requireStartingPolicy, requireThat } from './config-sections.ts';
 import { stageConfigSchema } from './stage-config.ts';
 import { frozenRole, ROLLOUT_ROLE, trainableRole } from './role-sizes.ts';
 
@@ -28,10 +28,9 @@ const dpoAlgoSection = z.strictObject({
  * with `data`, measures the held-out pairs.
  */
 const dpoTrainerSection = policyTrainerSection({ steps: 200, learningRate: 1e-4, weightDecay: 0, evalEvery: 50, evalPrompts: 26, evalSamplesPerPrompt: 4 }).extend({
-  /** Preference pairs per step. */
-  batchSize: z.int().min(1).default(32),
-  /** Probability that a task pair's label is flipped (the data's noise, not the loss's smoothing); a dataset's labels are used as given. */
-  labelNoise: z.number().min(0).max(0.5).default(0.1),
+  batchSize: batchSizeField(32),
+  /** The data's noise, not the loss's smoothing (algo.labelSmoothing). */
+  labelNoise: labelNoiseField,
   /** With `data`: held-out pairs (the first of the eval split) for preference accuracy and reward margin (default 64; optional so older configs hash as before). */
   evalPairs: z.int().min(1).optional(),
 });
@@ -46,13 +45,13 @@ export const dpoConfigSchema = stageConfigSchema('dpo', {
   },
   init: policyInit,
   own: { algo: dpoAlgoSection.prefault({}), trainer: dpoTrainerSection.prefault({}) },
+  heldOut: 'DPO measures held-out pairs',
   check: (config, context, { roles, derived }) => {
     requireStartingPolicy(context, config, 'DPO');
     if (config.task.name !== 'sentiment' && config.data === undefined) {
       context.addIssue({ code: 'custom', path: ['task', 'name'], message: `DPO needs preference pairs: a preference task (sentiment) or a preference dataset (data), got task ${config.task.name} and no data` });
     }
     requireThat(context, config.rewards === undefined || config.data !== undefined, ['rewards'], 'rewards score the samples of the eval pairs\' prompts: give data (a preference dataset) with them');
-    requireEvalSplit(context, config.data, 'DPO measures held-out pairs');
     if (config.algo.labelSmoothing > 0 && config.algo.variant !== 'sigmoid') {
       context.addIssue({ code: 'custom', path: ['algo', 'labelSmoothing'], message: `labelSmoothing (${config.algo.labelSmoothing}) applies to the sigmoid variant only, not ${config.algo.variant}` });
     }

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { RewardsConfigSchema } from '../rollout/reward-functions.ts';
 import { parseConfig } from '../models/config-parse.ts';
 import { modelPositions } from './dataset-pairs.ts';
-import { modelFileSchema, policyInit, policyTrainerSection, requireEvalSplit, requireStartingPolicy, requireThat, type DerivedShapes } from './config-sections.ts';
+import { modelFileSchema, policyInit, policyTrainerSection, requireStartingPolicy, requireThat, type DerivedShapes } from './config-sections.ts';
 import { stageConfigSchema } from './stage-config.ts';
 import { frozenRole, ROLLOUT_ROLE, trainableRole } from './role-sizes.ts';
 
@@ -59,10 +59,10 @@ export const grpoConfigSchema = stageConfigSchema('grpo', {
     reward: modelFileSchema.optional(),
   },
   own: { rollout: grpoRolloutSection.prefault({}), algo: grpoAlgoSection.prefault({}), trainer: grpoTrainerSection.prefault({}) },
+  heldOut: 'GRPO evaluates on held-out prompts',
   check: (config, context, { roles, derived }) => {
     requireStartingPolicy(context, config, 'GRPO');
     requireThat(context, config.data === undefined || config.rewards !== undefined, ['rewards'], `data (${config.data?.train}) needs rewards: [{ module, export, weight }]; the task's gold reward knows only the task's own prompts`);
-    requireEvalSplit(context, config.data, 'GRPO evaluates on held-out prompts');
     requireThat(context, !(config.rewards && config.init.reward), ['init', 'reward'], `give either a reward model (init.reward: ${config.init.reward}) or reward functions (rewards), not both`);
     const rows = config.rollout.promptsPerStep * config.rollout.samplesPerPrompt;
     const minibatchSize = rows / config.algo.minibatches;

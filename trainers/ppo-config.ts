@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { RewardsConfigSchema } from '../rollout/reward-functions.ts';
 import { parseConfig } from '../models/config-parse.ts';
 import { withRolloutLimits } from './grpo-config.ts';
-import { modelFileSchema, policyInit, policyTrainerSection, requireEvalSplit, requireStartingPolicy, requireThat } from './config-sections.ts';
+import { modelFileSchema, policyInit, policyTrainerSection, requireStartingPolicy, requireThat } from './config-sections.ts';
 import { stageConfigSchema } from './stage-config.ts';
 import { frozenRole, ROLLOUT_ROLE, trainableRole } from './role-sizes.ts';
 
@@ -99,11 +99,11 @@ export const ppoConfigSchema = stageConfigSchema('ppo', {
     value: modelFileSchema.optional(),
   },
   own: { rollout: rolloutSection.prefault({}), algo: ppoAlgoSection.prefault({}), trainer: ppoTrainerSection.prefault({}) },
+  heldOut: 'PPO evaluates on held-out prompts',
   check: (config, context, { roles, derived }) => {
     requireStartingPolicy(context, config, 'PPO');
     requireThat(context, config.init.reward !== undefined || config.rewards !== undefined, ['init', 'reward'], 'PPO needs a reward: a reward model (add a reward stage or set init.reward), reward functions (rewards), or both');
     requireThat(context, config.data === undefined || config.rewards !== undefined, ['rewards'], `data (${config.data?.train}) needs rewards: [{ module, export, weight }] to score its eval prompts (weight 0 measures without training on it); the task's gold reward knows only the task's own prompts`);
-    requireEvalSplit(context, config.data, 'PPO evaluates on held-out prompts');
     const { rollout, algo } = config;
     const minibatchSize = rollout.batchSize / algo.minibatches;
     if (requireThat(context, Number.isInteger(minibatchSize), ['algo', 'minibatches'], `rollout.batchSize (${rollout.batchSize}) must be divisible by algo.minibatches (${algo.minibatches})`)) {

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { parseConfig } from '../models/config-parse.ts';
-import { modelFileSchema, requireEvalSplit, trainerSection } from './config-sections.ts';
+import { batchSizeField, labelNoiseField, singleModelInit, trainerSection } from './config-sections.ts';
 import { stageConfigSchema } from './stage-config.ts';
 import { trainableRole } from './role-sizes.ts';
 
@@ -16,10 +16,8 @@ export const REWARD_ROLES = [trainableRole('reward')];
  * noise; with `data`, the eval split's labels).
  */
 const rewardTrainerSection = trainerSection({ steps: 200, learningRate: 5e-4, weightDecay: 0.1, evalEvery: 50 }).extend({
-  /** Preference pairs per step. */
-  batchSize: z.int().min(1).default(64),
-  /** Probability that a task pair's label is flipped (the noise of human preference labels); a dataset's labels are used as given. */
-  labelNoise: z.number().min(0).max(0.5).default(0.1),
+  batchSize: batchSizeField(64),
+  labelNoise: labelNoiseField,
   /** Required score gap in the Bradley-Terry loss (Llama 2's margin loss); 0 = plain. */
   margin: z.number().min(0).default(0),
   /** Held-out pairs (with `data`: the first of the eval split, all when there are fewer). */
@@ -28,16 +26,15 @@ const rewardTrainerSection = trainerSection({ steps: 200, learningRate: 5e-4, we
 
 export const rewardConfigSchema = stageConfigSchema('reward', {
   roles: REWARD_ROLES,
-  /** Start the trunk from this model file (the SFT model); the reward head starts fresh. */
-  init: { from: modelFileSchema.optional() },
-  own: { trainer: rewardTrainerSection.prefault({}) },
   // model.from may be a causal LM (a fresh scalar head) or a *ForSequenceClassification (its own head).
   scorer: true,
+  init: singleModelInit,
+  own: { trainer: rewardTrainerSection.prefault({}) },
+  heldOut: 'the reward model measures held-out pairs',
   check: (config, context, { derived }) => {
     if (config.task.name !== 'sentiment' && config.data === undefined) {
       context.addIssue({ code: 'custom', path: ['task', 'name'], message: `a reward model needs preference pairs: a preference task (sentiment) or a preference dataset (data), got task ${config.task.name} and no data` });
     }
-    requireEvalSplit(context, config.data, 'the reward model measures held-out pairs');
     return derived;
   },
 });

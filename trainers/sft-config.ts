@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { parseConfig } from '../models/config-parse.ts';
-import { modelFileSchema, requireEvalSplit, trainerSection } from './config-sections.ts';
+import { batchSizeField, singleModelInit, trainerSection } from './config-sections.ts';
 import { stageConfigSchema } from './stage-config.ts';
 import { trainableRole, type RoleSizing } from './role-sizes.ts';
 
@@ -14,8 +14,7 @@ export const SFT_ROLES: RoleSizing[] = [trainableRole('policy'), { name: 'rollou
 
 /** nanoGPT's shakespeare-char: lr 1e-3, weight decay 0.1. An evaluation is the held-out loss. */
 const sftTrainerSection = trainerSection({ steps: 300, learningRate: 1e-3, weightDecay: 0.1, evalEvery: 100 }).extend({
-  /** Examples per step (split across data-parallel ranks). */
-  batchSize: z.int().min(1).default(64),
+  batchSize: batchSizeField(64),
   /** Held-out examples per evaluation. */
   evalExamples: z.int().min(1).default(256),
   /** Eval prompts sampled for the gold-reward baseline at the end (0: skip). */
@@ -26,13 +25,9 @@ const sftTrainerSection = trainerSection({ steps: 300, learningRate: 1e-3, weigh
 
 export const sftConfigSchema = stageConfigSchema('sft', {
   roles: SFT_ROLES,
-  /** Start from this model file instead of fresh weights. */
-  init: { from: modelFileSchema.optional() },
+  init: singleModelInit,
   own: { trainer: sftTrainerSection.prefault({}) },
-  check: (config, context, { derived }) => {
-    requireEvalSplit(context, config.data, 'SFT measures a held-out loss');
-    return derived;
-  },
+  heldOut: 'SFT measures a held-out loss',
 });
 
 export type SFTConfigInput = z.input<typeof sftConfigSchema>;

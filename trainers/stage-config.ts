@@ -1,13 +1,14 @@
 /**
  * How a method's config schema is put together, written once: the sections every stage has (config-sections.ts)
  * around the method's own, in the order config.json shows them, and the shell of its checks (derive the model and
- * sequence shapes, size the roles, write both into the parsed config). A `<method>-config.ts` supplies its sections
+ * sequence shapes, size the roles, require an eval split for data files, write the shapes and sizes into the parsed
+ * config). A `<method>-config.ts` supplies its sections
  * and its own cross-field rules, as `runStage` lets a trainer supply only its roles and loop.
  *
  * @example
  * export const sftConfigSchema = stageConfigSchema('sft', {
  *   roles: SFT_ROLES, init: { from: modelFileSchema.optional() }, own: { trainer: sftTrainerSection.prefault({}) },
- *   check: (config, context, { derived }) => derived,
+ *   heldOut: 'SFT measures a held-out loss',
  * });
  */
 import { z } from 'zod';
@@ -17,6 +18,7 @@ import {
   deriveShapes,
   loggingSection,
   modelSection,
+  requireEvalSplit,
   runtimeSection,
   taskSection,
   type DerivedShapes,
@@ -39,10 +41,15 @@ export interface StageConfigParts<Init extends InitShape, Own extends z.ZodRawSh
   /** The stage's model is a scorer: `model.from` may also be a *ForSequenceClassification (the reward stage). */
   scorer?: boolean;
   /**
-   * The method's cross-field rules, added to `context` with the values that disagree; returns the derived shapes
-   * (with the method's own sizes added), or undefined when they cannot be computed.
+   * What the stage measures on held-out data, e.g. 'SFT measures a held-out loss': files given as `data` then need
+   * an eval split, and the message starts with this.
    */
-  check: (config: z.output<StageSections<Inputs, Init, Own>>, context: z.RefinementCtx, resolved: { roles: ResolvedRoles; derived: DerivedShapes | undefined }) => Shapes | undefined;
+  heldOut: string;
+  /**
+   * The method's cross-field rules, added to `context` with the values that disagree; returns the derived shapes
+   * (with the method's own sizes added), or undefined when they cannot be computed. Without it, the shared shapes.
+   */
+  check?: (config: z.output<StageSections<Inputs, Init, Own>>, context: z.RefinementCtx, resolved: { roles: ResolvedRoles; derived: DerivedShapes | undefined }) => Shapes | undefined;
 }
 
 type InitShape = Record<string, z.ZodOptional<z.ZodString>>;
@@ -59,7 +66,8 @@ export function stageConfigSchema<Init extends InitShape, Own extends z.ZodRawSh
     const shared = config as unknown as { task: TaskConfigSection; model: ModelConfig; runtime: RuntimeConfig };
     const derived = deriveShapes(shared, context, { scorer: parts.scorer === true });
     const roles = resolveRoleSizes(method, parts.roles, shared.runtime, context);
-    const shapes = parts.check(config, context, { roles, derived });
+    requireEvalSplit(context, (config as unknown as { data?: { eval?: string; evalFraction: number } }).data, parts.heldOut);
+    const shapes = parts.check ? parts.check(config, context, { roles, derived }) : (derived as Shapes | undefined);
     return shapes ? { ...config, runtime: { ...shared.runtime, roles }, derived: shapes } : (z.NEVER as never);
   });
 }
