@@ -33,15 +33,19 @@
  *   - topK 50 (transformers' default): sampling with topK 0 sorts all 50257 logits for every generated token
  *     (rollout/sampling.ts, ~16 ms a row), which made generation most of a GRPO step.
  *
- * LEARNS, GRPO seeds 1 and 2 from one SFT (seed 0); 100 held-out prompts x 2 samples at temperature 1, the same
- * samples' random numbers before and after (fixed evaluation seed); standard error of one evaluation ~0.035:
- *   - SFT policy: accuracy 0.445, format 0.945, reward (accuracy + 0.2 format) 0.634.
- *   - 24 GRPO steps: accuracy 0.49 / 0.525, reward 0.684 / 0.719, KL to the reference 0.27 / 0.24.
- *   - 48 GRPO steps (the recipe's): accuracy 0.54 / 0.56, reward 0.735 / 0.756, format 0.975 / 0.98, KL 0.52 / 0.22:
- *     +0.095 / +0.115 accuracy, each about 2 standard errors and the same way on both seeds (mean +0.105, ~3 SE).
+ * LEARNS, as one command per seed on a quiet machine (2026-12-07, load average 1-2.5, nothing else running; wasm +
+ * OpenBLAS; `npx recipe run recipes/grpo-files.ts --set seed=N --set name=grpo-files-sN`, N = 1, 2: each seed's own
+ * SFT and GRPO; 100 held-out prompts x 2 samples at temperature 1 with a fixed evaluation seed, so before and after
+ * see the same random numbers; standard error of one evaluation ~0.032 at accuracy 0.3):
+ *   - seed 1: SFT held-out loss 0.32 (3.8 min); accuracy 0.265 -> 0.35 (step 24) -> 0.335 (step 48), reward
+ *     (accuracy + 0.2 format) 0.455 -> 0.545 -> 0.530, format 0.95 -> 0.975, KL 0.40 (GRPO 3.4 min). 7.3 min in all.
+ *   - seed 2: SFT held-out loss 0.21 (3.1 min); accuracy 0.285 -> 0.295 -> 0.365, reward 0.481 -> 0.488 -> 0.562,
+ *     format 0.98 -> 0.985, KL 0.35 (GRPO 3.2 min). 6.4 min in all.
+ *   GRPO adds +0.07 and +0.08 accuracy (+0.075 / +0.081 reward), each over 2 standard errors of one evaluation and
+ *   almost the same on both seeds. The SFT policy's own accuracy depends on its seed's data order: an earlier SFT
+ *   with seed 0 (same settings, held-out loss 0.16) answered 0.445 right, and GRPO seeds 1 and 2 on it gave 0.54 /
+ *   0.56 (+0.095 / +0.115; those runs were split into two scratch recipes on a loaded machine, SFT 19 min).
  *   Entropy per token rose 0.22 -> 0.29-0.33 while accuracy rose (in-loss KL to the reference stayed <= 0.05).
- *   Wall: SFT 19 min (load average 15-20, two runs side by side), GRPO 8.7 min for 48 steps (load 2-12, two side by
- *   side). Not timed alone on a quiet machine.
  *   test/recipes/grpo-files.test.ts runs the recipe from a fresh clone at a tiny budget (hidden 64, SFT 60 steps, GRPO
  *   16) and asserts that GRPO raises the held-out reward and format share: 108 s wall, 118 s CPU at load 2-6.
  */

@@ -63,8 +63,9 @@ export default defineRecipe({
   model: { from: 'runs/sft-dpo-ppo-llama', init: { tokenizer: 'gpt2' } },
   // The reward model's and DPO's pairs: 360 train, 40 held out (preference accuracy, reward margin).
   data: { train: '../examples/data/preferences/preferences.jsonl', evalFraction: 0.1 },
-  // The held-out reward: the share of calm notes among samples of held-out prompts.
-  rewards: [{ module: '../examples/rewards/style.ts', export: 'calm', weight: 1 }],
+  // The held-out reward: the share of calm notes that deliver their prompt's message, among samples of held-out
+  // prompts. `calm` alone was gamed: PPO learned a bare " Thanks." (header).
+  rewards: [{ module: '../examples/rewards/style.ts', export: 'calmMessage', weight: 1 }],
   stages: {
     sft: {
       // Demonstrations in both styles (alternating), so that after SFT both are likely and preference training has a choice to move.

@@ -380,7 +380,7 @@ function hfModelSpec(from: string, context: z.RefinementCtx, scorer: boolean, in
     if (!(error instanceof PosttrainError)) throw error;
     return fail(error.message);
   }
-  if (!isHfFolder(directory)) return fail(`${JSON.stringify(from)} is not a Hugging Face model folder (no config.json there)${init ? '; `recipe run` writes it from model.init first (in code: `writeFreshModels(config)` from trainers/fresh-model.ts)' : ''}`);
+  if (!isHfFolder(directory)) return fail(`${JSON.stringify(from)} is not a Hugging Face model folder (no config.json there)${init ? '; planning a recipe or building a trainer writes it from model.init first, parsing a config alone does not (`writeFreshModels(config)` from trainers/fresh-model.ts does)' : ''}`);
   let spec: DecoderSpec;
   try {
     spec = readDecoderSpec(directory);

@@ -17,6 +17,7 @@ import type { RunSummary } from '../observe/index.ts';
 import { checkpointSection, loggingSection, modelSection, runtimeSection, taskSection } from './config-sections.ts';
 import { configHash } from './config-hash.ts';
 import { METHODS, roleNamesOf, STAGES, USER_SECTIONS, type StageName } from './methods.ts';
+import { writeFreshModels } from './fresh-model.ts';
 import { DataConfigSchema } from '../data/datasets/data-config.ts';
 import { RewardsConfigSchema } from '../rollout/reward-functions.ts';
 
@@ -69,6 +70,8 @@ export interface RecipePlan {
   stages: PlannedStage[];
   /** The recipe as given (overrides applied): `runRecipe` keeps it as `<run>/recipe.json` for `recipe resume`. */
   recipe: unknown;
+  /** `model.init` folders this plan wrote (validation reads their config.json, so they are written first). */
+  freshModels: string[];
 }
 
 /** Identity, for type-checking recipe files: `export default defineRecipe({ ... })`. */
@@ -78,9 +81,12 @@ export function defineRecipe(recipe: RecipeInput): RecipeInput {
 
 /**
  * Validates a recipe and plans its stages: every problem of every stage is reported at once, with paths as the
- * user wrote them (`stages.ppo.algo.clipRange`, `task.name`).
+ * user wrote them (`stages.ppo.algo.clipRange`, `task.name`). A `model` section with `init` whose folder holds no
+ * model gets it written first (trainers/fresh-model.ts), whoever plans: `recipe run`, `recipe resume`, `recipe
+ * sweep` or a program.
  */
 export function planRecipe(input: unknown): RecipePlan {
+  const freshModels = writeFreshModels(input);
   const parsed = recipeShape.safeParse(input);
   const issues: { path: string; message: string }[] = parsed.success ? [] : configIssues(recipeShape, parsed.error);
   // Even when the shared sections are wrong, check the stages too, so every problem is reported at once.
@@ -149,7 +155,7 @@ export function planRecipe(input: unknown): RecipePlan {
     }
   }
   if (issues.length > 0) throw new ConfigError(dedupe(issues));
-  return { name: recipe.name, directory, stages, recipe: input };
+  return { name: recipe.name, directory, stages, recipe: input, freshModels };
 }
 
 /**

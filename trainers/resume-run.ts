@@ -19,7 +19,6 @@ import type { Runtime } from '../runtime/index.ts';
 import type { RunSummary } from '../observe/index.ts';
 import { isStageName, METHODS, STAGES, type StageName } from './methods.ts';
 import { planRecipe, runRecipe } from './recipe.ts';
-import { writeFreshModels } from './fresh-model.ts';
 import type { TrainerOptions } from './run-session.ts';
 
 /**
@@ -37,7 +36,6 @@ export async function resumeRun(runDirectory: string, options: { runtime?: Runti
     const stages = Object.fromEntries(
       Object.entries((recipe.stages ?? {}) as Record<string, Record<string, unknown>>).map(([stage, own]) => [stage, own.checkpoint ? { ...own, checkpoint: autoResume(own.checkpoint) } : own]),
     );
-    writeFreshModels(recipe); // a model.init folder deleted since the run started is written again, the same bytes
     const plan = planRecipe({
       ...recipe,
       name: basename(directory),
@@ -51,7 +49,6 @@ export async function resumeRun(runDirectory: string, options: { runtime?: Runti
   if (existsSync(join(directory, 'config.json'))) {
     const { derived: _derived, method: written, ...config } = readJson(join(directory, 'config.json')) as Record<string, unknown>;
     const method = methodOf(written, directory);
-    writeFreshModels(config);
     const trainerOptions: TrainerOptions = { runDirectory: directory, ...(options.runtime ? { runtime: options.runtime } : {}) };
     const { Trainer } = METHODS[method];
     return new Trainer({ ...config, runtime: runtime(config.runtime), logging: logging(config.logging), checkpoint: { ...(config.checkpoint as object), resume: 'auto' } } as never, trainerOptions).train();

@@ -7,6 +7,7 @@
 import { EventEmitter } from 'node:events';
 import type { z } from 'zod';
 import { parseConfig } from '../models/config-parse.ts';
+import { writeFreshModels } from './fresh-model.ts';
 import type { RunSummary } from '../observe/index.ts';
 import type { RoleRequest } from './role-groups.ts';
 import type { RunSession, TrainerEvents, TrainerOptions } from './run-session.ts';
@@ -66,6 +67,8 @@ export function methodTrainer<Schema extends z.ZodType<StageConfig>>(method: str
     readonly method = method;
 
     constructor(config: z.input<Schema>, options: TrainerOptions = {}) {
+      // A model.init folder is written before parsing, which reads its config.json (as planRecipe does).
+      writeFreshModels(config);
       super(parseConfig(schema, config), options);
     }
   }

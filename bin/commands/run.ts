@@ -25,10 +25,9 @@ export function registerRunCommand(program: Command): void {
       if (options.logLevel) overrides.push(`logging.level=${JSON.stringify(options.logLevel)}`);
       const recipe = await loadRecipeFile(file, overrides);
       await downloadHubModels(recipe);
-      // A `model.init` folder is written before validation, which reads its config.json (also on --dry-run).
-      const { writeFreshModels } = await import('../../trainers/fresh-model.ts');
-      for (const folder of writeFreshModels(recipe)) process.stderr.write(`wrote a fresh model to ${folder} (model.init)\n`);
+      // Planning writes a `model.init` folder first, since validation reads its config.json (also on --dry-run).
       const plan = planRecipe(recipe);
+      for (const folder of plan.freshModels) process.stderr.write(`wrote a fresh model to ${folder} (model.init)\n`);
       if (options.logLevel) setRootLogger(rootLogger().child({}, { level: options.logLevel }));
       if (options.dryRun) {
         process.stdout.write(`${JSON.stringify({ name: plan.name, directory: plan.directory, stages: plan.stages.map((stage) => ({ stage: stage.stage, directory: stage.directory, hash: stage.hash })) }, null, 2)}\n`);

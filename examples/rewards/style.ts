@@ -12,5 +12,19 @@ import type { RewardFunction } from '../../data/rewards/index.ts';
 export const calm: RewardFunction = (completions) =>
   completions.map((completion) => (completion.includes('.') && !completion.includes('!') && !/\b[A-Z]{2,}\b/.test(completion) ? 1 : 0));
 
+/**
+ * 1 for a calm note that also delivers the prompt's message: for "Tell Ann that the keys are here." it must name
+ * Ann and say "the keys are here", so a bare " Thanks." (calm by the rule above) earns nothing. Prompts not of the
+ * form "Tell <name> that <message>." are judged by `calm` alone.
+ */
+export const calmMessage: RewardFunction = (completions, context) => {
+  const calmness = calm(completions, context) as number[];
+  return completions.map((completion, index) => {
+    const asked = /^Tell (\S+) that (.+)\.$/.exec(context.prompts[index]!.trim());
+    const delivered = asked === null || (completion.includes(asked[1]!) && completion.includes(asked[2]!));
+    return delivered ? calmness[index]! : 0;
+  });
+};
+
 /** 1 for a shouted note (an exclamation mark or an all-capital word), else 0: the dispreferred style, for comparison. */
 export const shouted: RewardFunction = (completions) => completions.map((completion) => (completion.includes('!') || /\b[A-Z]{2,}\b/.test(completion) ? 1 : 0));

@@ -53,6 +53,29 @@ describe('examples/data/arithmetic', () => {
   });
 });
 
+describe('examples/rewards/style.ts', () => {
+  it('scores calm notes 1 and shouted ones 0, and calmMessage gives nothing for a calm note that does not deliver the message', async () => {
+    const pairs = await loadDataset({ train: 'preferences.jsonl' }, { stage: 'dpo', baseDir: join(root, 'examples/data/preferences'), seed: 0 });
+    const samples = await pairs.train.read(range(40));
+    const load = (name: string) => loadRewardFunctions([{ module: './style.ts', export: name }], { baseDir: join(root, 'examples/rewards') });
+    const context = { prompts: samples.map((sample) => sample.prompt as string), completionIds: samples.map(() => [0]) };
+    const score = async (name: string, completions: string[]) => Array.from((await scoreCompletions(await load(name), completions, context)).total);
+    for (const name of ['calm', 'calmMessage']) {
+      expect(await score(name, samples.map((sample) => sample.chosen as string))).toEqual(new Array(40).fill(1));
+      expect(await score(name, samples.map((sample) => sample.rejected as string))).toEqual(new Array(40).fill(0));
+    }
+    // The gamed note of the measured PPO runs: calm by the rule, but it tells nobody anything.
+    expect(await score('calm', new Array(40).fill(' Thanks.'))).toEqual(new Array(40).fill(1));
+    expect(await score('calmMessage', new Array(40).fill(' Thanks.'))).toEqual(new Array(40).fill(0));
+    // Another person's name or another message is not delivery either.
+    const other = samples.map((sample, index) => samples[(index + 1) % 40]!.chosen as string);
+    const othersDiffer = samples.map((sample, index) => sample.chosen !== samples[(index + 1) % 40]!.chosen);
+    expect((await score('calmMessage', other)).filter((value, index) => othersDiffer[index] && value !== 0)).toEqual([]);
+    // Prompts of another form are judged by calm alone.
+    expect(Array.from((await scoreCompletions(await load('calmMessage'), [' Hello there.', 'HI!'], { prompts: ['Say hello.', 'Say hello.'], completionIds: [[], []] })).total)).toEqual([1, 0]);
+  });
+});
+
 function range(count: number): number[] {
   return Array.from({ length: count }, (_, index) => index);
 }

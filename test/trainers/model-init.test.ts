@@ -4,12 +4,13 @@
  * of other sizes are errors naming the field. `recipe model init`'s size flags are checked the same way (exit 2).
  */
 import { execFile } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../runtime/errors.ts';
 import { planRecipe } from '../../trainers/recipe.ts';
 import { writeFreshModels } from '../../trainers/fresh-model.ts';
+import { SFTTrainer } from '../../trainers/sft-trainer.ts';
 import { temporaryDirectory } from '../faults/helpers.ts';
 
 const RECIPE = join(import.meta.dirname, '../../bin/recipe.js');
@@ -53,6 +54,20 @@ describe('model.init', () => {
     expect(readdirSync(from).sort()).toEqual(readdirSync(join(root, 'cli')).sort());
     for (const file of readdirSync(from)) expect(readFileSync(join(from, file)).equals(readFileSync(join(root, 'cli', file))), file).toBe(true);
     expect(readdirSync(root).filter((name) => name.includes('partial'))).toEqual([]);
+  });
+
+  it('is written by whoever plans or builds: planRecipe (recipe run, resume, sweep, a program) and a trainer built in code', () => {
+    const root = temporaryDirectory('model-init-entry');
+    const planned = join(root, 'planned');
+    const plan = planRecipe(recipeOf(planned, { hidden: 32, layers: 1 }));
+    expect(plan.freshModels).toEqual([planned]);
+    expect(existsSync(join(planned, 'config.json'))).toBe(true);
+    expect(planRecipe(recipeOf(planned, { hidden: 32, layers: 1 })).freshModels).toEqual([]);
+    const built = join(root, 'built');
+    const { stages: _stages, ...trainerConfig } = recipeOf(built, { hidden: 32, layers: 1 });
+    const trainer = new SFTTrainer({ ...trainerConfig, task: { name: 'arithmetic' }, trainer: { steps: 1 } });
+    expect(trainer.config.model.from).toBe(built);
+    expect(readdirSync(built).sort()).toEqual(readdirSync(planned).sort());
   });
 
   it('names the field: sizes that do not fit, no model.from, and a folder that holds a model of other sizes', () => {

@@ -50,7 +50,7 @@ describe('recipes/sft-dpo-ppo-files.ts', () => {
     // LoRA DPO at this budget ranked all 16 held-out pairs right (reward margin 0.08-0.10) on seeds 0, 1, 2 and 3.
     expect(stages.dpo.finalHeldOut.preferenceAccuracy).toBeGreaterThan(0.5);
     expect(stages.dpo.finalHeldOut.rewardMargin).toBeGreaterThan(0);
-    expect(Object.keys(stages.ppo.finalRewards)).toEqual(['examples/rewards/style.ts#calm']);
+    expect(Object.keys(stages.ppo.finalRewards)).toEqual(['examples/rewards/style.ts#calmMessage']);
 
     // DPO adapts SFT's model and PPO DPO's merged model: model/ - base == (alpha / r) B A on all 7 targets of the
     // one layer, nothing else changed, and the adapters moved away from B = 0. PPO's one tiny step moves them
