@@ -27,29 +27,28 @@
  * parameters, 0.55 %). `npx recipe export runs/sft-dpo-ppo-files --stage ppo --out DIR` copies the adapter folder;
  * with `--merge-lora` it writes the merged model.
  *
- * Measured (seeds 0 and 1, `--set seed=N --name sft-dpo-ppo-s<N>`, one model folder, 2 cores shared with other
- * work at load average 13-22, wasm + OpenBLAS, the settings below; figures from runs/<name>/<stage>/summary.json;
- * "calm share" = the held-out reward over 32 samples of held-out prompts, standard error sqrt(p (1 - p) / 32)):
- *   - SFT (full), 60 steps x 16 (4.5-5 min): held-out loss 2.46 / 2.38 at step 30, 0.74 / 0.77 at step 60.
- *   - Reward model (full), 30 steps x 16 (0.6-2.4 min): held-out pair accuracy 1.00 / 1.00 (40 pairs), margin 7.8 / 7.9.
- *   - DPO (LoRA), 30 steps x 16, learning rate 2e-4 (3 min): held-out preference accuracy 0 -> 1.00 on both seeds
- *     (40 pairs, reward margin 0.29 / 0.20), KL 1.0 / 0.9; calm share 0.28 -> 0.44 / 0.31 -> 0.25: as with full DPO,
- *     it ranks the pairs without by itself making the sampled notes calmer.
- *   - PPO (LoRA) on top, 15 steps x 16, learning rate 2e-3 (2 min), on PPO's eval prompts
- *     (examples/data/preferences/prompts-eval.jsonl): calm share 0.50 +- 0.09 -> 0.97 +- 0.03 (seed 0, KL 3.4 at
- *     the end, 2.2 mean over steps) and 0.28 +- 0.08 -> 1.00 (seed 1, KL 3.4 / 3.0).
- *   The pipeline learns beyond seed noise on both seeds (+0.47 and +0.72 after PPO). But most notes after PPO are a
- *   bare " Thanks.": calm by the rule (a full stop, no "!", no shouted word) and liked by the reward model, so the
- *   held-out reward is being gamed, not only learned. Each seed's SFT and reward stages ran once: `recipe run` with
- *   the same --name reuses every stage whose model exists for the same config and is newer than the models before
- *   it, so `--set stages.dpo.trainer.learningRate=...` retrains DPO and PPO only.
- *   Also measured, with those stages reused: PPO in full (2e-4, no `model.lora`) on the same LoRA DPO models 0.50 ->
- *   0.91 and 0.28 -> 0.94 (KL 3.1 / 6.7), with 4 and 5 of the 8 shown notes a bare " Thanks." (LoRA: 7 and 7): the
- *   gaming is the reward's, not LoRA's; its checkpoint shards are 27 MB. PPO (LoRA) at 1e-3: 0.50 -> 0.94 and 0.28
- *   -> 0.97 (KL 3.8 / 3.6), no less gamed. DPO (LoRA) at 5e-4, 10x full DPO's 5e-5, over-optimised (seed 1: KL
- *   11.9, margin 8.5), PPO after it 0.31 -> 0.91 (KL 3.7); full DPO at 5e-5 then PPO (LoRA) 0.38 -> 0.94 (seed 0,
- *   KL 12.6 at the end). Before LoRA (both stages in full, PPO at 2e-4, load ~30): PPO 0.44 -> 0.94 and 0.34 -> 0.97
- *   (KL 2.5 / 2.1).
+ * Measured on a quiet machine (2026-12-07, load average 1-2.5, nothing else running; wasm + OpenBLAS; `npx recipe
+ * run recipes/sft-dpo-ppo-files.ts --set seed=N --set name=sdp-sN`, N = 0, 1; figures from
+ * runs/<name>/<stage>/summary.json). The held-out reward is `calmMessage`: the share of sampled notes that are calm
+ * AND name the person and carry the prompt's message (DPO: 40 eval pairs' prompts x 2 samples, standard error
+ * <= 0.056; PPO: prompts-eval.jsonl's 64 prompts x 2, <= 0.044):
+ *   - SFT (full), 200 steps x 16 at 3e-3 (3.6 min): held-out loss 1.14 / 0.44 / 0.11 / 0.10 (seed 0) and 1.07 /
+ *     0.42 / 0.16 / 0.11 (seed 1) at steps 50-200.
+ *   - Reward model (full), 30 steps x 16 (14-16 s): held-out pair accuracy 1.00 / 1.00 (40 pairs).
+ *   - DPO (LoRA), 30 steps x 16 at 2e-4 (1 min): held-out preference accuracy 0 -> 1.00 on both seeds; calmMessage
+ *     0.36 -> 0.54 (seed 0) and 0.43 -> 0.59 (seed 1), KL 0.09 / 0.07.
+ *   - PPO (LoRA) on top, 15 steps x 16 at 2e-3 (1.1 min): calmMessage 0.49 -> 0.87 (seed 0, KL 2.3) and 0.67 ->
+ *     0.84 (seed 1, KL 0.66).
+ *   About 6 minutes per seed in all. Both preference stages gain on both seeds beyond their standard errors (DPO
+ *   +0.18 / +0.16, ~3 SE; PPO +0.38 / +0.17, ~8 / ~4 SE), and the notes after PPO are whole notes (" Dear Hana,
+ *   the letters are gone. Thanks."); the misses are a garbled name (" Dear Levo" for Lea) or a shouted note.
+ *   Why calmMessage and 200 SFT steps: the earlier recipe (SFT 60 steps at 2e-3, held-out loss 0.74; reward `calm`:
+ *   a full stop, no "!", no shouted word) reported calm share 0.50 -> 0.97 and 0.28 -> 1.00 after PPO, but most of
+ *   those notes were a bare " Thanks.", and the SFT policy almost never wrote a note that named the person and
+ *   said the message (calmMessage 0.00 at every stage of seed 0): the reward was gamed and the SFT model too weak
+ *   to be aligned. `calm` stays in examples/rewards/style.ts as the simpler example.
+ *   Also measured with the earlier recipe (under load): PPO in full (2e-4) games `calm` as much (0.50 -> 0.91); LoRA
+ *   DPO at 5e-4, 10x full DPO's 5e-5, over-optimised (KL 11.9); before LoRA (every stage in full) PPO 0.44 -> 0.94.
  */
 import { defineRecipe } from '../trainers/recipe.ts';
 
@@ -63,33 +62,36 @@ export default defineRecipe({
   model: { from: 'runs/sft-dpo-ppo-llama', init: { tokenizer: 'gpt2' } },
   // The reward model's and DPO's pairs: 360 train, 40 held out (preference accuracy, reward margin).
   data: { train: '../examples/data/preferences/preferences.jsonl', evalFraction: 0.1 },
-  // The held-out reward: the share of calm notes that deliver their prompt's message, among samples of held-out
-  // prompts. `calm` alone was gamed: PPO learned a bare " Thanks." (header).
+  // The held-out reward (and PPO's, added to the reward model's score): the share of calm notes that deliver their
+  // prompt's message, among samples of held-out prompts. `calm` alone was gamed: PPO learned a bare " Thanks." (header).
   rewards: [{ module: '../examples/rewards/style.ts', export: 'calmMessage', weight: 1 }],
   stages: {
     sft: {
       // Demonstrations in both styles (alternating), so that after SFT both are likely and preference training has a choice to move.
       data: { train: '../examples/data/preferences/sft.jsonl', evalFraction: 0.1 },
-      trainer: { steps: 60, batchSize: 16, learningRate: 2e-3, evalEvery: 30, evalExamples: 40, evalPrompts: 0 },
+      // 200 steps at 3e-3: held-out loss 1.14 / 0.44 / 0.11 / 0.10 at steps 50-200, and the notes then name the
+      // person and carry the message. At 60 steps (2e-3, loss 0.74) almost no sampled note did (header).
+      trainer: { steps: 200, batchSize: 16, learningRate: 3e-3, evalEvery: 50, evalExamples: 40, evalPrompts: 0 },
     },
     reward: {
       trainer: { steps: 30, batchSize: 16, learningRate: 1e-3, evalEvery: 15, evalPairs: 40 },
     },
     dpo: {
-      // LoRA at 2e-4 (4x full DPO's 5e-5): KL ~1; at 5e-4 it over-optimised (KL 12), as full DPO did at 5e-4.
+      // LoRA at 2e-4 (4x full DPO's 5e-5): KL 0.07-0.09 after 30 steps; at 5e-4 it over-optimised (KL 12) on the
+      // earlier, weaker SFT model, as full DPO did at 5e-4.
       model: { lora: LORA },
       // Prompts take ~9 GPT-2 tokens, a calm note ~11 and a shouted one ~16.
       rollout: { promptTokens: 16, completionTokens: 20 },
-      trainer: { steps: 30, batchSize: 16, learningRate: 2e-4, evalEvery: 15, evalPairs: 40, evalPrompts: 32, evalSamplesPerPrompt: 1 },
+      trainer: { steps: 30, batchSize: 16, learningRate: 2e-4, evalEvery: 15, evalPairs: 40, evalPrompts: 40, evalSamplesPerPrompt: 2 },
     },
     ppo: {
-      // LoRA at 2e-3 (10x full PPO's 2e-4, as LoRA usually wants): KL ~3.4 after 15 steps (full PPO on the same DPO models: 3.1 / 6.7).
+      // LoRA at 2e-3 (10x full PPO's 2e-4, as LoRA usually wants): KL 0.66-2.3 after 15 steps.
       model: { lora: LORA },
       // Prompts of the held-out notes are never trained on.
       data: { train: '../examples/data/preferences/prompts.jsonl', eval: '../examples/data/preferences/prompts-eval.jsonl' },
       rollout: { batchSize: 16, promptTokens: 16, completionTokens: 20 },
       algo: { epochs: 2, minibatches: 2 },
-      trainer: { steps: 15, learningRate: 2e-3, evalEvery: 0, evalPrompts: 32, evalSamplesPerPrompt: 1 },
+      trainer: { steps: 15, learningRate: 2e-3, evalEvery: 0, evalPrompts: 64, evalSamplesPerPrompt: 2 },
     },
   },
 });
