@@ -1,7 +1,8 @@
 /**
  * "Run GRPO on my prompts with my reward function" through the real `recipe` command: a recipe whose data and
  * reward module sit next to it (paths relative to the recipe file), `--set data.train=FILE` to swap the prompts,
- * and the user's mistakes (a malformed row, pairs given to GRPO, a reward function that throws or returns NaN)
+ * and the user's mistakes (a malformed row, a missing column, a wrong type, an empty completion, pairs given to GRPO,
+ * a reward function that throws or returns NaN)
  * each exit 2 with a message naming the file and line, or the function and the sample, and no stack trace.
  */
 import { execFile } from 'node:child_process';
@@ -52,7 +53,16 @@ describe('recipe run with your data and reward module', () => {
   });
 
   const rewards = (exportName: string) => `rewards=${JSON.stringify([{ module: files.rewards, export: exportName }])}`;
+  // Rows written for the cases below: the second row of each file is the bad one.
+  const badFile = (name: string, second: Record<string, unknown>) => {
+    const path = join(root, name);
+    writeFileSync(path, `${JSON.stringify({ prompt: 'what is 1 plus 1?', completion: ' 2', answer: 2 })}\n${JSON.stringify(second)}\n`);
+    return `data.train=${JSON.stringify(path)}`;
+  };
   const cases = [
+    { name: 'a missing column', set: () => badFile('missing.jsonl', { completion: ' 3', answer: 3 }), expect: () => ['missing.jsonl:2: column "prompt": found nothing (the column is absent), expected a string'] },
+    { name: 'a wrong type', set: () => badFile('wrong-type.jsonl', { prompt: 42, completion: ' 3', answer: 3 }), expect: () => ['wrong-type.jsonl:2: column "prompt": found a number 42, expected a string'] },
+    { name: 'an empty completion', set: () => badFile('empty.jsonl', { prompt: 'what is 1 plus 2?', completion: '', answer: 3 }), expect: () => ['empty.jsonl:2: column "completion": found an empty string, expected non-empty text'] },
     { name: 'a malformed row', set: () => `data.train=${JSON.stringify(files.malformed)}`, expect: () => [`${files.malformed}:3`, 'JSON'] },
     { name: 'preference pairs given to GRPO', set: () => `data.train=${JSON.stringify(files.pairs)}`, expect: () => ['the grpo stage needs a prompt-only or prompt-completion dataset', 'found a preference dataset'] },
     { name: 'a reward function that throws', set: () => rewards('throws'), expect: () => ['reward rewards.ts#throws:', 'threw on a batch of', 'cannot score'] },
