@@ -12,6 +12,8 @@ set -euo pipefail
 head_address=${1:?usage: posttrain-node.sh <head host:port>}
 recipe_command=${POSTTRAIN_RECIPE_COMMAND:-npx recipe}
 
+# This agent and its workers take Slurm's SIGTERM as the driver's stop notice (runtime/cluster/slurm-signals.ts).
+export POSTTRAIN_SLURM_JOB=${SLURM_JOB_ID:-}
 export POSTTRAIN_NODE_NAME=${SLURMD_NODENAME:-$(hostname -s)}
 # A placement group's own job (runtime/cluster/slurm-placement.ts) may share a node with another agent of the
 # same cluster: its agents are named <node>-job<id>.

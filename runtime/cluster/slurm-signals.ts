@@ -14,9 +14,14 @@
  * What does not fit in `KillWait` is SIGKILLed: the step in flight is lost and `recipe resume` continues from the
  * newest complete checkpoint (a half-written one is never read back). SIGINT still stops every process at once.
  *
+ * Only processes that posttrain's Slurm scripts started behave so: `deploy/slurm/posttrain.sbatch` and
+ * `posttrain-node.sh` (also the agents of a placement group's own job) export POSTTRAIN_SLURM_JOB with the job id,
+ * and children inherit it. A head or agent a user starts by hand inside `salloc` or `srun` has SLURM_JOB_ID but not
+ * that, and stops at SIGTERM as everywhere else.
+ *
  * @example
  * if (insideSlurmJob()) process.on('SIGTERM', () => logger.info("Slurm's SIGTERM: serving until the driver is done"));
  */
 export function insideSlurmJob(env: NodeJS.ProcessEnv = process.env): boolean {
-  return (env.SLURM_JOB_ID ?? '') !== '';
+  return (env.SLURM_JOB_ID ?? '') !== '' && env.POSTTRAIN_SLURM_JOB === env.SLURM_JOB_ID;
 }
