@@ -81,9 +81,11 @@ export const ROLE_HOST_MODULE = new URL('./roles/role-host.ts', import.meta.url)
 /** The launched roles and everything that holds them up. */
 export class RoleSet {
   readonly groups = new Map<string, RoleGroup>();
-  readonly placementGroups: PlacementGroup[] = [];
-  /** How each placement group is released: removed, and with `runtime.slurm` its Slurm job cancelled in the same call. */
-  private readonly releases: (() => Promise<void>)[] = [];
+  /**
+   * One per host group, in order: its placement group and how it is released (removed, and with `runtime.slurm`
+   * its Slurm job cancelled in the same call).
+   */
+  readonly reservations: { placementGroup: PlacementGroup; release: () => Promise<void> }[] = [];
   readonly hostGroups: ActorGroup<RoleHost>[] = [];
   /** Per host group, how its hosts were launched. */
   readonly layouts: HostLayout[] = [];
@@ -100,14 +102,13 @@ export class RoleSet {
 
   /** Holds `placementGroup` until `destroy()`, which calls `release` (default: remove the group). */
   hold(placementGroup: PlacementGroup, release: () => Promise<void> = () => placementGroup.remove()): void {
-    this.placementGroups.push(placementGroup);
-    this.releases.push(release);
+    this.reservations.push({ placementGroup, release });
   }
 
   /** Kills every host and frees every reservation (a sweep's pruned trial too, through its trainer's abort). */
   async destroy(): Promise<void> {
     this.detachMetrics();
-    await Promise.allSettled(this.releases.map((release) => release()));
+    await Promise.allSettled(this.reservations.map(({ release }) => release()));
   }
 }
 

@@ -186,7 +186,7 @@ export class HostReplacer {
       exportName: 'RoleHost',
       role: layout.members.map((member) => member.name).join('+'),
       args: [layout.hostOptions],
-      placementGroup: this.roles.placementGroups[group]!,
+      placementGroup: this.roles.reservations[group]!.placementGroup,
       bundleIndex: bundle,
       resources: layout.resources,
     });
@@ -217,7 +217,7 @@ export class HostReplacer {
     for (const member of this.roles.layouts[group]!.members) {
       if (member.size <= 1 || member.kind === 'rollout') continue;
       const roleGroup = this.roles.groups.get(member.name)!;
-      await formCollective(roleGroup, this.roles.placementGroups[group], roleGroup.hosts.map((host) => this.bundles.get(host.actorId) ?? 0));
+      await formCollective(roleGroup, this.roles.reservations[group]?.placementGroup, roleGroup.hosts.map((host) => this.bundles.get(host.actorId) ?? 0));
     }
   }
 }

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Runtime } from '../../runtime/index.ts';
@@ -95,16 +94,9 @@ describe.skipIf(!slurmAvailable())('a sweep on Slurm: one Slurm job per trial, c
     // trials' jobs leave squeue, and so do the complete trials' (cancelled when their runs ended).
     const started = [...(await jobs())].filter(([id]) => !before.has(id)).map(([id]) => id).sort((a, b) => Number(a) - Number(b));
     expect(started).toHaveLength(trials.length);
-    const queued = async () => (await slurm.commandAsync('squeue', ['--noheader', '--format=%i'])).trim().split('\n').filter((line) => line !== '');
-    for (const jobId of [...pruned.map((trial) => started[trial.number] as string), ...started]) {
-      for (let waited = 0; (await queued()).includes(jobId); waited += 100) {
-        if (waited > 60_000) throw new Error(`job ${jobId} is still in squeue 60 s after the sweep ended`);
-        await sleep(100);
-      }
-    }
-    expect(await queued()).toEqual([]);
-    // Each was cancelled by posttrain (the prune, or the run's end), none ran out or failed.
-    const states = await jobs();
-    expect(started.map((id) => states.get(id))).toEqual(trials.map(() => 'CANCELLED'));
+    // Each was cancelled by posttrain (the prune, or the run's end), none ran out or failed, and none is queued.
+    const ended = await Promise.all(started.map((jobId) => slurm.waitForJobEnd(jobId, 60_000)));
+    expect(ended).toEqual(trials.map(() => 'CANCELLED'));
+    expect((await slurm.commandAsync('squeue', ['--noheader', '--format=%i'])).trim()).toBe('');
   }, 600_000);
 });
