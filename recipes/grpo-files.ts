@@ -34,17 +34,19 @@
  *     (rollout/sampling.ts, ~16 ms a row), which made generation most of a GRPO step.
  *
  * LEARNS, as one command per seed on a quiet machine (2026-12-07, load average 1-2.5, nothing else running; wasm +
- * OpenBLAS; `npx recipe run recipes/grpo-files.ts --set seed=N --set name=grpo-files-sN`, N = 1, 2: each seed's own
- * SFT and GRPO; 100 held-out prompts x 2 samples at temperature 1 with a fixed evaluation seed, so before and after
+ * OpenBLAS; `npx recipe run recipes/grpo-files.ts [--set seed=N --set name=grpo-files-sN]`, N = 0 (the default), 1,
+ * 2: each seed's own SFT and GRPO; 100 held-out prompts x 2 samples at temperature 1 with a fixed evaluation seed, so before and after
  * see the same random numbers; standard error of one evaluation ~0.032 at accuracy 0.3):
+ *   - seed 0 (the command without --set): SFT held-out loss 0.16 (2.7 min); accuracy 0.445 -> 0.57 (step 24) -> 0.535
+ *     (step 48), reward 0.634 -> 0.766 -> 0.731, format 0.945 -> 0.98, KL 0.31 (GRPO 2.9 min). 5.7 min in all.
  *   - seed 1: SFT held-out loss 0.32 (3.8 min); accuracy 0.265 -> 0.35 (step 24) -> 0.335 (step 48), reward
  *     (accuracy + 0.2 format) 0.455 -> 0.545 -> 0.530, format 0.95 -> 0.975, KL 0.40 (GRPO 3.4 min). 7.3 min in all.
  *   - seed 2: SFT held-out loss 0.21 (3.1 min); accuracy 0.285 -> 0.295 -> 0.365, reward 0.481 -> 0.488 -> 0.562,
  *     format 0.98 -> 0.985, KL 0.35 (GRPO 3.2 min). 6.4 min in all.
- *   GRPO adds +0.07 and +0.08 accuracy (+0.075 / +0.081 reward), each over 2 standard errors of one evaluation and
- *   almost the same on both seeds. The SFT policy's own accuracy depends on its seed's data order: an earlier SFT
- *   with seed 0 (same settings, held-out loss 0.16) answered 0.445 right, and GRPO seeds 1 and 2 on it gave 0.54 /
- *   0.56 (+0.095 / +0.115; those runs were split into two scratch recipes on a loaded machine, SFT 19 min).
+ *   GRPO adds +0.09, +0.07 and +0.08 accuracy (+0.097 / +0.075 / +0.081 reward), each over 2 standard errors of one
+ *   evaluation and about the same on every seed. The SFT policy's own accuracy depends on its seed's data order
+ *   (0.445 / 0.265 / 0.285). On seed 0's SFT model, GRPO seeds 1 and 2 gave 0.54 / 0.56 (split into two scratch
+ *   recipes on a loaded machine earlier).
  *   Entropy per token rose 0.22 -> 0.29-0.33 while accuracy rose (in-loss KL to the reference stayed <= 0.05).
  *   test/recipes/grpo-files.test.ts runs the recipe from a fresh clone at a tiny budget (hidden 64, SFT 60 steps, GRPO
  *   16) and asserts that GRPO raises the held-out reward and format share: 108 s wall, 118 s CPU at load 2-6.
