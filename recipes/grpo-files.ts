@@ -35,8 +35,8 @@
  *
  * LEARNS, as one command per seed on a quiet machine (2026-12-07, load average 1-2.5, nothing else running; wasm +
  * OpenBLAS; `npx recipe run recipes/grpo-files.ts [--set seed=N --set name=grpo-files-sN]`, N = 0 (the default), 1,
- * 2: each seed's own SFT and GRPO; 100 held-out prompts x 2 samples at temperature 1 with a fixed evaluation seed, so before and after
- * see the same random numbers; standard error of one evaluation ~0.032 at accuracy 0.3):
+ * 2: each seed's own SFT and GRPO; 100 held-out prompts x 2 samples at temperature 1 with a fixed evaluation seed,
+ * so before and after see the same random numbers; standard error of one evaluation ~0.032 at accuracy 0.3):
  *   - seed 0 (the command without --set): SFT held-out loss 0.16 (2.7 min); accuracy 0.445 -> 0.57 (step 24) -> 0.535
  *     (step 48), reward 0.634 -> 0.766 -> 0.731, format 0.945 -> 0.98, KL 0.31 (GRPO 2.9 min). 5.7 min in all.
  *   - seed 1: SFT held-out loss 0.32 (3.8 min); accuracy 0.265 -> 0.35 (step 24) -> 0.335 (step 48), reward
