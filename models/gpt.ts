@@ -19,7 +19,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { PosttrainError } from '../runtime/errors.ts';
-import type { CausalModel } from './causal-model.ts';
+import { DecoderBase } from './decoder-base.ts';
 import { FlatParameters } from './flat-parameters.ts';
 import { type GPTConfig, validateGPTConfig } from './gpt-config.ts';
 import { KVCache } from './kv-cache.ts';
@@ -29,7 +29,6 @@ import { gelu } from './ops/gelu.ts';
 import { layerNorm } from './ops/layer-norm.ts';
 import { linear } from './ops/linear.ts';
 import { Rng } from './rng.ts';
-import { keptTensorsOf } from './parameter-tensors.ts';
 
 /** Which output a model computes. */
 export type HeadKind = 'language' | 'value' | 'reward';
@@ -62,67 +61,19 @@ const LAYER_NORM_EPSILON = 1e-5;
  * const logits = policy.logits({ tokens, batchSize: 2, length: 8 }); // (2, 8, 64)
  * logits.dispose();
  */
-export class GPT implements CausalModel {
+export class GPT extends DecoderBase {
   readonly config: GPTConfig;
   readonly head: HeadKind;
   readonly parameters: FlatParameters;
-  private tensors: Map<string, tf.Tensor> | undefined;
 
   constructor(config: GPTConfig, options: GPTOptions = {}) {
+    super();
     validateGPTConfig(config);
     this.config = { ...config };
     this.head = options.head ?? 'language';
     this.parameters = FlatParameters.fromShapes(parameterShapes(this.config, this.head));
     if (options.weights) this.parameters.load(options.weights);
     else initializeParameters(this.parameters, new Rng(options.seed ?? 0));
-  }
-
-  /** Copies a flat buffer (same manifest) into the model and rebuilds its tensors. */
-  loadFlat(buffer: Float32Array): void {
-    this.parameters.load(buffer);
-    this.refresh();
-  }
-
-  /** Rebuilds the tfjs tensors from the flat buffer; call after writing `parameters.data` in place. */
-  refresh(): void {
-    if (!this.tensors) return;
-    for (const tensor of this.tensors.values()) tensor.dispose();
-    this.tensors = undefined;
-  }
-
-  /** The parameter tensors in manifest order (built on first use; owned by the model). */
-  parameterTensors(): tf.Tensor[] {
-    const tensors = this.ensureTensors();
-    return this.parameters.manifest.entries.map((entry) => tensors.get(entry.name)!);
-  }
-
-  /** Frees the tfjs tensors (the flat buffer stays). */
-  dispose(): void {
-    this.refresh();
-  }
-
-  /**
-   * Language-model logits for every position (or from `startPosition` on).
-   * @returns (B, T - startPosition, V)
-   */
-  logits(batch: TokenBatch, options: { startPosition?: number } = {}): tf.Tensor3D {
-    this.expectHead('language', 'logits');
-    return tf.tidy(() => {
-      const hidden = this.hiddenStates(batch, undefined, options.startPosition ?? 0);
-      return this.applyHead(hidden) as tf.Tensor3D;
-    });
-  }
-
-  /**
-   * Value head: one scalar per position (or from `startPosition` on).
-   * @returns (B, T - startPosition)
-   */
-  values(batch: TokenBatch, options: { startPosition?: number } = {}): tf.Tensor2D {
-    this.expectHead('value', 'values');
-    return tf.tidy(() => {
-      const hidden = this.hiddenStates(batch, undefined, options.startPosition ?? 0);
-      return tf.squeeze(this.applyHead(hidden), [2]) as tf.Tensor2D;
-    });
   }
 
   /**
@@ -132,12 +83,7 @@ export class GPT implements CausalModel {
   scores(batch: TokenBatch): tf.Tensor1D {
     this.expectHead('reward', 'scores');
     const { batchSize, length } = batch;
-    const lastRows = new Int32Array(batchSize);
-    for (let b = 0; b < batchSize; b++) {
-      let last = length - 1;
-      if (batch.attentionMask) while (last > 0 && batch.attentionMask[b * length + last] === 0) last--;
-      lastRows[b] = b * length + last;
-    }
+    const lastRows = Int32Array.from(this.lastRealPositions(batch), (position, b) => b * length + position);
     return tf.tidy(() => {
       const hidden = this.hiddenStates(batch, undefined, 0);
       const flat = tf.reshape(hidden, [batchSize * length, this.config.dModel]) as tf.Tensor2D;
@@ -146,34 +92,12 @@ export class GPT implements CausalModel {
     });
   }
 
-  /**
-   * Runs a left-padded prompt batch and returns a cache for incremental decoding plus the head output at the
-   * last position of each row.
-   * @returns output (B, headWidth) for the last slot; the cache owns its tensors (dispose it).
-   */
-  prefill(batch: TokenBatch, capacity = this.config.contextLength): { output: tf.Tensor2D; cache: KVCache } {
-    const cache = new KVCache(batch.batchSize, capacity, this.config.nLayers);
-    const output = this.step(batch, cache);
-    return { output, cache };
-  }
-
-  /**
-   * Appends one token per row to the cache and returns the head output for it.
-   * @param tokens (B) the new tokens
-   * @param mask (B) 1 when the new token is real, 0 for padding after a finished row (default all 1)
-   * @returns (B, headWidth)
-   */
-  decode(tokens: Int32Array, cache: KVCache, mask?: Int32Array): tf.Tensor2D {
-    return this.step({ tokens, batchSize: cache.batchSize, length: 1, attentionMask: mask }, cache);
-  }
-
-  /** Runs new tokens through the cache; the head output of each row's last new slot, (B, headWidth). */
-  private step(batch: TokenBatch, cache: KVCache): tf.Tensor2D {
-    return tf.tidy(() => tf.reshape(this.applyHead(this.hiddenStates(batch, cache, batch.length - 1)), [batch.batchSize, -1]) as tf.Tensor2D);
+  protected get layerCount(): number {
+    return this.config.nLayers;
   }
 
   /** (B, T', D) final-LayerNorm hidden states for positions startPosition.. of the new tokens. */
-  private hiddenStates(batch: TokenBatch, cache: KVCache | undefined, startPosition: number): tf.Tensor3D {
+  protected hiddenStates(batch: TokenBatch, cache: KVCache | undefined, startPosition: number): tf.Tensor3D {
     const { batchSize, length, tokens } = batch;
     const { dModel, nHeads, nLayers, contextLength, vocabSize } = this.config;
     if (tokens.length !== batchSize * length) {
@@ -228,23 +152,12 @@ export class GPT implements CausalModel {
   }
 
   /** (B, T, D) -> (B, T, headWidth) */
-  private applyHead(hidden: tf.Tensor3D): tf.Tensor3D {
+  protected applyHead(hidden: tf.Tensor3D): tf.Tensor3D {
     const [batchSize, length, dModel] = hidden.shape;
     const weights = this.ensureTensors();
     const flat = tf.reshape(hidden, [batchSize * length, dModel]) as tf.Tensor2D;
     const out = linear(flat, weights.get('head.weight') as tf.Tensor2D, weights.get('head.bias') as tf.Tensor1D);
     return tf.reshape(out, [batchSize, length, -1]) as tf.Tensor3D;
-  }
-
-  private ensureTensors(): Map<string, tf.Tensor> {
-    this.tensors ??= keptTensorsOf(this.parameters);
-    return this.tensors;
-  }
-
-  private expectHead(head: HeadKind, method: string): void {
-    if (this.head !== head) {
-      throw new PosttrainError('MODEL_HEAD', `${method}() needs a '${head}' head; this model has a '${this.head}' head`, { path: 'model.head' });
-    }
   }
 }
 

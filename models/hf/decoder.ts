@@ -17,7 +17,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, PosttrainError } from '../../runtime/errors.ts';
-import type { CausalModel, CausalModelShape } from '../causal-model.ts';
+import type { CausalModelShape } from '../causal-model.ts';
+import { DecoderBase } from '../decoder-base.ts';
 import type { FlatParameters } from '../flat-parameters.ts';
 import type { HeadKind, TokenBatch } from '../gpt.ts';
 import { hostKernelsAvailable } from '../kernels/host-kernel.ts';
@@ -34,7 +35,6 @@ import { applyRope, ropeInverseFrequencies, ropeTables } from '../ops/rope.ts';
 import { Rng } from '../rng.ts';
 import type { DecoderSpec } from './hf-config.ts';
 import { flatLayout, loadWeights, type WeightEntry, weightEntries } from './weight-map.ts';
-import { keptTensorsOf } from '../parameter-tensors.ts';
 
 /** A token batch with optional explicit position ids (transformers' `position_ids`). */
 export interface DecoderBatch extends TokenBatch {
@@ -65,7 +65,7 @@ export interface DecoderOptions {
  * const model = HfDecoder.fromTensors(spec, readSafetensorsFolder(dir), { source: dir });
  * const logits = model.logits({ tokens, batchSize: 2, length: 8, attentionMask }); // (2, 8, V)
  */
-export class HfDecoder implements CausalModel {
+export class HfDecoder extends DecoderBase<DecoderBatch> {
   readonly spec: DecoderSpec;
   readonly config: CausalModelShape;
   readonly head: HeadKind;
@@ -74,7 +74,6 @@ export class HfDecoder implements CausalModel {
   readonly weightEntries: WeightEntry[];
   private readonly inverseFrequencies: Float32Array | undefined;
   private readonly activation: (x: tf.Tensor2D) => tf.Tensor2D;
-  private tensors: Map<string, tf.Tensor> | undefined;
   /** (D, V) the tied embedding transposed, kept for inference (rebuilt in `refresh`). */
   private tiedOutput: tf.Tensor2D | undefined;
   /** Adapters applied on top of the weights during a call (see DecoderAdapter); undefined: the weights alone. */
@@ -86,6 +85,7 @@ export class HfDecoder implements CausalModel {
    *   was most of a role's start-up)
    */
   constructor(spec: DecoderSpec, options: DecoderOptions = {}, fresh = true) {
+    super();
     this.spec = spec;
     this.config = { vocabSize: spec.vocabSize, contextLength: spec.maxPositions };
     this.head = options.head ?? (spec.task === 'causal-lm' ? 'language' : 'reward');
@@ -110,37 +110,11 @@ export class HfDecoder implements CausalModel {
     return model;
   }
 
-  loadFlat(buffer: Float32Array): void {
-    this.parameters.load(buffer);
-    this.refresh();
-  }
-
-  refresh(): void {
-    for (const tensor of this.tensors?.values() ?? []) tensor.dispose();
+  /** Also drops the transposed tied embedding kept for inference. */
+  override refresh(): void {
+    super.refresh();
     this.tiedOutput?.dispose();
-    this.tensors = undefined;
     this.tiedOutput = undefined;
-  }
-
-  parameterTensors(): tf.Tensor[] {
-    const tensors = this.ensureTensors();
-    return this.parameters.manifest.entries.map((entry) => tensors.get(entry.name)!);
-  }
-
-  dispose(): void {
-    this.refresh();
-  }
-
-  /** @returns (B, T - startPosition, V) */
-  logits(batch: DecoderBatch, options: { startPosition?: number } = {}): tf.Tensor3D {
-    this.expectHead('language', 'logits');
-    return tf.tidy(() => this.applyHead(this.hiddenStates(batch, undefined, options.startPosition ?? 0)));
-  }
-
-  /** @returns (B, T - startPosition) */
-  values(batch: DecoderBatch, options: { startPosition?: number } = {}): tf.Tensor2D {
-    this.expectHead('value', 'values');
-    return tf.tidy(() => tf.squeeze(this.applyHead(this.hiddenStates(batch, undefined, options.startPosition ?? 0)), [2]) as tf.Tensor2D);
   }
 
   /** Reward at each row's last real token (last position whose mask is 1); needs one label. @returns (B) */
@@ -148,14 +122,7 @@ export class HfDecoder implements CausalModel {
     if (this.head === 'reward' && this.spec.numLabels > 1) {
       throw new PosttrainError('MODEL_HEAD', `scores() returns one number per row; this classifier has ${this.spec.numLabels} labels (use pooledScores)`, { path: 'model.head' });
     }
-    const { batchSize, length } = batch;
-    const rows = new Int32Array(batchSize);
-    for (let b = 0; b < batchSize; b++) {
-      let last = length - 1;
-      if (batch.attentionMask) while (last > 0 && batch.attentionMask[b * length + last] === 0) last--;
-      rows[b] = last;
-    }
-    return tf.tidy(() => tf.reshape(this.pooledScores(batch, rows), [batchSize]) as tf.Tensor1D);
+    return tf.tidy(() => tf.reshape(this.pooledScores(batch, this.lastRealPositions(batch)), [batch.batchSize]) as tf.Tensor1D);
   }
 
   /**
@@ -173,23 +140,12 @@ export class HfDecoder implements CausalModel {
     });
   }
 
-  prefill(batch: TokenBatch, capacity = this.config.contextLength): { output: tf.Tensor2D; cache: KVCache } {
-    const cache = new KVCache(batch.batchSize, capacity, this.spec.layers);
-    const output = this.step(batch, cache);
-    return { output, cache };
-  }
-
-  decode(tokens: Int32Array, cache: KVCache, mask?: Int32Array): tf.Tensor2D {
-    return this.step({ tokens, batchSize: cache.batchSize, length: 1, attentionMask: mask }, cache);
-  }
-
-  /** The head output of each row's last new slot, (B, width). */
-  private step(batch: TokenBatch, cache: KVCache): tf.Tensor2D {
-    return tf.tidy(() => tf.reshape(this.applyHead(this.hiddenStates(batch, cache, batch.length - 1)), [batch.batchSize, -1]) as tf.Tensor2D);
+  protected get layerCount(): number {
+    return this.spec.layers;
   }
 
   /** (B, T', D) final-norm hidden states of positions startPosition.. of the new tokens. */
-  private hiddenStates(batch: DecoderBatch, cache: KVCache | undefined, startPosition: number): tf.Tensor3D {
+  protected hiddenStates(batch: DecoderBatch, cache: KVCache | undefined, startPosition: number): tf.Tensor3D {
     const { batchSize, length } = batch;
     const { hiddenSize, heads, kvHeads, headDim, layers } = this.spec;
     const mask = this.checkBatch(batch, cache);
@@ -286,7 +242,7 @@ export class HfDecoder implements CausalModel {
   private project(x: tf.Tensor2D, name: string): tf.Tensor2D {
     const parameter = this.parameterGetter();
     const weight = parameter(`${name}.weight`) as tf.Tensor2D;
-    const output = this.tensors!.has(`${name}.bias`) ? linear(x, weight, parameter(`${name}.bias`) as tf.Tensor1D) : linearNoBias(x, weight);
+    const output = this.ensureTensors().has(`${name}.bias`) ? linear(x, weight, parameter(`${name}.bias`) as tf.Tensor1D) : linearNoBias(x, weight);
     return this.adapter ? this.adapter.project(name, x, output) : output;
   }
 
@@ -304,7 +260,7 @@ export class HfDecoder implements CausalModel {
   }
 
   /** (B, T, D) -> (B, T, width) */
-  private applyHead(hidden: tf.Tensor3D): tf.Tensor3D {
+  protected applyHead(hidden: tf.Tensor3D): tf.Tensor3D {
     const [batchSize, length, hiddenSize] = hidden.shape;
     const flat = tf.reshape(hidden, [batchSize * length, hiddenSize]) as tf.Tensor2D;
     if (this.head === 'language' && this.spec.tieWordEmbeddings && blasMatMulActive()) {
@@ -360,17 +316,6 @@ export class HfDecoder implements CausalModel {
       if (!tensor) throw new Error(`HfDecoder: no parameter ${name} in the layout of ${this.spec.architecture}`);
       return tensor;
     };
-  }
-
-  private ensureTensors(): Map<string, tf.Tensor> {
-    this.tensors ??= keptTensorsOf(this.parameters);
-    return this.tensors;
-  }
-
-  private expectHead(head: HeadKind, method: string): void {
-    if (this.head !== head) {
-      throw new PosttrainError('MODEL_HEAD', `${method}() needs a '${head}' head; this model has a '${this.head}' head`, { path: 'model.head' });
-    }
   }
 }
 
