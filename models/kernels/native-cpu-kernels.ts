@@ -1,7 +1,8 @@
 /**
  * tfjs-cpu kernels replaced by native ones from the OpenBLAS addon (kernels/blas/native/tensor_kernels.cc):
  * `Transpose`, `Slice`, `SplitV`, the float32 arithmetic `Add`, `Sub`, `Multiply`, `RealDiv`, `Neg`, `Square`,
- * `Sigmoid`, `Mean` over trailing axes (RMSNorm's) and `Concat`.
+ * `Sigmoid`, `Mean` over trailing axes (RMSNorm's), `Concat`, and the transpose inside `Sum` (gradients of broadcast
+ * operands reduce over rows: tfjs-cpu moves those axes innermost with its own JavaScript transpose).
  *
  * tfjs-cpu runs these in JavaScript and, whenever an operand broadcasts or a slice is not one contiguous run,
  * through a per-element index computation (`locToIndex` / `indexToLoc`): 100-200 ns per element. A profile of
@@ -45,6 +46,7 @@ export function installNativeCpuKernels(loaded: BlasAddon): void {
   for (const kernelName of Object.keys(BINARY)) replace(kernelName, binary(BINARY[kernelName]!));
   for (const kernelName of Object.keys(UNARY)) replace(kernelName, unary(UNARY[kernelName]!));
   replace(tf.Mean, mean);
+  replace(tf.Sum, sum);
   replace(tf.Concat, concat);
   replace(tf.Transpose, transpose);
   replace(tf.Slice, slice);
@@ -112,6 +114,35 @@ const mean: Replacement = ({ x }, { axis, keepDims }, backend) => {
   addon!.meanRows(valuesOf(backend, x) as Float32Array, rows, out);
   const shape = keepDims ? x.shape.map((size, i) => (i >= rank - axes.length ? 1 : size)) : x.shape.slice(0, rank - axes.length);
   return backend.makeTensorInfo(shape, 'float32', out);
+};
+
+/**
+ * Sum exactly as tfjs-cpu computes it (the reduced axes moved innermost, each output a float64 sum in order, stored
+ * as float32), with the native transpose in place of tfjs-cpu's JavaScript one, which was most of its time.
+ */
+const sum: Replacement = ({ x }, { axis, keepDims }, backend) => {
+  if (!x || x.dtype !== 'float32' || !fourByte(backend, x) || x.shape.length === 0 || x.shape.length > MAX_RANK || tf.util.sizeFromShape(x.shape) === 0) return undefined;
+  const rank = x.shape.length;
+  const axes = tf.util.parseAxisParam(axis as number | number[], x.shape);
+  const permutation = tf.backend_util.getAxesPermutation(axes, rank);
+  let values = valuesOf(backend, x) as Float32Array;
+  let shape = x.shape;
+  if (permutation != null) {
+    const permuted = new Float32Array(values.length);
+    addon!.transpose(values, x.shape, permutation, permuted);
+    values = permuted;
+    shape = permutation.map((dimension) => x.shape[dimension]!);
+  }
+  const [outShape, reduceShape] = tf.backend_util.computeOutAndReduceShapes(shape, tf.backend_util.getInnerMostAxes(axes.length, rank));
+  const reduceSize = tf.util.sizeFromShape(reduceShape);
+  const out = new Float32Array(tf.util.sizeFromShape(outShape));
+  for (let i = 0; i < out.length; i++) {
+    const offset = i * reduceSize;
+    let total = 0;
+    for (let j = 0; j < reduceSize; j++) total += values[offset + j]!;
+    out[i] = total;
+  }
+  return backend.makeTensorInfo(keepDims ? tf.backend_util.expandShapeToKeepDim(outShape, axes) : outShape, 'float32', out);
 };
 
 /** Concatenation as tfjs-cpu reduces it: each input is (outer, its inner size), laid side by side. */

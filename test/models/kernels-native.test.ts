@@ -135,6 +135,20 @@ describeWithAddon('native tfjs-cpu kernels equal tfjs-cpu kernels exactly', () =
     expectClose(sigmoidNative![0]!.values, sigmoidTfjs![0]!.values, 2 ** -23, 0);
   });
 
+  it.each([
+    [[7, 9], [0]],
+    [[7, 9], [1]],
+    [[2, 3, 5], [0, 1]],
+    [[2, 3, 5], [1]],
+    [[2, 3, 5], [0, 2]],
+    [[4, 1, 6], [0, 1, 2]],
+    [[5], [0]],
+  ])('sum of %j over axes %j (exactly, with and without keepDims)', (shape, axes) => {
+    const x = tf.mul(random(shape), 4);
+    const [native, tfjs] = nativeAndTfjs(() => [tf.sum(x, axes), tf.sum(x, axes, true), tf.sum(x)]);
+    expect(native).toEqual(tfjs);
+  });
+
   it('leaves other dtypes to tfjs (int32 arithmetic, bool)', () => {
     const [native, tfjs] = nativeAndTfjs(() => [tf.add(tf.tensor1d([1, 2], 'int32'), tf.tensor1d([3, 4], 'int32')), tf.transpose(tf.tensor2d([[true, false]], [1, 2], 'bool'))]);
     expect(native).toEqual(tfjs);
