@@ -131,17 +131,35 @@ function processAlive(pid: number): boolean {
 }
 
 const liveClusters: NetnsCluster[] = [];
+/** What `destroyAtExit` still has to destroy, oldest first. */
+const pendingAtExit: { destroy(): void }[] = [];
 let exitHandlersInstalled = false;
+
+/**
+ * Destroys `resource` if the process exits, or is stopped by SIGINT or SIGTERM, before it was destroyed: a test
+ * run that dies leaves no namespace or daemon behind. Newest first, so a harness built on namespaces (Slurm's)
+ * stops its daemons before they go. Returns the function that forgets it (call it from `destroy`).
+ */
+export function destroyAtExit(resource: { destroy(): void }): () => void {
+  installExitHandlers();
+  pendingAtExit.push(resource);
+  return () => {
+    const index = pendingAtExit.indexOf(resource);
+    if (index >= 0) pendingAtExit.splice(index, 1);
+  };
+}
+
+function destroyPending(): void {
+  for (const resource of [...pendingAtExit].reverse()) resource.destroy();
+}
 
 function installExitHandlers(): void {
   if (exitHandlersInstalled) return;
   exitHandlersInstalled = true;
-  process.on('exit', () => {
-    for (const cluster of [...liveClusters]) cluster.destroy();
-  });
+  process.on('exit', destroyPending);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     const handler = (): void => {
-      for (const cluster of [...liveClusters]) cluster.destroy();
+      destroyPending();
       process.off(signal, handler);
       process.kill(process.pid, signal);
     };
@@ -158,7 +176,6 @@ export function createNetnsCluster(options: { hosts: number; attachTestProcess?:
     throw new RangeError(`hosts must be an integer from 1 to 250, got ${options.hosts}`);
   }
   cleanupStaleNamespaces();
-  installExitHandlers();
   const prefix = `${NAMESPACE_PREFIX}${process.pid.toString(36)}-${randomBytes(2).toString('hex')}`;
   const switchNamespace = `${prefix}-sw`;
   // An attached cluster gets a /24 of its own (the machine's namespace gets a route to it, so two attached
@@ -215,9 +232,11 @@ export function createNetnsCluster(options: { hosts: number; attachTestProcess?:
         }
       }
       liveClusters.splice(liveClusters.indexOf(cluster), 1);
+      forget();
     },
   };
   liveClusters.push(cluster);
+  const forget = destroyAtExit(cluster);
 
   try {
     ip(['netns', 'add', switchNamespace]);

@@ -35,7 +35,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createNetnsCluster, netnsSupport, type NetnsCluster, type NetnsHost } from './netns.ts';
+import { createNetnsCluster, destroyAtExit, netnsSupport, type NetnsCluster, type NetnsHost } from './netns.ts';
 
 const execFileAsync = promisify(execFile);
 const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -155,7 +155,6 @@ function slurmConf(options: Required<SlurmClusterOptions>, directory: string, co
 export async function startSlurmCluster(options: SlurmClusterOptions): Promise<SlurmTestCluster> {
   const resolved: Required<SlurmClusterOptions> = { cpusPerNode: 2, memoryMbPerNode: 2048, killWaitSeconds: 30, attachTestProcess: false, ...options };
   // Before the netns harness installs its own exit handler, so that ours runs first (it needs the namespaces).
-  installExitHandler();
   const net = createNetnsCluster({ hosts: 1 + resolved.nodes, attachTestProcess: resolved.attachTestProcess });
   const directory = mkdtempSync(path.join(tmpdir(), 'posttrain-slurm-'));
   const controller = net.hosts[0] as NetnsHost;
@@ -259,7 +258,7 @@ export async function startSlurmCluster(options: SlurmClusterOptions): Promise<S
     destroy() {
       if (destroyed) return;
       destroyed = true;
-      liveClusters.delete(cluster);
+      forget();
       try {
         command('scancel', ['--user=root']);
       } catch {
@@ -288,7 +287,8 @@ export async function startSlurmCluster(options: SlurmClusterOptions): Promise<S
       else rmSync(directory, { recursive: true, force: true });
     },
   };
-  liveClusters.add(cluster);
+  // A test run that exits without `destroy()` still leaves no daemon behind.
+  const forget = destroyAtExit(cluster);
 
   try {
     // munged in the controller's namespace: its socket is a file, which every namespace of this machine reaches.
@@ -327,16 +327,4 @@ async function waitFor(ready: () => boolean | Promise<boolean>, timeoutMs: numbe
     if (Date.now() > deadline) throw new Error(`slurm harness: timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
     await sleep(200);
   }
-}
-
-const liveClusters = new Set<SlurmTestCluster>();
-let exitHandlerInstalled = false;
-
-/** A test run that exits without `destroy()` still leaves no daemon behind (the netns harness then drops the namespaces). */
-function installExitHandler(): void {
-  if (exitHandlerInstalled) return;
-  exitHandlerInstalled = true;
-  process.on('exit', () => {
-    for (const cluster of [...liveClusters]) cluster.destroy();
-  });
 }
